@@ -1,0 +1,12 @@
+DROP TABLE chat_events;
+DROP TABLE message_hidden;
+DROP TABLE message_edits;
+ALTER TABLE chats DROP CONSTRAINT chats_last_message_fk;
+ALTER TABLE chats DROP CONSTRAINT chats_pinned_message_fk;
+DROP TABLE messages;
+DROP TABLE chat_members;
+DROP TABLE chats;
+DROP TABLE email_deliveries;
+DROP TABLE email_tokens;
+DROP TABLE sessions;
+DROP TABLE users;

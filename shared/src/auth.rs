@@ -1,0 +1,463 @@
+//! Accounts and sessions (seed 004 §5, first part): register, login,
+//! refresh with rotation and reuse detection, token checks, email
+//! verification.
+//!
+//! Passwords are hashed with argon2id. Access and refresh tokens are HS256
+//! JWTs that carry the session id (`sid`); every authenticated request checks
+//! the session is still active, so revoking it stops its tokens at once.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::{Duration, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::Rng;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::config::Settings;
+use crate::context::AppContext;
+use crate::dto::{LoginRequest, RegisterRequest, TokenResponse};
+use crate::error::{AppError, AppResult};
+use crate::jobs::{EmailKind, SendEmail};
+use crate::models::session::NewSession;
+use crate::models::user::NewUser;
+use crate::models::{Session, User};
+use crate::schema::email_tokens;
+use crate::validate;
+
+/// The caller of an authenticated request: who, and through which session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthContext {
+    pub user_id: i64,
+    pub session_id: Uuid,
+    /// When the access token expires (Unix seconds).
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    /// The user id, as a string (RFC 7519).
+    sub: String,
+    /// The session's public id (`sessions.jti`).
+    sid: Uuid,
+    /// This token's id; for refresh tokens, compared with `sessions.refresh_jti`.
+    jti: Uuid,
+    /// `access` or `refresh`.
+    typ: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// Signing keys and lifetimes of tokens, from [`Settings`].
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    access_ttl_secs: i64,
+    refresh_ttl_secs: i64,
+}
+
+const ACCESS: &str = "access";
+const REFRESH: &str = "refresh";
+
+impl TokenKeys {
+    /// Keys from `JWT_SECRET` and the two lifetimes.
+    pub fn from_settings(settings: &Settings) -> Self {
+        let secret = settings.jwt_secret.expose_secret().as_bytes();
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            access_ttl_secs: settings.access_token_ttl_secs,
+            refresh_ttl_secs: settings.refresh_token_ttl_secs,
+        }
+    }
+
+    fn sign(&self, user_id: i64, sid: Uuid, jti: Uuid, typ: &str) -> AppResult<String> {
+        let now = Utc::now().timestamp();
+        let ttl = if typ == ACCESS {
+            self.access_ttl_secs
+        } else {
+            self.refresh_ttl_secs
+        };
+        let claims = Claims {
+            sub: user_id.to_string(),
+            sid,
+            jti,
+            typ: typ.to_owned(),
+            iat: now,
+            exp: now + ttl,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(AppError::internal)
+    }
+
+    fn pair(&self, user_id: i64, sid: Uuid, refresh_jti: Uuid) -> AppResult<TokenResponse> {
+        Ok(TokenResponse {
+            access_token: self.sign(user_id, sid, Uuid::new_v4(), ACCESS)?,
+            refresh_token: self.sign(user_id, sid, refresh_jti, REFRESH)?,
+            token_type: "bearer".to_owned(),
+            expires_in: self.access_ttl_secs,
+        })
+    }
+
+    fn verify(&self, token: &str, typ: &str) -> AppResult<Claims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(
+            |err| match err.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    AppError::unauthorized("token_expired", "The token has expired.")
+                }
+                _ => AppError::unauthorized("invalid_token", "The token is not valid."),
+            },
+        )?;
+        if data.claims.typ != typ {
+            return Err(AppError::unauthorized(
+                "invalid_token",
+                format!("This is not an {typ} token."),
+            ));
+        }
+        Ok(data.claims)
+    }
+}
+
+fn user_id_of(claims: &Claims) -> AppResult<i64> {
+    claims
+        .sub
+        .parse()
+        .map_err(|_| AppError::unauthorized("invalid_token", "The token is not valid."))
+}
+
+/// Hashes a password with argon2id (default parameters), off the async threads.
+pub async fn hash_password(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::encode_b64(&rand::rng().random::<[u8; 16]>())
+            .map_err(|e| AppError::internal(anyhow::anyhow!("salt: {e}")))?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::internal(anyhow::anyhow!("argon2: {e}")))
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+/// Checks `password` against an argon2 PHC `hash`, off the async threads.
+pub async fn verify_password(password: String, hash: String) -> AppResult<bool> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|e| AppError::internal(anyhow::anyhow!("stored hash: {e}")))?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+/// A hash to check against when the email is unknown, so that a wrong email
+/// and a wrong password take the same time.
+async fn dummy_hash() -> AppResult<String> {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    if let Some(hash) = DUMMY.get() {
+        return Ok(hash.clone());
+    }
+    let hash = hash_password("parley-dummy-password".to_owned()).await?;
+    Ok(DUMMY.get_or_init(|| hash).clone())
+}
+
+/// `POST /auth/register`: validates, creates the user and queues the
+/// welcome / verification email (after commit).
+///
+/// Errors: 422 naming the invalid field; 409 `email_taken` / `username_taken`.
+pub async fn register(ctx: &AppContext, req: RegisterRequest) -> AppResult<User> {
+    let email = validate::email(&req.email)?;
+    let name = validate::text_field("name", &req.name, 1, 64)?;
+    let username = validate::username(&req.username)?;
+    let password_len = req.password.chars().count();
+    if !(8..=128).contains(&password_len) {
+        return Err(AppError::validation(
+            "password",
+            "password must be 8 to 128 characters.",
+        ));
+    }
+    let password_hash = hash_password(req.password).await?;
+    let mut conn = ctx.db.get().await?;
+    let user = User::insert(
+        &mut conn,
+        NewUser {
+            email: &email,
+            name: &name,
+            username: &username,
+            password_hash: &password_hash,
+        },
+    )
+    .await
+    .map_err(|err| match &err {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            if info.constraint_name() == Some("users_username_key") {
+                AppError::conflict("username_taken", "This username is taken.")
+            } else {
+                AppError::conflict("email_taken", "An account with this email exists.")
+            }
+        }
+        _ => AppError::from(err),
+    })?;
+    tracing::info!(user.id = user.id, "user registered");
+    crate::jobs::enqueue_email_or_log(
+        ctx,
+        SendEmail {
+            job_id: Uuid::new_v4(),
+            user_id: user.id,
+            kind: EmailKind::Welcome,
+        },
+    )
+    .await;
+    Ok(user)
+}
+
+/// `POST /auth/login`: checks the password and opens a session.
+///
+/// Errors: 401 `invalid_credentials` (same answer for an unknown email);
+/// 403 `email_not_verified` when `AUTH_REQUIRE_VERIFIED_EMAIL` is on.
+pub async fn login(
+    ctx: &AppContext,
+    req: LoginRequest,
+    device: Option<&str>,
+    ip: Option<&str>,
+) -> AppResult<TokenResponse> {
+    let email = req.email.trim().to_lowercase();
+    let mut conn = ctx.db.get().await?;
+    let user = User::find_by_email(&mut conn, &email).await?;
+    let hash = match &user {
+        Some(user) => user.password_hash.clone(),
+        None => dummy_hash().await?,
+    };
+    let password_ok = verify_password(req.password, hash).await?;
+    let user = match user {
+        Some(user) if password_ok => user,
+        _ => {
+            return Err(AppError::unauthorized(
+                "invalid_credentials",
+                "Incorrect email or password.",
+            ));
+        }
+    };
+    if ctx.settings.auth_require_verified_email && !user.email_verified {
+        return Err(AppError::forbidden(
+            "email_not_verified",
+            "Verify your email address before logging in.",
+        ));
+    }
+    let sid = Uuid::new_v4();
+    let refresh_jti = Uuid::new_v4();
+    Session::insert(
+        &mut conn,
+        NewSession {
+            jti: sid,
+            user_id: user.id,
+            refresh_jti,
+            device: device.map(|d| truncate(d, 200)),
+            ip,
+            expires_at: Utc::now() + Duration::seconds(ctx.settings.refresh_token_ttl_secs),
+        },
+    )
+    .await?;
+    tracing::info!(user.id = user.id, session.id = %sid, "session opened");
+    ctx.tokens.pair(user.id, sid, refresh_jti)
+}
+
+fn truncate(s: &str, max_chars: usize) -> &str {
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+enum RefreshOutcome {
+    Rotated { user_id: i64, sid: Uuid, jti: Uuid },
+    Reused,
+    Inactive,
+}
+
+/// `POST /auth/refresh`: exchanges a refresh token for a new pair and
+/// retires it. Presenting a refresh token that was already exchanged revokes
+/// the whole session (theft detection, API.md).
+///
+/// Errors: 401 `invalid_token`, `token_expired`, `session_revoked`,
+/// `refresh_token_reused`.
+pub async fn refresh(ctx: &AppContext, refresh_token: &str) -> AppResult<TokenResponse> {
+    let claims = ctx.tokens.verify(refresh_token, REFRESH)?;
+    let user_id = user_id_of(&claims)?;
+    let mut conn = ctx.db.get().await?;
+    let outcome = conn
+        .transaction::<_, AppError, _>(async |conn| {
+                let Some(session) = Session::find_for_update(conn, claims.sid).await? else {
+                    return Ok(RefreshOutcome::Inactive);
+                };
+                if session.user_id != user_id
+                    || session.revoked_at.is_some()
+                    || session.expires_at <= Utc::now()
+                {
+                    return Ok(RefreshOutcome::Inactive);
+                }
+                if session.refresh_jti != claims.jti {
+                    Session::revoke(conn, session.id).await?;
+                    return Ok(RefreshOutcome::Reused);
+                }
+                let jti = Uuid::new_v4();
+                Session::rotate(conn, session.id, jti).await?;
+                Ok(RefreshOutcome::Rotated {
+                    user_id,
+                    sid: session.jti,
+                    jti,
+                })
+        })
+        .await?;
+    match outcome {
+        RefreshOutcome::Rotated { user_id, sid, jti } => ctx.tokens.pair(user_id, sid, jti),
+        RefreshOutcome::Reused => {
+            tracing::warn!(user.id = user_id, session.id = %claims.sid, "refresh token reused; session revoked");
+            Err(AppError::unauthorized(
+                "refresh_token_reused",
+                "This refresh token was already used; the session has been revoked.",
+            ))
+        }
+        RefreshOutcome::Inactive => Err(AppError::unauthorized(
+            "session_revoked",
+            "The session has ended. Log in again.",
+        )),
+    }
+}
+
+/// Checks an access token and that its session is still active.
+///
+/// Errors: 401 `invalid_token`, `token_expired`, `session_revoked`.
+pub async fn authenticate(ctx: &AppContext, access_token: &str) -> AppResult<AuthContext> {
+    let claims = ctx.tokens.verify(access_token, ACCESS)?;
+    let user_id = user_id_of(&claims)?;
+    let mut conn = ctx.db.get().await?;
+    if !Session::is_active(&mut conn, claims.sid, user_id).await? {
+        return Err(AppError::unauthorized(
+            "session_revoked",
+            "The session has ended. Log in again.",
+        ));
+    }
+    Ok(AuthContext {
+        user_id,
+        session_id: claims.sid,
+        expires_at: claims.exp,
+    })
+}
+
+/// SHA-256 of a token, hex: what `email_tokens.token_hash` stores.
+pub fn hash_token(token: &str) -> String {
+    format!("{:x}", Sha256::digest(token.as_bytes()))
+}
+
+/// Creates a one-time email token for `user_id` valid for `ttl`, stores its
+/// hash and returns the token itself (to put in the email).
+pub async fn create_email_token(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    kind: &str,
+    ttl: Duration,
+) -> diesel::QueryResult<String> {
+    use diesel::ExpressionMethods;
+    let token: String = rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(43)
+        .map(char::from)
+        .collect();
+    diesel::insert_into(email_tokens::table)
+        .values((
+            email_tokens::user_id.eq(user_id),
+            email_tokens::kind.eq(kind),
+            email_tokens::token_hash.eq(hash_token(&token)),
+            email_tokens::expires_at.eq(Utc::now() + ttl),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(token)
+}
+
+/// `POST /auth/verify-email`: uses a verification token once.
+///
+/// Errors: 400 `invalid_token` for an unknown, used or expired token.
+pub async fn verify_email(ctx: &AppContext, token: &str) -> AppResult<()> {
+    use diesel::{ExpressionMethods, QueryDsl};
+    let mut conn = ctx.db.get().await?;
+    let hash = hash_token(token.trim());
+    conn.transaction::<_, AppError, _>(async |conn| {
+            let user_id: Option<i64> = diesel::update(
+                email_tokens::table
+                    .filter(email_tokens::token_hash.eq(&hash))
+                    .filter(email_tokens::kind.eq("verify_email"))
+                    .filter(email_tokens::used_at.is_null())
+                    .filter(email_tokens::expires_at.gt(diesel::dsl::now)),
+            )
+            .set(email_tokens::used_at.eq(diesel::dsl::now))
+            .returning(email_tokens::user_id)
+            .get_result(conn)
+            .await
+            .map(Some)
+            .or_else(|e| match e {
+                DieselError::NotFound => Ok(None),
+                other => Err(other),
+            })?;
+            let user_id = user_id.ok_or_else(|| {
+                AppError::bad_request(
+                    "invalid_token",
+                    "The verification link is invalid or has expired.",
+                )
+            })?;
+            User::mark_email_verified(conn, user_id).await?;
+            Ok(())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use std::collections::HashMap;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::from_settings(&Settings::from_map(HashMap::new()).unwrap())
+    }
+
+    #[test]
+    fn access_and_refresh_tokens_are_not_interchangeable() {
+        let keys = keys();
+        let pair = keys.pair(7, Uuid::new_v4(), Uuid::new_v4()).unwrap();
+        assert_eq!(user_id_of(&keys.verify(&pair.access_token, ACCESS).unwrap()).unwrap(), 7);
+        assert!(keys.verify(&pair.access_token, REFRESH).is_err());
+        assert!(keys.verify(&pair.refresh_token, ACCESS).is_err());
+    }
+
+    #[test]
+    fn a_tampered_token_is_refused() {
+        let keys = keys();
+        let pair = keys.pair(7, Uuid::new_v4(), Uuid::new_v4()).unwrap();
+        let mut tampered = pair.access_token.clone();
+        tampered.pop();
+        tampered.push('x');
+        let err = keys.verify(&tampered, ACCESS).unwrap_err();
+        assert_eq!(err.code(), "invalid_token");
+    }
+
+    #[tokio::test]
+    async fn passwords_hash_and_verify() {
+        let hash = hash_password("correct horse".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse".into(), hash.clone()).await.unwrap());
+        assert!(!verify_password("wrong horse".into(), hash).await.unwrap());
+    }
+}

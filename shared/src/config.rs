@@ -1,0 +1,300 @@
+//! Configuration: one [`Settings`] value read from the environment (and a
+//! `.env` file in the working directory, if any), passed into app state.
+//! Variable names and defaults are those of ARCHITECTURE §8.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The JWT secret used when `JWT_SECRET` is unset. Refused in production.
+pub const DEV_JWT_SECRET: &str = "parley-development-secret-change-me";
+
+/// `development` (the default) or `production` (`PARLEY_ENV`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// Log output format (`LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Everything both binaries read at start. Build it with
+/// [`Settings::from_env`]; tests build it with [`Settings::from_map`].
+#[derive(Clone, Deserialize)]
+pub struct Settings {
+    /// `DATABASE_URL`: PostgreSQL connection string.
+    pub database_url: String,
+    /// `REDIS_URL`: Redis; `None` (empty variable) = in-process event bus,
+    /// one API replica, no worker jobs.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub redis_url: Option<String>,
+    /// `PARLEY_REDIS_PREFIX`: prefix of every Redis key and channel, so that
+    /// several deployments (or tests) can share one Redis. Default `parley`.
+    #[serde(rename = "parley_redis_prefix")]
+    pub redis_prefix: String,
+    /// `PARLEY_BIND`: the API's listen address, e.g. `127.0.0.1:8080`
+    /// (port 0 picks a free port).
+    #[serde(rename = "parley_bind")]
+    pub bind: String,
+    /// `PARLEY_DATA_DIR`: local files (mail in `mail/`, uploads later).
+    #[serde(rename = "parley_data_dir")]
+    pub data_dir: PathBuf,
+    /// `PARLEY_ENV`.
+    #[serde(rename = "parley_env")]
+    pub env: Environment,
+    /// `JWT_SECRET`: HMAC key of access and refresh tokens.
+    pub jwt_secret: SecretString,
+    /// `ACCESS_TOKEN_TTL_SECS`: access token lifetime in seconds.
+    pub access_token_ttl_secs: i64,
+    /// `REFRESH_TOKEN_TTL_SECS`: refresh token (session) lifetime in seconds.
+    pub refresh_token_ttl_secs: i64,
+    /// `SMTP_URL`, e.g. `smtp://127.0.0.1:1025`; `None` = `.eml` files under
+    /// `<data_dir>/mail`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub smtp_url: Option<String>,
+    /// `MAIL_FROM`: the sender of Parley's emails.
+    pub mail_from: String,
+    /// `PUBLIC_URL`: base of links put in emails.
+    pub public_url: String,
+    /// `LOG_FORMAT`.
+    pub log_format: LogFormat,
+    /// `DATABASE_POOL_SIZE`: connections per process.
+    pub database_pool_size: usize,
+    /// `WS_HEARTBEAT_INTERVAL_MS`: how often the server pings a socket and
+    /// how often clients are told to send `ping`.
+    pub ws_heartbeat_interval_ms: u64,
+    /// `WS_OUTBOUND_QUEUE`: frames buffered per socket before a slow client
+    /// is closed with 1013.
+    pub ws_outbound_queue: usize,
+    /// `AUTH_REQUIRE_VERIFIED_EMAIL`: refuse login until the email is verified.
+    pub auth_require_verified_email: bool,
+}
+
+/// A configuration that cannot be used; the message says which variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Invalid(String),
+    #[error("configuration: {0}")]
+    Source(#[from] config::ConfigError),
+}
+
+fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = Option::<String>::deserialize(d)?;
+    Ok(value.filter(|s| !s.trim().is_empty()))
+}
+
+const DEFAULTS: &[(&str, &str)] = &[
+    ("database_url", "postgres://postgres@127.0.0.1:5432/parley"),
+    ("redis_url", "redis://127.0.0.1:6379"),
+    ("parley_redis_prefix", "parley"),
+    ("parley_bind", "127.0.0.1:8080"),
+    ("parley_data_dir", "./data"),
+    ("parley_env", "development"),
+    ("jwt_secret", DEV_JWT_SECRET),
+    ("access_token_ttl_secs", "900"),
+    ("refresh_token_ttl_secs", "2592000"),
+    ("smtp_url", ""),
+    ("mail_from", "Parley <no-reply@parley.localhost>"),
+    ("public_url", "http://127.0.0.1:8080"),
+    ("log_format", "pretty"),
+    ("database_pool_size", "16"),
+    ("ws_heartbeat_interval_ms", "25000"),
+    ("ws_outbound_queue", "1024"),
+    ("auth_require_verified_email", "false"),
+];
+
+impl Settings {
+    /// Reads `.env` (if present) and the process environment.
+    ///
+    /// Errors: a variable that does not parse, or an unsafe production
+    /// setting (see [`Settings::validate`]).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is worth a warning only.
+        let _ = dotenvy::dotenv();
+        Self::build(None)
+    }
+
+    /// Builds settings from an explicit map of lower- or upper-case variable
+    /// names (as the environment would give them), over the defaults.
+    /// Used by tests, which must not depend on the process environment.
+    pub fn from_map(vars: HashMap<String, String>) -> Result<Self, ConfigError> {
+        let vars = vars
+            .into_iter()
+            .map(|(k, v)| (k.to_uppercase(), v))
+            .collect();
+        Self::build(Some(vars))
+    }
+
+    fn build(source: Option<HashMap<String, String>>) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder();
+        for (key, value) in DEFAULTS {
+            builder = builder.set_default(*key, *value)?;
+        }
+        let env = config::Environment::default()
+            .try_parsing(true)
+            .source(source);
+        let settings: Settings = builder.add_source(env).build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Refuses what would be unsafe: in production, the development JWT
+    /// secret, a secret shorter than 32 bytes, or the file mailer.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.access_token_ttl_secs <= 0 || self.refresh_token_ttl_secs <= 0 {
+            return Err(ConfigError::Invalid(
+                "ACCESS_TOKEN_TTL_SECS and REFRESH_TOKEN_TTL_SECS must be positive".into(),
+            ));
+        }
+        if self.ws_outbound_queue == 0 || self.database_pool_size == 0 {
+            return Err(ConfigError::Invalid(
+                "WS_OUTBOUND_QUEUE and DATABASE_POOL_SIZE must be at least 1".into(),
+            ));
+        }
+        if self.env == Environment::Production {
+            let secret = self.jwt_secret.expose_secret();
+            if secret == DEV_JWT_SECRET || secret.len() < 32 {
+                return Err(ConfigError::Invalid(
+                    "PARLEY_ENV=production needs JWT_SECRET set to a random value of at least 32 bytes".into(),
+                ));
+            }
+            if self.smtp_url.is_none() {
+                return Err(ConfigError::Invalid(
+                    "PARLEY_ENV=production needs SMTP_URL (the file mailer is for development)"
+                        .into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The directory `.eml` files are written to when no SMTP server is set.
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.join("mail")
+    }
+}
+
+/// Removes the password from a URL such as `postgres://user:pw@host/db`.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Printed once at start: every setting, secrets redacted.
+impl fmt::Display for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secret = if self.jwt_secret.expose_secret() == DEV_JWT_SECRET {
+            "<development default>"
+        } else {
+            "<set>"
+        };
+        write!(
+            f,
+            "env={:?} bind={} database_url={} redis_url={} redis_prefix={} data_dir={} \
+             smtp_url={} jwt_secret={} access_ttl={}s refresh_ttl={}s log_format={:?} pool={}",
+            self.env,
+            self.bind,
+            redact_url(&self.database_url),
+            self.redis_url
+                .as_deref()
+                .map(redact_url)
+                .unwrap_or_else(|| "<none: in-process bus>".into()),
+            self.redis_prefix,
+            self.data_dir.display(),
+            self.smtp_url
+                .as_deref()
+                .map(redact_url)
+                .unwrap_or_else(|| format!("<none: files in {}>", self.mail_dir().display())),
+            secret,
+            self.access_token_ttl_secs,
+            self.refresh_token_ttl_secs,
+            self.log_format,
+            self.database_pool_size,
+        )
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_apply_and_empty_redis_means_none() {
+        let s = Settings::from_map(vars(&[("REDIS_URL", "")])).unwrap();
+        assert_eq!(s.redis_url, None);
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.access_token_ttl_secs, 900);
+        assert_eq!(s.env, Environment::Development);
+    }
+
+    #[test]
+    fn production_refuses_the_default_secret() {
+        let err = Settings::from_map(vars(&[
+            ("PARLEY_ENV", "production"),
+            ("SMTP_URL", "smtp://127.0.0.1:25"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_the_file_mailer() {
+        let err = Settings::from_map(vars(&[
+            ("PARLEY_ENV", "production"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef-long"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("SMTP_URL"), "{err}");
+    }
+
+    #[test]
+    fn display_redacts_secrets() {
+        let s = Settings::from_map(vars(&[
+            ("DATABASE_URL", "postgres://app:hunter2@db:5432/parley"),
+            ("JWT_SECRET", "super-secret-value-that-is-long-enough"),
+        ]))
+        .unwrap();
+        let shown = s.to_string();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("super-secret"), "{shown}");
+        assert!(shown.contains("postgres://app:***@db:5432/parley"), "{shown}");
+    }
+
+    #[test]
+    fn a_bad_number_is_an_error() {
+        assert!(Settings::from_map(vars(&[("ACCESS_TOKEN_TTL_SECS", "soon")])).is_err());
+    }
+}

@@ -1,0 +1,74 @@
+//! [`AppContext`]: what every domain operation needs (database, event bus,
+//! token keys, job queue, mailer). Built once per process; cheap to clone.
+
+use std::sync::Arc;
+
+use redis::aio::ConnectionManager;
+
+use crate::auth::TokenKeys;
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::events::EventBus;
+use crate::jobs::JobQueue;
+use crate::mail::Mailer;
+
+/// Shared services of one process. API handlers, socket frames and worker
+/// jobs all call domain functions with it, so one rule has one home.
+#[derive(Clone)]
+pub struct AppContext {
+    pub settings: Arc<Settings>,
+    pub db: DbPool,
+    /// The shared Redis connection; `None` without `REDIS_URL`.
+    pub redis: Option<ConnectionManager>,
+    pub bus: EventBus,
+    pub tokens: Arc<TokenKeys>,
+    /// The job queue; `None` without Redis (emails are then sent inline).
+    pub jobs: Option<JobQueue>,
+    pub mailer: Mailer,
+}
+
+/// Opens the shared Redis connection (it reconnects by itself later).
+///
+/// Errors: Redis is unreachable now.
+pub async fn connect_redis(url: &str) -> anyhow::Result<ConnectionManager> {
+    let client = redis::Client::open(url)?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(std::time::Duration::from_secs(3)))
+        .set_response_timeout(Some(std::time::Duration::from_secs(5)))
+        .set_number_of_retries(2);
+    Ok(ConnectionManager::new_with_config(client, config).await?)
+}
+
+impl AppContext {
+    /// Builds the context: the pool (lazy), Redis (required when
+    /// configured), the bus (publish-only unless `bus` is given), the job
+    /// queue and the mailer.
+    pub async fn build(settings: Settings, bus: Option<EventBus>) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let db = crate::db::build_pool(&settings.database_url, settings.database_pool_size)?;
+        let redis = match &settings.redis_url {
+            Some(url) => Some(connect_redis(url).await?),
+            None => None,
+        };
+        let bus = match (bus, &settings.redis_url, &redis) {
+            (Some(bus), _, _) => bus,
+            (None, Some(url), Some(conn)) => {
+                EventBus::redis(url, &settings.redis_prefix, conn.clone(), None).await?
+            }
+            _ => EventBus::local(&settings.redis_prefix, None),
+        };
+        let jobs = redis
+            .as_ref()
+            .map(|conn| JobQueue::new(conn.clone(), &settings.redis_prefix));
+        let mailer = Mailer::from_settings(&settings)?;
+        Ok(AppContext {
+            tokens: Arc::new(TokenKeys::from_settings(&settings)),
+            settings,
+            db,
+            redis,
+            bus,
+            jobs,
+            mailer,
+        })
+    }
+}

@@ -1,0 +1,89 @@
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::events::{ChatEvent, ServerEvent};
+use crate::schema::{chat_events, chats};
+
+/// A row of `chat_events`: one durable change of a chat, at `seq`.
+/// `payload` is the whole [`ServerEvent`] as clients receive it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = chat_events, check_for_backend(diesel::pg::Pg))]
+pub struct ChatEventRow {
+    pub chat_id: i64,
+    pub seq: i64,
+    pub event_type: String,
+    pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Takes the chat's next seq: `UPDATE chats SET last_seq = last_seq + 1`.
+/// The row lock this takes serialises writers of one chat until commit, so
+/// seq order is commit order (ARCHITECTURE §2). Must run in a transaction.
+pub async fn next_seq(conn: &mut AsyncPgConnection, chat_id: i64) -> QueryResult<i64> {
+    diesel::update(chats::table.find(chat_id))
+        .set((
+            chats::last_seq.eq(chats::last_seq + 1),
+            chats::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(chats::last_seq)
+        .get_result(conn)
+        .await
+}
+
+/// Appends `event` to the chat's log at `seq` (taken with [`next_seq`] in
+/// the same transaction) and returns it ready to publish after commit.
+pub async fn append(
+    conn: &mut AsyncPgConnection,
+    chat_id: i64,
+    seq: i64,
+    event: &ServerEvent,
+) -> QueryResult<ChatEvent> {
+    let payload =
+        serde_json::to_value(event).map_err(|e| diesel::result::Error::SerializationError(e.into()))?;
+    let created_at: DateTime<Utc> = diesel::insert_into(chat_events::table)
+        .values((
+            chat_events::chat_id.eq(chat_id),
+            chat_events::seq.eq(seq),
+            chat_events::event_type.eq(event.kind()),
+            chat_events::payload.eq(&payload),
+        ))
+        .returning(chat_events::created_at)
+        .get_result(conn)
+        .await?;
+    Ok(ChatEvent {
+        chat_id,
+        seq,
+        created_at,
+        payload: event.to_bytes(),
+    })
+}
+
+impl ChatEventRow {
+    /// Events of `chat_id` with `after_seq < seq <= up_to_seq`, in order, at most `limit`.
+    pub async fn range(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        after_seq: i64,
+        up_to_seq: Option<i64>,
+        limit: i64,
+    ) -> QueryResult<Vec<ChatEventRow>> {
+        let mut query = chat_events::table
+            .filter(chat_events::chat_id.eq(chat_id))
+            .filter(chat_events::seq.gt(after_seq))
+            .select(ChatEventRow::as_select())
+            .order(chat_events::seq.asc())
+            .limit(limit)
+            .into_boxed();
+        if let Some(up_to) = up_to_seq {
+            query = query.filter(chat_events::seq.le(up_to));
+        }
+        query.load(conn).await
+    }
+
+    /// The event's bytes as sent to clients.
+    pub fn payload_bytes(&self) -> Bytes {
+        Bytes::from(serde_json::to_vec(&self.payload).unwrap_or_default())
+    }
+}

@@ -1,0 +1,268 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::dto::{MessageEditRead, MessageRead};
+use crate::schema::{message_edits, message_hidden, messages};
+
+/// A row of `messages`. `seq` is the chat seq of its `message_created` event.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = messages, check_for_backend(diesel::pg::Pg))]
+pub struct Message {
+    pub id: i64,
+    pub chat_id: i64,
+    pub sender_id: Option<i64>,
+    pub seq: i64,
+    pub message_type: String,
+    pub text: String,
+    pub reply_to_message_id: Option<i64>,
+    pub forwarded_from_message_id: Option<i64>,
+    pub client_message_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// A message about to be inserted.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = messages)]
+pub struct NewMessage<'a> {
+    pub chat_id: i64,
+    pub sender_id: i64,
+    pub seq: i64,
+    pub message_type: &'a str,
+    pub text: &'a str,
+    pub reply_to_message_id: Option<i64>,
+    pub client_message_id: Option<&'a str>,
+}
+
+/// Which page of a chat [`Message::page`] returns.
+#[derive(Debug, Clone, Copy)]
+pub enum PageCursor {
+    /// The newest messages.
+    Latest,
+    /// The messages just before this id.
+    Before(i64),
+    /// The messages just after this id (catch-up).
+    After(i64),
+}
+
+/// A row of `message_edits`.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = message_edits, check_for_backend(diesel::pg::Pg))]
+pub struct MessageEdit {
+    pub id: i64,
+    pub message_id: i64,
+    pub old_text: String,
+    pub edited_at: DateTime<Utc>,
+}
+
+impl Message {
+    /// The message with `id`; `NotFound` if there is none.
+    pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Message> {
+        messages::table
+            .find(id)
+            .select(Message::as_select())
+            .first(conn)
+            .await
+    }
+
+    /// The message with `id`, locked for update.
+    pub async fn find_for_update(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Message> {
+        messages::table
+            .find(id)
+            .select(Message::as_select())
+            .for_update()
+            .first(conn)
+            .await
+    }
+
+    /// The message `sender_id` sent with `client_message_id`, if any.
+    pub async fn find_by_client_id(
+        conn: &mut AsyncPgConnection,
+        sender_id: i64,
+        client_message_id: &str,
+    ) -> QueryResult<Option<Message>> {
+        messages::table
+            .filter(messages::sender_id.eq(sender_id))
+            .filter(messages::client_message_id.eq(client_message_id))
+            .select(Message::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// Inserts a message; when the sender already used its
+    /// `client_message_id`, inserts nothing and returns `None`.
+    pub async fn insert(
+        conn: &mut AsyncPgConnection,
+        new: NewMessage<'_>,
+    ) -> QueryResult<Option<Message>> {
+        diesel::insert_into(messages::table)
+            .values(new)
+            .on_conflict((messages::sender_id, messages::client_message_id))
+            .do_nothing()
+            .returning(Message::as_returning())
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
+    /// A page of `chat_id` as `viewer_id` sees it: after the viewer's
+    /// `cleared_before` mark, without messages hidden for them, in
+    /// ascending id order, at most `limit`.
+    pub async fn page(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        viewer_id: i64,
+        cleared_before: i64,
+        cursor: PageCursor,
+        limit: i64,
+    ) -> QueryResult<Vec<Message>> {
+        let hidden = message_hidden::table
+            .filter(message_hidden::user_id.eq(viewer_id))
+            .select(message_hidden::message_id);
+        let base = messages::table
+            .filter(messages::chat_id.eq(chat_id))
+            .filter(messages::id.gt(cleared_before))
+            .filter(messages::id.ne_all(hidden))
+            .select(Message::as_select())
+            .limit(limit)
+            .into_boxed();
+        let mut rows = match cursor {
+            PageCursor::Latest => base.order(messages::id.desc()).load(conn).await?,
+            PageCursor::Before(id) => {
+                base.filter(messages::id.lt(id))
+                    .order(messages::id.desc())
+                    .load(conn)
+                    .await?
+            }
+            PageCursor::After(id) => {
+                base.filter(messages::id.gt(id))
+                    .order(messages::id.asc())
+                    .load(conn)
+                    .await?
+            }
+        };
+        if !matches!(cursor, PageCursor::After(_)) {
+            rows.reverse();
+        }
+        Ok(rows)
+    }
+
+    /// Replaces the text, keeping the old one in `message_edits`.
+    pub async fn edit(
+        conn: &mut AsyncPgConnection,
+        message: &Message,
+        new_text: &str,
+    ) -> QueryResult<Message> {
+        diesel::insert_into(message_edits::table)
+            .values((
+                message_edits::message_id.eq(message.id),
+                message_edits::old_text.eq(&message.text),
+            ))
+            .execute(conn)
+            .await?;
+        diesel::update(messages::table.find(message.id))
+            .set((
+                messages::text.eq(new_text),
+                messages::edited_at.eq(diesel::dsl::now),
+                messages::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Message::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Deletes for everyone: a tombstone without text or edit history.
+    pub async fn delete_for_all(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Message> {
+        diesel::delete(message_edits::table.filter(message_edits::message_id.eq(id)))
+            .execute(conn)
+            .await?;
+        diesel::update(messages::table.find(id))
+            .set((
+                messages::text.eq(""),
+                messages::deleted_at.eq(diesel::dsl::now),
+                messages::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Message::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Hides the message for `user_id` (delete-for-me); idempotent.
+    pub async fn hide_for(conn: &mut AsyncPgConnection, id: i64, user_id: i64) -> QueryResult<()> {
+        diesel::insert_into(message_hidden::table)
+            .values((
+                message_hidden::user_id.eq(user_id),
+                message_hidden::message_id.eq(id),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// `true` if `user_id` hid this message.
+    pub async fn is_hidden_for(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        user_id: i64,
+    ) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            message_hidden::table
+                .filter(message_hidden::user_id.eq(user_id))
+                .filter(message_hidden::message_id.eq(id)),
+        ))
+        .get_result(conn)
+        .await
+    }
+
+    /// The message's edit history, oldest first.
+    pub async fn edits(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Vec<MessageEdit>> {
+        message_edits::table
+            .filter(message_edits::message_id.eq(id))
+            .order(message_edits::id.asc())
+            .select(MessageEdit::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// `MessageRead` with the given delivery status (`sent`, `delivered`, `read`).
+    pub fn to_read(&self, delivery_status: &str) -> MessageRead {
+        let deleted = self.deleted_at.is_some();
+        MessageRead {
+            id: self.id,
+            chat_id: self.chat_id,
+            sender_id: self.sender_id,
+            seq: self.seq,
+            reply_to_message_id: self.reply_to_message_id,
+            forwarded_from_message_id: self.forwarded_from_message_id,
+            message_type: self.message_type.clone(),
+            text: (!deleted).then(|| self.text.clone()),
+            client_message_id: self.client_message_id.clone(),
+            delivery_status: delivery_status.to_owned(),
+            attachment_waveform: None,
+            reactions: Vec::new(),
+            attachments: Vec::new(),
+            mentions: Vec::new(),
+            deleted,
+            edited_at: self.edited_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+impl MessageEdit {
+    /// The wire form.
+    pub fn to_read(&self) -> MessageEditRead {
+        MessageEditRead {
+            id: self.id,
+            message_id: self.message_id,
+            old_text: self.old_text.clone(),
+            edited_at: self.edited_at,
+        }
+    }
+}

@@ -1,0 +1,163 @@
+// @generated-style diesel schema, kept in step with `migrations/` by the
+// `schema_matches_database` test (tests/tests/integration/schema.rs).
+
+diesel::table! {
+    users (id) {
+        id -> Int8,
+        email -> Text,
+        name -> Text,
+        username -> Text,
+        password_hash -> Text,
+        bio -> Nullable<Text>,
+        avatar_url -> Nullable<Text>,
+        email_verified -> Bool,
+        allow_private_messages -> Bool,
+        privacy_last_seen -> Text,
+        last_seen_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Int8,
+        jti -> Uuid,
+        user_id -> Int8,
+        refresh_jti -> Uuid,
+        device -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        created_at -> Timestamptz,
+        last_used_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    email_tokens (id) {
+        id -> Int8,
+        user_id -> Int8,
+        kind -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    email_deliveries (job_id) {
+        job_id -> Uuid,
+        user_id -> Int8,
+        kind -> Text,
+        sent_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    chats (id) {
+        id -> Int8,
+        public_id -> Text,
+        #[sql_name = "type"]
+        chat_type -> Text,
+        title -> Nullable<Text>,
+        description -> Nullable<Text>,
+        avatar_url -> Nullable<Text>,
+        handle -> Nullable<Text>,
+        is_public -> Bool,
+        private_key -> Nullable<Text>,
+        created_by -> Nullable<Int8>,
+        pinned_message_id -> Nullable<Int8>,
+        last_seq -> Int8,
+        last_message_id -> Nullable<Int8>,
+        last_activity_at -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    chat_members (id) {
+        id -> Int8,
+        chat_id -> Int8,
+        user_id -> Int8,
+        role -> Text,
+        nickname -> Nullable<Text>,
+        last_read_message_id -> Int8,
+        last_delivered_message_id -> Int8,
+        cleared_before_message_id -> Int8,
+        muted -> Bool,
+        archived -> Bool,
+        pinned -> Bool,
+        joined_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Int8,
+        chat_id -> Int8,
+        sender_id -> Nullable<Int8>,
+        seq -> Int8,
+        #[sql_name = "type"]
+        message_type -> Text,
+        text -> Text,
+        reply_to_message_id -> Nullable<Int8>,
+        forwarded_from_message_id -> Nullable<Int8>,
+        client_message_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        edited_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    message_edits (id) {
+        id -> Int8,
+        message_id -> Int8,
+        old_text -> Text,
+        edited_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    message_hidden (user_id, message_id) {
+        user_id -> Int8,
+        message_id -> Int8,
+        hidden_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    chat_events (chat_id, seq) {
+        chat_id -> Int8,
+        seq -> Int8,
+        #[sql_name = "type"]
+        event_type -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(email_tokens -> users (user_id));
+diesel::joinable!(chat_members -> chats (chat_id));
+diesel::joinable!(chat_members -> users (user_id));
+diesel::joinable!(messages -> chats (chat_id));
+diesel::joinable!(message_edits -> messages (message_id));
+diesel::joinable!(chat_events -> chats (chat_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    email_tokens,
+    email_deliveries,
+    chats,
+    chat_members,
+    messages,
+    message_edits,
+    message_hidden,
+    chat_events,
+);

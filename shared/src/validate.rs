@@ -1,0 +1,112 @@
+//! Small input checks shared by the domain operations. Each returns a 422
+//! [`AppError::Validation`] naming the field.
+
+use crate::error::{AppError, AppResult};
+
+/// Trims `value` and checks its length in characters is within `min..=max`.
+pub fn text_field(field: &str, value: &str, min: usize, max: usize) -> AppResult<String> {
+    let trimmed = value.trim();
+    let len = trimmed.chars().count();
+    if len < min {
+        return Err(AppError::validation(
+            field,
+            if min == 1 {
+                format!("{field} must not be empty.")
+            } else {
+                format!("{field} must be at least {min} characters.")
+            },
+        ));
+    }
+    if len > max {
+        return Err(AppError::validation(
+            field,
+            format!("{field} must be at most {max} characters."),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A page size within `1..=max`, `default` when absent.
+pub fn limit(value: Option<i64>, default: i64, max: i64) -> AppResult<i64> {
+    match value {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(AppError::validation(
+            "limit",
+            format!("limit must be between 1 and {max}."),
+        )),
+    }
+}
+
+/// A lower-cased email address with one `@`, a non-empty local part and a
+/// dotted domain, at most 254 characters.
+pub fn email(value: &str) -> AppResult<String> {
+    let email = value.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }
+            None => false,
+        };
+    if valid {
+        Ok(email)
+    } else {
+        Err(AppError::validation("email", "email is not a valid address."))
+    }
+}
+
+/// 3–32 characters of ASCII letters, digits and `_` (a leading `@` is dropped).
+pub fn username(value: &str) -> AppResult<String> {
+    let name = value.trim().trim_start_matches('@');
+    let ok_chars = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if (3..=32).contains(&name.len()) && ok_chars {
+        Ok(name.to_owned())
+    } else {
+        Err(AppError::validation(
+            "username",
+            "username must be 3 to 32 letters, digits or underscores.",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(email(" A@Example.COM ").ok().as_deref(), Some("a@example.com"));
+        for bad in ["", "a", "a@b", "@b.c", "a@@b.c", "a b@c.d", "a@.c", "a@c."] {
+            assert!(email(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn usernames() {
+        assert_eq!(username("@bob_1").ok().as_deref(), Some("bob_1"));
+        for bad in ["ab", "has space", "ünï", &"x".repeat(33)] {
+            assert!(username(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(limit(None, 50, 100).ok(), Some(50));
+        assert_eq!(limit(Some(100), 50, 100).ok(), Some(100));
+        assert!(limit(Some(0), 50, 100).is_err());
+        assert!(limit(Some(101), 50, 100).is_err());
+    }
+
+    #[test]
+    fn text_fields_count_characters_not_bytes() {
+        assert!(text_field("name", "  한국  ", 1, 2).is_ok());
+        assert!(text_field("name", "   ", 1, 2).is_err());
+        assert!(text_field("name", "한국어", 1, 2).is_err());
+    }
+}
