@@ -1,1 +1,124 @@
-//! placeholder
+//! `parley-api`: the HTTP API and the realtime gateway of Parley.
+//!
+//! [`Application::build`] makes a ready-to-run server from
+//! [`Settings`]; the binary and the tests both use it, so tests run the
+//! very same app.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, Service};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{App, HttpMessage, HttpServer, web};
+use futures_util::FutureExt;
+use parley_shared::{AppContext, AppError, Settings};
+use tracing_actix_web::{RequestId, TracingLogger};
+
+pub mod error;
+pub mod extract;
+pub mod realtime;
+pub mod routes;
+pub mod state;
+
+use crate::error::ApiError;
+use crate::realtime::hub::{Hub, spawn_dispatcher};
+use crate::state::ApiState;
+
+/// A built API server, bound to its port, not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<ApiState>,
+}
+
+impl Application {
+    /// Connects to Redis (when configured), builds the hub and binds
+    /// `settings.bind` (port 0 picks a free port).
+    ///
+    /// Errors: the address cannot be bound, or Redis is configured and unreachable.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let (sink, bus_rx) = tokio::sync::mpsc::unbounded_channel();
+        let bind = settings.bind.clone();
+        let ctx = AppContext::build(settings, Some(sink)).await?;
+        let hub = Hub::new(ctx.bus.clone());
+        spawn_dispatcher(hub.clone(), bus_rx);
+        let state = web::Data::new(ApiState { ctx, hub });
+        let listener = TcpListener::bind(&bind)?;
+        let port = listener.local_addr()?.port();
+        let server_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(server_state.clone())
+                .app_data(query_config())
+                .app_data(path_config())
+                .wrap_fn(|req, srv| {
+                    let request_id = req.extensions().get::<RequestId>().copied();
+                    srv.call(req).map(move |res| {
+                        res.map(|mut res| {
+                            if let Some(id) = request_id
+                                && let Ok(value) = HeaderValue::from_str(&id.to_string())
+                            {
+                                res.headers_mut()
+                                    .insert(HeaderName::from_static("x-request-id"), value);
+                            }
+                            res
+                        })
+                    })
+                })
+                .wrap(TracingLogger::default())
+                .configure(routes::configure)
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The replica's hub (for tests and metrics).
+    pub fn hub(&self) -> Arc<Hub> {
+        self.state.hub.clone()
+    }
+
+    /// Serves until the process is asked to stop (SIGINT / SIGTERM).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Builds and runs a replica: what `parley-api` does.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    tracing::info!(port = app.port(), "parley-api listening");
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _| {
+        ApiError(AppError::Validation {
+            field: "query".into(),
+            code: "validation_error",
+            detail: format!("Invalid query string: {err}"),
+        })
+        .into()
+    })
+}
+
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_, req| {
+        ApiError(AppError::not_found(
+            "not_found",
+            format!("Nothing at {}.", req.path()),
+        ))
+        .into()
+    })
+}

@@ -8,7 +8,8 @@ use redis::aio::ConnectionManager;
 use crate::auth::TokenKeys;
 use crate::config::Settings;
 use crate::db::DbPool;
-use crate::events::EventBus;
+use crate::events::{BusMessage, EventBus};
+use tokio::sync::mpsc::UnboundedSender;
 use crate::jobs::JobQueue;
 use crate::mail::Mailer;
 
@@ -41,21 +42,24 @@ pub async fn connect_redis(url: &str) -> anyhow::Result<ConnectionManager> {
 
 impl AppContext {
     /// Builds the context: the pool (lazy), Redis (required when
-    /// configured), the bus (publish-only unless `bus` is given), the job
-    /// queue and the mailer.
-    pub async fn build(settings: Settings, bus: Option<EventBus>) -> anyhow::Result<Self> {
+    /// configured), the bus, the job queue and the mailer. With `sink`, the
+    /// bus also subscribes (an API replica) and hands arriving events to it;
+    /// without, it only publishes (the worker).
+    pub async fn build(
+        settings: Settings,
+        sink: Option<UnboundedSender<BusMessage>>,
+    ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
         let db = crate::db::build_pool(&settings.database_url, settings.database_pool_size)?;
         let redis = match &settings.redis_url {
             Some(url) => Some(connect_redis(url).await?),
             None => None,
         };
-        let bus = match (bus, &settings.redis_url, &redis) {
-            (Some(bus), _, _) => bus,
-            (None, Some(url), Some(conn)) => {
-                EventBus::redis(url, &settings.redis_prefix, conn.clone(), None).await?
+        let bus = match (&settings.redis_url, &redis) {
+            (Some(url), Some(conn)) => {
+                EventBus::redis(url, &settings.redis_prefix, conn.clone(), sink).await?
             }
-            _ => EventBus::local(&settings.redis_prefix, None),
+            _ => EventBus::local(&settings.redis_prefix, sink),
         };
         let jobs = redis
             .as_ref()

@@ -1,1 +1,92 @@
-//! placeholder
+//! `parley-worker`: runs Parley's background jobs with apalis over Redis
+//! (ARCHITECTURE §4). Jobs reload their rows and are idempotent.
+
+use std::time::Duration;
+
+use apalis::prelude::{
+    Attempt, BoxDynError, Data, Monitor, TaskId, WorkerBuilder, WorkerBuilderExt,
+};
+use apalis::prelude::BackendExt;
+use parley_shared::jobs::{self, SendEmail};
+use parley_shared::{AppContext, Settings};
+
+/// How often an idle worker looks for new jobs.
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Runs the `send_email` job: see [`parley_shared::mail::perform_send_email`].
+pub async fn send_email(
+    job: SendEmail,
+    ctx: Data<AppContext>,
+    task_id: TaskId,
+    attempt: Attempt,
+) -> Result<(), BoxDynError> {
+    tracing::info!(task.id = %task_id, job.id = %job.job_id, attempt = attempt.current(), "send_email");
+    parley_shared::mail::perform_send_email(&ctx, &job)
+        .await
+        .map_err(|err| {
+            tracing::warn!(job.id = %job.job_id, error = format!("{err:#}"), "send_email failed; will retry");
+            BoxDynError::from(err)
+        })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}
+
+/// Runs every worker until `shutdown` resolves.
+///
+/// Errors: Redis is not configured or unreachable.
+pub async fn run_until<F>(settings: Settings, shutdown: F) -> anyhow::Result<()>
+where
+    F: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let ctx = AppContext::build(settings, None).await?;
+    let conn = ctx
+        .redis
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("parley-worker needs REDIS_URL (jobs live in Redis)"))?;
+    let storage = jobs::send_email_storage(conn, &ctx.settings.redis_prefix);
+    tracing::info!(queue = jobs::send_email_queue(&ctx.settings.redis_prefix), "parley-worker started");
+    Monitor::new()
+        .register(move |restarts| {
+            // A unique name per process and start: apalis refuses a name
+            // that reported in recently.
+            let name = format!(
+                "parley-send-email-{}-{}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            );
+            if restarts > 0 {
+                tracing::warn!(restarts, "send_email worker restarted");
+            }
+            WorkerBuilder::new(name)
+                .backend(storage.clone().poll_with_interval(POLL_INTERVAL))
+                .data(ctx.clone())
+                .concurrency(4)
+                .build(send_email)
+        })
+        // A Redis error ends a worker; start it again rather than stop working.
+        .should_restart(|_, _| true)
+        .shutdown_timeout(Duration::from_secs(10))
+        .run_with_signal(shutdown)
+        .await?;
+    tracing::info!("parley-worker stopped");
+    Ok(())
+}
+
+/// Runs the worker until SIGINT / SIGTERM: what `parley-worker` does.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    run_until(settings, shutdown_signal()).await
+}

@@ -1,1 +1,25 @@
-fn main() {}
+//! `parley-worker`: runs background jobs until SIGINT / SIGTERM.
+
+use std::process::ExitCode;
+
+use parley_shared::{Settings, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("parley-worker: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(settings.log_format);
+    tracing::info!(settings = %settings, "starting parley-worker");
+    match parley_worker::run(settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "parley-worker failed");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Extractors: the authenticated caller ([`AuthUser`]) and JSON bodies that
+//! name the offending field when they do not fit ([`JsonBody`]).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::StreamExt;
+use parley_shared::AppError;
+use parley_shared::auth::{self, AuthContext};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::ApiState;
+
+/// The largest JSON body accepted, in bytes.
+pub const JSON_LIMIT_BYTES: usize = 64 * 1024;
+
+/// The WebSocket subprotocol a browser client names before its token:
+/// `Sec-WebSocket-Protocol: parley.bearer, <token>`.
+pub const WS_BEARER_PROTOCOL: &str = "parley.bearer";
+
+/// The caller of an authenticated endpoint. The access token comes from
+/// `Authorization: Bearer`, the `access_token` cookie (seed 003), the
+/// `Sec-WebSocket-Protocol` header (after [`WS_BEARER_PROTOCOL`]), or — for
+/// the socket only — `?token=`.
+///
+/// Errors: 401 `not_authenticated`, `invalid_token`, `token_expired`,
+/// `session_revoked`.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser(pub AuthContext);
+
+impl std::ops::Deref for AuthUser {
+    type Target = AuthContext;
+    fn deref(&self) -> &AuthContext {
+        &self.0
+    }
+}
+
+/// Where the token came from, when it was found.
+fn token_of(req: &HttpRequest) -> Option<String> {
+    if let Some(value) = req.headers().get(header::AUTHORIZATION)
+        && let Ok(value) = value.to_str()
+        && let Some((scheme, token)) = value.split_once(' ')
+        && scheme.eq_ignore_ascii_case("bearer")
+    {
+        return Some(token.trim().to_owned());
+    }
+    if let Some(cookie) = req.cookie("access_token") {
+        return Some(cookie.value().to_owned());
+    }
+    if let Some(value) = req.headers().get(header::SEC_WEBSOCKET_PROTOCOL)
+        && let Ok(value) = value.to_str()
+    {
+        let mut parts = value.split(',').map(str::trim);
+        if parts.any(|p| p == WS_BEARER_PROTOCOL)
+            && let Some(token) = parts.next()
+        {
+            return Some(token.to_owned());
+        }
+    }
+    if req.path().ends_with("/ws") || req.path().ends_with("/sse/subscribe") {
+        let query = web::Query::<std::collections::HashMap<String, String>>::from_query(
+            req.query_string(),
+        )
+        .ok()?;
+        return query.get("token").cloned();
+    }
+    None
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = token_of(req);
+        let state = req.app_data::<web::Data<ApiState>>().cloned();
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::internal(anyhow::anyhow!("no state")))?;
+            let token = token.ok_or_else(|| {
+                AppError::unauthorized("not_authenticated", "Authentication required.")
+            })?;
+            let ctx = auth::authenticate(&state.ctx, &token).await?;
+            Ok(AuthUser(ctx))
+        })
+    }
+}
+
+/// A JSON body of type `T`. Errors use the envelope: 400 `malformed_json`
+/// (or a wrong content type), 413 past [`JSON_LIMIT_BYTES`], 422
+/// `validation_error` with the path of the field that did not fit.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req
+            .mime_type()
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.subtype() == mime_json() || m.suffix().is_some_and(|s| s == mime_json()));
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json {
+                return Err(AppError::bad_request(
+                    "unsupported_content_type",
+                    "Send the body as JSON (Content-Type: application/json).",
+                )
+                .into());
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| AppError::bad_request("bad_body", e.to_string()))?;
+                if body.len() + chunk.len() > JSON_LIMIT_BYTES {
+                    return Err(AppError::PayloadTooLarge {
+                        limit_bytes: JSON_LIMIT_BYTES,
+                    }
+                    .into());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(JsonBody).map_err(ApiError)
+        })
+    }
+}
+
+fn mime_json() -> &'static str {
+    "json"
+}
+
+/// Parses `body` as `T`; a syntax error is 400, a shape error 422 naming the field.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." {
+                    // A missing field is reported at the parent; name it.
+                    let msg = inner.to_string();
+                    msg.split('`').nth(1).unwrap_or("body").to_owned()
+                } else {
+                    path
+                };
+                AppError::Validation {
+                    detail: format!("{field}: {}", strip_position(&inner.to_string())),
+                    field,
+                    code: "validation_error",
+                }
+            }
+            _ => AppError::bad_request(
+                "malformed_json",
+                format!("The body is not valid JSON: {}", strip_position(&inner.to_string())),
+            ),
+        }
+    })
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}

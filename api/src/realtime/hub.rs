@@ -1,0 +1,309 @@
+//! The per-replica hub (ARCHITECTURE §3): which local sockets belong to
+//! which user and follow which chat, and the Redis subscriptions that
+//! follow from that (`chat:{id}` while a local socket follows the chat,
+//! `user:{id}` while the user has a local socket).
+//!
+//! The bus hands every arriving event to [`Hub::dispatch`], which routes the
+//! same bytes to each interested socket's bounded queue. A socket whose
+//! queue is full is told to close (1013); it recovers by catching up.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use parley_shared::events::{BusMessage, EventBus, Topic};
+use serde::Deserialize;
+use tokio::sync::{Notify, mpsc};
+
+/// A local socket's id within this replica.
+pub type ConnId = u64;
+
+/// What the hub puts on a socket's queue.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// A durable chat event at `seq`: the socket orders it, drops it if it
+    /// already sent it, and fills any gap before it from the log.
+    ChatEvent {
+        chat_id: i64,
+        seq: i64,
+        payload: Bytes,
+    },
+    /// The socket's user now belongs to `chat_id` (from `seq` on): follow it.
+    ChatJoined {
+        chat_id: i64,
+        seq: i64,
+        payload: Bytes,
+    },
+    /// A user-scoped or ephemeral event, sent as it is.
+    Direct(Bytes),
+    /// Live events may have been lost (Redis reconnected): catch every chat
+    /// up from the log.
+    Resync,
+}
+
+/// The part of an event the hub reads to route it.
+#[derive(Debug, Deserialize)]
+struct Header {
+    #[serde(rename = "type")]
+    kind: String,
+    chat_id: Option<i64>,
+    seq: Option<i64>,
+}
+
+struct ConnEntry {
+    user_id: i64,
+    tx: mpsc::Sender<Outbound>,
+    overflow: Arc<Notify>,
+    chats: HashSet<i64>,
+}
+
+#[derive(Default)]
+struct State {
+    conns: HashMap<ConnId, ConnEntry>,
+    by_user: HashMap<i64, HashSet<ConnId>>,
+    by_chat: HashMap<i64, HashSet<ConnId>>,
+}
+
+/// See the module documentation.
+pub struct Hub {
+    bus: EventBus,
+    state: Mutex<State>,
+    /// Serialises subscription changes, so that a SUBSCRIBE and an
+    /// UNSUBSCRIBE of one topic reach Redis in the order they were decided.
+    subscriptions: tokio::sync::Mutex<()>,
+    next_id: AtomicU64,
+}
+
+impl Hub {
+    /// A hub over `bus`. Feed it with [`Hub::dispatch`].
+    pub fn new(bus: EventBus) -> Arc<Hub> {
+        Arc::new(Hub {
+            bus,
+            state: Mutex::new(State::default()),
+            subscriptions: tokio::sync::Mutex::new(()),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain maps behind; keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a socket of `user_id`; returns once this replica is subscribed
+    /// to the user's topic. `overflow` is notified when its queue is full.
+    ///
+    /// Errors: Redis refused the subscription.
+    pub async fn register(
+        &self,
+        user_id: i64,
+        tx: mpsc::Sender<Outbound>,
+        overflow: Arc<Notify>,
+    ) -> redis::RedisResult<ConnId> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let _guard = self.subscriptions.lock().await;
+        let first = {
+            let mut state = self.state();
+            state.conns.insert(
+                id,
+                ConnEntry {
+                    user_id,
+                    tx,
+                    overflow,
+                    chats: HashSet::new(),
+                },
+            );
+            let conns = state.by_user.entry(user_id).or_default();
+            conns.insert(id);
+            conns.len() == 1
+        };
+        if first && let Err(err) = self.bus.subscribe(&[Topic::User(user_id)]).await {
+            drop(_guard);
+            self.unregister(id).await;
+            return Err(err);
+        }
+        Ok(id)
+    }
+
+    /// Makes socket `conn` follow `chat_ids`; returns once this replica is
+    /// subscribed to each of them.
+    ///
+    /// Errors: Redis refused the subscription.
+    pub async fn join_chats(&self, conn: ConnId, chat_ids: &[i64]) -> redis::RedisResult<()> {
+        let _guard = self.subscriptions.lock().await;
+        let new_topics: Vec<Topic> = {
+            let mut state = self.state();
+            let Some(entry) = state.conns.get_mut(&conn) else {
+                return Ok(());
+            };
+            entry.chats.extend(chat_ids.iter().copied());
+            chat_ids
+                .iter()
+                .filter(|chat_id| {
+                    let conns = state.by_chat.entry(**chat_id).or_default();
+                    conns.insert(conn) && conns.len() == 1
+                })
+                .map(|chat_id| Topic::Chat(*chat_id))
+                .collect()
+        };
+        self.bus.subscribe(&new_topics).await
+    }
+
+    /// Removes socket `conn` and drops the subscriptions nobody here needs.
+    pub async fn unregister(&self, conn: ConnId) {
+        let _guard = self.subscriptions.lock().await;
+        let unused: Vec<Topic> = {
+            let mut state = self.state();
+            let Some(entry) = state.conns.remove(&conn) else {
+                return;
+            };
+            let mut unused = Vec::new();
+            for chat_id in &entry.chats {
+                if let Some(conns) = state.by_chat.get_mut(chat_id) {
+                    conns.remove(&conn);
+                    if conns.is_empty() {
+                        state.by_chat.remove(chat_id);
+                        unused.push(Topic::Chat(*chat_id));
+                    }
+                }
+            }
+            if let Some(conns) = state.by_user.get_mut(&entry.user_id) {
+                conns.remove(&conn);
+                if conns.is_empty() {
+                    state.by_user.remove(&entry.user_id);
+                    unused.push(Topic::User(entry.user_id));
+                }
+            }
+            unused
+        };
+        if let Err(err) = self.bus.unsubscribe(&unused).await {
+            tracing::warn!(error = %err, "unsubscribe failed");
+        }
+    }
+
+    /// The number of sockets connected to this replica.
+    pub fn socket_count(&self) -> usize {
+        self.state().conns.len()
+    }
+
+    /// Routes one message from the bus. Called in arrival order by one task.
+    pub async fn dispatch(self: &Arc<Self>, message: BusMessage) {
+        match message {
+            BusMessage::Event { topic, payload } => {
+                let Ok(header) = serde_json::from_slice::<Header>(&payload) else {
+                    tracing::warn!(?topic, "dropping an event without a type");
+                    return;
+                };
+                match (topic, header.chat_id, header.seq) {
+                    (Topic::User(user_id), Some(chat_id), Some(seq))
+                        if header.kind == "chat_created" =>
+                    {
+                        self.user_joined_chat(user_id, chat_id, seq, payload).await;
+                    }
+                    (Topic::Chat(chat_id), _, Some(seq)) => {
+                        self.send_to_chat(chat_id, |_| Outbound::ChatEvent {
+                            chat_id,
+                            seq,
+                            payload: payload.clone(),
+                        });
+                    }
+                    (Topic::Chat(chat_id), _, None) => {
+                        self.send_to_chat(chat_id, |_| Outbound::Direct(payload.clone()));
+                    }
+                    (Topic::User(user_id), _, _) => {
+                        self.send_to_user(user_id, Outbound::Direct(payload));
+                    }
+                }
+            }
+            BusMessage::Reconnected => {
+                tracing::warn!("lost the Redis subscription connection; reconnecting");
+                let hub = Arc::clone(self);
+                tokio::spawn(async move { hub.recover_subscriptions().await });
+            }
+        }
+    }
+
+    async fn user_joined_chat(&self, user_id: i64, chat_id: i64, seq: i64, payload: Bytes) {
+        let conns: Vec<ConnId> = self
+            .state()
+            .by_user
+            .get(&user_id)
+            .map(|c| c.iter().copied().collect())
+            .unwrap_or_default();
+        for conn in conns {
+            if let Err(err) = self.join_chats(conn, &[chat_id]).await {
+                tracing::warn!(chat.id = chat_id, error = %err, "subscribe failed");
+            }
+            self.send_to(
+                conn,
+                Outbound::ChatJoined {
+                    chat_id,
+                    seq,
+                    payload: payload.clone(),
+                },
+            );
+        }
+    }
+
+    /// Pings Redis until the subscriber connection is back (it resubscribes
+    /// by itself), then tells every socket to catch up.
+    async fn recover_subscriptions(&self) {
+        let mut delay = Duration::from_millis(100);
+        while let Err(err) = self.bus.ping_subscriber().await {
+            tracing::debug!(error = %err, "redis still down");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(2));
+        }
+        tracing::info!("redis subscription restored; sockets catch up from the log");
+        let conns: Vec<ConnId> = self.state().conns.keys().copied().collect();
+        for conn in conns {
+            self.send_to(conn, Outbound::Resync);
+        }
+    }
+
+    fn send_to_chat(&self, chat_id: i64, make: impl Fn(ConnId) -> Outbound) {
+        let state = self.state();
+        if let Some(conns) = state.by_chat.get(&chat_id) {
+            for conn in conns {
+                if let Some(entry) = state.conns.get(conn) {
+                    offer(entry, make(*conn));
+                }
+            }
+        }
+    }
+
+    fn send_to_user(&self, user_id: i64, outbound: Outbound) {
+        let state = self.state();
+        if let Some(conns) = state.by_user.get(&user_id) {
+            for conn in conns {
+                if let Some(entry) = state.conns.get(conn) {
+                    offer(entry, outbound.clone());
+                }
+            }
+        }
+    }
+
+    fn send_to(&self, conn: ConnId, outbound: Outbound) {
+        if let Some(entry) = self.state().conns.get(&conn) {
+            offer(entry, outbound);
+        }
+    }
+}
+
+/// Queues without waiting; a full queue marks the socket as too slow.
+fn offer(entry: &ConnEntry, outbound: Outbound) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = entry.tx.try_send(outbound) {
+        entry.overflow.notify_one();
+    }
+}
+
+/// Starts the task that feeds the hub from the bus, in arrival order.
+pub fn spawn_dispatcher(hub: Arc<Hub>, mut rx: mpsc::UnboundedReceiver<BusMessage>) {
+    tokio::spawn(async move {
+        while let Some(message) = rx.recv().await {
+            hub.dispatch(message).await;
+        }
+    });
+}

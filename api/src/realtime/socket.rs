@@ -1,0 +1,350 @@
+//! `GET /api/v1/ws`: one task per socket (API.md, "Realtime protocol").
+//!
+//! The task selects over the client's frames, its bounded outbound queue, a
+//! heartbeat and its overflow signal. For every chat it follows it keeps the
+//! last seq it sent, so that each chat's events reach the client exactly
+//! once and in seq order: an event it already sent is dropped, and a gap
+//! (events published by several replicas arrive out of order, or were lost
+//! while Redis was away) is filled from `chat_events` before the event.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{CloseCode, CloseReason, Session};
+use bytes::Bytes;
+use bytestring::ByteString;
+use futures_util::StreamExt;
+use parley_shared::AppError;
+use parley_shared::auth::AuthContext;
+use parley_shared::events::ServerEvent;
+use parley_shared::models::{ChatEventRow, ChatMember};
+use serde::Deserialize;
+use tokio::sync::{Notify, mpsc};
+
+use crate::error::ApiError;
+use crate::extract::{AuthUser, WS_BEARER_PROTOCOL};
+use crate::realtime::hub::{ConnId, Outbound};
+use crate::state::ApiState;
+
+/// The largest client frame accepted, in bytes.
+const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Events read from the log per query while catching up.
+const REPLAY_PAGE: i64 = 500;
+
+/// Upgrades to a WebSocket. A missing or bad token is a 401 JSON answer
+/// before the upgrade (the [`AuthUser`] extractor).
+pub async fn connect_ws(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let (response, session, stream) =
+        actix_ws::handle_with_protocols(&req, body, &[WS_BEARER_PROTOCOL]).map_err(|e| {
+            AppError::bad_request("websocket_handshake", format!("Not a WebSocket request: {e}"))
+        })?;
+    let state = state.into_inner();
+    actix_web::rt::spawn(run(state, caller.0, session, stream));
+    Ok(response)
+}
+
+/// A client frame: `{"type": ..., "ref"?: ...}` plus the type's fields.
+#[derive(Debug, Deserialize)]
+struct ClientFrame {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(rename = "ref", default)]
+    reference: Option<serde_json::Value>,
+}
+
+impl ClientFrame {
+    fn reference(&self) -> Option<String> {
+        self.reference.as_ref().map(|r| match r {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    }
+}
+
+/// Why the socket loop ended.
+enum End {
+    /// The client went away or closed.
+    Gone,
+    /// The server closes with this reason.
+    Close(CloseReason),
+}
+
+struct Socket {
+    state: Arc<ApiState>,
+    auth: AuthContext,
+    session: Session,
+    /// The last seq sent to this client, per followed chat.
+    positions: HashMap<i64, i64>,
+}
+
+async fn run(
+    state: Arc<ApiState>,
+    auth: AuthContext,
+    session: Session,
+    stream: actix_ws::MessageStream,
+) {
+    let capacity = state.ctx.settings.ws_outbound_queue;
+    let (tx, rx) = mpsc::channel(capacity);
+    let overflow = Arc::new(Notify::new());
+    let conn = match state.hub.register(auth.user_id, tx, overflow.clone()).await {
+        Ok(conn) => conn,
+        Err(err) => {
+            tracing::warn!(user.id = auth.user_id, error = %err, "socket refused: subscribe failed");
+            let _ = session.close(Some(CloseCode::Error.into())).await;
+            return;
+        }
+    };
+    tracing::info!(user.id = auth.user_id, conn.id = conn, "socket connected");
+    let hub = state.hub.clone();
+    let mut socket = Socket {
+        state,
+        auth,
+        session,
+        positions: HashMap::new(),
+    };
+    let end = socket.serve(conn, stream, rx, overflow).await;
+    hub.unregister(conn).await;
+    match end {
+        Ok(End::Close(reason)) => {
+            tracing::info!(user.id = auth.user_id, conn.id = conn, code = ?reason.code, "socket closed by server");
+            let _ = socket.session.close(Some(reason)).await;
+        }
+        Ok(End::Gone) => {
+            tracing::info!(user.id = auth.user_id, conn.id = conn, "socket closed");
+            let _ = socket.session.close(None).await;
+        }
+        Err(err) => {
+            tracing::warn!(user.id = auth.user_id, conn.id = conn, error = %err.0, "socket failed");
+            let _ = socket.session.close(Some(CloseCode::Error.into())).await;
+        }
+    }
+}
+
+impl Socket {
+    async fn serve(
+        &mut self,
+        conn: ConnId,
+        stream: actix_ws::MessageStream,
+        mut rx: mpsc::Receiver<Outbound>,
+        overflow: Arc<Notify>,
+    ) -> Result<End, ApiError> {
+        let mut stream = stream
+            .max_frame_size(MAX_FRAME_BYTES)
+            .aggregate_continuations()
+            .max_continuation_size(MAX_FRAME_BYTES);
+        self.start(conn).await?;
+        let interval_ms = self.state.ctx.settings.ws_heartbeat_interval_ms;
+        let interval = Duration::from_millis(interval_ms);
+        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        let mut last_heard = Instant::now();
+        loop {
+            tokio::select! {
+                biased;
+                _ = overflow.notified() => {
+                    return Ok(End::Close(CloseReason {
+                        code: CloseCode::Again,
+                        description: Some("too slow: catch up with resume".into()),
+                    }));
+                }
+                frame = stream.next() => {
+                    last_heard = Instant::now();
+                    match frame {
+                        Some(Ok(actix_ws::AggregatedMessage::Text(text))) => {
+                            if !self.on_client_text(&text).await {
+                                return Ok(End::Gone);
+                            }
+                        }
+                        Some(Ok(actix_ws::AggregatedMessage::Binary(_))) => {
+                            let error = error_frame("binary_not_supported", "Send JSON text frames.", None);
+                            if !self.send(error.to_bytes()).await {
+                                return Ok(End::Gone);
+                            }
+                        }
+                        Some(Ok(actix_ws::AggregatedMessage::Ping(bytes))) => {
+                            if self.session.pong(&bytes).await.is_err() {
+                                return Ok(End::Gone);
+                            }
+                        }
+                        Some(Ok(actix_ws::AggregatedMessage::Pong(_))) => {}
+                        Some(Ok(actix_ws::AggregatedMessage::Close(_))) | None => return Ok(End::Gone),
+                        Some(Err(err)) => {
+                            tracing::debug!(error = %err, "websocket protocol error");
+                            return Ok(End::Close(CloseCode::Protocol.into()));
+                        }
+                    }
+                }
+                outbound = rx.recv() => {
+                    let Some(outbound) = outbound else { return Ok(End::Gone) };
+                    if !self.deliver(outbound).await? {
+                        return Ok(End::Gone);
+                    }
+                }
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > interval * 2 + Duration::from_secs(5) {
+                        return Ok(End::Close(CloseReason {
+                            code: CloseCode::Away,
+                            description: Some("heartbeat timeout".into()),
+                        }));
+                    }
+                    if self.session.ping(b"").await.is_err() {
+                        return Ok(End::Gone);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Follows the user's chats, reads where each stands (after the
+    /// subscriptions are live, so nothing later can be missed), sends `ready`.
+    async fn start(&mut self, conn: ConnId) -> Result<(), ApiError> {
+        let user_id = self.auth.user_id;
+        let mut db = self.state.ctx.db.get().await?;
+        let chats = ChatMember::chats_of_user(&mut db, user_id).await?;
+        let ids: Vec<i64> = chats.iter().map(|(id, _)| *id).collect();
+        self.state
+            .hub
+            .join_chats(conn, &ids)
+            .await
+            .map_err(AppError::from)?;
+        for (chat_id, last_seq) in ChatMember::chats_of_user(&mut db, user_id).await? {
+            self.positions.insert(chat_id, last_seq);
+        }
+        drop(db);
+        let ready = ServerEvent::Ready {
+            user_id,
+            session_id: self.auth.session_id.to_string(),
+            heartbeat_interval_ms: self.state.ctx.settings.ws_heartbeat_interval_ms,
+        };
+        self.send(ready.to_bytes()).await;
+        Ok(())
+    }
+
+    /// Sends one queued item; `Ok(false)` when the client is gone.
+    async fn deliver(&mut self, outbound: Outbound) -> Result<bool, ApiError> {
+        match outbound {
+            Outbound::ChatEvent {
+                chat_id,
+                seq,
+                payload,
+            } => {
+                let Some(position) = self.positions.get(&chat_id).copied() else {
+                    // Not (yet) followed by this socket: it will catch up
+                    // when it follows the chat.
+                    return Ok(true);
+                };
+                if seq <= position {
+                    return Ok(true);
+                }
+                if seq > position + 1 && !self.replay(chat_id, Some(seq - 1)).await? {
+                    return Ok(false);
+                }
+                if self.positions.get(&chat_id).is_some_and(|p| *p >= seq) {
+                    return Ok(true);
+                }
+                self.positions.insert(chat_id, seq);
+                Ok(self.send(payload).await)
+            }
+            Outbound::ChatJoined {
+                chat_id,
+                seq,
+                payload,
+            } => {
+                if self.positions.contains_key(&chat_id) {
+                    // Already followed (the join raced with the start).
+                    return self.replay(chat_id, None).await;
+                }
+                self.positions.insert(chat_id, seq);
+                if !self.send(payload).await {
+                    return Ok(false);
+                }
+                // Anything published before this replica subscribed.
+                self.replay(chat_id, None).await
+            }
+            Outbound::Direct(payload) => Ok(self.send(payload).await),
+            Outbound::Resync => {
+                let chats: Vec<i64> = self.positions.keys().copied().collect();
+                for chat_id in chats {
+                    if !self.replay(chat_id, None).await? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// Sends the chat's logged events after the client's position, up to
+    /// `up_to` (or the end). `Ok(false)` when the client is gone.
+    async fn replay(&mut self, chat_id: i64, up_to: Option<i64>) -> Result<bool, ApiError> {
+        let mut db = self.state.ctx.db.get().await?;
+        loop {
+            let position = self.positions.get(&chat_id).copied().unwrap_or(0);
+            if up_to.is_some_and(|u| position >= u) {
+                return Ok(true);
+            }
+            let rows = ChatEventRow::range(&mut db, chat_id, position, up_to, REPLAY_PAGE).await?;
+            let done = (rows.len() as i64) < REPLAY_PAGE;
+            for row in rows {
+                self.positions.insert(chat_id, row.seq);
+                if !self.send(row.payload_bytes()).await {
+                    return Ok(false);
+                }
+            }
+            if done {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Answers one client text frame; `false` when the client is gone.
+    async fn on_client_text(&mut self, text: &str) -> bool {
+        let frame: ClientFrame = match serde_json::from_str(text) {
+            Ok(frame) => frame,
+            Err(_) => {
+                let error = error_frame(
+                    "malformed_frame",
+                    "A frame is a JSON object with a \"type\".",
+                    None,
+                );
+                return self.send(error.to_bytes()).await;
+            }
+        };
+        let reply = match frame.kind.as_str() {
+            "ping" => ServerEvent::Pong {
+                reference: frame.reference(),
+            },
+            other => error_frame(
+                "unknown_frame",
+                &format!("Unknown frame type {other:?}."),
+                frame.reference(),
+            ),
+        };
+        self.send(reply.to_bytes()).await
+    }
+
+    /// Sends one text frame; `false` when the client is gone.
+    async fn send(&mut self, payload: Bytes) -> bool {
+        match ByteString::try_from(payload) {
+            Ok(text) => self.session.text(text).await.is_ok(),
+            Err(_) => {
+                tracing::error!("dropping a non-UTF-8 event");
+                true
+            }
+        }
+    }
+}
+
+fn error_frame(code: &str, detail: &str, reference: Option<String>) -> ServerEvent {
+    ServerEvent::Error {
+        detail: detail.to_owned(),
+        code: code.to_owned(),
+        reference,
+    }
+}

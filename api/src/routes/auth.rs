@@ -1,0 +1,65 @@
+//! `/api/v1/auth` (seed 004 §5).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use parley_shared::auth;
+use parley_shared::dto::{LoginRequest, MessageResponse, RefreshRequest, TokenRequest};
+use parley_shared::models::User;
+
+use crate::error::ApiResult;
+use crate::extract::{AuthUser, JsonBody};
+use crate::state::ApiState;
+
+/// `POST /auth/register` → 201 `MessageResponse` with the new user.
+pub async fn register(
+    state: web::Data<ApiState>,
+    body: JsonBody<parley_shared::dto::RegisterRequest>,
+) -> ApiResult<HttpResponse> {
+    let user = auth::register(&state.ctx, body.0).await?;
+    Ok(HttpResponse::Created().json(MessageResponse {
+        message: "Registered. Check your email to confirm your address.".into(),
+        user: Some(user.to_auth_response()),
+    }))
+}
+
+/// `POST /auth/login` → 200 `TokenResponse`.
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    body: JsonBody<LoginRequest>,
+) -> ApiResult<HttpResponse> {
+    let device = req
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let tokens = auth::login(&state.ctx, body.0, device, ip.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(tokens))
+}
+
+/// `POST /auth/refresh` → 200 `TokenResponse` (the refresh token rotates).
+pub async fn refresh(
+    state: web::Data<ApiState>,
+    body: JsonBody<RefreshRequest>,
+) -> ApiResult<HttpResponse> {
+    let tokens = auth::refresh(&state.ctx, &body.0.refresh_token).await?;
+    Ok(HttpResponse::Ok().json(tokens))
+}
+
+/// `POST /auth/verify-email` → 200 `MessageResponse`.
+pub async fn verify_email(
+    state: web::Data<ApiState>,
+    body: JsonBody<TokenRequest>,
+) -> ApiResult<HttpResponse> {
+    auth::verify_email(&state.ctx, &body.0.token).await?;
+    Ok(HttpResponse::Ok().json(MessageResponse {
+        message: "Email verified.".into(),
+        user: None,
+    }))
+}
+
+/// `GET /auth/me` → 200 `AuthUserResponse`.
+pub async fn me(state: web::Data<ApiState>, caller: AuthUser) -> ApiResult<HttpResponse> {
+    let mut conn = state.ctx.db.get().await?;
+    let user = User::find(&mut conn, caller.user_id).await?;
+    Ok(HttpResponse::Ok().json(user.to_auth_response()))
+}

@@ -1,0 +1,44 @@
+//! `/api/v1/chats` (seed 004 §7).
+
+use actix_web::{HttpResponse, web};
+use parley_shared::chats::{self, ListChatsQuery};
+use parley_shared::dto::ChatCreateRequest;
+
+use crate::error::ApiResult;
+use crate::extract::{AuthUser, JsonBody};
+use crate::state::ApiState;
+
+/// `POST /chats` → 201 `ChatRead` when created, 200 with the existing
+/// private chat of the pair.
+pub async fn create_chat(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    body: JsonBody<ChatCreateRequest>,
+) -> ApiResult<HttpResponse> {
+    let (chat, created) = chats::create_chat(&state.ctx, &caller, body.0).await?;
+    Ok(if created {
+        HttpResponse::Created().json(chat)
+    } else {
+        HttpResponse::Ok().json(chat)
+    })
+}
+
+/// `GET /chats?limit&before_id&query&archived` → 200 `ChatRead[]`.
+pub async fn list_chats(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    query: web::Query<ListChatsQuery>,
+) -> ApiResult<HttpResponse> {
+    let list = chats::list_chats(&state.ctx, &caller, query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// `GET /chats/{chat_id}` → 200 `ChatDetailRead`.
+pub async fn get_chat(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let chat = chats::get_chat(&state.ctx, &caller, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(chat))
+}

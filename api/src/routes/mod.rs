@@ -1,0 +1,53 @@
+//! Every route of the native API, in one place (`configure`).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use parley_shared::AppError;
+
+use crate::error::ApiError;
+
+pub mod auth;
+pub mod chats;
+pub mod health;
+pub mod messages;
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health::health))
+        .route("/health/live", web::get().to(health::live))
+        .route("/health/ready", web::get().to(health::ready))
+        .service(
+            web::scope("/api/v1")
+                .service(
+                    web::scope("/auth")
+                        .route("/register", web::post().to(auth::register))
+                        .route("/login", web::post().to(auth::login))
+                        .route("/refresh", web::post().to(auth::refresh))
+                        .route("/verify-email", web::post().to(auth::verify_email))
+                        .route("/me", web::get().to(auth::me)),
+                )
+                .service(
+                    web::scope("/chats")
+                        .route("", web::get().to(chats::list_chats))
+                        .route("", web::post().to(chats::create_chat))
+                        .route("/{chat_id}", web::get().to(chats::get_chat)),
+                )
+                .service(
+                    web::scope("/messages")
+                        .route("", web::post().to(messages::create_message))
+                        .route("/{id}/edits", web::get().to(messages::list_edits))
+                        .route("/{chat_id}", web::get().to(messages::list_messages))
+                        .route("/{id}", web::put().to(messages::update_message))
+                        .route("/{id}", web::delete().to(messages::delete_message)),
+                )
+                .route("/ws", web::get().to(crate::realtime::socket::connect_ws)),
+        )
+        .default_service(web::to(not_found));
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(AppError::not_found(
+        "route_not_found",
+        format!("No route for {} {}.", req.method(), req.path()),
+    )
+    .into())
+}
