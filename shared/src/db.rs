@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use diesel::ConnectionError;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -25,10 +25,9 @@ const STATEMENT_TIMEOUT_MS: u64 = 30_000;
 fn establish(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<AsyncPgConnection>> {
     async move {
         let mut conn = AsyncPgConnection::establish(url).await?;
-        diesel::sql_query(format!(
+        conn.batch_execute(&format!(
             "SET statement_timeout = {STATEMENT_TIMEOUT_MS}; SET application_name = 'parley'"
         ))
-        .execute(&mut conn)
         .await
         .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
         Ok(conn)

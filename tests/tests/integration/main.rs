@@ -1,1 +1,12 @@
+//! Parley's integration and end-to-end tests: one binary, real PostgreSQL,
+//! real Redis, the real app over real HTTP and WebSocket connections.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod chats;
+mod e2e;
+mod health;
+mod messages;
+mod realtime;
+mod schema;
