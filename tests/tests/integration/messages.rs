@@ -16,8 +16,8 @@ fn ids(page: &Value) -> Vec<i64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_and_list_in_order() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("al").await;
-    let b = app.api.register_and_login("bo").await;
+    let a = app.api.register_and_login("alan").await;
+    let b = app.api.register_and_login("bodo").await;
     let chat = app.api.private_chat(&a, &b).await;
     let first = app.api.send_text(&a, chat, "hello").await;
     assert_eq!(first["chat_id"], chat);
@@ -55,9 +55,9 @@ async fn send_and_list_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_refusals() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("cy").await;
-    let b = app.api.register_and_login("di").await;
-    let outsider = app.api.register_and_login("ed").await;
+    let a = app.api.register_and_login("cyra").await;
+    let b = app.api.register_and_login("dina").await;
+    let outsider = app.api.register_and_login("eddy").await;
     let chat = app.api.private_chat(&a, &b).await;
     for limit in ["0", "101", "-1"] {
         let (status, err) = app
@@ -252,7 +252,7 @@ async fn delete_for_me_and_for_all() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a deleted message cannot be edited");
 
-    let outsider = app.api.register_and_login("oz").await;
+    let outsider = app.api.register_and_login("ozzy").await;
     let (status, _) = app
         .api
         .delete(&format!("/api/v1/messages/{}", m1["id"]), Some(&outsider.access_token))
