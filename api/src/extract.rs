@@ -62,10 +62,9 @@ fn token_of(req: &HttpRequest) -> Option<String> {
         }
     }
     if req.path().ends_with("/ws") || req.path().ends_with("/sse/subscribe") {
-        let query = web::Query::<std::collections::HashMap<String, String>>::from_query(
-            req.query_string(),
-        )
-        .ok()?;
+        let query =
+            web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+                .ok()?;
         return query.get("token").cloned();
     }
     None
@@ -100,11 +99,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = req
-            .mime_type()
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.subtype() == mime_json() || m.suffix().is_some_and(|s| s == mime_json()));
+        let is_json = req.mime_type().ok().flatten().is_some_and(|m| {
+            m.subtype() == mime_json() || m.suffix().is_some_and(|s| s == mime_json())
+        });
         let mut payload = payload.take();
         Box::pin(async move {
             if !is_json {
@@ -157,7 +154,10 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
             }
             _ => AppError::bad_request(
                 "malformed_json",
-                format!("The body is not valid JSON: {}", strip_position(&inner.to_string())),
+                format!(
+                    "The body is not valid JSON: {}",
+                    strip_position(&inner.to_string())
+                ),
             ),
         }
     })

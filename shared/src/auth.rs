@@ -8,8 +8,8 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{Duration, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -109,14 +109,15 @@ impl TokenKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(
-            |err| match err.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                    AppError::unauthorized("token_expired", "The token has expired.")
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|err| {
+                match err.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                        AppError::unauthorized("token_expired", "The token has expired.")
+                    }
+                    _ => AppError::unauthorized("invalid_token", "The token is not valid."),
                 }
-                _ => AppError::unauthorized("invalid_token", "The token is not valid."),
-            },
-        )?;
+            })?;
         if data.claims.typ != typ {
             return Err(AppError::unauthorized(
                 "invalid_token",
@@ -298,26 +299,26 @@ pub async fn refresh(ctx: &AppContext, refresh_token: &str) -> AppResult<TokenRe
     let mut conn = ctx.db.get().await?;
     let outcome = conn
         .transaction::<_, AppError, _>(async |conn| {
-                let Some(session) = Session::find_for_update(conn, claims.sid).await? else {
-                    return Ok(RefreshOutcome::Inactive);
-                };
-                if session.user_id != user_id
-                    || session.revoked_at.is_some()
-                    || session.expires_at <= Utc::now()
-                {
-                    return Ok(RefreshOutcome::Inactive);
-                }
-                if session.refresh_jti != claims.jti {
-                    Session::revoke(conn, session.id).await?;
-                    return Ok(RefreshOutcome::Reused);
-                }
-                let jti = Uuid::new_v4();
-                Session::rotate(conn, session.id, jti).await?;
-                Ok(RefreshOutcome::Rotated {
-                    user_id,
-                    sid: session.jti,
-                    jti,
-                })
+            let Some(session) = Session::find_for_update(conn, claims.sid).await? else {
+                return Ok(RefreshOutcome::Inactive);
+            };
+            if session.user_id != user_id
+                || session.revoked_at.is_some()
+                || session.expires_at <= Utc::now()
+            {
+                return Ok(RefreshOutcome::Inactive);
+            }
+            if session.refresh_jti != claims.jti {
+                Session::revoke(conn, session.id).await?;
+                return Ok(RefreshOutcome::Reused);
+            }
+            let jti = Uuid::new_v4();
+            Session::rotate(conn, session.id, jti).await?;
+            Ok(RefreshOutcome::Rotated {
+                user_id,
+                sid: session.jti,
+                jti,
+            })
         })
         .await?;
     match outcome {
@@ -395,30 +396,30 @@ pub async fn verify_email(ctx: &AppContext, token: &str) -> AppResult<()> {
     let mut conn = ctx.db.get().await?;
     let hash = hash_token(token.trim());
     conn.transaction::<_, AppError, _>(async |conn| {
-            let user_id: Option<i64> = diesel::update(
-                email_tokens::table
-                    .filter(email_tokens::token_hash.eq(&hash))
-                    .filter(email_tokens::kind.eq("verify_email"))
-                    .filter(email_tokens::used_at.is_null())
-                    .filter(email_tokens::expires_at.gt(diesel::dsl::now)),
+        let user_id: Option<i64> = diesel::update(
+            email_tokens::table
+                .filter(email_tokens::token_hash.eq(&hash))
+                .filter(email_tokens::kind.eq("verify_email"))
+                .filter(email_tokens::used_at.is_null())
+                .filter(email_tokens::expires_at.gt(diesel::dsl::now)),
+        )
+        .set(email_tokens::used_at.eq(diesel::dsl::now))
+        .returning(email_tokens::user_id)
+        .get_result(conn)
+        .await
+        .map(Some)
+        .or_else(|e| match e {
+            DieselError::NotFound => Ok(None),
+            other => Err(other),
+        })?;
+        let user_id = user_id.ok_or_else(|| {
+            AppError::bad_request(
+                "invalid_token",
+                "The verification link is invalid or has expired.",
             )
-            .set(email_tokens::used_at.eq(diesel::dsl::now))
-            .returning(email_tokens::user_id)
-            .get_result(conn)
-            .await
-            .map(Some)
-            .or_else(|e| match e {
-                DieselError::NotFound => Ok(None),
-                other => Err(other),
-            })?;
-            let user_id = user_id.ok_or_else(|| {
-                AppError::bad_request(
-                    "invalid_token",
-                    "The verification link is invalid or has expired.",
-                )
-            })?;
-            User::mark_email_verified(conn, user_id).await?;
-            Ok(())
+        })?;
+        User::mark_email_verified(conn, user_id).await?;
+        Ok(())
     })
     .await
 }
@@ -437,7 +438,10 @@ mod tests {
     fn access_and_refresh_tokens_are_not_interchangeable() {
         let keys = keys();
         let pair = keys.pair(7, Uuid::new_v4(), Uuid::new_v4()).unwrap();
-        assert_eq!(user_id_of(&keys.verify(&pair.access_token, ACCESS).unwrap()).unwrap(), 7);
+        assert_eq!(
+            user_id_of(&keys.verify(&pair.access_token, ACCESS).unwrap()).unwrap(),
+            7
+        );
         assert!(keys.verify(&pair.access_token, REFRESH).is_err());
         assert!(keys.verify(&pair.refresh_token, ACCESS).is_err());
     }
@@ -457,7 +461,11 @@ mod tests {
     async fn passwords_hash_and_verify() {
         let hash = hash_password("correct horse".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse".into(), hash.clone()).await.unwrap());
+        assert!(
+            verify_password("correct horse".into(), hash.clone())
+                .await
+                .unwrap()
+        );
         assert!(!verify_password("wrong horse".into(), hash).await.unwrap());
     }
 }

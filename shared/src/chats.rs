@@ -214,8 +214,16 @@ pub async fn create_chat(
                     return Ok((existing.id, None));
                 };
                 let members = [
-                    NewChatMember { chat_id: chat.id, user_id: me, role: "member" },
-                    NewChatMember { chat_id: chat.id, user_id: *other, role: "member" },
+                    NewChatMember {
+                        chat_id: chat.id,
+                        user_id: me,
+                        role: "member",
+                    },
+                    NewChatMember {
+                        chat_id: chat.id,
+                        user_id: *other,
+                        role: "member",
+                    },
                 ];
                 ChatMember::insert_all(conn, &members).await?;
                 let member_ids = vec![me, *other];
@@ -253,14 +261,20 @@ pub async fn create_chat(
                 )
                 .await?
                 .ok_or_else(|| AppError::conflict("handle_taken", "This handle is taken."))?;
-                let mut members = vec![NewChatMember { chat_id: chat.id, user_id: me, role: "owner" }];
+                let mut members = vec![NewChatMember {
+                    chat_id: chat.id,
+                    user_id: me,
+                    role: "owner",
+                }];
                 members.extend(member_ids.iter().map(|id| NewChatMember {
                     chat_id: chat.id,
                     user_id: *id,
                     role: "member",
                 }));
                 ChatMember::insert_all(conn, &members).await?;
-                let all_ids: Vec<i64> = std::iter::once(me).chain(member_ids.iter().copied()).collect();
+                let all_ids: Vec<i64> = std::iter::once(me)
+                    .chain(member_ids.iter().copied())
+                    .collect();
                 let event = record_chat_created(conn, &chat, all_ids.clone()).await?;
                 Ok((chat.id, Some((event, all_ids))))
             }
@@ -308,7 +322,9 @@ fn to_chat_read(row: ChatListRow) -> ChatRead {
         public_id: row.public_id,
         chat_type: row.chat_type,
         title: row.title,
-        avatar_url: row.avatar_url.or_else(|| row.counterpart_avatar_url.clone()),
+        avatar_url: row
+            .avatar_url
+            .or_else(|| row.counterpart_avatar_url.clone()),
         display_title,
         handle: row.handle,
         description: row.description,
@@ -338,7 +354,11 @@ fn to_chat_read(row: ChatListRow) -> ChatRead {
     }
 }
 
-async fn read_chat(conn: &mut AsyncPgConnection, user_id: i64, chat_id: i64) -> AppResult<ChatRead> {
+async fn read_chat(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    chat_id: i64,
+) -> AppResult<ChatRead> {
     let filter = ChatListFilter {
         chat_id: Some(chat_id),
         limit: 1,
@@ -379,7 +399,11 @@ pub async fn list_chats(
 /// `GET /chats/{id}`: the chat with its members.
 ///
 /// Errors: 404 `chat_not_found`; 403 `not_a_member`.
-pub async fn get_chat(ctx: &AppContext, auth: &AuthContext, chat_id: i64) -> AppResult<ChatDetailRead> {
+pub async fn get_chat(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+) -> AppResult<ChatDetailRead> {
     let mut conn = ctx.db.get().await?;
     require_member(&mut conn, chat_id, auth.user_id).await?;
     let chat = read_chat(&mut conn, auth.user_id, chat_id).await?;

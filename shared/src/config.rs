@@ -290,7 +290,10 @@ mod tests {
         let shown = s.to_string();
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(!shown.contains("super-secret"), "{shown}");
-        assert!(shown.contains("postgres://app:***@db:5432/parley"), "{shown}");
+        assert!(
+            shown.contains("postgres://app:***@db:5432/parley"),
+            "{shown}"
+        );
     }
 
     #[test]

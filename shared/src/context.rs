@@ -9,9 +9,9 @@ use crate::auth::TokenKeys;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::events::{BusMessage, EventBus};
-use tokio::sync::mpsc::UnboundedSender;
 use crate::jobs::JobQueue;
 use crate::mail::Mailer;
+use tokio::sync::mpsc::UnboundedSender;
 
 /// Shared services of one process. API handlers, socket frames and worker
 /// jobs all call domain functions with it, so one rule has one home.

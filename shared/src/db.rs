@@ -56,8 +56,7 @@ pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
         use diesel::Connection;
         use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-        let mut conn =
-            <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)?;
+        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
             .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;

@@ -212,7 +212,8 @@ impl EventBus {
             Backend::Redis { publisher, .. } => {
                 let mut conn = publisher.clone();
                 let channel = topic.channel(&self.inner.prefix);
-                let result: redis::RedisResult<i64> = conn.publish(&channel, payload.as_ref()).await;
+                let result: redis::RedisResult<i64> =
+                    conn.publish(&channel, payload.as_ref()).await;
                 if let Err(err) = result {
                     tracing::warn!(%channel, error = %err, "publish failed; clients will catch up from the log");
                 }

@@ -159,7 +159,9 @@ pub async fn send_message(
     };
     match event {
         Some(event) => {
-            ctx.bus.publish_chat_events(std::slice::from_ref(&event)).await;
+            ctx.bus
+                .publish_chat_events(std::slice::from_ref(&event))
+                .await;
             Ok((message.to_read("sent"), SendOutcome::Created))
         }
         None => {
@@ -175,7 +177,13 @@ async fn read_for(
     message: &Message,
     viewer_id: i64,
 ) -> AppResult<MessageRead> {
-    let mut reads = reads_for(conn, message.chat_id, viewer_id, std::slice::from_ref(message)).await?;
+    let mut reads = reads_for(
+        conn,
+        message.chat_id,
+        viewer_id,
+        std::slice::from_ref(message),
+    )
+    .await?;
     reads
         .pop()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("no read model")))
@@ -317,7 +325,9 @@ pub async fn edit_message(
             Ok((edited, event))
         })
         .await?;
-    ctx.bus.publish_chat_events(std::slice::from_ref(&event)).await;
+    ctx.bus
+        .publish_chat_events(std::slice::from_ref(&event))
+        .await;
     read_for(&mut conn, &message, me).await
 }
 
@@ -364,7 +374,11 @@ pub async fn delete_message(
         })
         .await?;
     match event {
-        Some(event) => ctx.bus.publish_chat_events(std::slice::from_ref(&event)).await,
+        Some(event) => {
+            ctx.bus
+                .publish_chat_events(std::slice::from_ref(&event))
+                .await
+        }
         None if !for_all => {
             let hidden = ServerEvent::MessageDeleted {
                 chat_id,

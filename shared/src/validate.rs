@@ -57,7 +57,10 @@ pub fn email(value: &str) -> AppResult<String> {
     if valid {
         Ok(email)
     } else {
-        Err(AppError::validation("email", "email is not a valid address."))
+        Err(AppError::validation(
+            "email",
+            "email is not a valid address.",
+        ))
     }
 }
 
@@ -81,7 +84,10 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(email(" A@Example.COM ").ok().as_deref(), Some("a@example.com"));
+        assert_eq!(
+            email(" A@Example.COM ").ok().as_deref(),
+            Some("a@example.com")
+        );
         for bad in ["", "a", "a@b", "@b.c", "a@@b.c", "a b@c.d", "a@.c", "a@c."] {
             assert!(email(bad).is_err(), "{bad:?} should be refused");
         }

@@ -25,9 +25,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio::sync::OnceCell;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
@@ -94,7 +94,9 @@ async fn template() -> Result<String> {
         .get_or_try_init(|| async {
             let name = template_name();
             let mut admin = admin_conn().await?;
-            admin.batch_execute("SELECT pg_advisory_lock(872201)").await?;
+            admin
+                .batch_execute("SELECT pg_advisory_lock(872201)")
+                .await?;
             let result = async {
                 let exists = database_exists(&mut admin, &name).await?;
                 if !exists {
@@ -102,7 +104,9 @@ async fn template() -> Result<String> {
                     admin
                         .batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
                         .await?;
-                    admin.batch_execute(&format!("CREATE DATABASE {building}")).await?;
+                    admin
+                        .batch_execute(&format!("CREATE DATABASE {building}"))
+                        .await?;
                     parley_shared::db::run_migrations(&database_url(&building)).await?;
                     admin
                         .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}"))
@@ -112,7 +116,9 @@ async fn template() -> Result<String> {
                 Ok::<_, anyhow::Error>(())
             }
             .await;
-            admin.batch_execute("SELECT pg_advisory_unlock(872201)").await?;
+            admin
+                .batch_execute("SELECT pg_advisory_unlock(872201)")
+                .await?;
             result?;
             Ok(name)
         })
@@ -211,7 +217,9 @@ impl TestDatabase {
             Uuid::new_v4().simple()
         );
         let mut admin = admin_conn().await?;
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await?;
         Ok(TestDatabase {
             url: database_url(&name),
             name,
@@ -235,7 +243,10 @@ impl Drop for TestDatabase {
         let name = self.name.clone();
         // Drop runs inside the test's runtime; use a thread of our own.
         let handle = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async {
@@ -271,7 +282,11 @@ pub fn free_port() -> u16 {
 }
 
 /// Environment (as `Settings` variables) for an app on `db` with `prefix`.
-pub fn base_env(db: &TestDatabase, prefix: &str, data_dir: &std::path::Path) -> HashMap<String, String> {
+pub fn base_env(
+    db: &TestDatabase,
+    prefix: &str,
+    data_dir: &std::path::Path,
+) -> HashMap<String, String> {
     HashMap::from([
         ("DATABASE_URL".into(), db.url.clone()),
         ("REDIS_URL".into(), redis_url()),
@@ -306,7 +321,10 @@ impl Api {
         let resp = req.send().await.expect("request failed to send");
         let status = resp.status();
         let bytes = resp.bytes().await.unwrap_or_default();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     fn with_token(req: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
@@ -372,7 +390,10 @@ impl Api {
             email,
             password,
             access_token: tokens["access_token"].as_str().expect("access").to_owned(),
-            refresh_token: tokens["refresh_token"].as_str().expect("refresh").to_owned(),
+            refresh_token: tokens["refresh_token"]
+                .as_str()
+                .expect("refresh")
+                .to_owned(),
         }
     }
 
@@ -431,7 +452,10 @@ impl Api {
             .await
             .expect("websocket connect");
         let mut client = WsClient { stream };
-        let ready = client.next_json(Duration::from_secs(10)).await.expect("ready frame");
+        let ready = client
+            .next_json(Duration::from_secs(10))
+            .await
+            .expect("ready frame");
         assert_eq!(ready["type"], "ready", "first frame: {ready}");
         client
     }
@@ -524,7 +548,9 @@ impl TestApp {
         let mut env = base_env(&db, &prefix, &data_dir);
         adjust(&mut env);
         let settings = parley_shared::Settings::from_map(env.clone()).expect("settings");
-        let app = parley_api::Application::build(settings).await.expect("build app");
+        let app = parley_api::Application::build(settings)
+            .await
+            .expect("build app");
         let port = app.port();
         let hub = app.hub();
         tokio::spawn(app.run_until_stopped());
@@ -582,7 +608,12 @@ pub fn bin_path(name: &str) -> PathBuf {
 
 /// Starts `bin` (`parley-api` or `parley-worker`) with `env` and `args`,
 /// output to a log file in `log_dir`.
-pub fn spawn_process(bin: &str, args: &[&str], env: &HashMap<String, String>, log_dir: &std::path::Path) -> ChildProcess {
+pub fn spawn_process(
+    bin: &str,
+    args: &[&str],
+    env: &HashMap<String, String>,
+    log_dir: &std::path::Path,
+) -> ChildProcess {
     let log = log_dir.join(format!("{bin}-{}.log", Uuid::new_v4().simple()));
     let file = std::fs::File::create(&log).expect("log file");
     let err = file.try_clone().expect("log file");
@@ -614,7 +645,11 @@ pub async fn spawn_api_process(
     let api = Api::new(format!("http://127.0.0.1:{port}"));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        if let Ok(resp) = api.client.get(format!("{}/health/live", api.base)).send().await
+        if let Ok(resp) = api
+            .client
+            .get(format!("{}/health/live", api.base))
+            .send()
+            .await
             && resp.status().is_success()
         {
             return Ok((process, api));

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
+use apalis::prelude::BackendExt;
 use apalis::prelude::{
     Attempt, BoxDynError, Data, Monitor, TaskId, WorkerBuilder, WorkerBuilderExt,
 };
-use apalis::prelude::BackendExt;
 use parley_shared::jobs::{self, SendEmail};
 use parley_shared::{AppContext, Settings};
 
@@ -58,7 +58,10 @@ where
         .clone()
         .ok_or_else(|| anyhow::anyhow!("parley-worker needs REDIS_URL (jobs live in Redis)"))?;
     let storage = jobs::send_email_storage(conn, &ctx.settings.redis_prefix);
-    tracing::info!(queue = jobs::send_email_queue(&ctx.settings.redis_prefix), "parley-worker started");
+    tracing::info!(
+        queue = jobs::send_email_queue(&ctx.settings.redis_prefix),
+        "parley-worker started"
+    );
     Monitor::new()
         .register(move |restarts| {
             // A unique name per process and start: apalis refuses a name

@@ -43,7 +43,10 @@ pub async fn connect_ws(
 ) -> Result<HttpResponse, ApiError> {
     let (response, session, stream) =
         actix_ws::handle_with_protocols(&req, body, &[WS_BEARER_PROTOCOL]).map_err(|e| {
-            AppError::bad_request("websocket_handshake", format!("Not a WebSocket request: {e}"))
+            AppError::bad_request(
+                "websocket_handshake",
+                format!("Not a WebSocket request: {e}"),
+            )
         })?;
     let state = state.into_inner();
     actix_web::rt::spawn(run(state, caller.0, session, stream));
@@ -142,7 +145,8 @@ impl Socket {
         self.start(conn).await?;
         let interval_ms = self.state.ctx.settings.ws_heartbeat_interval_ms;
         let interval = Duration::from_millis(interval_ms);
-        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        let mut heartbeat =
+            tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         let mut last_heard = Instant::now();
         loop {
             tokio::select! {

@@ -30,7 +30,10 @@ pub async fn ready(state: web::Data<ApiState>) -> HttpResponse {
             let mut conn = conn.clone();
             let cmd = redis::cmd("PING");
             let ping = cmd.query_async::<String>(&mut conn);
-            Some(matches!(tokio::time::timeout(timeout, ping).await, Ok(Ok(_))))
+            Some(matches!(
+                tokio::time::timeout(timeout, ping).await,
+                Ok(Ok(_))
+            ))
         }
     };
     if db_ok && redis_ok != Some(false) {

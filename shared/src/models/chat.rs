@@ -223,7 +223,10 @@ impl Chat {
 
     /// Inserts a chat; for a private chat whose pair already has one,
     /// inserts nothing and returns `None`.
-    pub async fn insert(conn: &mut AsyncPgConnection, new: NewChat<'_>) -> QueryResult<Option<Chat>> {
+    pub async fn insert(
+        conn: &mut AsyncPgConnection,
+        new: NewChat<'_>,
+    ) -> QueryResult<Option<Chat>> {
         diesel::insert_into(chats::table)
             .values(new)
             .on_conflict_do_nothing()

@@ -40,8 +40,8 @@ pub async fn append(
     seq: i64,
     event: &ServerEvent,
 ) -> QueryResult<ChatEvent> {
-    let payload =
-        serde_json::to_value(event).map_err(|e| diesel::result::Error::SerializationError(e.into()))?;
+    let payload = serde_json::to_value(event)
+        .map_err(|e| diesel::result::Error::SerializationError(e.into()))?;
     let created_at: DateTime<Utc> = diesel::insert_into(chat_events::table)
         .values((
             chat_events::chat_id.eq(chat_id),

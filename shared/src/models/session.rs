@@ -78,7 +78,11 @@ impl Session {
     }
 
     /// Points the session at a new refresh token.
-    pub async fn rotate(conn: &mut AsyncPgConnection, id: i64, refresh_jti: Uuid) -> QueryResult<()> {
+    pub async fn rotate(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        refresh_jti: Uuid,
+    ) -> QueryResult<()> {
         diesel::update(sessions::table.find(id))
             .set((
                 sessions::refresh_jti.eq(refresh_jti),
@@ -91,10 +95,14 @@ impl Session {
 
     /// Revokes the session (idempotent).
     pub async fn revoke(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<()> {
-        diesel::update(sessions::table.find(id).filter(sessions::revoked_at.is_null()))
-            .set(sessions::revoked_at.eq(diesel::dsl::now))
-            .execute(conn)
-            .await?;
+        diesel::update(
+            sessions::table
+                .find(id)
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
         Ok(())
     }
 }

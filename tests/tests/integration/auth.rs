@@ -9,13 +9,19 @@ use serde_json::json;
 async fn register_login_and_me() {
     let app = TestApp::spawn().await;
     let user = app.api.register_and_login("alice").await;
-    let (status, me) = app.api.get("/api/v1/auth/me", Some(&user.access_token)).await;
+    let (status, me) = app
+        .api
+        .get("/api/v1/auth/me", Some(&user.access_token))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["id"], user.id);
     assert_eq!(me["email"], "alice@example.com");
     assert_eq!(me["username"], "alice");
     assert_eq!(me["email_verified"], false);
-    assert!(me.get("password_hash").is_none(), "never expose the hash: {me}");
+    assert!(
+        me.get("password_hash").is_none(),
+        "never expose the hash: {me}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,12 +33,18 @@ async fn register_normalises_email_and_refuses_duplicates() {
     assert_eq!(created["user"]["email"], "bob@example.com");
 
     let same_email = json!({"email": "BOB@example.com", "name": "B", "username": "bob2", "password": "password123"});
-    let (status, err) = app.api.post("/api/v1/auth/register", None, &same_email).await;
+    let (status, err) = app
+        .api
+        .post("/api/v1/auth/register", None, &same_email)
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(err["code"], "email_taken");
 
     let same_username = json!({"email": "other@example.com", "name": "B", "username": "BOB", "password": "password123"});
-    let (status, err) = app.api.post("/api/v1/auth/register", None, &same_username).await;
+    let (status, err) = app
+        .api
+        .post("/api/v1/auth/register", None, &same_username)
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(err["code"], "username_taken");
 }
@@ -68,10 +80,17 @@ async fn register_validates_each_field() {
 async fn wrong_password_and_unknown_email_get_the_same_401() {
     let app = TestApp::spawn().await;
     let user = app.api.register_and_login("dave").await;
-    for (email, password) in [(user.email.as_str(), "wrong-password"), ("nobody@example.com", "whatever1")] {
+    for (email, password) in [
+        (user.email.as_str(), "wrong-password"),
+        ("nobody@example.com", "whatever1"),
+    ] {
         let (status, err) = app
             .api
-            .post("/api/v1/auth/login", None, &json!({"email": email, "password": password}))
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &json!({"email": email, "password": password}),
+            )
             .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(err["code"], "invalid_credentials");
@@ -86,7 +105,11 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
 
     let (status, rotated) = app
         .api
-        .post("/api/v1/auth/refresh", None, &json!({"refresh_token": user.refresh_token}))
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": user.refresh_token}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     let new_refresh = rotated["refresh_token"].as_str().unwrap().to_owned();
@@ -98,7 +121,11 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
     // The old refresh token again: theft. The whole session is revoked.
     let (status, err) = app
         .api
-        .post("/api/v1/auth/refresh", None, &json!({"refresh_token": user.refresh_token}))
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": user.refresh_token}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(err["code"], "refresh_token_reused");
@@ -110,7 +137,11 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
     }
     let (status, err) = app
         .api
-        .post("/api/v1/auth/refresh", None, &json!({"refresh_token": new_refresh}))
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": new_refresh}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(err["code"], "session_revoked");
@@ -119,7 +150,10 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
     let tokens = app.api.login(&user.email, &user.password).await;
     let (status, _) = app
         .api
-        .get("/api/v1/auth/me", Some(tokens["access_token"].as_str().unwrap()))
+        .get(
+            "/api/v1/auth/me",
+            Some(tokens["access_token"].as_str().unwrap()),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
 }
@@ -135,7 +169,10 @@ async fn tokens_are_checked() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(err["code"], "invalid_token");
     // A refresh token is not an access token.
-    let (status, err) = app.api.get("/api/v1/auth/me", Some(&user.refresh_token)).await;
+    let (status, err) = app
+        .api
+        .get("/api/v1/auth/me", Some(&user.refresh_token))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(err["code"], "invalid_token");
 }
@@ -148,7 +185,10 @@ async fn expired_access_tokens_are_refused() {
     .await;
     let user = app.api.register_and_login("gina").await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let (status, err) = app.api.get("/api/v1/auth/me", Some(&user.access_token)).await;
+    let (status, err) = app
+        .api
+        .get("/api/v1/auth/me", Some(&user.access_token))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(err["code"], "token_expired");
 }
@@ -172,30 +212,59 @@ async fn verification_email_token_verifies_once() {
         if let Some(path) = found {
             break std::fs::read(path).unwrap();
         }
-        assert!(tokio::time::Instant::now() < deadline, "no email in {mail_dir:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no email in {mail_dir:?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
-    let parsed = mail_parser::MessageParser::default().parse(&eml).expect("an email");
-    let to = parsed.to().and_then(|to| to.first()).and_then(|a| a.address()).unwrap_or_default();
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&eml)
+        .expect("an email");
+    let to = parsed
+        .to()
+        .and_then(|to| to.first())
+        .and_then(|a| a.address())
+        .unwrap_or_default();
     assert_eq!(to, "hank@example.com");
     let text = parsed.body_text(0).expect("a text part").into_owned();
     let token = text
         .split("verify-email?token=")
         .nth(1)
-        .map(|rest| rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>())
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+        })
         .expect("token in email");
     assert_eq!(token.len(), 43);
 
-    let (status, err) = app.api.post("/api/v1/auth/verify-email", None, &json!({"token": "wrong"})).await;
+    let (status, err) = app
+        .api
+        .post(
+            "/api/v1/auth/verify-email",
+            None,
+            &json!({"token": "wrong"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(err["code"], "invalid_token");
 
-    let (status, _) = app.api.post("/api/v1/auth/verify-email", None, &json!({"token": token})).await;
+    let (status, _) = app
+        .api
+        .post("/api/v1/auth/verify-email", None, &json!({"token": token}))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, me) = app.api.get("/api/v1/auth/me", Some(&user.access_token)).await;
+    let (_, me) = app
+        .api
+        .get("/api/v1/auth/me", Some(&user.access_token))
+        .await;
     assert_eq!(me["email_verified"], true);
 
-    let (status, _) = app.api.post("/api/v1/auth/verify-email", None, &json!({"token": token})).await;
+    let (status, _) = app
+        .api
+        .post("/api/v1/auth/verify-email", None, &json!({"token": token}))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a token works once");
 }
 
@@ -210,7 +279,11 @@ async fn login_can_require_a_verified_email() {
     assert_eq!(status, StatusCode::CREATED);
     let (status, err) = app
         .api
-        .post("/api/v1/auth/login", None, &json!({"email": "ivy@example.com", "password": "password123"}))
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": "ivy@example.com", "password": "password123"}),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(err["code"], "email_not_verified");

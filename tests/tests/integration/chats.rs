@@ -11,7 +11,10 @@ async fn private_chat_is_get_or_create_per_pair() {
     let a = app.api.register_and_login("amy").await;
     let b = app.api.register_and_login("ben").await;
     let body = json!({"type": "private", "member_ids": [b.id]});
-    let (status, first) = app.api.post("/api/v1/chats", Some(&a.access_token), &body).await;
+    let (status, first) = app
+        .api
+        .post("/api/v1/chats", Some(&a.access_token), &body)
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     assert_eq!(first["type"], "private");
     assert_eq!(first["display_title"], "ben");
@@ -20,12 +23,19 @@ async fn private_chat_is_get_or_create_per_pair() {
     assert_eq!(first["public_id"].as_str().unwrap().len(), 24);
 
     // Again, and from the other side: the same chat.
-    let (status, again) = app.api.post("/api/v1/chats", Some(&a.access_token), &body).await;
+    let (status, again) = app
+        .api
+        .post("/api/v1/chats", Some(&a.access_token), &body)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again["id"], first["id"]);
     let (status, other_side) = app
         .api
-        .post("/api/v1/chats", Some(&b.access_token), &json!({"type": "private", "member_ids": [a.id]}))
+        .post(
+            "/api/v1/chats",
+            Some(&b.access_token),
+            &json!({"type": "private", "member_ids": [a.id]}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(other_side["id"], first["id"]);
@@ -40,7 +50,11 @@ async fn concurrent_private_creates_make_one_chat() {
     let mut tasks = Vec::new();
     for i in 0..8 {
         let api = app.api.clone();
-        let (me, other) = if i % 2 == 0 { (a.clone(), b.id) } else { (b.clone(), a.id) };
+        let (me, other) = if i % 2 == 0 {
+            (a.clone(), b.id)
+        } else {
+            (b.clone(), a.id)
+        };
         tasks.push(tokio::spawn(async move {
             api.post(
                 "/api/v1/chats",
@@ -66,13 +80,41 @@ async fn private_chat_refusals() {
     let b = app.api.register_and_login("dan").await;
     let token = Some(a.access_token.as_str());
     let cases = [
-        (json!({"type": "private", "member_ids": []}), StatusCode::UNPROCESSABLE_ENTITY, "validation_error"),
-        (json!({"type": "private", "member_ids": [b.id, 999]}), StatusCode::UNPROCESSABLE_ENTITY, "validation_error"),
-        (json!({"type": "private", "member_ids": [a.id]}), StatusCode::UNPROCESSABLE_ENTITY, "validation_error"),
-        (json!({"type": "private", "member_ids": [b.id], "is_public": true}), StatusCode::UNPROCESSABLE_ENTITY, "validation_error"),
-        (json!({"type": "private", "member_ids": [424242]}), StatusCode::NOT_FOUND, "user_not_found"),
-        (json!({"type": "secret", "member_ids": [b.id]}), StatusCode::UNPROCESSABLE_ENTITY, "validation_error"),
-        (json!({"member_ids": [b.id]}), StatusCode::UNPROCESSABLE_ENTITY, "validation_error"),
+        (
+            json!({"type": "private", "member_ids": []}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_error",
+        ),
+        (
+            json!({"type": "private", "member_ids": [b.id, 999]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_error",
+        ),
+        (
+            json!({"type": "private", "member_ids": [a.id]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_error",
+        ),
+        (
+            json!({"type": "private", "member_ids": [b.id], "is_public": true}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_error",
+        ),
+        (
+            json!({"type": "private", "member_ids": [424242]}),
+            StatusCode::NOT_FOUND,
+            "user_not_found",
+        ),
+        (
+            json!({"type": "secret", "member_ids": [b.id]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_error",
+        ),
+        (
+            json!({"member_ids": [b.id]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_error",
+        ),
     ];
     for (body, want_status, want_code) in cases {
         let (status, err) = app.api.post("/api/v1/chats", token, &body).await;
@@ -91,7 +133,11 @@ async fn group_creation_and_detail() {
     let m2 = app.api.register_and_login("nora").await;
     let (status, err) = app
         .api
-        .post("/api/v1/chats", Some(&owner.access_token), &json!({"type": "group", "member_ids": [m1.id]}))
+        .post(
+            "/api/v1/chats",
+            Some(&owner.access_token),
+            &json!({"type": "group", "member_ids": [m1.id]}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(err["field"], "title");
@@ -121,7 +167,10 @@ async fn group_creation_and_detail() {
     assert_eq!(chat["members_count"], 3);
     let id = chat["id"].as_i64().unwrap();
 
-    let (status, detail) = app.api.get(&format!("/api/v1/chats/{id}"), Some(&m2.access_token)).await;
+    let (status, detail) = app
+        .api
+        .get(&format!("/api/v1/chats/{id}"), Some(&m2.access_token))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(detail["my_role"], "member");
     let members = detail["members"].as_array().unwrap();
@@ -129,7 +178,10 @@ async fn group_creation_and_detail() {
         .iter()
         .map(|m| (m["user_id"].as_i64().unwrap(), m["role"].as_str().unwrap()))
         .collect();
-    assert_eq!(roles, vec![(owner.id, "owner"), (m1.id, "member"), (m2.id, "member")]);
+    assert_eq!(
+        roles,
+        vec![(owner.id, "owner"), (m1.id, "member"), (m2.id, "member")]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,15 +191,27 @@ async fn outsiders_get_403_and_unknown_chats_404() {
     let b = app.api.register_and_login("quinn").await;
     let outsider = app.api.register_and_login("rita").await;
     let chat = app.api.private_chat(&a, &b).await;
-    let (status, err) = app.api.get(&format!("/api/v1/chats/{chat}"), Some(&outsider.access_token)).await;
+    let (status, err) = app
+        .api
+        .get(
+            &format!("/api/v1/chats/{chat}"),
+            Some(&outsider.access_token),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(err["code"], "not_a_member");
-    let (status, err) = app.api.get("/api/v1/chats/987654", Some(&a.access_token)).await;
+    let (status, err) = app
+        .api
+        .get("/api/v1/chats/987654", Some(&a.access_token))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(err["code"], "chat_not_found");
     let (status, _) = app.api.get(&format!("/api/v1/chats/{chat}"), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (_, list) = app.api.get("/api/v1/chats", Some(&outsider.access_token)).await;
+    let (_, list) = app
+        .api
+        .get("/api/v1/chats", Some(&outsider.access_token))
+        .await;
     assert_eq!(list, json!([]));
 }
 
@@ -167,7 +231,10 @@ async fn list_shows_last_message_and_unread_counts() {
     let deleted = app.api.send_text(&c, ac, "oops").await;
     let (status, _) = app
         .api
-        .delete(&format!("/api/v1/messages/{}?for_all=true", deleted["id"]), Some(&c.access_token))
+        .delete(
+            &format!("/api/v1/messages/{}?for_all=true", deleted["id"]),
+            Some(&c.access_token),
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
@@ -177,7 +244,10 @@ async fn list_shows_last_message_and_unread_counts() {
     assert_eq!(list.len(), 2);
     // Most recent activity first.
     assert_eq!(list[0]["id"], ac);
-    assert_eq!(list[0]["unread_count"], 1, "a deleted message is not unread");
+    assert_eq!(
+        list[0]["unread_count"], 1,
+        "a deleted message is not unread"
+    );
     assert_eq!(list[0]["last_message_text"], "from c");
     assert_eq!(list[1]["id"], ab);
     assert_eq!(list[1]["unread_count"], 3, "own messages are never unread");
@@ -186,16 +256,28 @@ async fn list_shows_last_message_and_unread_counts() {
     let (_, b_list) = app.api.get("/api/v1/chats", Some(&b.access_token)).await;
     assert_eq!(b_list[0]["unread_count"], 1);
 
-    let (_, page) = app.api.get("/api/v1/chats?limit=1", Some(&a.access_token)).await;
+    let (_, page) = app
+        .api
+        .get("/api/v1/chats?limit=1", Some(&a.access_token))
+        .await;
     assert_eq!(page.as_array().unwrap().len(), 1);
     let (_, next) = app
         .api
-        .get(&format!("/api/v1/chats?limit=1&before_id={ac}"), Some(&a.access_token))
+        .get(
+            &format!("/api/v1/chats?limit=1&before_id={ac}"),
+            Some(&a.access_token),
+        )
         .await;
     assert_eq!(next[0]["id"], ab);
-    let (_, found) = app.api.get("/api/v1/chats?query=TES", Some(&a.access_token)).await;
+    let (_, found) = app
+        .api
+        .get("/api/v1/chats?query=TES", Some(&a.access_token))
+        .await;
     assert_eq!(found.as_array().unwrap().len(), 1);
     assert_eq!(found[0]["id"], ab);
-    let (status, _) = app.api.get("/api/v1/chats?limit=101", Some(&a.access_token)).await;
+    let (status, _) = app
+        .api
+        .get("/api/v1/chats?limit=101", Some(&a.access_token))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use parley_tests::{
-    Api, TestDatabase, WsClient, free_port, redis_prefix, spawn_api_process, spawn_process, temp_dir,
+    Api, TestDatabase, WsClient, free_port, redis_prefix, spawn_api_process, spawn_process,
+    temp_dir,
 };
 use reqwest::StatusCode;
 use serde_json::json;
@@ -42,7 +43,10 @@ async fn two_replicas_deliver_every_message_once_in_seq_order() {
         mailed.extend(message.envelope_recipients.clone());
     }
     mailed.sort();
-    assert_eq!(mailed, vec!["alice@example.com".to_owned(), "bob@example.com".to_owned()]);
+    assert_eq!(
+        mailed,
+        vec!["alice@example.com".to_owned(), "bob@example.com".to_owned()]
+    );
 
     // B logs in through replica 2.
     let tokens = r2.login(&b_registered.email, &b_registered.password).await;
@@ -52,7 +56,10 @@ async fn two_replicas_deliver_every_message_once_in_seq_order() {
     let mut ws_b = r2.connect_ws(&b_token).await;
     let chat = r1.private_chat(&a, &b_registered).await;
     for ws in [&mut ws_a, &mut ws_b] {
-        let created = ws.expect_type("chat_created", Duration::from_secs(5)).await.unwrap();
+        let created = ws
+            .expect_type("chat_created", Duration::from_secs(5))
+            .await
+            .unwrap();
         assert_eq!(created["chat_id"], chat);
     }
 
@@ -88,10 +95,16 @@ async fn two_replicas_deliver_every_message_once_in_seq_order() {
             .unwrap_or_else(|e| panic!("socket {name}: {e}"));
         let seqs: Vec<i64> = seen.iter().map(|(seq, _, _)| *seq).collect();
         let expected: Vec<i64> = (2..2 + 2 * PER_USER as i64).collect();
-        assert_eq!(seqs, expected, "socket {name}: seqs in order, no gap, no duplicate");
+        assert_eq!(
+            seqs, expected,
+            "socket {name}: seqs in order, no gap, no duplicate"
+        );
         let mut ids: Vec<i64> = seen.iter().map(|(_, id, _)| *id).collect();
         ids.sort_unstable();
-        assert_eq!(ids, sent, "socket {name}: exactly the acknowledged messages");
+        assert_eq!(
+            ids, sent,
+            "socket {name}: exactly the acknowledged messages"
+        );
         // Each sender's messages appear in the order they were sent.
         for who in ["a", "b"] {
             let texts: Vec<&str> = seen
@@ -100,7 +113,10 @@ async fn two_replicas_deliver_every_message_once_in_seq_order() {
                 .filter(|t| t.starts_with(&format!("{who}-")))
                 .collect();
             let expected: Vec<String> = (0..PER_USER).map(|i| format!("{who}-{i}")).collect();
-            assert_eq!(texts, expected, "socket {name}: {who}'s messages in send order");
+            assert_eq!(
+                texts, expected,
+                "socket {name}: {who}'s messages in send order"
+            );
         }
     }
 
@@ -126,7 +142,10 @@ async fn collect_messages(
             seen.push((
                 frame["seq"].as_i64().unwrap_or(-1),
                 frame["message"]["id"].as_i64().unwrap_or(-1),
-                frame["message"]["text"].as_str().unwrap_or_default().to_owned(),
+                frame["message"]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
             ));
         }
     }

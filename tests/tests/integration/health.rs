@@ -22,16 +22,26 @@ async fn health_live_and_ready() {
 async fn ready_is_503_when_the_database_is_down() {
     let port = parley_tests::free_port();
     let app = TestApp::spawn_with(|env| {
-        env.insert("DATABASE_URL".into(), format!("postgres://postgres@127.0.0.1:{port}/nothing"));
+        env.insert(
+            "DATABASE_URL".into(),
+            format!("postgres://postgres@127.0.0.1:{port}/nothing"),
+        );
     })
     .await;
     let (status, body) = app.api.get("/health/ready", None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(body["detail"], json!({"status": "not_ready", "db": false, "redis": true}));
+    assert_eq!(
+        body["detail"],
+        json!({"status": "not_ready", "db": false, "redis": true})
+    );
     // And requests that need the database get a 503, not a 500.
     let (status, body) = app
         .api
-        .post("/api/v1/auth/login", None, &json!({"email": "a@b.co", "password": "password1"}))
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": "a@b.co", "password": "password1"}),
+        )
         .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["code"], "service_unavailable");
@@ -50,7 +60,10 @@ async fn ready_is_503_when_redis_goes_down() {
     redis.stop();
     let (status, body) = app.api.get("/health/ready", None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(body["detail"], json!({"status": "not_ready", "db": true, "redis": false}));
+    assert_eq!(
+        body["detail"],
+        json!({"status": "not_ready", "db": true, "redis": false})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,7 +74,12 @@ async fn bad_requests_get_the_envelope_never_a_500() {
 
     let (status, body) = app
         .api
-        .post_raw("/api/v1/messages", token, "application/json", b"{\"chat_id\": 1,".to_vec())
+        .post_raw(
+            "/api/v1/messages",
+            token,
+            "application/json",
+            b"{\"chat_id\": 1,".to_vec(),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["code"], "malformed_json");
@@ -75,7 +93,11 @@ async fn bad_requests_get_the_envelope_never_a_500() {
 
     let (status, body) = app
         .api
-        .post("/api/v1/messages", token, &json!({"chat_id": "seven", "text": "x"}))
+        .post(
+            "/api/v1/messages",
+            token,
+            &json!({"chat_id": "seven", "text": "x"}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["field"], "chat_id");
@@ -108,6 +130,9 @@ async fn responses_carry_a_request_id() {
         .send()
         .await
         .unwrap();
-    let id = resp.headers().get("x-request-id").expect("x-request-id header");
+    let id = resp
+        .headers()
+        .get("x-request-id")
+        .expect("x-request-id header");
     assert_eq!(id.to_str().unwrap().len(), 36, "a UUID");
 }

@@ -28,26 +28,49 @@ async fn send_and_list_in_order() {
     assert_eq!(first["seq"], 2, "seq 1 is the chat's creation");
     let mut sent = vec![first["id"].as_i64().unwrap()];
     for i in 0..9 {
-        let m = app.api.send_text(if i % 2 == 0 { &b } else { &a }, chat, &format!("m{i}")).await;
+        let m = app
+            .api
+            .send_text(if i % 2 == 0 { &b } else { &a }, chat, &format!("m{i}"))
+            .await;
         sent.push(m["id"].as_i64().unwrap());
     }
 
-    let (status, page) = app.api.get(&format!("/api/v1/messages/{chat}"), Some(&b.access_token)).await;
+    let (status, page) = app
+        .api
+        .get(&format!("/api/v1/messages/{chat}"), Some(&b.access_token))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ids(&page), sent, "oldest first");
-    let seqs: Vec<i64> = page.as_array().unwrap().iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+    let seqs: Vec<i64> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
     assert_eq!(seqs, (2..12).collect::<Vec<_>>());
 
-    let (_, latest) = app.api.get(&format!("/api/v1/messages/{chat}?limit=3"), Some(&a.access_token)).await;
+    let (_, latest) = app
+        .api
+        .get(
+            &format!("/api/v1/messages/{chat}?limit=3"),
+            Some(&a.access_token),
+        )
+        .await;
     assert_eq!(ids(&latest), sent[7..]);
     let (_, before) = app
         .api
-        .get(&format!("/api/v1/messages/{chat}?limit=3&before_id={}", sent[7]), Some(&a.access_token))
+        .get(
+            &format!("/api/v1/messages/{chat}?limit=3&before_id={}", sent[7]),
+            Some(&a.access_token),
+        )
         .await;
     assert_eq!(ids(&before), sent[4..7]);
     let (_, after) = app
         .api
-        .get(&format!("/api/v1/messages/{chat}?limit=4&after_id={}", sent[1]), Some(&a.access_token))
+        .get(
+            &format!("/api/v1/messages/{chat}?limit=4&after_id={}", sent[1]),
+            Some(&a.access_token),
+        )
         .await;
     assert_eq!(ids(&after), sent[2..6]);
 }
@@ -62,20 +85,35 @@ async fn list_refusals() {
     for limit in ["0", "101", "-1"] {
         let (status, err) = app
             .api
-            .get(&format!("/api/v1/messages/{chat}?limit={limit}"), Some(&a.access_token))
+            .get(
+                &format!("/api/v1/messages/{chat}?limit={limit}"),
+                Some(&a.access_token),
+            )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "limit={limit}");
         assert_eq!(err["field"], "limit");
     }
     let (status, _) = app
         .api
-        .get(&format!("/api/v1/messages/{chat}?before_id=5&after_id=1"), Some(&a.access_token))
+        .get(
+            &format!("/api/v1/messages/{chat}?before_id=5&after_id=1"),
+            Some(&a.access_token),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, err) = app.api.get(&format!("/api/v1/messages/{chat}"), Some(&outsider.access_token)).await;
+    let (status, err) = app
+        .api
+        .get(
+            &format!("/api/v1/messages/{chat}"),
+            Some(&outsider.access_token),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(err["code"], "not_a_member");
-    let (status, err) = app.api.get("/api/v1/messages/55555", Some(&a.access_token)).await;
+    let (status, err) = app
+        .api
+        .get("/api/v1/messages/55555", Some(&a.access_token))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(err["code"], "chat_not_found");
 }
@@ -91,13 +129,41 @@ async fn send_refusals_write_nothing() {
     let foreign = app.api.send_text(&b, other_chat, "elsewhere").await;
     let token = Some(a.access_token.as_str());
     let cases = [
-        (json!({"chat_id": chat, "text": "   "}), StatusCode::UNPROCESSABLE_ENTITY, "text"),
-        (json!({"chat_id": chat, "text": "x".repeat(4097)}), StatusCode::UNPROCESSABLE_ENTITY, "text"),
-        (json!({"chat_id": chat}), StatusCode::UNPROCESSABLE_ENTITY, "text"),
-        (json!({"text": "hi"}), StatusCode::UNPROCESSABLE_ENTITY, "chat_id"),
-        (json!({"chat_id": chat, "text": "hi", "type": "image"}), StatusCode::UNPROCESSABLE_ENTITY, "type"),
-        (json!({"chat_id": chat, "text": "hi", "client_message_id": "x".repeat(65)}), StatusCode::UNPROCESSABLE_ENTITY, "client_message_id"),
-        (json!({"chat_id": chat, "text": "hi", "reply_to_message_id": foreign["id"]}), StatusCode::UNPROCESSABLE_ENTITY, "reply_to_message_id"),
+        (
+            json!({"chat_id": chat, "text": "   "}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "text",
+        ),
+        (
+            json!({"chat_id": chat, "text": "x".repeat(4097)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "text",
+        ),
+        (
+            json!({"chat_id": chat}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "text",
+        ),
+        (
+            json!({"text": "hi"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "chat_id",
+        ),
+        (
+            json!({"chat_id": chat, "text": "hi", "type": "image"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "type",
+        ),
+        (
+            json!({"chat_id": chat, "text": "hi", "client_message_id": "x".repeat(65)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "client_message_id",
+        ),
+        (
+            json!({"chat_id": chat, "text": "hi", "reply_to_message_id": foreign["id"]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reply_to_message_id",
+        ),
     ];
     for (body, want, field) in cases {
         let (status, err) = app.api.post("/api/v1/messages", token, &body).await;
@@ -106,15 +172,29 @@ async fn send_refusals_write_nothing() {
     }
     let (status, err) = app
         .api
-        .post("/api/v1/messages", Some(&outsider.access_token), &json!({"chat_id": chat, "text": "let me in"}))
+        .post(
+            "/api/v1/messages",
+            Some(&outsider.access_token),
+            &json!({"chat_id": chat, "text": "let me in"}),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(err["code"], "not_a_member");
-    let (status, err) = app.api.post("/api/v1/messages", token, &json!({"chat_id": 99999, "text": "hi"})).await;
+    let (status, err) = app
+        .api
+        .post(
+            "/api/v1/messages",
+            token,
+            &json!({"chat_id": 99999, "text": "hi"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(err["code"], "chat_not_found");
 
-    let (_, page) = app.api.get(&format!("/api/v1/messages/{chat}"), token).await;
+    let (_, page) = app
+        .api
+        .get(&format!("/api/v1/messages/{chat}"), token)
+        .await;
     assert_eq!(page, json!([]));
     // The refused sends took no seq: the next message follows the creation.
     let next = app.api.send_text(&a, chat, "finally").await;
@@ -128,9 +208,15 @@ async fn duplicate_client_message_id_returns_the_same_message() {
     let b = app.api.register_and_login("jon").await;
     let chat = app.api.private_chat(&a, &b).await;
     let body = json!({"chat_id": chat, "text": "once", "client_message_id": "cm-1"});
-    let (status, first) = app.api.post("/api/v1/messages", Some(&a.access_token), &body).await;
+    let (status, first) = app
+        .api
+        .post("/api/v1/messages", Some(&a.access_token), &body)
+        .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, again) = app.api.post("/api/v1/messages", Some(&a.access_token), &body).await;
+    let (status, again) = app
+        .api
+        .post("/api/v1/messages", Some(&a.access_token), &body)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again["id"], first["id"]);
     assert_eq!(again["seq"], first["seq"]);
@@ -141,13 +227,18 @@ async fn duplicate_client_message_id_returns_the_same_message() {
         let api = app.api.clone();
         let token = a.access_token.clone();
         let body = json!({"chat_id": chat, "text": "burst", "client_message_id": "cm-2"});
-        tasks.push(tokio::spawn(async move { api.post("/api/v1/messages", Some(&token), &body).await }));
+        tasks.push(tokio::spawn(async move {
+            api.post("/api/v1/messages", Some(&token), &body).await
+        }));
     }
     let mut created = 0;
     let mut message_ids = std::collections::HashSet::new();
     for task in tasks {
         let (status, body) = task.await.unwrap();
-        assert!(status == StatusCode::CREATED || status == StatusCode::OK, "{status} {body}");
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::OK,
+            "{status} {body}"
+        );
         created += usize::from(status == StatusCode::CREATED);
         message_ids.insert(body["id"].as_i64().unwrap());
     }
@@ -157,14 +248,26 @@ async fn duplicate_client_message_id_returns_the_same_message() {
     // The same client id from another sender is another message.
     let (status, other) = app
         .api
-        .post("/api/v1/messages", Some(&b.access_token), &json!({"chat_id": chat, "text": "mine", "client_message_id": "cm-1"}))
+        .post(
+            "/api/v1/messages",
+            Some(&b.access_token),
+            &json!({"chat_id": chat, "text": "mine", "client_message_id": "cm-1"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_ne!(other["id"], first["id"]);
 
-    let (_, page) = app.api.get(&format!("/api/v1/messages/{chat}"), Some(&a.access_token)).await;
+    let (_, page) = app
+        .api
+        .get(&format!("/api/v1/messages/{chat}"), Some(&a.access_token))
+        .await;
     assert_eq!(page.as_array().unwrap().len(), 3);
-    let seqs: Vec<i64> = page.as_array().unwrap().iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+    let seqs: Vec<i64> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
     assert_eq!(seqs, vec![2, 3, 4], "no seq was burnt by the retries");
 }
 
@@ -178,7 +281,11 @@ async fn edit_own_message_keeps_history() {
     let id = m["id"].as_i64().unwrap();
     let (status, edited) = app
         .api
-        .put(&format!("/api/v1/messages/{id}"), Some(&a.access_token), &json!({"text": "final"}))
+        .put(
+            &format!("/api/v1/messages/{id}"),
+            Some(&a.access_token),
+            &json!({"text": "final"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{edited}");
     assert_eq!(edited["text"], "final");
@@ -187,26 +294,47 @@ async fn edit_own_message_keeps_history() {
 
     let (status, err) = app
         .api
-        .put(&format!("/api/v1/messages/{id}"), Some(&b.access_token), &json!({"text": "hijack"}))
+        .put(
+            &format!("/api/v1/messages/{id}"),
+            Some(&b.access_token),
+            &json!({"text": "hijack"}),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(err["code"], "not_message_sender");
     let (status, _) = app
         .api
-        .put(&format!("/api/v1/messages/{id}"), Some(&a.access_token), &json!({"text": ""}))
+        .put(
+            &format!("/api/v1/messages/{id}"),
+            Some(&a.access_token),
+            &json!({"text": ""}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, _) = app
         .api
-        .put("/api/v1/messages/424242", Some(&a.access_token), &json!({"text": "x"}))
+        .put(
+            "/api/v1/messages/424242",
+            Some(&a.access_token),
+            &json!({"text": "x"}),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    let (status, edits) = app.api.get(&format!("/api/v1/messages/{id}/edits"), Some(&b.access_token)).await;
+    let (status, edits) = app
+        .api
+        .get(
+            &format!("/api/v1/messages/{id}/edits"),
+            Some(&b.access_token),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(edits.as_array().unwrap().len(), 1);
     assert_eq!(edits[0]["old_text"], "first draft");
-    let (_, page) = app.api.get(&format!("/api/v1/messages/{chat}"), Some(&b.access_token)).await;
+    let (_, page) = app
+        .api
+        .get(&format!("/api/v1/messages/{chat}"), Some(&b.access_token))
+        .await;
     assert_eq!(page[0]["text"], "final");
 }
 
@@ -220,17 +348,32 @@ async fn delete_for_me_and_for_all() {
     let m2 = app.api.send_text(&a, chat, "two").await;
 
     // b hides m1 for themself only.
-    let (status, _) = app.api.delete(&format!("/api/v1/messages/{}", m1["id"]), Some(&b.access_token)).await;
+    let (status, _) = app
+        .api
+        .delete(
+            &format!("/api/v1/messages/{}", m1["id"]),
+            Some(&b.access_token),
+        )
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, b_page) = app.api.get(&format!("/api/v1/messages/{chat}"), Some(&b.access_token)).await;
+    let (_, b_page) = app
+        .api
+        .get(&format!("/api/v1/messages/{chat}"), Some(&b.access_token))
+        .await;
     assert_eq!(ids(&b_page), vec![m2["id"].as_i64().unwrap()]);
-    let (_, a_page) = app.api.get(&format!("/api/v1/messages/{chat}"), Some(&a.access_token)).await;
+    let (_, a_page) = app
+        .api
+        .get(&format!("/api/v1/messages/{chat}"), Some(&a.access_token))
+        .await;
     assert_eq!(a_page.as_array().unwrap().len(), 2);
 
     // b may not delete a's message for everyone.
     let (status, err) = app
         .api
-        .delete(&format!("/api/v1/messages/{}?for_all=true", m2["id"]), Some(&b.access_token))
+        .delete(
+            &format!("/api/v1/messages/{}?for_all=true", m2["id"]),
+            Some(&b.access_token),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(err["code"], "cannot_delete_for_all");
@@ -239,23 +382,40 @@ async fn delete_for_me_and_for_all() {
     for _ in 0..2 {
         let (status, _) = app
             .api
-            .delete(&format!("/api/v1/messages/{}?for_all=true", m2["id"]), Some(&a.access_token))
+            .delete(
+                &format!("/api/v1/messages/{}?for_all=true", m2["id"]),
+                Some(&a.access_token),
+            )
             .await;
         assert_eq!(status, StatusCode::NO_CONTENT);
     }
-    let (_, b_page) = app.api.get(&format!("/api/v1/messages/{chat}"), Some(&b.access_token)).await;
+    let (_, b_page) = app
+        .api
+        .get(&format!("/api/v1/messages/{chat}"), Some(&b.access_token))
+        .await;
     assert_eq!(b_page[0]["deleted"], true);
     assert_eq!(b_page[0]["text"], Value::Null);
     let (status, _) = app
         .api
-        .put(&format!("/api/v1/messages/{}", m2["id"]), Some(&a.access_token), &json!({"text": "revive"}))
+        .put(
+            &format!("/api/v1/messages/{}", m2["id"]),
+            Some(&a.access_token),
+            &json!({"text": "revive"}),
+        )
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "a deleted message cannot be edited");
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a deleted message cannot be edited"
+    );
 
     let outsider = app.api.register_and_login("ozzy").await;
     let (status, _) = app
         .api
-        .delete(&format!("/api/v1/messages/{}", m1["id"]), Some(&outsider.access_token))
+        .delete(
+            &format!("/api/v1/messages/{}", m1["id"]),
+            Some(&outsider.access_token),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -30,7 +30,10 @@ async fn a_bad_token_gets_401_json_before_the_upgrade() {
             .unwrap();
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
         let body: Value = resp.json().await.unwrap();
-        assert!(body["code"] == "not_authenticated" || body["code"] == "invalid_token", "{body}");
+        assert!(
+            body["code"] == "not_authenticated" || body["code"] == "invalid_token",
+            "{body}"
+        );
         assert!(body["detail"].is_string());
     }
 }
@@ -40,9 +43,13 @@ async fn connect_with(
     url_suffix: &str,
     header: Option<(&'static str, String)>,
 ) -> WsClient {
-    let mut request = format!("{}{url_suffix}", api.ws_url()).into_client_request().unwrap();
+    let mut request = format!("{}{url_suffix}", api.ws_url())
+        .into_client_request()
+        .unwrap();
     if let Some((name, value)) = header {
-        request.headers_mut().insert(name, HeaderValue::from_str(&value).unwrap());
+        request
+            .headers_mut()
+            .insert(name, HeaderValue::from_str(&value).unwrap());
     }
     let (stream, response) = tokio_tungstenite::connect_async(request).await.unwrap();
     if let Some(protocol) = response.headers().get("sec-websocket-protocol") {
@@ -60,8 +67,18 @@ async fn the_token_can_come_from_query_cookie_or_subprotocol() {
     let user = app.api.register_and_login("quinn").await;
     let token = &user.access_token;
     connect_with(&app.api, &format!("?token={token}"), None).await;
-    connect_with(&app.api, "", Some(("cookie", format!("access_token={token}")))).await;
-    connect_with(&app.api, "", Some(("sec-websocket-protocol", format!("parley.bearer, {token}")))).await;
+    connect_with(
+        &app.api,
+        "",
+        Some(("cookie", format!("access_token={token}"))),
+    )
+    .await;
+    connect_with(
+        &app.api,
+        "",
+        Some(("sec-websocket-protocol", format!("parley.bearer, {token}"))),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,15 +98,24 @@ async fn ready_ping_and_errors() {
     assert!(ready["session_id"].as_str().unwrap().len() == 36);
     assert_eq!(ready["heartbeat_interval_ms"], 25000);
 
-    ws.send_json(&json!({"type": "ping", "ref": "p1"})).await.unwrap();
-    assert_eq!(ws.next_json(WAIT).await.unwrap(), json!({"type": "pong", "ref": "p1"}));
-    ws.send_json(&json!({"type": "dance", "ref": 7})).await.unwrap();
+    ws.send_json(&json!({"type": "ping", "ref": "p1"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        ws.next_json(WAIT).await.unwrap(),
+        json!({"type": "pong", "ref": "p1"})
+    );
+    ws.send_json(&json!({"type": "dance", "ref": 7}))
+        .await
+        .unwrap();
     let err = ws.next_json(WAIT).await.unwrap();
     assert_eq!(err["type"], "error");
     assert_eq!(err["code"], "unknown_frame");
     assert_eq!(err["ref"], "7");
     ws.stream
-        .send(tokio_tungstenite::tungstenite::Message::Text("{oops".into()))
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            "{oops".into(),
+        ))
         .await
         .unwrap();
     let err = ws.next_json(WAIT).await.unwrap();
@@ -115,7 +141,11 @@ async fn members_get_chat_events(app: &TestApp) {
     let id = m["id"].as_i64().unwrap();
     let (status, _) = app
         .api
-        .put(&format!("/api/v1/messages/{id}"), Some(&a.access_token), &json!({"text": "hello!"}))
+        .put(
+            &format!("/api/v1/messages/{id}"),
+            Some(&a.access_token),
+            &json!({"text": "hello!"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let updated = ws_b.next_json(WAIT).await.unwrap();
@@ -125,7 +155,10 @@ async fn members_get_chat_events(app: &TestApp) {
 
     let (status, _) = app
         .api
-        .delete(&format!("/api/v1/messages/{id}?for_all=true"), Some(&a.access_token))
+        .delete(
+            &format!("/api/v1/messages/{id}?for_all=true"),
+            Some(&a.access_token),
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let deleted = ws_b.next_json(WAIT).await.unwrap();
@@ -133,7 +166,10 @@ async fn members_get_chat_events(app: &TestApp) {
         deleted,
         json!({"type": "message_deleted", "chat_id": chat, "seq": m["seq"].as_i64().unwrap() + 2, "message_id": id, "for_all": true})
     );
-    assert!(ws_out.is_quiet_for(Duration::from_millis(300)).await, "outsiders hear nothing");
+    assert!(
+        ws_out.is_quiet_for(Duration::from_millis(300)).await,
+        "outsiders hear nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,7 +231,13 @@ async fn delete_for_me_reaches_only_my_sockets() {
     let mut ws_a = app.api.connect_ws(&a.access_token).await;
     let mut ws_b1 = app.api.connect_ws(&b.access_token).await;
     let mut ws_b2 = app.api.connect_ws(&b.access_token).await;
-    let (status, _) = app.api.delete(&format!("/api/v1/messages/{}", m["id"]), Some(&b.access_token)).await;
+    let (status, _) = app
+        .api
+        .delete(
+            &format!("/api/v1/messages/{}", m["id"]),
+            Some(&b.access_token),
+        )
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     for ws in [&mut ws_b1, &mut ws_b2] {
         let event = ws.next_json(WAIT).await.unwrap();
@@ -216,7 +258,10 @@ async fn the_hub_forgets_closed_sockets() {
     drop(ws);
     let deadline = tokio::time::Instant::now() + WAIT;
     while app.hub.socket_count() != 0 {
-        assert!(tokio::time::Instant::now() < deadline, "socket still registered");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "socket still registered"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // The next socket works as before.

@@ -89,7 +89,11 @@ async fn schema_rs_matches_the_migrated_database() {
             .or_default()
             .insert(row.column_name, (row.udt_name, row.is_nullable == "YES"));
     }
-    assert_eq!(declared(), actual, "shared/src/schema.rs has drifted from migrations/");
+    assert_eq!(
+        declared(),
+        actual,
+        "shared/src/schema.rs has drifted from migrations/"
+    );
 }
 
 #[derive(diesel::QueryableByName, Debug)]
@@ -117,7 +121,10 @@ async fn every_foreign_key_has_an_index_and_an_on_delete() {
     .load(&mut conn)
     .await
     .unwrap();
-    assert!(fks.len() >= 10, "expected the schema's foreign keys, got {fks:?}");
+    assert!(
+        fks.len() >= 10,
+        "expected the schema's foreign keys, got {fks:?}"
+    );
     for fk in fks {
         assert!(fk.indexed, "foreign key {} has no index", fk.name);
         assert!(
@@ -138,7 +145,8 @@ async fn migrations_revert_and_reapply() {
         use diesel_async::AsyncPgConnection;
         use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
         use diesel_migrations::MigrationHarness;
-        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url).unwrap();
+        let mut conn =
+            <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url).unwrap();
         use parley_shared::db::MIGRATIONS as migrations;
         let applied = conn.run_pending_migrations(migrations).unwrap();
         assert!(!applied.is_empty());
