@@ -1,0 +1,72 @@
+# Sourced by scripts/dev and scripts/test: make sure PostgreSQL and Redis
+# answer on the local ports Parley uses by default, starting them (or
+# installing them from Debian's packages) when they do not.
+#
+# PARLEY_PG_HOST/PORT and PARLEY_REDIS_HOST/PORT override where to look.
+
+PG_HOST=${PARLEY_PG_HOST:-127.0.0.1}
+PG_PORT=${PARLEY_PG_PORT:-5432}
+REDIS_HOST=${PARLEY_REDIS_HOST:-127.0.0.1}
+REDIS_PORT=${PARLEY_REDIS_PORT:-6379}
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# True when something accepts TCP connections on host:port.
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+wait_port() {
+    local host=$1 port=$2 what=$3
+    for _ in $(seq 1 100); do
+        port_open "$host" "$port" && return 0
+        sleep 0.1
+    done
+    die "$what did not come up on $host:$port"
+}
+
+apt_install() {
+    command -v apt-get >/dev/null || die "install $* (no apt-get here to do it for you)"
+    [ "$(id -u)" = 0 ] || die "install $* (e.g. sudo apt-get install -y $*)"
+    say "installing $* from Debian's packages"
+    if [ -z "${PARLEY_APT_UPDATED:-}" ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        PARLEY_APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_postgres() {
+    if port_open "$PG_HOST" "$PG_PORT"; then return 0; fi
+    case "$PG_HOST" in 127.0.0.1|localhost) ;; *) die "PostgreSQL at $PG_HOST:$PG_PORT is not reachable" ;; esac
+    if ! command -v pg_ctlcluster >/dev/null || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
+        apt_install postgresql
+    fi
+    say "starting PostgreSQL"
+    local version
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    # Trust local TCP connections for the postgres user, as the tests expect.
+    local hba="/etc/postgresql/$version/main/pg_hba.conf"
+    if [ -w "$hba" ] && ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+        sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+    fi
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    wait_port "$PG_HOST" "$PG_PORT" PostgreSQL
+}
+
+ensure_redis() {
+    command -v redis-server >/dev/null || apt_install redis-server
+    if port_open "$REDIS_HOST" "$REDIS_PORT"; then return 0; fi
+    case "$REDIS_HOST" in 127.0.0.1|localhost) ;; *) die "Redis at $REDIS_HOST:$REDIS_PORT is not reachable" ;; esac
+    say "starting Redis"
+    mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+    local dir=/var/lib/redis log=/var/log/redis/ci.log
+    [ -w "$dir" ] || { dir=$(mktemp -d); log="$dir/redis.log"; }
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" \
+        --save "" --appendonly no --dir "$dir" --logfile "$log"
+    wait_port "$REDIS_HOST" "$REDIS_PORT" Redis
+}
+
+# psql is needed to create the development database.
+ensure_psql() {
+    command -v psql >/dev/null || apt_install postgresql-client
+}
