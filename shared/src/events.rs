@@ -56,6 +56,16 @@ pub enum ServerEvent {
         seq: i64,
         chat: ChatInfo,
     },
+    /// The log no longer reaches back to the client's position in this
+    /// chat: reload it (REST), then continue from `last_seq`.
+    ResyncRequired { chat_id: i64, last_seq: i64 },
+    /// The answer to `resume`, after the replayed events: where each chat
+    /// now stands.
+    Resumed {
+        #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        chats: std::collections::BTreeMap<String, i64>,
+    },
     /// A refused or malformed client frame; `ref` echoes the frame's `ref`.
     Error {
         detail: String,
@@ -75,6 +85,8 @@ impl ServerEvent {
             ServerEvent::MessageUpdated { .. } => "message_updated",
             ServerEvent::MessageDeleted { .. } => "message_deleted",
             ServerEvent::ChatCreated { .. } => "chat_created",
+            ServerEvent::ResyncRequired { .. } => "resync_required",
+            ServerEvent::Resumed { .. } => "resumed",
             ServerEvent::Error { .. } => "error",
         }
     }

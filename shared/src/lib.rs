@@ -9,6 +9,7 @@
 //! - [`jobs`], [`mail`]: background work.
 
 pub mod auth;
+pub mod catchup;
 pub mod chats;
 pub mod config;
 pub mod context;

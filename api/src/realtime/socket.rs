@@ -7,7 +7,7 @@
 //! (events published by several replicas arrive out of order, or were lost
 //! while Redis was away) is filled from `chat_events` before the event.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,8 +18,9 @@ use bytestring::ByteString;
 use futures_util::StreamExt;
 use parley_shared::AppError;
 use parley_shared::auth::AuthContext;
+use parley_shared::catchup::read_events;
 use parley_shared::events::ServerEvent;
-use parley_shared::models::{ChatEventRow, ChatMember};
+use parley_shared::models::{Chat, ChatMember};
 use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
 
@@ -60,6 +61,15 @@ struct ClientFrame {
     kind: String,
     #[serde(rename = "ref", default)]
     reference: Option<serde_json::Value>,
+    /// The frame's other fields.
+    #[serde(flatten)]
+    rest: serde_json::Value,
+}
+
+/// `resume {chats: {"<chat_id>": <last_seq>}}`.
+#[derive(Debug, Deserialize)]
+struct ResumeFrame {
+    chats: BTreeMap<String, i64>,
 }
 
 impl ClientFrame {
@@ -161,7 +171,7 @@ impl Socket {
                     last_heard = Instant::now();
                     match frame {
                         Some(Ok(actix_ws::AggregatedMessage::Text(text))) => {
-                            if !self.on_client_text(&text).await {
+                            if !self.on_client_text(&text).await? {
                                 return Ok(End::Gone);
                             }
                         }
@@ -285,30 +295,86 @@ impl Socket {
     }
 
     /// Sends the chat's logged events after the client's position, up to
-    /// `up_to` (or the end). `Ok(false)` when the client is gone.
+    /// `up_to` (or the end), as this user may see them; `resync_required`
+    /// when the log no longer reaches back. `Ok(false)` when the client is gone.
     async fn replay(&mut self, chat_id: i64, up_to: Option<i64>) -> Result<bool, ApiError> {
-        let mut db = self.state.ctx.db.get().await?;
         loop {
             let position = self.positions.get(&chat_id).copied().unwrap_or(0);
             if up_to.is_some_and(|u| position >= u) {
                 return Ok(true);
             }
-            let rows = ChatEventRow::range(&mut db, chat_id, position, up_to, REPLAY_PAGE).await?;
-            let done = (rows.len() as i64) < REPLAY_PAGE;
-            for row in rows {
-                self.positions.insert(chat_id, row.seq);
-                if !self.send(row.payload_bytes()).await {
+            // Read a page, then let the connection go before sending.
+            let (slice, last_seq) = {
+                let mut db = self.state.ctx.db.get().await?;
+                let last_seq = Chat::last_seq(&mut db, chat_id).await?;
+                let slice = read_events(
+                    &mut db,
+                    self.auth.user_id,
+                    chat_id,
+                    position,
+                    up_to,
+                    last_seq,
+                    REPLAY_PAGE,
+                )
+                .await?;
+                (slice, last_seq)
+            };
+            if slice.resync_required {
+                self.positions.insert(chat_id, last_seq);
+                let resync = ServerEvent::ResyncRequired { chat_id, last_seq };
+                return Ok(self.send(resync.to_bytes()).await);
+            }
+            for (seq, bytes) in slice.events {
+                self.positions.insert(chat_id, seq);
+                if !self.send(bytes).await {
                     return Ok(false);
                 }
             }
-            if done {
+            if !slice.has_more {
                 return Ok(true);
             }
         }
     }
 
-    /// Answers one client text frame; `false` when the client is gone.
-    async fn on_client_text(&mut self, text: &str) -> bool {
+    /// `resume {chats: {"<chat_id>": <last_seq>}}`: replays what the client
+    /// missed in each chat, then answers `resumed`. Live events that arrive
+    /// meanwhile wait in the queue and are dropped if the replay sent them.
+    async fn resume(
+        &mut self,
+        chats: BTreeMap<String, i64>,
+        reference: Option<String>,
+    ) -> Result<bool, ApiError> {
+        let mut reached = BTreeMap::new();
+        for (key, seq) in chats {
+            let chat_id = match key.parse::<i64>() {
+                Ok(id) if self.positions.contains_key(&id) && seq >= 0 => id,
+                _ => {
+                    let error = error_frame(
+                        "not_a_member",
+                        &format!("Cannot resume chat {key:?}: not one of your chats."),
+                        reference.clone(),
+                    );
+                    if !self.send(error.to_bytes()).await {
+                        return Ok(false);
+                    }
+                    continue;
+                }
+            };
+            self.positions.insert(chat_id, seq);
+            if !self.replay(chat_id, None).await? {
+                return Ok(false);
+            }
+            reached.insert(key, self.positions.get(&chat_id).copied().unwrap_or(seq));
+        }
+        let resumed = ServerEvent::Resumed {
+            reference,
+            chats: reached,
+        };
+        Ok(self.send(resumed.to_bytes()).await)
+    }
+
+    /// Answers one client text frame; `Ok(false)` when the client is gone.
+    async fn on_client_text(&mut self, text: &str) -> Result<bool, ApiError> {
         let frame: ClientFrame = match serde_json::from_str(text) {
             Ok(frame) => frame,
             Err(_) => {
@@ -317,12 +383,20 @@ impl Socket {
                     "A frame is a JSON object with a \"type\".",
                     None,
                 );
-                return self.send(error.to_bytes()).await;
+                return Ok(self.send(error.to_bytes()).await);
             }
         };
         let reply = match frame.kind.as_str() {
             "ping" => ServerEvent::Pong {
                 reference: frame.reference(),
+            },
+            "resume" => match serde_json::from_value::<ResumeFrame>(frame.rest.clone()) {
+                Ok(resume) => return self.resume(resume.chats, frame.reference()).await,
+                Err(err) => error_frame(
+                    "invalid_frame",
+                    &format!("resume needs chats: {{\"<chat_id>\": <last_seq>}} ({err})"),
+                    frame.reference(),
+                ),
             },
             other => error_frame(
                 "unknown_frame",
@@ -330,7 +404,7 @@ impl Socket {
                 frame.reference(),
             ),
         };
-        self.send(reply.to_bytes()).await
+        Ok(self.send(reply.to_bytes()).await)
     }
 
     /// Sends one text frame; `false` when the client is gone.

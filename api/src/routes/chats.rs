@@ -1,6 +1,7 @@
 //! `/api/v1/chats` (seed 004 §7).
 
 use actix_web::{HttpResponse, web};
+use parley_shared::catchup::{self, ChatEventsQuery, UpdatesQuery};
 use parley_shared::chats::{self, ListChatsQuery};
 use parley_shared::dto::ChatCreateRequest;
 
@@ -41,4 +42,26 @@ pub async fn get_chat(
 ) -> ApiResult<HttpResponse> {
     let chat = chats::get_chat(&state.ctx, &caller, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(chat))
+}
+
+/// `GET /chats/{chat_id}/events?after_seq&limit` → 200 `ChatEventsPage`.
+pub async fn list_chat_events(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    query: web::Query<ChatEventsQuery>,
+) -> ApiResult<HttpResponse> {
+    let page =
+        catchup::chat_events(&state.ctx, &caller, path.into_inner(), query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// `GET /updates?since&limit` → 200 `UpdatesPage`.
+pub async fn get_updates(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    query: web::Query<UpdatesQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = catchup::updates(&state.ctx, &caller, query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(page))
 }

@@ -29,7 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::scope("/chats")
                         .route("", web::get().to(chats::list_chats))
                         .route("", web::post().to(chats::create_chat))
-                        .route("/{chat_id}", web::get().to(chats::get_chat)),
+                        .route("/{chat_id}", web::get().to(chats::get_chat))
+                        .route("/{chat_id}/events", web::get().to(chats::list_chat_events)),
                 )
                 .service(
                     web::scope("/messages")
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route("/{id}", web::put().to(messages::update_message))
                         .route("/{id}", web::delete().to(messages::delete_message)),
                 )
+                .route("/updates", web::get().to(chats::get_updates))
                 .route("/ws", web::get().to(crate::realtime::socket::connect_ws)),
         )
         .default_service(web::to(not_found));

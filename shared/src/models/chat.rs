@@ -208,6 +208,15 @@ impl Chat {
             .await
     }
 
+    /// The chat's current `last_seq`.
+    pub async fn last_seq(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<i64> {
+        chats::table
+            .find(id)
+            .select(chats::last_seq)
+            .first(conn)
+            .await
+    }
+
     /// The private chat of a pair, by its `private_key`.
     pub async fn find_private(
         conn: &mut AsyncPgConnection,

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod catchup;
 mod chats;
 mod e2e;
 mod health;
