@@ -56,6 +56,34 @@ pub enum ServerEvent {
         seq: i64,
         chat: ChatInfo,
     },
+    /// A member's delivered position moved (ephemeral: not in the log).
+    MessageDelivered {
+        chat_id: i64,
+        user_id: i64,
+        message_id: i64,
+    },
+    /// A member's read position moved (ephemeral: not in the log).
+    MessageRead {
+        chat_id: i64,
+        user_id: i64,
+        message_id: i64,
+    },
+    /// A member is (or stopped) typing; shown for `expires_in_ms` unless
+    /// renewed. Only sockets that focused the chat (`join_room`) get it.
+    Typing {
+        chat_id: i64,
+        user_id: i64,
+        is_typing: bool,
+        expires_in_ms: u64,
+    },
+    /// The answer to a client frame that asked for one (`send` always;
+    /// others when they carry a `ref`).
+    Ack {
+        #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<MessageRead>,
+    },
     /// The log no longer reaches back to the client's position in this
     /// chat: reload it (REST), then continue from `last_seq`.
     ResyncRequired { chat_id: i64, last_seq: i64 },
@@ -85,6 +113,10 @@ impl ServerEvent {
             ServerEvent::MessageUpdated { .. } => "message_updated",
             ServerEvent::MessageDeleted { .. } => "message_deleted",
             ServerEvent::ChatCreated { .. } => "chat_created",
+            ServerEvent::MessageDelivered { .. } => "message_delivered",
+            ServerEvent::MessageRead { .. } => "message_read",
+            ServerEvent::Typing { .. } => "typing",
+            ServerEvent::Ack { .. } => "ack",
             ServerEvent::ResyncRequired { .. } => "resync_required",
             ServerEvent::Resumed { .. } => "resumed",
             ServerEvent::Error { .. } => "error",

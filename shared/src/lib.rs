@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod mail;
 pub mod messages;
 pub mod models;
+pub mod receipts;
 pub mod schema;
 pub mod telemetry;
 pub mod validate;

@@ -36,6 +36,13 @@ pub enum Outbound {
         seq: i64,
         payload: Bytes,
     },
+    /// A typing signal: only for sockets that focused the chat, and not
+    /// for the typist's own sockets.
+    Typing {
+        chat_id: i64,
+        user_id: i64,
+        payload: Bytes,
+    },
     /// A user-scoped or ephemeral event, sent as it is.
     Direct(Bytes),
     /// Live events may have been lost (Redis reconnected): catch every chat
@@ -50,6 +57,7 @@ struct Header {
     kind: String,
     chat_id: Option<i64>,
     seq: Option<i64>,
+    user_id: Option<i64>,
 }
 
 struct ConnEntry {
@@ -206,6 +214,14 @@ impl Hub {
                         self.send_to_chat(chat_id, |_| Outbound::ChatEvent {
                             chat_id,
                             seq,
+                            payload: payload.clone(),
+                        });
+                    }
+                    (Topic::Chat(chat_id), _, None) if header.kind == "typing" => {
+                        let user_id = header.user_id.unwrap_or_default();
+                        self.send_to_chat(chat_id, |_| Outbound::Typing {
+                            chat_id,
+                            user_id,
                             payload: payload.clone(),
                         });
                     }

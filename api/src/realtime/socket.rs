@@ -7,7 +7,7 @@
 //! (events published by several replicas arrive out of order, or were lost
 //! while Redis was away) is filled from `chat_events` before the event.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,8 +19,11 @@ use futures_util::StreamExt;
 use parley_shared::AppError;
 use parley_shared::auth::AuthContext;
 use parley_shared::catchup::read_events;
-use parley_shared::events::ServerEvent;
+use parley_shared::dto::MessageCreateRequest;
+use parley_shared::events::{ServerEvent, Topic};
+use parley_shared::messages;
 use parley_shared::models::{Chat, ChatMember};
+use parley_shared::receipts::{self, ReceiptKind, StatusUpdateRequest};
 use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
 
@@ -66,6 +69,21 @@ struct ClientFrame {
     rest: serde_json::Value,
 }
 
+/// `read` / `delivered {chat_id, message_id}`.
+#[derive(Debug, Deserialize)]
+struct ChatMessageFrame {
+    chat_id: i64,
+    message_id: i64,
+}
+
+/// `typing {chat_id, is_typing}`, `join_room / leave_room {chat_id}`.
+#[derive(Debug, Deserialize)]
+struct ChatFrame {
+    chat_id: i64,
+    #[serde(default)]
+    is_typing: Option<bool>,
+}
+
 /// `resume {chats: {"<chat_id>": <last_seq>}}`.
 #[derive(Debug, Deserialize)]
 struct ResumeFrame {
@@ -95,7 +113,16 @@ struct Socket {
     session: Session,
     /// The last seq sent to this client, per followed chat.
     positions: HashMap<i64, i64>,
+    /// Chats focused with `join_room`: their typing signals reach this socket.
+    focused: HashSet<i64>,
+    /// Chats this client is typing in: when it last said so.
+    typing: HashMap<i64, Instant>,
 }
+
+/// How long a typing signal holds without renewal (API.md: ~5 s).
+const TYPING_TTL: Duration = Duration::from_secs(5);
+/// A renewed `typing` is passed on at most this often.
+const TYPING_THROTTLE: Duration = Duration::from_secs(2);
 
 async fn run(
     state: Arc<ApiState>,
@@ -121,9 +148,12 @@ async fn run(
         auth,
         session,
         positions: HashMap::new(),
+        focused: HashSet::new(),
+        typing: HashMap::new(),
     };
     let end = socket.serve(conn, stream, rx, overflow).await;
     hub.unregister(conn).await;
+    socket.stop_all_typing().await;
     match end {
         Ok(End::Close(reason)) => {
             tracing::info!(user.id = auth.user_id, conn.id = conn, code = ?reason.code, "socket closed by server");
@@ -158,6 +188,7 @@ impl Socket {
         let mut heartbeat =
             tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         let mut last_heard = Instant::now();
+        let mut typing_tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
                 biased;
@@ -199,6 +230,9 @@ impl Socket {
                     if !self.deliver(outbound).await? {
                         return Ok(End::Gone);
                     }
+                }
+                _ = typing_tick.tick(), if !self.typing.is_empty() => {
+                    self.expire_typing().await;
                 }
                 _ = heartbeat.tick() => {
                     if last_heard.elapsed() > interval * 2 + Duration::from_secs(5) {
@@ -280,6 +314,16 @@ impl Socket {
                 }
                 // Anything published before this replica subscribed.
                 self.replay(chat_id, None).await
+            }
+            Outbound::Typing {
+                chat_id,
+                user_id,
+                payload,
+            } => {
+                if user_id == self.auth.user_id || !self.focused.contains(&chat_id) {
+                    return Ok(true);
+                }
+                Ok(self.send(payload).await)
             }
             Outbound::Direct(payload) => Ok(self.send(payload).await),
             Outbound::Resync => {
@@ -390,6 +434,73 @@ impl Socket {
             "ping" => ServerEvent::Pong {
                 reference: frame.reference(),
             },
+            "send" => match serde_json::from_value::<MessageCreateRequest>(frame.rest.clone()) {
+                Ok(req) => {
+                    match messages::send_message(&self.state.ctx, self.auth.user_id, &req).await {
+                        Ok((message, _)) => ServerEvent::Ack {
+                            reference: frame.reference(),
+                            message: Some(message),
+                        },
+                        Err(err) => app_error_frame(&err, frame.reference()),
+                    }
+                }
+                Err(err) => invalid_frame("send", &err, frame.reference()),
+            },
+            kind @ ("read" | "delivered") => {
+                match serde_json::from_value::<ChatMessageFrame>(frame.rest.clone()) {
+                    Ok(target) => {
+                        let req = StatusUpdateRequest {
+                            chat_id: target.chat_id,
+                            message_id: target.message_id,
+                            status: if kind == "read" {
+                                ReceiptKind::MessageRead
+                            } else {
+                                ReceiptKind::MessageDelivered
+                            },
+                        };
+                        match receipts::update_status(&self.state.ctx, &self.auth, &req).await {
+                            Ok(_) => match frame.reference() {
+                                Some(reference) => ServerEvent::Ack {
+                                    reference: Some(reference),
+                                    message: None,
+                                },
+                                None => return Ok(true),
+                            },
+                            Err(err) => app_error_frame(&err, frame.reference()),
+                        }
+                    }
+                    Err(err) => invalid_frame(kind, &err, frame.reference()),
+                }
+            }
+            kind @ ("typing" | "join_room" | "leave_room") => {
+                match serde_json::from_value::<ChatFrame>(frame.rest.clone()) {
+                    Ok(target) if !self.positions.contains_key(&target.chat_id) => {
+                        app_error_frame(&AppError::not_a_member(), frame.reference())
+                    }
+                    Ok(target) => {
+                        match kind {
+                            "typing" => {
+                                self.set_typing(target.chat_id, target.is_typing.unwrap_or(true))
+                                    .await
+                            }
+                            "join_room" => {
+                                self.focused.insert(target.chat_id);
+                            }
+                            _ => {
+                                self.focused.remove(&target.chat_id);
+                            }
+                        }
+                        match frame.reference() {
+                            Some(reference) => ServerEvent::Ack {
+                                reference: Some(reference),
+                                message: None,
+                            },
+                            None => return Ok(true),
+                        }
+                    }
+                    Err(err) => invalid_frame(kind, &err, frame.reference()),
+                }
+            }
             "resume" => match serde_json::from_value::<ResumeFrame>(frame.rest.clone()) {
                 Ok(resume) => return self.resume(resume.chats, frame.reference()).await,
                 Err(err) => error_frame(
@@ -407,6 +518,61 @@ impl Socket {
         Ok(self.send(reply.to_bytes()).await)
     }
 
+    /// Publishes this user's typing state in `chat_id` (throttled while it
+    /// is renewed) and remembers it, so that it can expire.
+    async fn set_typing(&mut self, chat_id: i64, is_typing: bool) {
+        let now = Instant::now();
+        if is_typing {
+            let recent = self
+                .typing
+                .get(&chat_id)
+                .is_some_and(|at| now.duration_since(*at) < TYPING_THROTTLE);
+            self.typing.insert(chat_id, now);
+            if recent {
+                return;
+            }
+        } else if self.typing.remove(&chat_id).is_none() {
+            return;
+        }
+        self.publish_typing(chat_id, is_typing).await;
+    }
+
+    async fn publish_typing(&self, chat_id: i64, is_typing: bool) {
+        let event = ServerEvent::Typing {
+            chat_id,
+            user_id: self.auth.user_id,
+            is_typing,
+            expires_in_ms: TYPING_TTL.as_millis() as u64,
+        };
+        self.state
+            .ctx
+            .bus
+            .publish(Topic::Chat(chat_id), event.to_bytes())
+            .await;
+    }
+
+    /// Says `is_typing: false` for chats whose typing was not renewed.
+    async fn expire_typing(&mut self) {
+        let expired: Vec<i64> = self
+            .typing
+            .iter()
+            .filter(|(_, at)| at.elapsed() >= TYPING_TTL)
+            .map(|(chat, _)| *chat)
+            .collect();
+        for chat_id in expired {
+            self.typing.remove(&chat_id);
+            self.publish_typing(chat_id, false).await;
+        }
+    }
+
+    /// On close: this user stopped typing everywhere it was.
+    async fn stop_all_typing(&mut self) {
+        let chats: Vec<i64> = self.typing.drain().map(|(chat, _)| chat).collect();
+        for chat_id in chats {
+            self.publish_typing(chat_id, false).await;
+        }
+    }
+
     /// Sends one text frame; `false` when the client is gone.
     async fn send(&mut self, payload: Bytes) -> bool {
         match ByteString::try_from(payload) {
@@ -417,6 +583,24 @@ impl Socket {
             }
         }
     }
+}
+
+fn app_error_frame(err: &AppError, reference: Option<String>) -> ServerEvent {
+    if let AppError::Internal(cause) = err {
+        tracing::error!(
+            error = format!("{cause:#}"),
+            "internal error answering a frame"
+        );
+    }
+    error_frame(err.code(), &err.detail(), reference)
+}
+
+fn invalid_frame(kind: &str, err: &serde_json::Error, reference: Option<String>) -> ServerEvent {
+    error_frame(
+        "invalid_frame",
+        &format!("Invalid {kind} frame: {err}"),
+        reference,
+    )
 }
 
 fn error_frame(code: &str, detail: &str, reference: Option<String>) -> ServerEvent {

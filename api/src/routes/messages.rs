@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 use parley_shared::dto::{MessageCreateRequest, MessageUpdateRequest};
 use parley_shared::messages::{self, ListMessagesQuery, SendOutcome};
+use parley_shared::receipts::{self, StatusUpdateRequest};
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
@@ -72,4 +73,14 @@ pub async fn list_edits(
 ) -> ApiResult<HttpResponse> {
     let edits = messages::message_edits(&state.ctx, &caller, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(edits))
+}
+
+/// `POST /messages/status` → 200 `{last_delivered_message_id, last_read_message_id}`.
+pub async fn update_status(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    body: JsonBody<StatusUpdateRequest>,
+) -> ApiResult<HttpResponse> {
+    let positions = receipts::update_status(&state.ctx, &caller, &body.0).await?;
+    Ok(HttpResponse::Ok().json(positions))
 }

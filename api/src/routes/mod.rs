@@ -35,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(
                     web::scope("/messages")
                         .route("", web::post().to(messages::create_message))
+                        .route("/status", web::post().to(messages::update_status))
                         .route("/{id}/edits", web::get().to(messages::list_edits))
                         .route("/{chat_id}", web::get().to(messages::list_messages))
                         .route("/{id}", web::put().to(messages::update_message))

@@ -10,4 +10,5 @@ mod e2e;
 mod health;
 mod messages;
 mod realtime;
+mod receipts;
 mod schema;

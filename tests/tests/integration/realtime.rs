@@ -269,3 +269,122 @@ async fn the_hub_forgets_closed_sockets() {
     again.send_json(&json!({"type": "ping"})).await.unwrap();
     assert_eq!(again.next_json(WAIT).await.unwrap()["type"], "pong");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_over_the_socket_is_acked_and_idempotent() {
+    let app = TestApp::spawn().await;
+    let a = app.api.register_and_login("yara").await;
+    let b = app.api.register_and_login("zack").await;
+    let outsider = app.api.register_and_login("abel").await;
+    let chat = app.api.private_chat(&a, &b).await;
+    let mut ws_a = app.api.connect_ws(&a.access_token).await;
+    let mut ws_b = app.api.connect_ws(&b.access_token).await;
+    let frame = json!({"type": "send", "ref": "s1", "chat_id": chat, "text": "over the socket", "client_message_id": "sock-1"});
+    ws_a.send_json(&frame).await.unwrap();
+    let ack = ws_a.expect_type("ack", WAIT).await.unwrap();
+    assert_eq!(ack["ref"], "s1");
+    assert_eq!(ack["message"]["text"], "over the socket");
+    let id = ack["message"]["id"].clone();
+    // A retry: the same message, and B hears of it once.
+    ws_a.send_json(&frame).await.unwrap();
+    let again = ws_a.expect_type("ack", WAIT).await.unwrap();
+    assert_eq!(again["message"]["id"], id);
+    let created = ws_b.expect_type("message_created", WAIT).await.unwrap();
+    assert_eq!(created["message"]["id"], id);
+    assert!(ws_b.is_quiet_for(Duration::from_millis(400)).await);
+
+    let mut ws_out = app.api.connect_ws(&outsider.access_token).await;
+    ws_out
+        .send_json(&json!({"type": "send", "ref": "x", "chat_id": chat, "text": "let me in"}))
+        .await
+        .unwrap();
+    let err = ws_out.next_json(WAIT).await.unwrap();
+    assert_eq!(
+        err,
+        json!({"type": "error", "code": "not_a_member", "detail": "You are not a member of this chat.", "ref": "x"})
+    );
+    ws_a.send_json(&json!({"type": "send", "ref": "y", "chat_id": chat, "text": ""}))
+        .await
+        .unwrap();
+    let err = ws_a.expect_type("error", WAIT).await.unwrap();
+    assert_eq!(err["code"], "validation_error");
+    ws_a.send_json(&json!({"type": "send", "ref": "z"}))
+        .await
+        .unwrap();
+    let err = ws_a.expect_type("error", WAIT).await.unwrap();
+    assert_eq!(err["code"], "invalid_frame");
+    let (_, page) = app
+        .api
+        .get(&format!("/api/v1/messages/{chat}"), Some(&a.access_token))
+        .await;
+    assert_eq!(page.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_reaches_focused_members_and_expires() {
+    let app = TestApp::spawn().await;
+    let a = app.api.register_and_login("bea").await;
+    let b = app.api.register_and_login("cole").await;
+    let c = app.api.register_and_login("dirk").await;
+    let (status, chat) = app
+        .api
+        .post(
+            "/api/v1/chats",
+            Some(&a.access_token),
+            &json!({"type": "group", "title": "typing", "member_ids": [b.id, c.id]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let chat = chat["id"].as_i64().unwrap();
+    let mut ws_a = app.api.connect_ws(&a.access_token).await;
+    let mut ws_a2 = app.api.connect_ws(&a.access_token).await;
+    let mut ws_b = app.api.connect_ws(&b.access_token).await;
+    let mut ws_c = app.api.connect_ws(&c.access_token).await; // a member, not focused
+    for ws in [&mut ws_a2, &mut ws_b] {
+        ws.send_json(&json!({"type": "join_room", "ref": "j", "chat_id": chat}))
+            .await
+            .unwrap();
+        assert_eq!(ws.expect_type("ack", WAIT).await.unwrap()["ref"], "j");
+    }
+    ws_a.send_json(&json!({"type": "typing", "chat_id": chat, "is_typing": true}))
+        .await
+        .unwrap();
+    let typing = ws_b.next_json(WAIT).await.unwrap();
+    assert_eq!(
+        typing,
+        json!({"type": "typing", "chat_id": chat, "user_id": a.id, "is_typing": true, "expires_in_ms": 5000})
+    );
+    // Not renewed: it expires by itself.
+    let stopped = ws_b.next_json(Duration::from_secs(8)).await.unwrap();
+    assert_eq!(stopped["is_typing"], false);
+    assert!(
+        ws_c.is_quiet_for(Duration::from_millis(200)).await,
+        "not focused"
+    );
+    assert!(
+        ws_a2.is_quiet_for(Duration::from_millis(200)).await,
+        "not my own typing"
+    );
+
+    // After leave_room, nothing.
+    ws_b.send_json(&json!({"type": "leave_room", "chat_id": chat}))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    ws_a.send_json(&json!({"type": "typing", "chat_id": chat, "is_typing": true}))
+        .await
+        .unwrap();
+    assert!(ws_b.is_quiet_for(Duration::from_millis(500)).await);
+
+    // Typing in a chat that is not yours is refused.
+    let other = app.api.register_and_login("emil").await;
+    let mut ws_other = app.api.connect_ws(&other.access_token).await;
+    ws_other
+        .send_json(&json!({"type": "typing", "ref": 1, "chat_id": chat}))
+        .await
+        .unwrap();
+    assert_eq!(
+        ws_other.next_json(WAIT).await.unwrap()["code"],
+        "not_a_member"
+    );
+}
