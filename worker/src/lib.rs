@@ -1,17 +1,53 @@
 //! `parley-worker`: runs Parley's background jobs with apalis over Redis
 //! (ARCHITECTURE §4). Jobs reload their rows and are idempotent.
 
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use apalis::prelude::BackendExt;
 use apalis::prelude::{
-    Attempt, BoxDynError, Data, Monitor, TaskId, WorkerBuilder, WorkerBuilderExt,
+    Attempt, BackendExt, BoxDynError, Data, Monitor, PollSnapshot, PollStrategy, TaskId,
+    WorkerBuilder, WorkerBuilderExt,
 };
 use parley_shared::jobs::{self, SendEmail};
 use parley_shared::{AppContext, Settings};
 
 /// How often an idle worker looks for new jobs.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Wakes an idle worker every `period` to look for jobs.
+///
+/// apalis 1.0's own `IntervalStrategy` replaces its timer when it fires
+/// without polling the new one, so a worker that finds the queue empty at
+/// that moment is never woken again (until its 30 s heartbeat): jobs then
+/// wait. This strategy always leaves a registered timer behind.
+pub struct EveryInterval {
+    interval: tokio::time::Interval,
+}
+
+impl EveryInterval {
+    /// A strategy that fires every `period`. Call inside the runtime.
+    pub fn new(period: Duration) -> Self {
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        EveryInterval { interval }
+    }
+}
+
+impl PollStrategy for EveryInterval {
+    fn poll_drive(&mut self, cx: &mut Context<'_>, _: &PollSnapshot) -> Poll<Option<()>> {
+        let mut fired = false;
+        // Drain ready ticks; the last `poll_tick` returns Pending and so
+        // registers the waker for the next one.
+        while self.interval.poll_tick(cx).is_ready() {
+            fired = true;
+        }
+        if fired {
+            Poll::Ready(Some(()))
+        } else {
+            Poll::Pending
+        }
+    }
+}
 
 /// Runs the `send_email` job: see [`parley_shared::mail::perform_send_email`].
 pub async fn send_email(
@@ -75,7 +111,11 @@ where
                 tracing::warn!(restarts, "send_email worker restarted");
             }
             WorkerBuilder::new(name)
-                .backend(storage.clone().poll_with_interval(POLL_INTERVAL))
+                .backend(
+                    storage
+                        .clone()
+                        .poll_with_strategy(EveryInterval::new(POLL_INTERVAL)),
+                )
                 .data(ctx.clone())
                 .concurrency(4)
                 .build(send_email)

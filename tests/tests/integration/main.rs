@@ -12,3 +12,4 @@ mod messages;
 mod realtime;
 mod receipts;
 mod schema;
+mod worker;

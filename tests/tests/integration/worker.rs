@@ -1,0 +1,77 @@
+//! `parley-worker` (ARCHITECTURE §4): jobs pushed while the worker is idle
+//! are picked up promptly, and a job that runs twice sends once.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use parley_shared::jobs::{EmailKind, JobQueue, SendEmail};
+use parley_shared::schema::email_deliveries;
+use parley_tests::{TestApp, redis_url};
+use uuid::Uuid;
+
+async fn deliveries(app: &TestApp, job_id: Uuid) -> i64 {
+    let mut conn = app.db.connect().await.unwrap();
+    email_deliveries::table
+        .filter(email_deliveries::job_id.eq(job_id))
+        .count()
+        .get_result(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_worker_picks_up_jobs_promptly_and_runs_each_once() {
+    let app = TestApp::spawn().await;
+    let user = app.api.register_and_login("wanda").await;
+    let settings = parley_shared::Settings::from_map(app.env.clone()).unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(parley_worker::run_until(settings, async move {
+        let _ = stop_rx.await;
+        Ok(())
+    }));
+    let conn = parley_shared::context::connect_redis(&redis_url())
+        .await
+        .unwrap();
+    let queue = JobQueue::new(conn, &app.prefix);
+
+    // Several jobs, each pushed after the worker went idle again. apalis'
+    // own interval poller could miss one and sleep until its 30 s heartbeat.
+    for _ in 0..5 {
+        let job = SendEmail {
+            job_id: Uuid::new_v4(),
+            user_id: user.id,
+            kind: EmailKind::Welcome,
+        };
+        queue.push_send_email(job.clone()).await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while deliveries(&app, job.job_id).await == 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job not picked up within 5 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // The same job again (a retry): recorded once, no second email.
+        let files_before = std::fs::read_dir(app.data_dir.join("mail"))
+            .unwrap()
+            .count();
+        queue.push_send_email(job.clone()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(deliveries(&app, job.job_id).await, 1);
+        let files_after = std::fs::read_dir(app.data_dir.join("mail"))
+            .unwrap()
+            .count();
+        assert_eq!(
+            files_before, files_after,
+            "a job that runs twice sends once"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let _ = stop_tx.send(());
+    tokio::time::timeout(Duration::from_secs(15), worker)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
