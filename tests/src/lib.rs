@@ -410,6 +410,14 @@ impl Api {
         body
     }
 
+    /// Two new users and their private chat: `(a, b, chat_id)`.
+    pub async fn pair(&self, a: &str, b: &str) -> (TestUser, TestUser, i64) {
+        let a = self.register_and_login(a).await;
+        let b = self.register_and_login(b).await;
+        let chat = self.private_chat(&a, &b).await;
+        (a, b, chat)
+    }
+
     /// Creates a private chat of `a` with `b`; returns its id.
     pub async fn private_chat(&self, a: &TestUser, b: &TestUser) -> i64 {
         let (status, body) = self

@@ -22,9 +22,7 @@ fn seqs(events: &Value) -> Vec<i64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_events_pages_through_the_log() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("anya").await;
-    let b = app.api.register_and_login("boris").await;
-    let chat = app.api.private_chat(&a, &b).await;
+    let (a, b, chat) = app.api.pair("anya", "boris").await;
     for i in 0..5 {
         app.api.send_text(&a, chat, &format!("m{i}")).await;
     }
@@ -87,9 +85,7 @@ async fn chat_events_pages_through_the_log() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pruned_log_answers_resync_required() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("dora").await;
-    let b = app.api.register_and_login("egon").await;
-    let chat = app.api.private_chat(&a, &b).await;
+    let (a, b, chat) = app.api.pair("dora", "egon").await;
     for i in 0..3 {
         app.api.send_text(&a, chat, &format!("m{i}")).await;
     }
@@ -119,9 +115,7 @@ async fn a_pruned_log_answers_resync_required() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_hidden_for_me_is_replayed_as_a_stub() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("fritz").await;
-    let b = app.api.register_and_login("greta").await;
-    let chat = app.api.private_chat(&a, &b).await;
+    let (a, b, chat) = app.api.pair("fritz", "greta").await;
     let m = app.api.send_text(&a, chat, "secret-ish").await;
     let (status, _) = app
         .api

@@ -187,10 +187,8 @@ async fn group_creation_and_detail() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outsiders_get_403_and_unknown_chats_404() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("paul").await;
-    let b = app.api.register_and_login("quinn").await;
+    let (a, _b, chat) = app.api.pair("paul", "quinn").await;
     let outsider = app.api.register_and_login("rita").await;
-    let chat = app.api.private_chat(&a, &b).await;
     let (status, err) = app
         .api
         .get(

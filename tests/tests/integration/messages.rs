@@ -16,9 +16,7 @@ fn ids(page: &Value) -> Vec<i64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_and_list_in_order() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("alan").await;
-    let b = app.api.register_and_login("bodo").await;
-    let chat = app.api.private_chat(&a, &b).await;
+    let (a, b, chat) = app.api.pair("alan", "bodo").await;
     let first = app.api.send_text(&a, chat, "hello").await;
     assert_eq!(first["chat_id"], chat);
     assert_eq!(first["sender_id"], a.id);
@@ -78,10 +76,8 @@ async fn send_and_list_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_refusals() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("cyra").await;
-    let b = app.api.register_and_login("dina").await;
+    let (a, _b, chat) = app.api.pair("cyra", "dina").await;
     let outsider = app.api.register_and_login("eddy").await;
-    let chat = app.api.private_chat(&a, &b).await;
     for limit in ["0", "101", "-1"] {
         let (status, err) = app
             .api
@@ -121,10 +117,8 @@ async fn list_refusals() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_refusals_write_nothing() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("fay").await;
-    let b = app.api.register_and_login("gil").await;
+    let (a, b, chat) = app.api.pair("fay", "gil").await;
     let outsider = app.api.register_and_login("hal").await;
-    let chat = app.api.private_chat(&a, &b).await;
     let other_chat = app.api.private_chat(&b, &outsider).await;
     let foreign = app.api.send_text(&b, other_chat, "elsewhere").await;
     let token = Some(a.access_token.as_str());
@@ -204,9 +198,7 @@ async fn send_refusals_write_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_client_message_id_returns_the_same_message() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("ida").await;
-    let b = app.api.register_and_login("jon").await;
-    let chat = app.api.private_chat(&a, &b).await;
+    let (a, b, chat) = app.api.pair("ida", "jon").await;
     let body = json!({"chat_id": chat, "text": "once", "client_message_id": "cm-1"});
     let (status, first) = app
         .api
@@ -274,9 +266,7 @@ async fn duplicate_client_message_id_returns_the_same_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edit_own_message_keeps_history() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("kim").await;
-    let b = app.api.register_and_login("lou").await;
-    let chat = app.api.private_chat(&a, &b).await;
+    let (a, b, chat) = app.api.pair("kim", "lou").await;
     let m = app.api.send_text(&a, chat, "first draft").await;
     let id = m["id"].as_i64().unwrap();
     let (status, edited) = app
@@ -341,9 +331,7 @@ async fn edit_own_message_keeps_history() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_for_me_and_for_all() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("max").await;
-    let b = app.api.register_and_login("ned").await;
-    let chat = app.api.private_chat(&a, &b).await;
+    let (a, b, chat) = app.api.pair("max", "ned").await;
     let m1 = app.api.send_text(&a, chat, "one").await;
     let m2 = app.api.send_text(&a, chat, "two").await;
 
@@ -423,9 +411,7 @@ async fn delete_for_me_and_for_all() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replies_point_inside_the_chat() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("pia").await;
-    let b = app.api.register_and_login("rex").await;
-    let chat = app.api.private_chat(&a, &b).await;
+    let (a, b, chat) = app.api.pair("pia", "rex").await;
     let m = app.api.send_text(&a, chat, "question?").await;
     let (status, reply) = app
         .api

@@ -125,10 +125,8 @@ async fn ready_ping_and_errors() {
 /// Members get created / updated / deleted events with chat_id and seq;
 /// an outsider's socket gets nothing.
 async fn members_get_chat_events(app: &TestApp) {
-    let a = app.api.register_and_login("sue").await;
-    let b = app.api.register_and_login("tim").await;
+    let (a, b, chat) = app.api.pair("sue", "tim").await;
     let outsider = app.api.register_and_login("ulf").await;
-    let chat = app.api.private_chat(&a, &b).await;
     let mut ws_b = app.api.connect_ws(&b.access_token).await;
     let mut ws_out = app.api.connect_ws(&outsider.access_token).await;
 
@@ -224,9 +222,7 @@ async fn a_new_chat_reaches_connected_sockets_with_its_first_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_for_me_reaches_only_my_sockets() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("xia").await;
-    let b = app.api.register_and_login("yan").await;
-    let chat = app.api.private_chat(&a, &b).await;
+    let (a, b, chat) = app.api.pair("xia", "yan").await;
     let m = app.api.send_text(&a, chat, "hide me").await;
     let mut ws_a = app.api.connect_ws(&a.access_token).await;
     let mut ws_b1 = app.api.connect_ws(&b.access_token).await;
@@ -273,10 +269,8 @@ async fn the_hub_forgets_closed_sockets() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_over_the_socket_is_acked_and_idempotent() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("yara").await;
-    let b = app.api.register_and_login("zack").await;
+    let (a, b, chat) = app.api.pair("yara", "zack").await;
     let outsider = app.api.register_and_login("abel").await;
-    let chat = app.api.private_chat(&a, &b).await;
     let mut ws_a = app.api.connect_ws(&a.access_token).await;
     let mut ws_b = app.api.connect_ws(&b.access_token).await;
     let frame = json!({"type": "send", "ref": "s1", "chat_id": chat, "text": "over the socket", "client_message_id": "sock-1"});

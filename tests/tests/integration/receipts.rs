@@ -37,9 +37,7 @@ async fn unread(api: &Api, user: &TestUser, chat: i64) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn positions_only_move_forward_and_unread_counts_follow() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("rosa").await;
-    let b = app.api.register_and_login("saul").await;
-    let chat = app.api.private_chat(&a, &b).await;
+    let (a, b, chat) = app.api.pair("rosa", "saul").await;
     let mut sent = Vec::new();
     for i in 0..6 {
         sent.push(app.api.send_text(&a, chat, &format!("m{i}")).await);
@@ -136,9 +134,7 @@ async fn status_refusals() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receipts_reach_the_other_members_once() {
     let app = TestApp::spawn().await;
-    let a = app.api.register_and_login("walt").await;
-    let b = app.api.register_and_login("xena").await;
-    let chat = app.api.private_chat(&a, &b).await;
+    let (a, b, chat) = app.api.pair("walt", "xena").await;
     let m = app.api.send_text(&a, chat, "did you read this?").await;
     let mut ws_a = app.api.connect_ws(&a.access_token).await;
     let mut ws_b = app.api.connect_ws(&b.access_token).await;
