@@ -24,6 +24,7 @@ use crate::config::Settings;
 use crate::context::AppContext;
 use crate::dto::{LoginRequest, RegisterRequest, TokenResponse};
 use crate::error::{AppError, AppResult};
+use crate::events::{ServerEvent, Topic};
 use crate::jobs::{EmailKind, SendEmail};
 use crate::models::session::NewSession;
 use crate::models::user::NewUser;
@@ -324,6 +325,7 @@ pub async fn refresh(ctx: &AppContext, refresh_token: &str) -> AppResult<TokenRe
     match outcome {
         RefreshOutcome::Rotated { user_id, sid, jti } => ctx.tokens.pair(user_id, sid, jti),
         RefreshOutcome::Reused => {
+            announce_revoked(ctx, user_id, &[claims.sid], "refresh_token_reused").await;
             tracing::warn!(user.id = user_id, session.id = %claims.sid, "refresh token reused; session revoked");
             Err(AppError::unauthorized(
                 "refresh_token_reused",
@@ -355,6 +357,87 @@ pub async fn authenticate(ctx: &AppContext, access_token: &str) -> AppResult<Aut
         session_id: claims.sid,
         expires_at: claims.exp,
     })
+}
+
+/// Tells the sockets of the revoked sessions (on every replica) to close.
+async fn announce_revoked(ctx: &AppContext, user_id: i64, sessions: &[Uuid], reason: &str) {
+    for sid in sessions {
+        let event = ServerEvent::SessionRevoked {
+            session_id: sid.to_string(),
+            reason: reason.to_owned(),
+        };
+        ctx.bus
+            .publish(Topic::User(user_id), event.to_bytes())
+            .await;
+    }
+}
+
+/// One session as `GET /auth/sessions` lists it (seed 004 §5).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SessionRead {
+    pub jti: Uuid,
+    pub device: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: chrono::DateTime<Utc>,
+    pub last_used_at: chrono::DateTime<Utc>,
+    pub expires_at: chrono::DateTime<Utc>,
+    /// The session of the request that asks.
+    pub current: bool,
+}
+
+/// `GET /auth/sessions`: the caller's active sessions, newest first.
+pub async fn list_sessions(ctx: &AppContext, auth: &AuthContext) -> AppResult<Vec<SessionRead>> {
+    let mut conn = ctx.db.get().await?;
+    let sessions = Session::active_of_user(&mut conn, auth.user_id).await?;
+    Ok(sessions
+        .into_iter()
+        .map(|s| SessionRead {
+            current: s.jti == auth.session_id,
+            jti: s.jti,
+            device: s.device,
+            ip: s.ip,
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+            expires_at: s.expires_at,
+        })
+        .collect())
+}
+
+/// `DELETE /auth/sessions/{jti}` (one session; the current one = logout) or
+/// `DELETE /auth/sessions` (`jti = None`: every session but the current
+/// one). Their tokens stop working at once and their sockets are closed.
+///
+/// Errors: 404 `session_not_found` for a session that is not the caller's
+/// or no longer active.
+pub async fn revoke_sessions(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    jti: Option<Uuid>,
+) -> AppResult<()> {
+    let mut conn = ctx.db.get().await?;
+    let targets: Vec<Uuid> = match jti {
+        Some(jti) => vec![jti],
+        None => Session::active_of_user(&mut conn, auth.user_id)
+            .await?
+            .into_iter()
+            .map(|s| s.jti)
+            .filter(|j| *j != auth.session_id)
+            .collect(),
+    };
+    let revoked = Session::revoke_many(&mut conn, auth.user_id, &targets).await?;
+    if jti.is_some() && revoked.is_empty() {
+        return Err(AppError::not_found(
+            "session_not_found",
+            "No such active session.",
+        ));
+    }
+    tracing::info!(
+        user.id = auth.user_id,
+        count = revoked.len(),
+        "sessions revoked"
+    );
+    announce_revoked(ctx, auth.user_id, &revoked, "revoked").await;
+    Ok(())
 }
 
 /// SHA-256 of a token, hex: what `email_tokens.token_hash` stores.

@@ -84,6 +84,9 @@ pub enum ServerEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<MessageRead>,
     },
+    /// The socket's session ended (logout, revoked, refresh-token reuse,
+    /// or its access token expired); the server closes the socket (4001).
+    SessionRevoked { session_id: String, reason: String },
     /// The log no longer reaches back to the client's position in this
     /// chat: reload it (REST), then continue from `last_seq`.
     ResyncRequired { chat_id: i64, last_seq: i64 },
@@ -117,6 +120,7 @@ impl ServerEvent {
             ServerEvent::MessageRead { .. } => "message_read",
             ServerEvent::Typing { .. } => "typing",
             ServerEvent::Ack { .. } => "ack",
+            ServerEvent::SessionRevoked { .. } => "session_revoked",
             ServerEvent::ResyncRequired { .. } => "resync_required",
             ServerEvent::Resumed { .. } => "resumed",
             ServerEvent::Error { .. } => "error",

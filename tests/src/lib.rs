@@ -523,6 +523,25 @@ impl WsClient {
         Ok(())
     }
 
+    /// Waits for the server to close the socket; returns the close code.
+    /// Text frames before the close are returned too.
+    pub async fn expect_close(&mut self, timeout: Duration) -> Result<(u16, Vec<Value>)> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut frames = Vec::new();
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .map_err(|_| anyhow!("not closed within {timeout:?}; got {frames:?}"))?;
+            match frame {
+                Some(Ok(WsMessage::Text(text))) => frames.push(serde_json::from_str(&text)?),
+                Some(Ok(WsMessage::Close(Some(close)))) => return Ok((close.code.into(), frames)),
+                Some(Ok(WsMessage::Close(None))) | None => return Ok((1005, frames)),
+                Some(Ok(_)) => continue,
+                Some(Err(err)) => bail!("socket error: {err}"),
+            }
+        }
+    }
+
     /// `true` if no text frame arrives within `wait`.
     pub async fn is_quiet_for(&mut self, wait: Duration) -> bool {
         self.next_json(wait).await.is_err()

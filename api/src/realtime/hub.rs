@@ -43,6 +43,9 @@ pub enum Outbound {
         user_id: i64,
         payload: Bytes,
     },
+    /// A session of this socket's user was revoked: the socket of that
+    /// session sends it and closes.
+    SessionRevoked { session_id: String, payload: Bytes },
     /// A user-scoped or ephemeral event, sent as it is.
     Direct(Bytes),
     /// Live events may have been lost (Redis reconnected): catch every chat
@@ -58,6 +61,7 @@ struct Header {
     chat_id: Option<i64>,
     seq: Option<i64>,
     user_id: Option<i64>,
+    session_id: Option<String>,
 }
 
 struct ConnEntry {
@@ -227,6 +231,16 @@ impl Hub {
                     }
                     (Topic::Chat(chat_id), _, None) => {
                         self.send_to_chat(chat_id, |_| Outbound::Direct(payload.clone()));
+                    }
+                    (Topic::User(user_id), _, _) if header.kind == "session_revoked" => {
+                        let session_id = header.session_id.unwrap_or_default();
+                        self.send_to_user(
+                            user_id,
+                            Outbound::SessionRevoked {
+                                session_id,
+                                payload,
+                            },
+                        );
                     }
                     (Topic::User(user_id), _, _) => {
                         self.send_to_user(user_id, Outbound::Direct(payload));

@@ -22,7 +22,7 @@ use parley_shared::catchup::read_events;
 use parley_shared::dto::MessageCreateRequest;
 use parley_shared::events::{ServerEvent, Topic};
 use parley_shared::messages;
-use parley_shared::models::{Chat, ChatMember};
+use parley_shared::models::{Chat, ChatMember, Session as AuthSession};
 use parley_shared::receipts::{self, ReceiptKind, StatusUpdateRequest};
 use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
@@ -117,7 +117,12 @@ struct Socket {
     focused: HashSet<i64>,
     /// Chats this client is typing in: when it last said so.
     typing: HashMap<i64, Instant>,
+    /// Set when the socket must close after what it just sent.
+    closing: Option<CloseReason>,
 }
+
+/// Close code after `session_revoked` (API.md).
+const SESSION_REVOKED_CODE: u16 = 4001;
 
 /// How long a typing signal holds without renewal (API.md: ~5 s).
 const TYPING_TTL: Duration = Duration::from_secs(5);
@@ -150,6 +155,7 @@ async fn run(
         positions: HashMap::new(),
         focused: HashSet::new(),
         typing: HashMap::new(),
+        closing: None,
     };
     let end = socket.serve(conn, stream, rx, overflow).await;
     hub.unregister(conn).await;
@@ -189,7 +195,14 @@ impl Socket {
             tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         let mut last_heard = Instant::now();
         let mut typing_tick = tokio::time::interval(Duration::from_secs(1));
+        let expires_in =
+            u64::try_from(self.auth.expires_at - chrono::Utc::now().timestamp()).unwrap_or(0);
+        let token_expiry = tokio::time::sleep(Duration::from_secs(expires_in));
+        tokio::pin!(token_expiry);
         loop {
+            if let Some(reason) = self.closing.take() {
+                return Ok(End::Close(reason));
+            }
             tokio::select! {
                 biased;
                 _ = overflow.notified() => {
@@ -231,6 +244,9 @@ impl Socket {
                         return Ok(End::Gone);
                     }
                 }
+                _ = &mut token_expiry => {
+                    self.revoke("token_expired").await;
+                }
                 _ = typing_tick.tick(), if !self.typing.is_empty() => {
                     self.expire_typing().await;
                 }
@@ -244,6 +260,7 @@ impl Socket {
                     if self.session.ping(b"").await.is_err() {
                         return Ok(End::Gone);
                     }
+                    self.check_session().await?;
                 }
             }
         }
@@ -325,8 +342,20 @@ impl Socket {
                 }
                 Ok(self.send(payload).await)
             }
+            Outbound::SessionRevoked {
+                session_id,
+                payload,
+            } => {
+                if session_id != self.auth.session_id.to_string() {
+                    return Ok(true);
+                }
+                self.closing = Some(revoked_close());
+                Ok(self.send(payload).await)
+            }
             Outbound::Direct(payload) => Ok(self.send(payload).await),
             Outbound::Resync => {
+                // A revocation may have been lost with the connection.
+                self.check_session().await?;
                 let chats: Vec<i64> = self.positions.keys().copied().collect();
                 for chat_id in chats {
                     if !self.replay(chat_id, None).await? {
@@ -518,6 +547,27 @@ impl Socket {
         Ok(self.send(reply.to_bytes()).await)
     }
 
+    /// Sends `session_revoked` and marks the socket for closing (4001).
+    async fn revoke(&mut self, reason: &str) {
+        let event = ServerEvent::SessionRevoked {
+            session_id: self.auth.session_id.to_string(),
+            reason: reason.to_owned(),
+        };
+        self.send(event.to_bytes()).await;
+        self.closing = Some(revoked_close());
+    }
+
+    /// Closes the socket if its session was revoked meanwhile (a fallback
+    /// for a `session_revoked` lost while Redis was away).
+    async fn check_session(&mut self) -> Result<(), ApiError> {
+        let mut db = self.state.ctx.db.get().await?;
+        if !AuthSession::is_active(&mut db, self.auth.session_id, self.auth.user_id).await? {
+            drop(db);
+            self.revoke("revoked").await;
+        }
+        Ok(())
+    }
+
     /// Publishes this user's typing state in `chat_id` (throttled while it
     /// is renewed) and remembers it, so that it can expire.
     async fn set_typing(&mut self, chat_id: i64, is_typing: bool) {
@@ -582,6 +632,13 @@ impl Socket {
                 true
             }
         }
+    }
+}
+
+fn revoked_close() -> CloseReason {
+    CloseReason {
+        code: CloseCode::Other(SESSION_REVOKED_CODE),
+        description: Some("session revoked".into()),
     }
 }
 

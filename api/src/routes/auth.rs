@@ -63,3 +63,31 @@ pub async fn me(state: web::Data<ApiState>, caller: AuthUser) -> ApiResult<HttpR
     let user = User::find(&mut conn, caller.user_id).await?;
     Ok(HttpResponse::Ok().json(user.to_auth_response()))
 }
+
+/// `GET /auth/sessions` → 200 `SessionRead[]`.
+pub async fn list_sessions(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+) -> ApiResult<HttpResponse> {
+    let sessions = auth::list_sessions(&state.ctx, &caller).await?;
+    Ok(HttpResponse::Ok().json(sessions))
+}
+
+/// `DELETE /auth/sessions/{jti}` → 204 (the current session's jti logs out).
+pub async fn revoke_session(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<uuid::Uuid>,
+) -> ApiResult<HttpResponse> {
+    auth::revoke_sessions(&state.ctx, &caller, Some(path.into_inner())).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `DELETE /auth/sessions` → 204: every session but the current one.
+pub async fn revoke_other_sessions(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+) -> ApiResult<HttpResponse> {
+    auth::revoke_sessions(&state.ctx, &caller, None).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

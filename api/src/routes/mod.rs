@@ -23,7 +23,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route("/login", web::post().to(auth::login))
                         .route("/refresh", web::post().to(auth::refresh))
                         .route("/verify-email", web::post().to(auth::verify_email))
-                        .route("/me", web::get().to(auth::me)),
+                        .route("/me", web::get().to(auth::me))
+                        .route("/sessions", web::get().to(auth::list_sessions))
+                        .route("/sessions", web::delete().to(auth::revoke_other_sessions))
+                        .route("/sessions/{jti}", web::delete().to(auth::revoke_session)),
                 )
                 .service(
                     web::scope("/chats")

@@ -93,6 +93,40 @@ impl Session {
         Ok(())
     }
 
+    /// The user's sessions that are neither revoked nor expired, newest first.
+    pub async fn active_of_user(
+        conn: &mut AsyncPgConnection,
+        user_id: i64,
+    ) -> QueryResult<Vec<Session>> {
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(diesel::dsl::now))
+            .order(sessions::id.desc())
+            .select(Session::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// Revokes the active sessions of `user_id` among `jtis`; returns the
+    /// ones it revoked.
+    pub async fn revoke_many(
+        conn: &mut AsyncPgConnection,
+        user_id: i64,
+        jtis: &[Uuid],
+    ) -> QueryResult<Vec<Uuid>> {
+        diesel::update(
+            sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::jti.eq_any(jtis))
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq(diesel::dsl::now))
+        .returning(sessions::jti)
+        .get_results(conn)
+        .await
+    }
+
     /// Revokes the session (idempotent).
     pub async fn revoke(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<()> {
         diesel::update(

@@ -12,4 +12,5 @@ mod messages;
 mod realtime;
 mod receipts;
 mod schema;
+mod sessions;
 mod worker;

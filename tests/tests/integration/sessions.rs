@@ -1,0 +1,160 @@
+//! Sessions (seed 004 §5): list and revoke; a revoked session's tokens stop
+//! working and its sockets get `session_revoked` and close (4001) within
+//! 5 s, as do sockets whose access token expires.
+
+use std::time::Duration;
+
+use parley_tests::TestApp;
+use reqwest::StatusCode;
+use serde_json::json;
+
+const CLOSE_WITHIN: Duration = Duration::from_secs(5);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_session_stops_its_tokens_and_closes_its_sockets() {
+    let app = TestApp::spawn().await;
+    let phone = app.api.register_and_login("hugo").await;
+    let laptop_tokens = app.api.login(&phone.email, &phone.password).await;
+    let laptop = laptop_tokens["access_token"].as_str().unwrap().to_owned();
+
+    let (status, sessions) = app
+        .api
+        .get("/api/v1/auth/sessions", Some(&phone.access_token))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let sessions = sessions.as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 2);
+    let current: Vec<bool> = sessions
+        .iter()
+        .map(|s| s["current"].as_bool().unwrap())
+        .collect();
+    assert_eq!(
+        current,
+        vec![false, true],
+        "newest first; the phone's is current"
+    );
+    let laptop_jti = sessions[0]["jti"].as_str().unwrap().to_owned();
+
+    let mut phone_ws = app.api.connect_ws(&phone.access_token).await;
+    let mut laptop_ws = app.api.connect_ws(&laptop).await;
+    let (status, _) = app
+        .api
+        .delete(
+            &format!("/api/v1/auth/sessions/{laptop_jti}"),
+            Some(&phone.access_token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let (code, frames) = laptop_ws.expect_close(CLOSE_WITHIN).await.unwrap();
+    assert_eq!(code, 4001);
+    assert_eq!(
+        frames.last().unwrap(),
+        &json!({"type": "session_revoked", "session_id": laptop_jti, "reason": "revoked"})
+    );
+    let (status, err) = app.api.get("/api/v1/auth/me", Some(&laptop)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(err["code"], "session_revoked");
+    // The phone's socket and token are untouched.
+    phone_ws.send_json(&json!({"type": "ping"})).await.unwrap();
+    assert_eq!(
+        phone_ws.next_json(CLOSE_WITHIN).await.unwrap()["type"],
+        "pong"
+    );
+    let (status, _) = app
+        .api
+        .get("/api/v1/auth/me", Some(&phone.access_token))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Revoking it again, or someone else's, is 404.
+    let (status, err) = app
+        .api
+        .delete(
+            &format!("/api/v1/auth/sessions/{laptop_jti}"),
+            Some(&phone.access_token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(err["code"], "session_not_found");
+    let other = app.api.register_and_login("ines").await;
+    let (_, theirs) = app
+        .api
+        .get("/api/v1/auth/sessions", Some(&other.access_token))
+        .await;
+    let their_jti = theirs[0]["jti"].as_str().unwrap();
+    let (status, _) = app
+        .api
+        .delete(
+            &format!("/api/v1/auth/sessions/{their_jti}"),
+            Some(&phone.access_token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .api
+        .get("/api/v1/auth/me", Some(&other.access_token))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_everywhere_else_keeps_the_current_session() {
+    let app = TestApp::spawn().await;
+    let me = app.api.register_and_login("jules").await;
+    let others: Vec<String> = {
+        let mut v = Vec::new();
+        for _ in 0..2 {
+            let t = app.api.login(&me.email, &me.password).await;
+            v.push(t["access_token"].as_str().unwrap().to_owned());
+        }
+        v
+    };
+    let (status, _) = app
+        .api
+        .delete("/api/v1/auth/sessions", Some(&me.access_token))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for token in &others {
+        let (status, _) = app.api.get("/api/v1/auth/me", Some(token)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (_, sessions) = app
+        .api
+        .get("/api/v1/auth/sessions", Some(&me.access_token))
+        .await;
+    assert_eq!(sessions.as_array().unwrap().len(), 1);
+    assert_eq!(sessions[0]["current"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_token_reuse_closes_the_sessions_sockets() {
+    let app = TestApp::spawn().await;
+    let me = app.api.register_and_login("kira").await;
+    let mut ws = app.api.connect_ws(&me.access_token).await;
+    let body = json!({"refresh_token": me.refresh_token});
+    let (status, _) = app.api.post("/api/v1/auth/refresh", None, &body).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.api.post("/api/v1/auth/refresh", None, &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (code, frames) = ws.expect_close(CLOSE_WITHIN).await.unwrap();
+    assert_eq!(code, 4001);
+    assert_eq!(frames.last().unwrap()["reason"], "refresh_token_reused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_closes_the_socket() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("ACCESS_TOKEN_TTL_SECS".into(), "2".into());
+    })
+    .await;
+    let me = app.api.register_and_login("lars").await;
+    let mut ws = app.api.connect_ws(&me.access_token).await;
+    let (code, frames) = ws
+        .expect_close(Duration::from_secs(2) + CLOSE_WITHIN)
+        .await
+        .unwrap();
+    assert_eq!(code, 4001);
+    assert_eq!(frames.last().unwrap()["type"], "session_revoked");
+    assert_eq!(frames.last().unwrap()["reason"], "token_expired");
+}
