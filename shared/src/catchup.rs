@@ -36,6 +36,9 @@ pub struct EventSlice {
     pub reached_seq: i64,
     /// More events follow (the slice hit its limit).
     pub has_more: bool,
+    /// The slice ends with the reader's own `member_left`: nothing after it
+    /// is theirs to see.
+    pub left: bool,
 }
 
 fn message_id_of(payload: &serde_json::Value) -> Option<i64> {
@@ -71,7 +74,13 @@ pub async fn read_events(
             ..EventSlice::default()
         });
     }
-    let rows = ChatEventRow::range(conn, chat_id, after_seq, Some(target), limit).await?;
+    let mut rows = ChatEventRow::range(conn, chat_id, after_seq, Some(target), limit).await?;
+    let own_leave = rows.iter().position(|r| {
+        r.event_type == "member_left" && r.payload["user_id"].as_i64() == Some(user_id)
+    });
+    if let Some(i) = own_leave {
+        rows.truncate(i + 1);
+    }
     if rows.as_slice().first().map(|r| r.seq) != Some(after_seq + 1) {
         return Ok(EventSlice {
             resync_required: true,
@@ -120,7 +129,8 @@ pub async fn read_events(
         events,
         resync_required: false,
         reached_seq,
-        has_more: reached_seq < target,
+        has_more: own_leave.is_none() && reached_seq < target,
+        left: own_leave.is_some(),
     })
 }
 
@@ -237,6 +247,8 @@ pub struct ChatUpdates {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UpdatesPage {
     pub chats: Vec<ChatUpdates>,
+    /// Chats in the token that the caller no longer belongs to.
+    pub left_chat_ids: Vec<i64>,
     pub token: String,
     pub has_more: bool,
 }
@@ -301,8 +313,19 @@ pub async fn updates(
             resync_required: slice.resync_required,
         });
     }
+    let left_chat_ids = since
+        .map(|since| {
+            since
+                .seqs
+                .keys()
+                .filter(|chat| !next.seqs.contains_key(chat))
+                .copied()
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(UpdatesPage {
         chats: changed,
+        left_chat_ids,
         token: next.encode(),
         has_more,
     })

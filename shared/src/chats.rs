@@ -52,7 +52,7 @@ fn random_public_id() -> String {
         .collect()
 }
 
-fn chat_info(chat: &Chat, member_ids: Vec<i64>) -> ChatInfo {
+pub(crate) fn chat_info(chat: &Chat, member_ids: Vec<i64>) -> ChatInfo {
     ChatInfo {
         id: chat.id,
         public_id: chat.public_id.clone(),
@@ -354,7 +354,7 @@ fn to_chat_read(row: ChatListRow) -> ChatRead {
     }
 }
 
-async fn read_chat(
+pub(crate) async fn read_chat(
     conn: &mut AsyncPgConnection,
     user_id: i64,
     chat_id: i64,

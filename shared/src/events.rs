@@ -14,7 +14,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::dto::{ChatInfo, MessageRead};
+use crate::dto::{ChatInfo, ChatMemberRead, MessageRead};
 
 /// A server → client frame. Serialised once per replica; chat events carry
 /// `chat_id` and `seq` (the chat's position in its event log).
@@ -55,6 +55,35 @@ pub enum ServerEvent {
         chat_id: i64,
         seq: i64,
         chat: ChatInfo,
+    },
+    /// The chat's title / description / avatar changed.
+    ChatUpdated {
+        chat_id: i64,
+        seq: i64,
+        chat: ChatInfo,
+    },
+    /// `user_id` joined (or was added); also sent to that user directly,
+    /// so that their sockets start following the chat.
+    MemberJoined {
+        chat_id: i64,
+        seq: i64,
+        user_id: i64,
+        member: ChatMemberRead,
+    },
+    /// A member's role (or nickname) changed.
+    MemberUpdated {
+        chat_id: i64,
+        seq: i64,
+        user_id: i64,
+        member: ChatMemberRead,
+    },
+    /// `user_id` left or was removed (`reason`: `left` / `removed`); the
+    /// last event of this chat that user receives.
+    MemberLeft {
+        chat_id: i64,
+        seq: i64,
+        user_id: i64,
+        reason: String,
     },
     /// A member's delivered position moved (ephemeral: not in the log).
     MessageDelivered {
@@ -116,6 +145,10 @@ impl ServerEvent {
             ServerEvent::MessageUpdated { .. } => "message_updated",
             ServerEvent::MessageDeleted { .. } => "message_deleted",
             ServerEvent::ChatCreated { .. } => "chat_created",
+            ServerEvent::ChatUpdated { .. } => "chat_updated",
+            ServerEvent::MemberJoined { .. } => "member_joined",
+            ServerEvent::MemberUpdated { .. } => "member_updated",
+            ServerEvent::MemberLeft { .. } => "member_left",
             ServerEvent::MessageDelivered { .. } => "message_delivered",
             ServerEvent::MessageRead { .. } => "message_read",
             ServerEvent::Typing { .. } => "typing",

@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod mail;
+pub mod members;
 pub mod messages;
 pub mod models;
 pub mod receipts;

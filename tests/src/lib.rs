@@ -349,6 +349,16 @@ impl Api {
         self.send(Self::with_token(req, token)).await
     }
 
+    pub async fn patch_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> (StatusCode, Value) {
+        let req = self.client.patch(format!("{}{path}", self.base)).json(body);
+        self.send(Self::with_token(req, token)).await
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
         let req = self.client.delete(format!("{}{path}", self.base));
         self.send(Self::with_token(req, token)).await
@@ -589,6 +599,30 @@ impl TestApp {
             env,
             hub,
             db,
+        }
+    }
+}
+
+/// A second in-process replica of a [`TestApp`]: same database, same Redis
+/// prefix, its own port and hub.
+pub struct Replica {
+    pub api: Api,
+    pub hub: std::sync::Arc<parley_api::realtime::hub::Hub>,
+}
+
+impl TestApp {
+    /// Starts another replica of this app.
+    pub async fn replica(&self) -> Replica {
+        let settings = parley_shared::Settings::from_map(self.env.clone()).expect("settings");
+        let app = parley_api::Application::build(settings)
+            .await
+            .expect("build replica");
+        let port = app.port();
+        let hub = app.hub();
+        tokio::spawn(app.run_until_stopped());
+        Replica {
+            api: Api::new(format!("http://127.0.0.1:{port}")),
+            hub,
         }
     }
 }

@@ -36,6 +36,8 @@ pub enum Outbound {
         seq: i64,
         payload: Bytes,
     },
+    /// The socket's user left `chat_id` (after `seq`): stop following it.
+    ChatLeft { chat_id: i64, seq: i64 },
     /// A typing signal: only for sockets that focused the chat, and not
     /// for the typist's own sockets.
     Typing {
@@ -210,7 +212,7 @@ impl Hub {
                 };
                 match (topic, header.chat_id, header.seq) {
                     (Topic::User(user_id), Some(chat_id), Some(seq))
-                        if header.kind == "chat_created" =>
+                        if header.kind == "chat_created" || header.kind == "member_joined" =>
                     {
                         self.user_joined_chat(user_id, chat_id, seq, payload).await;
                     }
@@ -220,6 +222,11 @@ impl Hub {
                             seq,
                             payload: payload.clone(),
                         });
+                        if header.kind == "member_left"
+                            && let Some(user_id) = header.user_id
+                        {
+                            self.user_left_chat(user_id, chat_id, seq).await;
+                        }
                     }
                     (Topic::Chat(chat_id), _, None) if header.kind == "typing" => {
                         let user_id = header.user_id.unwrap_or_default();
@@ -274,6 +281,46 @@ impl Hub {
                     payload: payload.clone(),
                 },
             );
+        }
+    }
+
+    async fn user_left_chat(&self, user_id: i64, chat_id: i64, seq: i64) {
+        let conns: Vec<ConnId> = self
+            .state()
+            .by_user
+            .get(&user_id)
+            .map(|c| c.iter().copied().collect())
+            .unwrap_or_default();
+        for conn in conns {
+            self.send_to(conn, Outbound::ChatLeft { chat_id, seq });
+            self.leave_chat(conn, chat_id).await;
+        }
+    }
+
+    /// Makes socket `conn` stop following `chat_id`, and drops the
+    /// subscription when no local socket follows it any more.
+    pub async fn leave_chat(&self, conn: ConnId, chat_id: i64) {
+        let _guard = self.subscriptions.lock().await;
+        let unused = {
+            let mut state = self.state();
+            if let Some(entry) = state.conns.get_mut(&conn) {
+                entry.chats.remove(&chat_id);
+            }
+            match state.by_chat.get_mut(&chat_id) {
+                Some(conns) => {
+                    conns.remove(&conn);
+                    if conns.is_empty() {
+                        state.by_chat.remove(&chat_id);
+                        true
+                    } else {
+                        false
+                    }
+                }
+                None => false,
+            }
+        };
+        if unused && let Err(err) = self.bus.unsubscribe(&[Topic::Chat(chat_id)]).await {
+            tracing::warn!(chat.id = chat_id, error = %err, "unsubscribe failed");
         }
     }
 

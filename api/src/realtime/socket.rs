@@ -119,6 +119,8 @@ struct Socket {
     typing: HashMap<i64, Instant>,
     /// Set when the socket must close after what it just sent.
     closing: Option<CloseReason>,
+    /// This socket's id in the hub.
+    conn: ConnId,
 }
 
 /// Close code after `session_revoked` (API.md).
@@ -156,6 +158,7 @@ async fn run(
         focused: HashSet::new(),
         typing: HashMap::new(),
         closing: None,
+        conn,
     };
     let end = socket.serve(conn, stream, rx, overflow).await;
     hub.unregister(conn).await;
@@ -310,8 +313,11 @@ impl Socket {
                 if seq > position + 1 && !self.replay(chat_id, Some(seq - 1)).await? {
                     return Ok(false);
                 }
-                if self.positions.get(&chat_id).is_some_and(|p| *p >= seq) {
-                    return Ok(true);
+                match self.positions.get(&chat_id) {
+                    // The replay reached the user's own leave: nothing more.
+                    None => return Ok(true),
+                    Some(p) if *p >= seq => return Ok(true),
+                    Some(_) => {}
                 }
                 self.positions.insert(chat_id, seq);
                 Ok(self.send(payload).await)
@@ -331,6 +337,16 @@ impl Socket {
                 }
                 // Anything published before this replica subscribed.
                 self.replay(chat_id, None).await
+            }
+            Outbound::ChatLeft { chat_id, seq } => {
+                // Send what came before the leave, then stop following.
+                if self.positions.get(&chat_id).is_some_and(|p| *p < seq)
+                    && !self.replay(chat_id, Some(seq)).await?
+                {
+                    return Ok(false);
+                }
+                self.unfollow(chat_id).await;
+                Ok(true)
             }
             Outbound::Typing {
                 chat_id,
@@ -402,6 +418,10 @@ impl Socket {
                 if !self.send(bytes).await {
                     return Ok(false);
                 }
+            }
+            if slice.left {
+                self.unfollow(chat_id).await;
+                return Ok(true);
             }
             if !slice.has_more {
                 return Ok(true);
@@ -545,6 +565,16 @@ impl Socket {
             ),
         };
         Ok(self.send(reply.to_bytes()).await)
+    }
+
+    /// Stops following a chat the user left (nothing more of it is sent).
+    async fn unfollow(&mut self, chat_id: i64) {
+        self.positions.remove(&chat_id);
+        self.focused.remove(&chat_id);
+        if self.typing.remove(&chat_id).is_some() {
+            self.publish_typing(chat_id, false).await;
+        }
+        self.state.hub.leave_chat(self.conn, chat_id).await;
     }
 
     /// Sends `session_revoked` and marks the socket for closing (4001).

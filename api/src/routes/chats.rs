@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use parley_shared::catchup::{self, ChatEventsQuery, UpdatesQuery};
 use parley_shared::chats::{self, ListChatsQuery};
 use parley_shared::dto::ChatCreateRequest;
+use parley_shared::members::{self, AddMemberRequest, TitleRequest};
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
@@ -64,4 +65,47 @@ pub async fn get_updates(
 ) -> ApiResult<HttpResponse> {
     let page = catchup::updates(&state.ctx, &caller, query.into_inner()).await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// `PATCH /chats/{chat_id}/title` → 200 `ChatRead`.
+pub async fn set_title(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: JsonBody<TitleRequest>,
+) -> ApiResult<HttpResponse> {
+    let chat = members::set_title(&state.ctx, &caller, path.into_inner(), &body.0).await?;
+    Ok(HttpResponse::Ok().json(chat))
+}
+
+/// `POST /chats/{chat_id}/leave` → 204.
+pub async fn leave_chat(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    members::leave_chat(&state.ctx, &caller, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /chats/{chat_id}/members` → 201 `ChatMemberRead`.
+pub async fn add_member(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: JsonBody<AddMemberRequest>,
+) -> ApiResult<HttpResponse> {
+    let member = members::add_member(&state.ctx, &caller, path.into_inner(), &body.0).await?;
+    Ok(HttpResponse::Created().json(member))
+}
+
+/// `DELETE /chats/{chat_id}/members/{user_id}` → 204.
+pub async fn remove_member(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
+    let (chat_id, user_id) = path.into_inner();
+    members::remove_member(&state.ctx, &caller, chat_id, user_id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -33,7 +33,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route("", web::get().to(chats::list_chats))
                         .route("", web::post().to(chats::create_chat))
                         .route("/{chat_id}", web::get().to(chats::get_chat))
-                        .route("/{chat_id}/events", web::get().to(chats::list_chat_events)),
+                        .route("/{chat_id}/events", web::get().to(chats::list_chat_events))
+                        .route("/{chat_id}/title", web::patch().to(chats::set_title))
+                        .route("/{chat_id}/leave", web::post().to(chats::leave_chat))
+                        .route("/{chat_id}/members", web::post().to(chats::add_member))
+                        .route(
+                            "/{chat_id}/members/{user_id}",
+                            web::delete().to(chats::remove_member),
+                        ),
                 )
                 .service(
                     web::scope("/messages")

@@ -208,6 +208,22 @@ impl Chat {
             .await
     }
 
+    /// Sets the title.
+    pub async fn set_title(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        title: &str,
+    ) -> QueryResult<Chat> {
+        diesel::update(chats::table.find(id))
+            .set((
+                chats::title.eq(title),
+                chats::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Chat::as_returning())
+            .get_result(conn)
+            .await
+    }
+
     /// The chat's current `last_seq`.
     pub async fn last_seq(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<i64> {
         chats::table
@@ -273,6 +289,51 @@ impl ChatMember {
         chat_members::table
             .filter(chat_members::chat_id.eq(chat_id))
             .filter(chat_members::user_id.eq(user_id))
+            .select(ChatMember::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// Removes a membership; returns whether there was one.
+    pub async fn delete(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        user_id: i64,
+    ) -> QueryResult<bool> {
+        let n = diesel::delete(
+            chat_members::table
+                .filter(chat_members::chat_id.eq(chat_id))
+                .filter(chat_members::user_id.eq(user_id)),
+        )
+        .execute(conn)
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Sets a member's role.
+    pub async fn set_role(conn: &mut AsyncPgConnection, id: i64, role: &str) -> QueryResult<()> {
+        diesel::update(chat_members::table.find(id))
+            .set(chat_members::role.eq(role))
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The longest-standing member other than `user_id`, admins first: who
+    /// inherits a group when its owner leaves.
+    pub async fn successor(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        user_id: i64,
+    ) -> QueryResult<Option<ChatMember>> {
+        chat_members::table
+            .filter(chat_members::chat_id.eq(chat_id))
+            .filter(chat_members::user_id.ne(user_id))
+            .order((
+                chat_members::role.eq("admin").desc(),
+                chat_members::id.asc(),
+            ))
             .select(ChatMember::as_select())
             .first(conn)
             .await

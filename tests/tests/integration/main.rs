@@ -8,6 +8,7 @@ mod catchup;
 mod chats;
 mod e2e;
 mod health;
+mod members;
 mod messages;
 mod realtime;
 mod receipts;

@@ -1,0 +1,269 @@
+//! Chat membership and chat changes (seed 004 §7): add and remove members,
+//! leave, rename. Each is one transaction that appends `member_joined` /
+//! `member_left` / `chat_updated` to the chat's log; after commit the event
+//! goes to the chat's topic, and a new member's copy also to that user's
+//! topic, so that every replica's subscriptions follow at once
+//! (ARCHITECTURE §3).
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::Deserialize;
+
+use crate::auth::AuthContext;
+use crate::chats::{chat_info, require_member};
+use crate::context::AppContext;
+use crate::dto::{ChatMemberRead, ChatRead};
+use crate::error::{AppError, AppResult};
+use crate::events::{ChatEvent, ServerEvent, Topic};
+use crate::models::chat::NewChatMember;
+use crate::models::{Chat, ChatMember, User, event};
+use crate::validate;
+
+/// `{ "user_id": 123 }` for `POST /chats/{id}/members`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AddMemberRequest {
+    pub user_id: i64,
+}
+
+/// `{ "title": "..." }` for `PATCH /chats/{id}/title`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TitleRequest {
+    pub title: String,
+}
+
+fn is_admin(member: &ChatMember) -> bool {
+    matches!(member.role.as_str(), "owner" | "admin")
+}
+
+fn require_group(chat: &Chat) -> AppResult<()> {
+    if chat.chat_type == "private" {
+        return Err(AppError::forbidden(
+            "private_chat",
+            "A private chat has exactly its two members.",
+        ));
+    }
+    Ok(())
+}
+
+fn require_admin(member: &ChatMember) -> AppResult<()> {
+    if !is_admin(member) {
+        return Err(AppError::forbidden(
+            "not_chat_admin",
+            "Only the chat's owner and admins can do this.",
+        ));
+    }
+    Ok(())
+}
+
+async fn member_read(
+    conn: &mut AsyncPgConnection,
+    chat_id: i64,
+    user_id: i64,
+) -> AppResult<ChatMemberRead> {
+    ChatMember::with_users(conn, chat_id)
+        .await?
+        .into_iter()
+        .find(|(m, _, _)| m.user_id == user_id)
+        .map(|(m, name, username)| ChatMemberRead {
+            id: m.id,
+            user_id: m.user_id,
+            role: m.role,
+            joined_at: m.joined_at,
+            name,
+            username,
+            nickname: m.nickname,
+        })
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("member vanished")))
+}
+
+async fn append_left(
+    conn: &mut AsyncPgConnection,
+    chat_id: i64,
+    user_id: i64,
+    reason: &str,
+) -> AppResult<ChatEvent> {
+    let seq = event::next_seq(conn, chat_id).await?;
+    let left = ServerEvent::MemberLeft {
+        chat_id,
+        seq,
+        user_id,
+        reason: reason.to_owned(),
+    };
+    Ok(event::append(conn, chat_id, seq, &left).await?)
+}
+
+/// `POST /chats/{id}/members`: an owner or admin adds a user to a group or
+/// channel.
+///
+/// Errors: 404 `chat_not_found` / `user_not_found`; 403 `not_a_member`,
+/// `not_chat_admin`, `private_chat`; 409 `already_member`.
+pub async fn add_member(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+    req: &AddMemberRequest,
+) -> AppResult<ChatMemberRead> {
+    let mut conn = ctx.db.get().await?;
+    let (member, event) = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let (chat, me) = require_member(conn, chat_id, auth.user_id).await?;
+            require_group(&chat)?;
+            require_admin(&me)?;
+            User::find(conn, req.user_id).await.map_err(|e| match e {
+                diesel::result::Error::NotFound => {
+                    AppError::not_found("user_not_found", "This user does not exist.")
+                }
+                e => e.into(),
+            })?;
+            if ChatMember::find(conn, chat_id, req.user_id)
+                .await?
+                .is_some()
+            {
+                return Err(AppError::conflict(
+                    "already_member",
+                    "This user is already a member.",
+                ));
+            }
+            ChatMember::insert_all(
+                conn,
+                &[NewChatMember {
+                    chat_id,
+                    user_id: req.user_id,
+                    role: "member",
+                }],
+            )
+            .await?;
+            let member = member_read(conn, chat_id, req.user_id).await?;
+            let seq = event::next_seq(conn, chat_id).await?;
+            let joined = ServerEvent::MemberJoined {
+                chat_id,
+                seq,
+                user_id: req.user_id,
+                member: member.clone(),
+            };
+            let event = event::append(conn, chat_id, seq, &joined).await?;
+            Ok((member, event))
+        })
+        .await?;
+    ctx.bus
+        .publish(Topic::User(req.user_id), event.payload.clone())
+        .await;
+    ctx.bus.publish_chat_events(&[event]).await;
+    tracing::info!(
+        chat.id = chat_id,
+        user.id = req.user_id,
+        by = auth.user_id,
+        "member added"
+    );
+    Ok(member)
+}
+
+/// `DELETE /chats/{id}/members/{user_id}`: an owner removes anyone but
+/// themself; an admin removes plain members.
+///
+/// Errors: 404 `chat_not_found` / `member_not_found`; 403 `not_a_member`,
+/// `not_chat_admin`, `private_chat`, `cannot_remove`.
+pub async fn remove_member(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+    user_id: i64,
+) -> AppResult<()> {
+    let mut conn = ctx.db.get().await?;
+    let event = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let (chat, me) = require_member(conn, chat_id, auth.user_id).await?;
+            require_group(&chat)?;
+            require_admin(&me)?;
+            let target = ChatMember::find(conn, chat_id, user_id)
+                .await?
+                .ok_or_else(|| {
+                    AppError::not_found("member_not_found", "This user is not a member.")
+                })?;
+            let allowed = target.user_id != me.user_id
+                && target.role != "owner"
+                && (me.role == "owner" || !is_admin(&target));
+            if !allowed {
+                return Err(AppError::forbidden(
+                    "cannot_remove",
+                    "You cannot remove this member (leave the chat to remove yourself).",
+                ));
+            }
+            ChatMember::delete(conn, chat_id, user_id).await?;
+            append_left(conn, chat_id, user_id, "removed").await
+        })
+        .await?;
+    ctx.bus.publish_chat_events(&[event]).await;
+    tracing::info!(
+        chat.id = chat_id,
+        user.id = user_id,
+        by = auth.user_id,
+        "member removed"
+    );
+    Ok(())
+}
+
+/// `POST /chats/{id}/leave`: the caller leaves a group or channel. An owner
+/// who leaves hands the chat to the longest-standing admin (or member).
+///
+/// Errors: 404 `chat_not_found`; 403 `not_a_member`, `private_chat`.
+pub async fn leave_chat(ctx: &AppContext, auth: &AuthContext, chat_id: i64) -> AppResult<()> {
+    let mut conn = ctx.db.get().await?;
+    let events = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let (chat, me) = require_member(conn, chat_id, auth.user_id).await?;
+            require_group(&chat)?;
+            ChatMember::delete(conn, chat_id, me.user_id).await?;
+            let mut events = vec![append_left(conn, chat_id, me.user_id, "left").await?];
+            if me.role == "owner"
+                && let Some(heir) = ChatMember::successor(conn, chat_id, me.user_id).await?
+            {
+                ChatMember::set_role(conn, heir.id, "owner").await?;
+                let member = member_read(conn, chat_id, heir.user_id).await?;
+                let seq = event::next_seq(conn, chat_id).await?;
+                let updated = ServerEvent::MemberUpdated {
+                    chat_id,
+                    seq,
+                    user_id: heir.user_id,
+                    member,
+                };
+                events.push(event::append(conn, chat_id, seq, &updated).await?);
+            }
+            Ok(events)
+        })
+        .await?;
+    ctx.bus.publish_chat_events(&events).await;
+    tracing::info!(chat.id = chat_id, user.id = auth.user_id, "member left");
+    Ok(())
+}
+
+/// `PATCH /chats/{id}/title`: an owner or admin renames a group or channel.
+///
+/// Errors: 422 for a bad title; 404 `chat_not_found`; 403 `not_a_member`,
+/// `not_chat_admin`, `private_chat`.
+pub async fn set_title(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+    req: &TitleRequest,
+) -> AppResult<ChatRead> {
+    let title = validate::text_field("title", &req.title, 1, 128)?;
+    let mut conn = ctx.db.get().await?;
+    let event = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let (chat, me) = require_member(conn, chat_id, auth.user_id).await?;
+            require_group(&chat)?;
+            require_admin(&me)?;
+            let chat = Chat::set_title(conn, chat_id, &title).await?;
+            let member_ids = ChatMember::user_ids(conn, chat_id).await?;
+            let seq = event::next_seq(conn, chat_id).await?;
+            let updated = ServerEvent::ChatUpdated {
+                chat_id,
+                seq,
+                chat: chat_info(&chat, member_ids),
+            };
+            Ok(event::append(conn, chat_id, seq, &updated).await?)
+        })
+        .await?;
+    ctx.bus.publish_chat_events(&[event]).await;
+    crate::chats::read_chat(&mut conn, auth.user_id, chat_id).await
+}
