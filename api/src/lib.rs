@@ -21,7 +21,7 @@ pub mod routes;
 pub mod state;
 
 use crate::error::ApiError;
-use crate::realtime::hub::{Hub, spawn_dispatcher};
+use crate::realtime::hub::{Hub, spawn_dispatcher, spawn_presence_loop};
 use crate::state::ApiState;
 
 /// A built API server, bound to its port, not yet running.
@@ -42,6 +42,7 @@ impl Application {
         let ctx = AppContext::build(settings, Some(sink)).await?;
         let hub = Hub::new(ctx.bus.clone());
         spawn_dispatcher(hub.clone(), bus_rx);
+        spawn_presence_loop(hub.clone(), ctx.clone());
         let state = web::Data::new(ApiState { ctx, hub });
         let listener = TcpListener::bind(&bind)?;
         let port = listener.local_addr()?.port();

@@ -2,6 +2,8 @@
 //! them, read one. Each change is one transaction that also appends to the
 //! chat's event log; events are published after commit.
 
+use std::collections::HashMap;
+
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rand::Rng;
 
@@ -292,7 +294,7 @@ pub async fn create_chat(
         }
         tracing::info!(chat.id = chat_id, user.id = me, "chat created");
     }
-    let chat = read_chat(&mut conn, me, chat_id).await?;
+    let chat = read_chat(ctx, &mut conn, me, chat_id).await?;
     Ok((chat, was_created))
 }
 
@@ -310,13 +312,16 @@ async fn record_chat_created(
     Ok(event::append(conn, chat.id, seq, &created).await?)
 }
 
-fn to_chat_read(row: ChatListRow) -> ChatRead {
+fn to_chat_read(row: ChatListRow, presence: &PresenceView) -> ChatRead {
     let display_title = row
         .title
         .clone()
         .or_else(|| row.counterpart_name.clone())
         .unwrap_or_else(|| "Deleted account".to_owned());
     let subscribers_count = (row.chat_type == "channel").then_some(row.members_count);
+    let counterpart_view = row
+        .counterpart_user_id
+        .and_then(|id| presence.visible.get(&id).copied());
     ChatRead {
         id: row.id,
         public_id: row.public_id,
@@ -336,14 +341,15 @@ fn to_chat_read(row: ChatListRow) -> ChatRead {
         unread_mentions_count: 0,
         pinned_message_id: row.pinned_message_id,
         members_count: row.members_count,
-        online_count: 0,
+        online_count: i64::from(counterpart_view.is_some_and(|v| v.0))
+            + i64::from(row.counterpart_user_id.is_some() && presence.viewer_online),
         subscribers_count,
         counterpart_user_id: row.counterpart_user_id,
         counterpart_name: row.counterpart_name,
         counterpart_username: row.counterpart_username,
         counterpart_avatar_url: row.counterpart_avatar_url,
-        counterpart_is_online: None,
-        counterpart_last_seen_at: None,
+        counterpart_is_online: counterpart_view.map(|v| v.0),
+        counterpart_last_seen_at: counterpart_view.and_then(|v| v.1),
         last_message_id: row.last_message_id,
         last_message_text: row.last_message_text,
         last_message_type: row.last_message_type,
@@ -354,7 +360,80 @@ fn to_chat_read(row: ChatListRow) -> ChatRead {
     }
 }
 
+/// What the viewer may see of the presence of their private chats'
+/// counterparts (seed 004 §3.7): `(is_online, last_seen_at)` per visible
+/// counterpart; hidden ones are absent (the fields are then `null`).
+struct PresenceView {
+    visible: HashMap<i64, (bool, Option<chrono::DateTime<chrono::Utc>>)>,
+    viewer_online: bool,
+}
+
+async fn presence_view(
+    ctx: &AppContext,
+    conn: &mut AsyncPgConnection,
+    viewer_id: i64,
+    rows: &[ChatListRow],
+) -> AppResult<PresenceView> {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+
+    use crate::schema::{contacts, users};
+    let ids: Vec<i64> = rows.iter().filter_map(|r| r.counterpart_user_id).collect();
+    let mut view = PresenceView {
+        visible: HashMap::new(),
+        viewer_online: false,
+    };
+    if ids.is_empty() {
+        return Ok(view);
+    }
+    let people: Vec<(i64, String, Option<chrono::DateTime<chrono::Utc>>)> = users::table
+        .filter(users::id.eq_any(&ids))
+        .select((users::id, users::privacy_last_seen, users::last_seen_at))
+        .load(conn)
+        .await?;
+    let keep_me: Vec<i64> = contacts::table
+        .filter(contacts::owner_id.eq_any(&ids))
+        .filter(contacts::contact_id.eq(viewer_id))
+        .select(contacts::owner_id)
+        .load(conn)
+        .await?;
+    let visible: Vec<(i64, Option<chrono::DateTime<chrono::Utc>>)> = people
+        .into_iter()
+        .filter(|(id, privacy, _)| match privacy.as_str() {
+            "everyone" => true,
+            "contacts" => keep_me.contains(id),
+            _ => false,
+        })
+        .map(|(id, _, seen)| (id, seen))
+        .collect();
+    let mut ask: Vec<i64> = visible.iter().map(|(id, _)| *id).collect();
+    ask.push(viewer_id);
+    let online = ctx.presence.online(&ask).await?;
+    view.viewer_online = online.contains(&viewer_id);
+    for (id, seen) in visible {
+        let is_online = online.contains(&id);
+        view.visible
+            .insert(id, (is_online, if is_online { None } else { seen }));
+    }
+    Ok(view)
+}
+
+async fn load_chat_reads(
+    ctx: &AppContext,
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    filter: &ChatListFilter,
+) -> AppResult<Vec<ChatRead>> {
+    let rows = ChatListRow::load(conn, user_id, filter).await?;
+    let presence = presence_view(ctx, conn, user_id, &rows).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| to_chat_read(row, &presence))
+        .collect())
+}
+
 pub(crate) async fn read_chat(
+    ctx: &AppContext,
     conn: &mut AsyncPgConnection,
     user_id: i64,
     chat_id: i64,
@@ -364,11 +443,10 @@ pub(crate) async fn read_chat(
         limit: 1,
         ..Default::default()
     };
-    ChatListRow::load(conn, user_id, &filter)
+    load_chat_reads(ctx, conn, user_id, &filter)
         .await?
         .into_iter()
         .next()
-        .map(to_chat_read)
         .ok_or_else(AppError::not_a_member)
 }
 
@@ -392,8 +470,7 @@ pub async fn list_chats(
         limit: validate::limit(query.limit, 50, 100)?,
     };
     let mut conn = ctx.db.get().await?;
-    let rows = ChatListRow::load(&mut conn, auth.user_id, &filter).await?;
-    Ok(rows.into_iter().map(to_chat_read).collect())
+    load_chat_reads(ctx, &mut conn, auth.user_id, &filter).await
 }
 
 /// `GET /chats/{id}`: the chat with its members.
@@ -406,7 +483,7 @@ pub async fn get_chat(
 ) -> AppResult<ChatDetailRead> {
     let mut conn = ctx.db.get().await?;
     require_member(&mut conn, chat_id, auth.user_id).await?;
-    let chat = read_chat(&mut conn, auth.user_id, chat_id).await?;
+    let chat = read_chat(ctx, &mut conn, auth.user_id, chat_id).await?;
     let members = ChatMember::with_users(&mut conn, chat_id)
         .await?
         .into_iter()

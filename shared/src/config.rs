@@ -76,6 +76,9 @@ pub struct Settings {
     /// `WS_OUTBOUND_QUEUE`: frames buffered per socket before a slow client
     /// is closed with 1013.
     pub ws_outbound_queue: usize,
+    /// `PRESENCE_TTL_SECS`: a socket counts as present this long after its
+    /// replica last renewed it; a dead replica's users go offline within it.
+    pub presence_ttl_secs: u64,
     /// `AUTH_REQUIRE_VERIFIED_EMAIL`: refuse login until the email is verified.
     pub auth_require_verified_email: bool,
 }
@@ -111,6 +114,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("database_pool_size", "16"),
     ("ws_heartbeat_interval_ms", "25000"),
     ("ws_outbound_queue", "1024"),
+    ("presence_ttl_secs", "45"),
     ("auth_require_verified_email", "false"),
 ];
 
@@ -157,9 +161,10 @@ impl Settings {
                 "ACCESS_TOKEN_TTL_SECS and REFRESH_TOKEN_TTL_SECS must be positive".into(),
             ));
         }
-        if self.ws_outbound_queue == 0 || self.database_pool_size == 0 {
+        if self.ws_outbound_queue == 0 || self.database_pool_size == 0 || self.presence_ttl_secs < 2
+        {
             return Err(ConfigError::Invalid(
-                "WS_OUTBOUND_QUEUE and DATABASE_POOL_SIZE must be at least 1".into(),
+                "WS_OUTBOUND_QUEUE and DATABASE_POOL_SIZE must be at least 1, PRESENCE_TTL_SECS at least 2".into(),
             ));
         }
         if self.env == Environment::Production {

@@ -11,6 +11,7 @@ use crate::db::DbPool;
 use crate::events::{BusMessage, EventBus};
 use crate::jobs::JobQueue;
 use crate::mail::Mailer;
+use crate::presence::Presence;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// Shared services of one process. API handlers, socket frames and worker
@@ -26,6 +27,7 @@ pub struct AppContext {
     /// The job queue; `None` without Redis (emails are then sent inline).
     pub jobs: Option<JobQueue>,
     pub mailer: Mailer,
+    pub presence: Arc<Presence>,
 }
 
 /// Opens the shared Redis connection (it reconnects by itself later).
@@ -65,7 +67,13 @@ impl AppContext {
             .as_ref()
             .map(|conn| JobQueue::new(conn.clone(), &settings.redis_prefix));
         let mailer = Mailer::from_settings(&settings)?;
+        let presence = Arc::new(Presence::new(
+            redis.clone(),
+            &settings.redis_prefix,
+            std::time::Duration::from_secs(settings.presence_ttl_secs),
+        ));
         Ok(AppContext {
+            presence,
             tokens: Arc::new(TokenKeys::from_settings(&settings)),
             settings,
             db,

@@ -105,6 +105,13 @@ pub enum ServerEvent {
         is_typing: bool,
         expires_in_ms: u64,
     },
+    /// A user came online or went offline (privacy applied: only users
+    /// allowed to see it receive it).
+    Presence {
+        user_id: i64,
+        is_online: bool,
+        last_seen_at: Option<DateTime<Utc>>,
+    },
     /// The answer to a client frame that asked for one (`send` always;
     /// others when they carry a `ref`).
     Ack {
@@ -152,6 +159,7 @@ impl ServerEvent {
             ServerEvent::MessageDelivered { .. } => "message_delivered",
             ServerEvent::MessageRead { .. } => "message_read",
             ServerEvent::Typing { .. } => "typing",
+            ServerEvent::Presence { .. } => "presence",
             ServerEvent::Ack { .. } => "ack",
             ServerEvent::SessionRevoked { .. } => "session_revoked",
             ServerEvent::ResyncRequired { .. } => "resync_required",

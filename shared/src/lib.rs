@@ -22,9 +22,11 @@ pub mod mail;
 pub mod members;
 pub mod messages;
 pub mod models;
+pub mod presence;
 pub mod receipts;
 pub mod schema;
 pub mod telemetry;
+pub mod users;
 pub mod validate;
 
 pub use config::Settings;

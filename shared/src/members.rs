@@ -265,5 +265,5 @@ pub async fn set_title(
         })
         .await?;
     ctx.bus.publish_chat_events(&[event]).await;
-    crate::chats::read_chat(&mut conn, auth.user_id, chat_id).await
+    crate::chats::read_chat(ctx, &mut conn, auth.user_id, chat_id).await
 }

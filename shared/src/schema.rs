@@ -160,4 +160,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     message_edits,
     message_hidden,
     chat_events,
+    contacts,
 );
+
+diesel::table! {
+    contacts (owner_id, contact_id) {
+        owner_id -> Int8,
+        contact_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}

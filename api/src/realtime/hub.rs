@@ -88,6 +88,8 @@ pub struct Hub {
     /// UNSUBSCRIBE of one topic reach Redis in the order they were decided.
     subscriptions: tokio::sync::Mutex<()>,
     next_id: AtomicU64,
+    /// This replica's id, part of every socket's presence key.
+    replica_id: String,
 }
 
 impl Hub {
@@ -98,6 +100,7 @@ impl Hub {
             state: Mutex::new(State::default()),
             subscriptions: tokio::sync::Mutex::new(()),
             next_id: AtomicU64::new(1),
+            replica_id: uuid::Uuid::new_v4().simple().to_string(),
         })
     }
 
@@ -195,6 +198,20 @@ impl Hub {
         if let Err(err) = self.bus.unsubscribe(&unused).await {
             tracing::warn!(error = %err, "unsubscribe failed");
         }
+    }
+
+    /// The presence key of socket `conn`: `{replica}:{conn}`.
+    pub fn presence_key(&self, conn: ConnId) -> String {
+        format!("{}:{conn}", self.replica_id)
+    }
+
+    /// Every local socket as `(user_id, presence key)`.
+    pub fn presence_entries(&self) -> Vec<(i64, String)> {
+        self.state()
+            .conns
+            .iter()
+            .map(|(conn, entry)| (entry.user_id, self.presence_key(*conn)))
+            .collect()
     }
 
     /// The number of sockets connected to this replica.
@@ -381,6 +398,36 @@ pub fn spawn_dispatcher(hub: Arc<Hub>, mut rx: mpsc::UnboundedReceiver<BusMessag
     tokio::spawn(async move {
         while let Some(message) = rx.recv().await {
             hub.dispatch(message).await;
+        }
+    });
+}
+
+/// Starts the replica's presence loop: every third of the TTL it renews its
+/// sockets and sweeps for users whose replica died, announcing changes.
+pub fn spawn_presence_loop(hub: Arc<Hub>, ctx: parley_shared::AppContext) {
+    tokio::spawn(async move {
+        let period = ctx.presence.ttl() / 3;
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match ctx.presence.renew(&hub.presence_entries()).await {
+                Ok(back) => {
+                    for user_id in back {
+                        parley_shared::presence::announce(&ctx, user_id, true).await;
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "presence renewal failed"),
+            }
+            match ctx.presence.sweep().await {
+                Ok(gone) => {
+                    for user_id in gone {
+                        tracing::info!(user.id = user_id, "presence expired");
+                        parley_shared::presence::announce(&ctx, user_id, false).await;
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "presence sweep failed"),
+            }
         }
     });
 }

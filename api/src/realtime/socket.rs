@@ -149,6 +149,22 @@ async fn run(
         }
     };
     tracing::info!(user.id = auth.user_id, conn.id = conn, "socket connected");
+    let presence_key = state.hub.presence_key(conn);
+    match state
+        .ctx
+        .presence
+        .connect(auth.user_id, &presence_key)
+        .await
+    {
+        Ok(true) => {
+            let ctx = state.ctx.clone();
+            tokio::spawn(async move {
+                parley_shared::presence::announce(&ctx, auth.user_id, true).await
+            });
+        }
+        Ok(false) => {}
+        Err(err) => tracing::warn!(user.id = auth.user_id, error = %err, "presence update failed"),
+    }
     let hub = state.hub.clone();
     let mut socket = Socket {
         state,
@@ -163,6 +179,17 @@ async fn run(
     let end = socket.serve(conn, stream, rx, overflow).await;
     hub.unregister(conn).await;
     socket.stop_all_typing().await;
+    match socket
+        .state
+        .ctx
+        .presence
+        .disconnect(auth.user_id, &presence_key)
+        .await
+    {
+        Ok(true) => parley_shared::presence::announce(&socket.state.ctx, auth.user_id, false).await,
+        Ok(false) => {}
+        Err(err) => tracing::warn!(user.id = auth.user_id, error = %err, "presence update failed"),
+    }
     match end {
         Ok(End::Close(reason)) => {
             tracing::info!(user.id = auth.user_id, conn.id = conn, code = ?reason.code, "socket closed by server");

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod chats;
 pub mod health;
 pub mod messages;
+pub mod users;
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -50,6 +51,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route("/{chat_id}", web::get().to(messages::list_messages))
                         .route("/{id}", web::put().to(messages::update_message))
                         .route("/{id}", web::delete().to(messages::delete_message)),
+                )
+                .service(
+                    web::scope("/users")
+                        .route("/me", web::get().to(users::me))
+                        .route("/profile", web::put().to(users::update_profile))
+                        .route("/contacts", web::get().to(users::list_contacts))
+                        .route(
+                            "/contacts/by-email",
+                            web::post().to(users::add_contact_by_email),
+                        )
+                        .route("/{user_id}/contacts", web::post().to(users::add_contact))
+                        .route(
+                            "/{user_id}/contacts",
+                            web::delete().to(users::remove_contact),
+                        ),
                 )
                 .route("/updates", web::get().to(chats::get_updates))
                 .route("/ws", web::get().to(crate::realtime::socket::connect_ws)),

@@ -10,6 +10,7 @@ mod e2e;
 mod health;
 mod members;
 mod messages;
+mod presence;
 mod realtime;
 mod receipts;
 mod schema;

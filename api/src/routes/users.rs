@@ -1,0 +1,63 @@
+//! `/api/v1/users` (seed 004 §6): the profile with its privacy settings,
+//! and contacts.
+
+use actix_web::{HttpResponse, web};
+use parley_shared::users::{self, EmailRequest, ProfileUpdate};
+
+use crate::error::ApiResult;
+use crate::extract::{AuthUser, JsonBody};
+use crate::state::ApiState;
+
+/// `GET /users/me` → 200 `UserRead`.
+pub async fn me(state: web::Data<ApiState>, caller: AuthUser) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(users::me(&state.ctx, &caller).await?))
+}
+
+/// `PUT /users/profile` → 200 `UserRead`.
+pub async fn update_profile(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    body: JsonBody<ProfileUpdate>,
+) -> ApiResult<HttpResponse> {
+    let user = users::update_profile(&state.ctx, &caller, body.0).await?;
+    Ok(HttpResponse::Ok().json(user))
+}
+
+/// `GET /users/contacts` → 200 `UserSearchRead[]`.
+pub async fn list_contacts(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(users::list_contacts(&state.ctx, &caller).await?))
+}
+
+/// `POST /users/{user_id}/contacts` → 204.
+pub async fn add_contact(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    users::add_contact(&state.ctx, &caller, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /users/contacts/by-email` → 204.
+pub async fn add_contact_by_email(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    body: JsonBody<EmailRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = users::user_id_by_email(&state.ctx, &body.0.email).await?;
+    users::add_contact(&state.ctx, &caller, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `DELETE /users/{user_id}/contacts` → 204.
+pub async fn remove_contact(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    users::remove_contact(&state.ctx, &caller, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,303 @@
+//! Users (seed 004 §6, the parts presence needs): the profile with its
+//! privacy settings, and contacts. Last-seen privacy (seed 004 §3.7):
+//! `everyone`, `contacts` (only users in the target's contact list see it)
+//! or `nobody`.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::AuthContext;
+use crate::context::AppContext;
+use crate::error::{AppError, AppResult};
+use crate::models::User;
+use crate::schema::{chat_members, chats, contacts, users};
+use crate::validate;
+
+/// `UserRead` (seed 004 §3.2) plus the privacy setting.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserRead {
+    pub id: i64,
+    pub name: String,
+    pub username: String,
+    pub email: String,
+    pub avatar_url: Option<String>,
+    pub bio: Option<String>,
+    pub email_verified: bool,
+    pub allow_private_messages: bool,
+    pub privacy_last_seen: String,
+    pub twofa_enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `UserSearchRead` (seed 004 §3.2).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserSearchRead {
+    pub id: i64,
+    pub name: String,
+    pub username: String,
+    pub email: String,
+    pub avatar_url: Option<String>,
+}
+
+/// `UserProfileUpdate` (seed 004 §3.2) plus `privacy_last_seen`; every
+/// field is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProfileUpdate {
+    pub name: Option<String>,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub allow_private_messages: Option<bool>,
+    pub privacy_last_seen: Option<String>,
+}
+
+/// `{ "email": "..." }` for `POST /users/contacts/by-email`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmailRequest {
+    pub email: String,
+}
+
+fn user_read(user: User) -> UserRead {
+    UserRead {
+        id: user.id,
+        name: user.name,
+        username: user.username,
+        email: user.email,
+        avatar_url: user.avatar_url,
+        bio: user.bio,
+        email_verified: user.email_verified,
+        allow_private_messages: user.allow_private_messages,
+        privacy_last_seen: user.privacy_last_seen,
+        twofa_enabled: false,
+        created_at: user.created_at,
+        updated_at: user.updated_at,
+    }
+}
+
+/// `GET /users/me`.
+pub async fn me(ctx: &AppContext, auth: &AuthContext) -> AppResult<UserRead> {
+    let mut conn = ctx.db.get().await?;
+    Ok(user_read(User::find(&mut conn, auth.user_id).await?))
+}
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = users)]
+struct ProfileChanges {
+    name: Option<String>,
+    bio: Option<Option<String>>,
+    avatar_url: Option<Option<String>>,
+    allow_private_messages: Option<bool>,
+    privacy_last_seen: Option<String>,
+}
+
+/// `PUT /users/profile`: changes the given fields.
+///
+/// Errors: 422 naming the invalid field.
+pub async fn update_profile(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    req: ProfileUpdate,
+) -> AppResult<UserRead> {
+    let changes = ProfileChanges {
+        name: req
+            .name
+            .map(|n| validate::text_field("name", &n, 1, 64))
+            .transpose()?,
+        bio: req
+            .bio
+            .map(|b| {
+                validate::text_field("bio", &b, 0, 500).map(|b| Some(b).filter(|b| !b.is_empty()))
+            })
+            .transpose()?,
+        avatar_url: req
+            .avatar_url
+            .map(|a| {
+                validate::text_field("avatar_url", &a, 0, 2048)
+                    .map(|a| Some(a).filter(|a| !a.is_empty()))
+            })
+            .transpose()?,
+        allow_private_messages: req.allow_private_messages,
+        privacy_last_seen: match req.privacy_last_seen {
+            Some(p) if matches!(p.as_str(), "everyone" | "contacts" | "nobody") => Some(p),
+            Some(_) => {
+                return Err(AppError::validation(
+                    "privacy_last_seen",
+                    "privacy_last_seen must be everyone, contacts or nobody.",
+                ));
+            }
+            None => None,
+        },
+    };
+    let mut conn = ctx.db.get().await?;
+    let nothing = changes.name.is_none()
+        && changes.bio.is_none()
+        && changes.avatar_url.is_none()
+        && changes.allow_private_messages.is_none()
+        && changes.privacy_last_seen.is_none();
+    if !nothing {
+        diesel::update(users::table.find(auth.user_id))
+            .set((&changes, users::updated_at.eq(diesel::dsl::now)))
+            .execute(&mut conn)
+            .await?;
+    }
+    Ok(user_read(User::find(&mut conn, auth.user_id).await?))
+}
+
+/// `GET /users/contacts`: the caller's contacts, by name.
+pub async fn list_contacts(ctx: &AppContext, auth: &AuthContext) -> AppResult<Vec<UserSearchRead>> {
+    let mut conn = ctx.db.get().await?;
+    let rows: Vec<User> = contacts::table
+        .inner_join(users::table.on(users::id.eq(contacts::contact_id)))
+        .filter(contacts::owner_id.eq(auth.user_id))
+        .order(users::name.asc())
+        .select(User::as_select())
+        .load(&mut conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|u| UserSearchRead {
+            id: u.id,
+            name: u.name,
+            username: u.username,
+            email: u.email,
+            avatar_url: u.avatar_url,
+        })
+        .collect())
+}
+
+/// `POST /users/{id}/contacts` and `POST /users/contacts/by-email`: adds a
+/// contact (idempotent).
+///
+/// Errors: 404 `user_not_found`; 422 when adding oneself.
+pub async fn add_contact(ctx: &AppContext, auth: &AuthContext, contact_id: i64) -> AppResult<()> {
+    if contact_id == auth.user_id {
+        return Err(AppError::validation("user_id", "You cannot add yourself."));
+    }
+    let mut conn = ctx.db.get().await?;
+    User::find(&mut conn, contact_id)
+        .await
+        .map_err(|e| match e {
+            diesel::result::Error::NotFound => {
+                AppError::not_found("user_not_found", "This user does not exist.")
+            }
+            e => e.into(),
+        })?;
+    diesel::insert_into(contacts::table)
+        .values((
+            contacts::owner_id.eq(auth.user_id),
+            contacts::contact_id.eq(contact_id),
+        ))
+        .on_conflict_do_nothing()
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}
+
+/// The id of the user with `email` (for `contacts/by-email`).
+///
+/// Errors: 404 `user_not_found`.
+pub async fn user_id_by_email(ctx: &AppContext, email: &str) -> AppResult<i64> {
+    let mut conn = ctx.db.get().await?;
+    User::find_by_email(&mut conn, &email.trim().to_lowercase())
+        .await?
+        .map(|u| u.id)
+        .ok_or_else(|| AppError::not_found("user_not_found", "No user has this email."))
+}
+
+/// `DELETE /users/{id}/contacts` (idempotent).
+pub async fn remove_contact(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    contact_id: i64,
+) -> AppResult<()> {
+    let mut conn = ctx.db.get().await?;
+    diesel::delete(
+        contacts::table
+            .filter(contacts::owner_id.eq(auth.user_id))
+            .filter(contacts::contact_id.eq(contact_id)),
+    )
+    .execute(&mut conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether `viewer_id` may see `target`'s online status and last-seen time
+/// under the target's `privacy_last_seen`.
+pub async fn can_see_last_seen(
+    conn: &mut AsyncPgConnection,
+    target_id: i64,
+    privacy: &str,
+    viewer_id: i64,
+) -> QueryResult<bool> {
+    Ok(match privacy {
+        "everyone" => true,
+        "contacts" => {
+            diesel::select(diesel::dsl::exists(
+                contacts::table
+                    .filter(contacts::owner_id.eq(target_id))
+                    .filter(contacts::contact_id.eq(viewer_id)),
+            ))
+            .get_result(conn)
+            .await?
+        }
+        _ => false,
+    })
+}
+
+/// Who hears about `user_id`'s presence, privacy applied: the other members
+/// of their private chats and the users who keep them as a contact, less
+/// those the user's `privacy_last_seen` hides it from.
+pub async fn presence_audience(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+) -> QueryResult<Vec<i64>> {
+    let user = User::find(conn, user_id).await?;
+    if user.privacy_last_seen == "nobody" {
+        return Ok(Vec::new());
+    }
+    let my_private_chats: Vec<i64> = chat_members::table
+        .inner_join(chats::table)
+        .filter(chat_members::user_id.eq(user_id))
+        .filter(chats::chat_type.eq("private"))
+        .select(chat_members::chat_id)
+        .load(conn)
+        .await?;
+    let mut audience: Vec<i64> = chat_members::table
+        .filter(chat_members::chat_id.eq_any(&my_private_chats))
+        .filter(chat_members::user_id.ne(user_id))
+        .select(chat_members::user_id)
+        .load(conn)
+        .await?;
+    let watchers: Vec<i64> = contacts::table
+        .filter(contacts::contact_id.eq(user_id))
+        .select(contacts::owner_id)
+        .load(conn)
+        .await?;
+    audience.extend(watchers);
+    audience.sort_unstable();
+    audience.dedup();
+    if user.privacy_last_seen == "contacts" {
+        let mine: Vec<i64> = contacts::table
+            .filter(contacts::owner_id.eq(user_id))
+            .select(contacts::contact_id)
+            .load(conn)
+            .await?;
+        audience.retain(|id| mine.contains(id));
+    }
+    Ok(audience)
+}
+
+/// Records when the user was last seen (their last socket closed).
+pub async fn touch_last_seen(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::last_seen_at.eq(at))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
