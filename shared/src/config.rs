@@ -73,6 +73,9 @@ pub struct Settings {
     /// `WS_HEARTBEAT_INTERVAL_MS`: how often the server pings a socket and
     /// how often clients are told to send `ping`.
     pub ws_heartbeat_interval_ms: u64,
+    /// `SSE_HEARTBEAT_INTERVAL_MS`: how often an SSE stream gets a
+    /// `: heartbeat` comment (seed 002 §12).
+    pub sse_heartbeat_interval_ms: u64,
     /// `WS_OUTBOUND_QUEUE`: frames buffered per socket before a slow client
     /// is closed with 1013.
     pub ws_outbound_queue: usize,
@@ -114,6 +117,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("database_pool_size", "16"),
     ("ws_heartbeat_interval_ms", "25000"),
     ("ws_outbound_queue", "1024"),
+    ("sse_heartbeat_interval_ms", "15000"),
     ("presence_ttl_secs", "45"),
     ("auth_require_verified_email", "false"),
 ];

@@ -558,6 +558,88 @@ impl WsClient {
     }
 }
 
+/// One Server-Sent Event, or a comment line (`comment` set, the rest empty).
+#[derive(Debug, Clone, Default)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: Value,
+    pub comment: Option<String>,
+}
+
+/// A client of `GET /api/v1/sse/subscribe` that parses the stream.
+pub struct SseClient {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl SseClient {
+    /// Opens the stream with a bearer token and, optionally, `Last-Event-ID`.
+    pub async fn connect(api: &Api, token: &str, last_event_id: Option<&str>) -> Result<SseClient> {
+        let client = reqwest::Client::new();
+        let mut req = client
+            .get(format!("{}/api/v1/sse/subscribe", api.base))
+            .bearer_auth(token)
+            .header("accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id);
+        }
+        let response = req.send().await?;
+        if !response.status().is_success() {
+            bail!("status {}", response.status());
+        }
+        Ok(SseClient {
+            response,
+            buffer: String::new(),
+        })
+    }
+
+    /// The next event or comment within `timeout`.
+    pub async fn next(&mut self, timeout: Duration) -> Result<SseEvent> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = SseEvent::default();
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(rest) = line.strip_prefix(':') {
+                        event.comment = Some(rest.trim().to_owned());
+                    } else if let Some((field, value)) = line.split_once(": ") {
+                        match field {
+                            "id" => event.id = Some(value.to_owned()),
+                            "event" => event.event = Some(value.to_owned()),
+                            "data" => data.push_str(value),
+                            _ => {}
+                        }
+                    }
+                }
+                if !data.is_empty() {
+                    event.data = serde_json::from_str(&data)?;
+                }
+                return Ok(event);
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .map_err(|_| anyhow!("no SSE event within {timeout:?}"))??
+                .ok_or_else(|| anyhow!("SSE stream ended"))?;
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The next event (not a comment) within `timeout`.
+    pub async fn next_event(&mut self, timeout: Duration) -> Result<SseEvent> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let event = self.next(left).await?;
+            if event.comment.is_none() {
+                return Ok(event);
+            }
+        }
+    }
+}
+
 /// An in-process API replica on its own database and Redis prefix.
 pub struct TestApp {
     pub api: Api,

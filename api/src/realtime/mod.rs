@@ -1,5 +1,7 @@
 //! The realtime gateway (ARCHITECTURE §3): the per-replica [`hub`] and the
-//! WebSocket [`socket`] task.
+//! [`socket`] task that serves both WebSockets and [`sse`].
 
 pub mod hub;
 pub mod socket;
+pub mod sse;
+pub mod transport;

@@ -1,4 +1,5 @@
-//! `GET /api/v1/ws`: one task per socket (API.md, "Realtime protocol").
+//! `GET /api/v1/ws`: one task per socket (API.md, "Realtime protocol");
+//! SSE connections (`super::sse`) run the same task without client frames.
 //!
 //! The task selects over the client's frames, its bounded outbound queue, a
 //! heartbeat and its overflow signal. For every chat it follows it keeps the
@@ -12,13 +13,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{CloseCode, CloseReason, Session};
+use actix_ws::{CloseCode, CloseReason};
 use bytes::Bytes;
-use bytestring::ByteString;
 use futures_util::StreamExt;
 use parley_shared::AppError;
 use parley_shared::auth::AuthContext;
-use parley_shared::catchup::read_events;
+use parley_shared::catchup::{UpdatesToken, read_events};
 use parley_shared::dto::MessageCreateRequest;
 use parley_shared::events::{ServerEvent, Topic};
 use parley_shared::messages;
@@ -30,6 +30,7 @@ use tokio::sync::{Notify, mpsc};
 use crate::error::ApiError;
 use crate::extract::{AuthUser, WS_BEARER_PROTOCOL};
 use crate::realtime::hub::{ConnId, Outbound};
+use crate::realtime::transport::{Transport, WsTransport};
 use crate::state::ApiState;
 
 /// The largest client frame accepted, in bytes.
@@ -53,7 +54,13 @@ pub async fn connect_ws(
             )
         })?;
     let state = state.into_inner();
-    actix_web::rt::spawn(run(state, caller.0, session, stream));
+    actix_web::rt::spawn(run(
+        state,
+        caller.0,
+        WsTransport(session),
+        Some(stream),
+        None,
+    ));
     Ok(response)
 }
 
@@ -107,10 +114,10 @@ enum End {
     Close(CloseReason),
 }
 
-struct Socket {
+pub(crate) struct Socket<T: Transport> {
     state: Arc<ApiState>,
     auth: AuthContext,
-    session: Session,
+    transport: T,
     /// The last seq sent to this client, per followed chat.
     positions: HashMap<i64, i64>,
     /// Chats focused with `join_room`: their typing signals reach this socket.
@@ -131,11 +138,15 @@ const TYPING_TTL: Duration = Duration::from_secs(5);
 /// A renewed `typing` is passed on at most this often.
 const TYPING_THROTTLE: Duration = Duration::from_secs(2);
 
-async fn run(
+/// Runs one realtime connection until it ends: registers it with the hub,
+/// follows the user's chats, resumes from `resume_from` when given, then
+/// serves. `client` is the WebSocket's incoming frames (SSE has none).
+pub(crate) async fn run<T: Transport>(
     state: Arc<ApiState>,
     auth: AuthContext,
-    session: Session,
-    stream: actix_ws::MessageStream,
+    transport: T,
+    client: Option<actix_ws::MessageStream>,
+    resume_from: Option<UpdatesToken>,
 ) {
     let capacity = state.ctx.settings.ws_outbound_queue;
     let (tx, rx) = mpsc::channel(capacity);
@@ -144,7 +155,7 @@ async fn run(
         Ok(conn) => conn,
         Err(err) => {
             tracing::warn!(user.id = auth.user_id, error = %err, "socket refused: subscribe failed");
-            let _ = session.close(Some(CloseCode::Error.into())).await;
+            transport.close(Some(CloseCode::Error.into())).await;
             return;
         }
     };
@@ -169,14 +180,14 @@ async fn run(
     let mut socket = Socket {
         state,
         auth,
-        session,
+        transport,
         positions: HashMap::new(),
         focused: HashSet::new(),
         typing: HashMap::new(),
         closing: None,
         conn,
     };
-    let end = socket.serve(conn, stream, rx, overflow).await;
+    let end = socket.serve(conn, client, resume_from, rx, overflow).await;
     hub.unregister(conn).await;
     socket.stop_all_typing().await;
     match socket
@@ -190,37 +201,51 @@ async fn run(
         Ok(false) => {}
         Err(err) => tracing::warn!(user.id = auth.user_id, error = %err, "presence update failed"),
     }
-    match end {
+    let reason = match end {
         Ok(End::Close(reason)) => {
             tracing::info!(user.id = auth.user_id, conn.id = conn, code = ?reason.code, "socket closed by server");
-            let _ = socket.session.close(Some(reason)).await;
+            Some(reason)
         }
         Ok(End::Gone) => {
             tracing::info!(user.id = auth.user_id, conn.id = conn, "socket closed");
-            let _ = socket.session.close(None).await;
+            None
         }
         Err(err) => {
             tracing::warn!(user.id = auth.user_id, conn.id = conn, error = %err.0, "socket failed");
-            let _ = socket.session.close(Some(CloseCode::Error.into())).await;
+            Some(CloseCode::Error.into())
         }
-    }
+    };
+    socket.transport.close(reason).await;
 }
 
-impl Socket {
+impl<T: Transport> Socket<T> {
     async fn serve(
         &mut self,
         conn: ConnId,
-        stream: actix_ws::MessageStream,
+        client: Option<actix_ws::MessageStream>,
+        resume_from: Option<UpdatesToken>,
         mut rx: mpsc::Receiver<Outbound>,
         overflow: Arc<Notify>,
     ) -> Result<End, ApiError> {
-        let mut stream = stream
-            .max_frame_size(MAX_FRAME_BYTES)
-            .aggregate_continuations()
-            .max_continuation_size(MAX_FRAME_BYTES);
+        let has_client = client.is_some();
+        let mut stream = client.map(|stream| {
+            stream
+                .max_frame_size(MAX_FRAME_BYTES)
+                .aggregate_continuations()
+                .max_continuation_size(MAX_FRAME_BYTES)
+        });
         self.start(conn).await?;
-        let interval_ms = self.state.ctx.settings.ws_heartbeat_interval_ms;
-        let interval = Duration::from_millis(interval_ms);
+        if let Some(token) = resume_from {
+            let chats: Vec<i64> = self.positions.keys().copied().collect();
+            for chat_id in chats {
+                let from = token.seqs.get(&chat_id).copied().unwrap_or(0);
+                self.positions.insert(chat_id, from);
+                if !self.replay(chat_id, None).await? {
+                    return Ok(End::Gone);
+                }
+            }
+        }
+        let interval = self.transport.heartbeat_interval(&self.state.ctx.settings);
         let mut heartbeat =
             tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         let mut last_heard = Instant::now();
@@ -241,7 +266,7 @@ impl Socket {
                         description: Some("too slow: catch up with resume".into()),
                     }));
                 }
-                frame = stream.next() => {
+                frame = next_frame(&mut stream), if has_client => {
                     last_heard = Instant::now();
                     match frame {
                         Some(Ok(actix_ws::AggregatedMessage::Text(text))) => {
@@ -256,7 +281,7 @@ impl Socket {
                             }
                         }
                         Some(Ok(actix_ws::AggregatedMessage::Ping(bytes))) => {
-                            if self.session.pong(&bytes).await.is_err() {
+                            if !self.transport.pong(&bytes).await {
                                 return Ok(End::Gone);
                             }
                         }
@@ -281,13 +306,13 @@ impl Socket {
                     self.expire_typing().await;
                 }
                 _ = heartbeat.tick() => {
-                    if last_heard.elapsed() > interval * 2 + Duration::from_secs(5) {
+                    if has_client && last_heard.elapsed() > interval * 2 + Duration::from_secs(5) {
                         return Ok(End::Close(CloseReason {
                             code: CloseCode::Away,
                             description: Some("heartbeat timeout".into()),
                         }));
                     }
-                    if self.session.ping(b"").await.is_err() {
+                    if !self.transport.heartbeat().await {
                         return Ok(End::Gone);
                     }
                     self.check_session().await?;
@@ -680,15 +705,19 @@ impl Socket {
         }
     }
 
-    /// Sends one text frame; `false` when the client is gone.
+    /// Sends one frame; `false` when the client is gone.
     async fn send(&mut self, payload: Bytes) -> bool {
-        match ByteString::try_from(payload) {
-            Ok(text) => self.session.text(text).await.is_ok(),
-            Err(_) => {
-                tracing::error!("dropping a non-UTF-8 event");
-                true
-            }
-        }
+        self.transport.send(payload, &self.positions).await
+    }
+}
+
+/// The next frame of the WebSocket client; never resolves without one.
+async fn next_frame(
+    stream: &mut Option<actix_ws::AggregatedMessageStream>,
+) -> Option<Result<actix_ws::AggregatedMessage, actix_ws::ProtocolError>> {
+    match stream {
+        Some(stream) => stream.next().await,
+        None => std::future::pending().await,
     }
 }
 

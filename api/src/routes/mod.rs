@@ -68,7 +68,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         ),
                 )
                 .route("/updates", web::get().to(chats::get_updates))
-                .route("/ws", web::get().to(crate::realtime::socket::connect_ws)),
+                .route("/ws", web::get().to(crate::realtime::socket::connect_ws))
+                .route(
+                    "/sse/subscribe",
+                    web::get().to(crate::realtime::sse::subscribe_sse),
+                ),
         )
         .default_service(web::to(not_found));
 }

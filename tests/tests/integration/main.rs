@@ -15,4 +15,5 @@ mod realtime;
 mod receipts;
 mod schema;
 mod sessions;
+mod sse;
 mod worker;

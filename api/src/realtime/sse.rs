@@ -1,0 +1,64 @@
+//! `GET /api/v1/sse/subscribe` (seed 002 §12): the socket's events as
+//! Server-Sent Events, for clients that cannot open a WebSocket.
+//!
+//! Each event is `event: <type>` / `data: <json>`; `ready` and every chat
+//! event carry `id: <token>`, the client's position in all its chats. A
+//! reconnecting `EventSource` sends it back as `Last-Event-ID` and receives
+//! exactly what it missed, then live events. A `: heartbeat` comment keeps
+//! proxies from closing an idle stream.
+
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use parley_shared::AppError;
+use parley_shared::catchup::UpdatesToken;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::error::ApiError;
+use crate::extract::AuthUser;
+use crate::realtime::socket;
+use crate::realtime::transport::SseTransport;
+use crate::state::ApiState;
+
+/// Frames buffered for one SSE response before the stream counts as slow.
+const SSE_BUFFER: usize = 64;
+
+/// Opens the event stream. Errors: 401 before the stream starts (token from
+/// `Authorization`, the `access_token` cookie or `?token=`); 422
+/// `invalid_token` for a `Last-Event-ID` this server did not issue.
+pub async fn subscribe_sse(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let resume_from = match req.headers().get("last-event-id") {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(UpdatesToken::decode)
+                .ok_or_else(|| AppError::Validation {
+                    field: "Last-Event-ID".into(),
+                    code: "invalid_token",
+                    detail: "Last-Event-ID is not an event id from this server.".into(),
+                })?,
+        ),
+    };
+    let (tx, rx) = mpsc::channel::<Bytes>(SSE_BUFFER);
+    actix_web::rt::spawn(socket::run(
+        state.into_inner(),
+        caller.0,
+        SseTransport(tx),
+        None,
+        resume_from,
+    ));
+    let body = ReceiverStream::new(rx).map(Ok::<_, std::convert::Infallible>);
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/event-stream"))
+        .insert_header((CACHE_CONTROL, "no-cache"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(body))
+}

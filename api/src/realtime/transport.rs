@@ -1,0 +1,118 @@
+//! How a realtime connection's frames leave: a WebSocket session, or an
+//! SSE response body (seed 002 §12). The socket task
+//! ([`super::socket`]) is the same for both.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use actix_ws::{CloseReason, Session};
+use bytes::Bytes;
+use bytestring::ByteString;
+use parley_shared::Settings;
+use parley_shared::catchup::UpdatesToken;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+/// One way of sending frames to a client.
+pub(crate) trait Transport {
+    /// Sends one event (JSON bytes). `positions` is where each followed chat
+    /// stands once this event is sent. `false` when the client is gone.
+    async fn send(&mut self, payload: Bytes, positions: &HashMap<i64, i64>) -> bool;
+    /// Keeps the connection alive; `false` when the client is gone.
+    async fn heartbeat(&mut self) -> bool;
+    /// Answers a client's ping (WebSocket only).
+    async fn pong(&mut self, bytes: &[u8]) -> bool;
+    /// Ends the connection.
+    async fn close(self, reason: Option<CloseReason>);
+    /// How often [`Transport::heartbeat`] runs.
+    fn heartbeat_interval(&self, settings: &Settings) -> Duration;
+}
+
+/// A WebSocket session: each event is one text frame.
+pub(crate) struct WsTransport(pub Session);
+
+impl Transport for WsTransport {
+    async fn send(&mut self, payload: Bytes, _: &HashMap<i64, i64>) -> bool {
+        match ByteString::try_from(payload) {
+            Ok(text) => self.0.text(text).await.is_ok(),
+            Err(_) => {
+                tracing::error!("dropping a non-UTF-8 event");
+                true
+            }
+        }
+    }
+
+    async fn heartbeat(&mut self) -> bool {
+        self.0.ping(b"").await.is_ok()
+    }
+
+    async fn pong(&mut self, bytes: &[u8]) -> bool {
+        self.0.pong(bytes).await.is_ok()
+    }
+
+    async fn close(self, reason: Option<CloseReason>) {
+        let _ = self.0.close(reason).await;
+    }
+
+    fn heartbeat_interval(&self, settings: &Settings) -> Duration {
+        Duration::from_millis(settings.ws_heartbeat_interval_ms)
+    }
+}
+
+/// An SSE stream: `event: <type>` / `data: <json>`, with `id:` = a resume
+/// token (the positions in every chat, as `GET /updates` takes it) on
+/// `ready` and on every chat event, so that `Last-Event-ID` resumes
+/// exactly; a `: heartbeat` comment every `SSE_HEARTBEAT_INTERVAL_MS`
+/// (15 s by default; seed 002 §12).
+pub(crate) struct SseTransport(pub mpsc::Sender<Bytes>);
+
+#[derive(Deserialize)]
+struct Head {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    seq: Option<i64>,
+}
+
+impl Transport for SseTransport {
+    async fn send(&mut self, payload: Bytes, positions: &HashMap<i64, i64>) -> bool {
+        let Ok(head) = serde_json::from_slice::<Head>(&payload) else {
+            return true;
+        };
+        let mut frame = String::with_capacity(payload.len() + 64);
+        if head.kind == "ready" || head.seq.is_some() {
+            let token = UpdatesToken {
+                version: 1,
+                seqs: positions.iter().map(|(c, s)| (*c, *s)).collect(),
+            };
+            frame.push_str("id: ");
+            frame.push_str(&token.encode());
+            frame.push('\n');
+        }
+        frame.push_str("event: ");
+        frame.push_str(&head.kind);
+        frame.push_str("\ndata: ");
+        frame.push_str(&String::from_utf8_lossy(&payload));
+        frame.push_str("\n\n");
+        self.0.send(Bytes::from(frame)).await.is_ok()
+    }
+
+    async fn heartbeat(&mut self) -> bool {
+        self.0
+            .send(Bytes::from_static(b": heartbeat\n\n"))
+            .await
+            .is_ok()
+    }
+
+    async fn pong(&mut self, _: &[u8]) -> bool {
+        true
+    }
+
+    async fn close(self, _: Option<CloseReason>) {
+        // Dropping the sender ends the response body.
+    }
+
+    fn heartbeat_interval(&self, settings: &Settings) -> Duration {
+        Duration::from_millis(settings.sse_heartbeat_interval_ms)
+    }
+}
