@@ -495,9 +495,22 @@ pub struct WsClient {
 }
 
 impl WsClient {
-    /// The next JSON text frame within `timeout` (pings are answered by the
-    /// library; other control frames skipped).
+    /// The next JSON text frame within `timeout`, skipping `presence`
+    /// frames (they come and go with other tests' sockets; ask for them
+    /// with [`WsClient::expect_type`]). Pings are answered by the library.
     pub async fn next_json(&mut self, timeout: Duration) -> Result<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let frame = self.next_any(left).await?;
+            if frame["type"] != "presence" {
+                return Ok(frame);
+            }
+        }
+    }
+
+    /// The next JSON text frame within `timeout`, whatever its type.
+    pub async fn next_any(&mut self, timeout: Duration) -> Result<Value> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let frame = tokio::time::timeout_at(deadline, self.stream.next())
@@ -518,7 +531,7 @@ impl WsClient {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let frame = self.next_json(left).await?;
+            let frame = self.next_any(left).await?;
             if frame["type"] == kind {
                 return Ok(frame);
             }
@@ -543,7 +556,12 @@ impl WsClient {
                 .await
                 .map_err(|_| anyhow!("not closed within {timeout:?}; got {frames:?}"))?;
             match frame {
-                Some(Ok(WsMessage::Text(text))) => frames.push(serde_json::from_str(&text)?),
+                Some(Ok(WsMessage::Text(text))) => {
+                    let frame: Value = serde_json::from_str(&text)?;
+                    if frame["type"] != "presence" {
+                        frames.push(frame);
+                    }
+                }
                 Some(Ok(WsMessage::Close(Some(close)))) => return Ok((close.code.into(), frames)),
                 Some(Ok(WsMessage::Close(None))) | None => return Ok((1005, frames)),
                 Some(Ok(_)) => continue,
@@ -552,7 +570,21 @@ impl WsClient {
         }
     }
 
-    /// `true` if no text frame arrives within `wait`.
+    /// `true` if no frame of type `kind` arrives within `wait` (other frames
+    /// are read and dropped).
+    pub async fn has_no(&mut self, kind: &str, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_any(left).await {
+                Ok(frame) if frame["type"] == kind => return false,
+                Ok(_) => continue,
+                Err(_) => return true,
+            }
+        }
+    }
+
+    /// `true` if no text frame (other than `presence`) arrives within `wait`.
     pub async fn is_quiet_for(&mut self, wait: Duration) -> bool {
         self.next_json(wait).await.is_err()
     }

@@ -114,7 +114,9 @@ async fn last_seen_privacy_is_applied() {
     let seen = ws_friend.expect_type("presence", WAIT).await.unwrap();
     assert_eq!(seen["user_id"], target.id);
     assert!(
-        ws_stranger.is_quiet_for(Duration::from_millis(500)).await,
+        ws_stranger
+            .has_no("presence", Duration::from_millis(500))
+            .await,
         "not a contact"
     );
     assert_eq!(
@@ -141,7 +143,11 @@ async fn last_seen_privacy_is_applied() {
         .await;
     assert_eq!(status, StatusCode::OK);
     let _ws_target = app.api.connect_ws(&target.access_token).await;
-    assert!(ws_friend.is_quiet_for(Duration::from_millis(500)).await);
+    assert!(
+        ws_friend
+            .has_no("presence", Duration::from_millis(500))
+            .await
+    );
     assert_eq!(
         chat_with(&app.api, &friend, &target).await["counterpart_is_online"],
         Value::Null
