@@ -82,6 +82,11 @@ pub struct Settings {
     /// `PRESENCE_TTL_SECS`: a socket counts as present this long after its
     /// replica last renewed it; a dead replica's users go offline within it.
     pub presence_ttl_secs: u64,
+    /// `CHAT_EVENTS_RETENTION_DAYS`: how long the per-chat event log keeps
+    /// events; a client further behind gets `resync_required`.
+    pub chat_events_retention_days: i64,
+    /// `RETENTION_INTERVAL_SECS`: how often the worker prunes.
+    pub retention_interval_secs: u64,
     /// `AUTH_REQUIRE_VERIFIED_EMAIL`: refuse login until the email is verified.
     pub auth_require_verified_email: bool,
 }
@@ -119,6 +124,8 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("ws_outbound_queue", "1024"),
     ("sse_heartbeat_interval_ms", "15000"),
     ("presence_ttl_secs", "45"),
+    ("chat_events_retention_days", "30"),
+    ("retention_interval_secs", "3600"),
     ("auth_require_verified_email", "false"),
 ];
 
@@ -160,6 +167,11 @@ impl Settings {
     /// Refuses what would be unsafe: in production, the development JWT
     /// secret, a secret shorter than 32 bytes, or the file mailer.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.chat_events_retention_days < 1 || self.retention_interval_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "CHAT_EVENTS_RETENTION_DAYS and RETENTION_INTERVAL_SECS must be at least 1".into(),
+            ));
+        }
         if self.access_token_ttl_secs <= 0 || self.refresh_token_ttl_secs <= 0 {
             return Err(ConfigError::Invalid(
                 "ACCESS_TOKEN_TTL_SECS and REFRESH_TOKEN_TTL_SECS must be positive".into(),

@@ -24,6 +24,7 @@ pub mod messages;
 pub mod models;
 pub mod presence;
 pub mod receipts;
+pub mod retention;
 pub mod schema;
 pub mod telemetry;
 pub mod users;

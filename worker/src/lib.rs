@@ -98,6 +98,7 @@ where
         queue = jobs::send_email_queue(&ctx.settings.redis_prefix),
         "parley-worker started"
     );
+    let retention = tokio::spawn(run_retention(ctx.clone()));
     Monitor::new()
         .register(move |restarts| {
             // A unique name per process and start: apalis refuses a name
@@ -125,8 +126,31 @@ where
         .shutdown_timeout(Duration::from_secs(10))
         .run_with_signal(shutdown)
         .await?;
+    retention.abort();
     tracing::info!("parley-worker stopped");
     Ok(())
+}
+
+/// Prunes old rows now and then every `RETENTION_INTERVAL_SECS`. Several
+/// workers may run it at once; deleting is idempotent.
+async fn run_retention(ctx: AppContext) {
+    let mut tick = tokio::time::interval(Duration::from_secs(ctx.settings.retention_interval_secs));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let result = async {
+            let mut conn = ctx.db.get().await?;
+            let pruned =
+                parley_shared::retention::prune(&mut conn, ctx.settings.chat_events_retention_days)
+                    .await?;
+            anyhow::Ok(pruned)
+        }
+        .await;
+        match result {
+            Ok(pruned) => tracing::info!(?pruned, "retention pass done"),
+            Err(err) => tracing::warn!(error = format!("{err:#}"), "retention pass failed"),
+        }
+    }
 }
 
 /// Runs the worker until SIGINT / SIGTERM: what `parley-worker` does.

@@ -374,3 +374,67 @@ async fn resume_refusals_and_bad_tokens() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(err["code"], "invalid_token");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_prunes_old_events_and_late_clients_resync() {
+    let app = TestApp::spawn().await;
+    let (a, b, chat) = app.api.pair("vito", "wilma").await;
+    for i in 0..3 {
+        app.api.send_text(&a, chat, &format!("m{i}")).await;
+    }
+    let mut conn = app.db.connect().await.unwrap();
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "UPDATE chat_events SET created_at = now() - interval '40 days' WHERE chat_id = {chat} AND seq <= 2"
+        )),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+
+    let settings = parley_shared::Settings::from_map(app.env.clone()).unwrap();
+    assert_eq!(settings.chat_events_retention_days, 30);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(parley_worker::run_until(settings, async move {
+        let _ = stopped.await;
+        Ok(())
+    }));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (_, page) = app
+            .api
+            .get(
+                &format!("/api/v1/chats/{chat}/events?after_seq=0"),
+                Some(&b.access_token),
+            )
+            .await;
+        if page["resync_required"] == true {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "events were not pruned"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = stop.send(());
+    worker.await.unwrap().unwrap();
+
+    let (_, recent) = app
+        .api
+        .get(
+            &format!("/api/v1/chats/{chat}/events?after_seq=2"),
+            Some(&b.access_token),
+        )
+        .await;
+    assert_eq!(seqs(&recent["events"]), vec![3, 4], "recent events stay");
+    let mut ws = app.api.connect_ws(&b.access_token).await;
+    ws.send_json(&json!({"type": "resume", "chats": {chat.to_string(): 0}}))
+        .await
+        .unwrap();
+    let resync = ws.next_json(WAIT).await.unwrap();
+    assert_eq!(
+        resync,
+        json!({"type": "resync_required", "chat_id": chat, "last_seq": 4})
+    );
+}
