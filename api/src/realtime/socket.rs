@@ -128,6 +128,19 @@ pub(crate) struct Socket<T: Transport> {
     closing: Option<CloseReason>,
     /// This socket's id in the hub.
     conn: ConnId,
+    /// Notified by the hub when this socket's queue is full.
+    overflow: Arc<Notify>,
+}
+
+/// How long the server tries to say goodbye to a client before it drops the
+/// connection (a client that stopped reading cannot take a close frame).
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+fn too_slow() -> CloseReason {
+    CloseReason {
+        code: CloseCode::Again,
+        description: Some("too slow: reconnect and resume".into()),
+    }
 }
 
 /// Close code after `session_revoked` (API.md).
@@ -186,6 +199,7 @@ pub(crate) async fn run<T: Transport>(
         typing: HashMap::new(),
         closing: None,
         conn,
+        overflow: overflow.clone(),
     };
     let end = socket.serve(conn, client, resume_from, rx, overflow).await;
     hub.unregister(conn).await;
@@ -206,6 +220,14 @@ pub(crate) async fn run<T: Transport>(
             tracing::info!(user.id = auth.user_id, conn.id = conn, code = ?reason.code, "socket closed by server");
             Some(reason)
         }
+        Ok(End::Gone) if socket.closing.is_some() => {
+            tracing::info!(
+                user.id = auth.user_id,
+                conn.id = conn,
+                "socket closed by server"
+            );
+            socket.closing.take()
+        }
         Ok(End::Gone) => {
             tracing::info!(user.id = auth.user_id, conn.id = conn, "socket closed");
             None
@@ -215,7 +237,7 @@ pub(crate) async fn run<T: Transport>(
             Some(CloseCode::Error.into())
         }
     };
-    socket.transport.close(reason).await;
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.transport.close(reason)).await;
 }
 
 impl<T: Transport> Socket<T> {
@@ -261,10 +283,8 @@ impl<T: Transport> Socket<T> {
             tokio::select! {
                 biased;
                 _ = overflow.notified() => {
-                    return Ok(End::Close(CloseReason {
-                        code: CloseCode::Again,
-                        description: Some("too slow: catch up with resume".into()),
-                    }));
+                    tracing::info!(user.id = self.auth.user_id, "closing a slow socket (1013)");
+                    return Ok(End::Close(too_slow()));
                 }
                 frame = next_frame(&mut stream), if has_client => {
                     last_heard = Instant::now();
@@ -705,9 +725,18 @@ impl<T: Transport> Socket<T> {
         }
     }
 
-    /// Sends one frame; `false` when the client is gone.
+    /// Sends one frame; `false` when the client is gone, or when it stopped
+    /// reading and its queue overflowed meanwhile (then `closing` is 1013).
     async fn send(&mut self, payload: Bytes) -> bool {
-        self.transport.send(payload, &self.positions).await
+        let overflow = self.overflow.clone();
+        tokio::select! {
+            sent = self.transport.send(payload, &self.positions) => sent,
+            _ = overflow.notified() => {
+                tracing::info!(user.id = self.auth.user_id, "closing a slow socket (1013)");
+                self.closing = Some(too_slow());
+                false
+            }
+        }
     }
 }
 

@@ -15,5 +15,6 @@ mod realtime;
 mod receipts;
 mod schema;
 mod sessions;
+mod slow_reader;
 mod sse;
 mod worker;

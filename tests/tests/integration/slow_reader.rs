@@ -1,0 +1,124 @@
+//! Backpressure (ARCHITECTURE §3): each socket's outbound queue is bounded;
+//! a client that stops reading is closed (1013) and recovers by `resume`,
+//! and the server's memory does not grow with it.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use parley_tests::{TestDatabase, redis_prefix, spawn_api_process, temp_dir};
+use reqwest::StatusCode;
+use serde_json::json;
+use tokio::net::TcpSocket;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_closed_and_memory_stays_bounded() {
+    let db = TestDatabase::create().await.unwrap();
+    let dir = temp_dir();
+    let mut env = parley_tests::base_env(&db, &redis_prefix(), &dir);
+    env.insert("WS_OUTBOUND_QUEUE".into(), "32".into());
+    let (process, api) = spawn_api_process(&env, &dir).await.unwrap();
+    let pid = process.child.id().expect("pid");
+    let (a, b, chat) = api.pair("slowpoke", "sender").await;
+
+    // A's socket: a tiny receive buffer, and it never reads after `ready`.
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let port: u16 = api.base.rsplit(':').next().unwrap().parse().unwrap();
+    let stream = socket.connect(([127, 0, 0, 1], port).into()).await.unwrap();
+    let mut request = api.ws_url().into_client_request().unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {}", a.access_token)).unwrap(),
+    );
+    let (mut slow, _) = tokio_tungstenite::client_async(request, stream)
+        .await
+        .unwrap();
+    let ready = slow.next().await.unwrap().unwrap();
+    assert!(ready.to_text().unwrap().contains("ready"));
+
+    // A healthy socket of B keeps getting everything meanwhile.
+    let mut healthy = api.connect_ws(&b.access_token).await;
+
+    // Warm up, then measure.
+    let text = "한".repeat(4000); // 12 KB per message
+    for _ in 0..20 {
+        api.send_text(&b, chat, &text).await;
+    }
+    let before = rss_kib(pid);
+    let total = 2400;
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let (api, b, text) = (api.clone(), b.clone(), text.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..total / 4 {
+                let (status, body) = api
+                    .post(
+                        "/api/v1/messages",
+                        Some(&b.access_token),
+                        &json!({"chat_id": chat, "text": text, "client_message_id": format!("{worker}-{i}")}),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::CREATED, "{body}");
+            }
+        }));
+    }
+    // The healthy socket reads as it goes.
+    let mut received = 0;
+    while received < 20 + total {
+        let frame = healthy.next_json(Duration::from_secs(20)).await.unwrap();
+        if frame["type"] == "message_created" {
+            received += 1;
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let after = rss_kib(pid);
+    // 2,400 × 12 KB = 28 MiB went to a socket that read none of it.
+    let growth_mib = after.saturating_sub(before) / 1024;
+    println!("api RSS before {before} KiB, after {after} KiB, growth {growth_mib} MiB");
+    assert!(
+        growth_mib < 16,
+        "RSS grew by {growth_mib} MiB: the slow socket's queue is not bounded"
+    );
+
+    // The slow socket was closed by the server: reading what the kernel
+    // buffered ends in a close (1013 when the close frame got through).
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut frames = 0;
+        while let Some(frame) = slow.next().await {
+            match frame {
+                Ok(Message::Close(close)) => return (frames, close.map(|c| u16::from(c.code))),
+                Ok(_) => frames += 1,
+                Err(_) => return (frames, None),
+            }
+        }
+        (frames, None)
+    })
+    .await
+    .expect("the slow socket was never closed");
+    println!(
+        "slow socket: {} frames before the close, close code {:?}",
+        ended.0, ended.1
+    );
+    assert!(
+        ended.0 < total,
+        "the server stopped sending to the slow socket"
+    );
+    if let Some(code) = ended.1 {
+        assert_eq!(code, 1013);
+    }
+}
