@@ -846,9 +846,13 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts one; waits until it answers.
+    /// Starts one on a free port; waits until it answers.
     pub async fn start() -> Result<RedisServer> {
-        let port = free_port();
+        Self::start_on(free_port()).await
+    }
+
+    /// Starts one on `port` (to restart a stopped one in place).
+    pub async fn start_on(port: u16) -> Result<RedisServer> {
         let child = std::process::Command::new("redis-server")
             .args([
                 "--port",

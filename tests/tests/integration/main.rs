@@ -7,6 +7,7 @@ mod auth;
 mod catchup;
 mod chats;
 mod e2e;
+mod failover;
 mod health;
 mod members;
 mod messages;

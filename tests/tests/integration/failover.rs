@@ -1,0 +1,240 @@
+//! Failures: a replica killed with SIGKILL mid-traffic, and Redis going
+//! away and coming back. Acknowledged messages are never lost or doubled;
+//! delivery recovers by itself; catch-up fills the hole.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use parley_tests::{
+    Api, RedisServer, TestApp, TestDatabase, TestUser, WsClient, redis_prefix, spawn_api_process,
+    temp_dir,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Sends `count` messages as `user`, first through `first`, and after a
+/// failure (its replica died) through `fallback`, retrying the failed one
+/// with the same `client_message_id`. Returns the acknowledged message ids.
+async fn send_with_failover(
+    first: Api,
+    fallback: Api,
+    user: TestUser,
+    chat: i64,
+    tag: &str,
+    count: usize,
+) -> Vec<i64> {
+    let mut api = first;
+    let mut acked = Vec::new();
+    for i in 0..count {
+        let body = json!({"chat_id": chat, "text": format!("{tag}-{i}"), "client_message_id": format!("{tag}-{i}")});
+        loop {
+            let sent = api
+                .client
+                .post(format!("{}/api/v1/messages", api.base))
+                .bearer_auth(&user.access_token)
+                .json(&body)
+                .send()
+                .await;
+            match sent {
+                Ok(resp) if resp.status().is_success() => {
+                    let message: Value = resp.json().await.unwrap();
+                    acked.push(message["id"].as_i64().unwrap());
+                    break;
+                }
+                Ok(resp) if resp.status().is_server_error() => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Ok(resp) => panic!("send refused: {}", resp.status()),
+                Err(_) => api = fallback.clone(),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    acked
+}
+
+/// Collects `(seq, message id)` of `message_created` frames until `last_seq`.
+async fn collect_until(
+    ws: &mut WsClient,
+    seen: &mut Vec<(i64, i64)>,
+    last_seq: i64,
+) -> anyhow::Result<()> {
+    while seen.last().map_or(0, |(s, _)| *s) < last_seq {
+        let frame = ws.next_json(WAIT).await?;
+        if frame["type"] == "message_created" {
+            seen.push((
+                frame["seq"].as_i64().unwrap(),
+                frame["message"]["id"].as_i64().unwrap(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reads frames until the socket dies; returns the `message_created` ones.
+async fn drain_until_dead(ws: &mut WsClient, seen: &mut Vec<(i64, i64)>) {
+    while let Ok(frame) = ws.next_json(WAIT).await {
+        if frame["type"] == "message_created" {
+            seen.push((
+                frame["seq"].as_i64().unwrap(),
+                frame["message"]["id"].as_i64().unwrap(),
+            ));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_a_replica_loses_and_doubles_nothing() {
+    let db = TestDatabase::create().await.unwrap();
+    let dir = temp_dir();
+    let env = parley_tests::base_env(&db, &redis_prefix(), &dir);
+    let (_p1, r1) = spawn_api_process(&env, &dir).await.unwrap();
+    let (mut p2, r2) = spawn_api_process(&env, &dir).await.unwrap();
+    let a = r1.register_and_login("ana").await;
+    let b = r1.register_and_login("bob").await;
+    let c = r1.register_and_login("cai").await;
+    let (status, chat) = r1
+        .post(
+            "/api/v1/chats",
+            Some(&a.access_token),
+            &json!({"type": "group", "title": "failover", "member_ids": [b.id, c.id]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let chat = chat["id"].as_i64().unwrap();
+    let mut ws_a = r1.connect_ws(&a.access_token).await;
+    let mut ws_b = r2.connect_ws(&b.access_token).await;
+    let mut ws_c = r2.connect_ws(&c.access_token).await;
+
+    let per_user = 150;
+    let sender_a = tokio::spawn(send_with_failover(
+        r1.clone(),
+        r1.clone(),
+        a.clone(),
+        chat,
+        "a",
+        per_user,
+    ));
+    let sender_b = tokio::spawn(send_with_failover(
+        r2.clone(),
+        r1.clone(),
+        b.clone(),
+        chat,
+        "b",
+        per_user,
+    ));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    p2.kill().await;
+
+    // B and C were on the dead replica: read what they got, then reconnect
+    // to the survivor and resume from the last seq they saw.
+    let mut seen: HashMap<&str, Vec<(i64, i64)>> = HashMap::new();
+    for (name, ws, user) in [("b", &mut ws_b, &b), ("c", &mut ws_c, &c)] {
+        let got = seen.entry(name).or_default();
+        drain_until_dead(ws, got).await;
+        let from = got.last().map_or(1, |(s, _)| *s);
+        let mut fresh = r1.connect_ws(&user.access_token).await;
+        fresh
+            .send_json(&json!({"type": "resume", "chats": {chat.to_string(): from}}))
+            .await
+            .unwrap();
+        *ws = fresh;
+    }
+    let mut acked = sender_a.await.unwrap();
+    acked.extend(sender_b.await.unwrap());
+    acked.sort_unstable();
+    assert_eq!(acked.len(), 2 * per_user);
+
+    let (_, detail) = r1
+        .get(&format!("/api/v1/chats/{chat}"), Some(&a.access_token))
+        .await;
+    let last_seq = detail["last_seq"].as_i64().unwrap();
+    for (name, ws) in [("a", &mut ws_a), ("b", &mut ws_b), ("c", &mut ws_c)] {
+        let got = seen.entry(name).or_default();
+        collect_until(ws, got, last_seq)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let reference = seen["a"].clone();
+    let mut ids: Vec<i64> = reference.iter().map(|(_, id)| *id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, acked, "every acknowledged message, exactly once");
+    let seqs: Vec<i64> = reference.iter().map(|(s, _)| *s).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in seq order");
+    for name in ["b", "c"] {
+        assert_eq!(
+            seen[name], reference,
+            "{name} saw the same messages in the same order"
+        );
+    }
+    // The history agrees.
+    let (_, page) = r1
+        .get(
+            &format!("/api/v1/messages/{chat}?limit=100&after_id=0"),
+            Some(&c.access_token),
+        )
+        .await;
+    let first_page: Vec<i64> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    let reference_ids: Vec<i64> = reference.iter().map(|(_, id)| *id).collect();
+    assert_eq!(first_page, reference_ids[..100]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_recovers_after_a_redis_restart() {
+    let mut redis = RedisServer::start().await.unwrap();
+    let port = redis.port;
+    let url = redis.url();
+    let app = TestApp::spawn_with(|env| {
+        env.insert("REDIS_URL".into(), url);
+    })
+    .await;
+    let replica = app.replica().await;
+    let (a, b, chat) = app.api.pair("ravi", "rosa").await;
+    // B listens on the other replica: delivery must cross Redis.
+    let mut ws_b = replica.api.connect_ws(&b.access_token).await;
+    let m1 = app.api.send_text(&a, chat, "before").await;
+    assert_eq!(
+        ws_b.expect_type("message_created", WAIT).await.unwrap()["message"]["id"],
+        m1["id"]
+    );
+
+    redis.stop();
+    // Written while Redis is away: stored, not delivered live.
+    let (status, m2) = app
+        .api
+        .post(
+            "/api/v1/messages",
+            Some(&a.access_token),
+            &json!({"chat_id": chat, "text": "during"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "sending does not need Redis: {m2}"
+    );
+    let _redis = RedisServer::start_on(port).await.unwrap();
+
+    // The replica reconnects by itself and catches the socket up from the log.
+    let m2_seen = ws_b
+        .expect_type("message_created", Duration::from_secs(15))
+        .await
+        .unwrap();
+    assert_eq!(m2_seen["message"]["id"], m2["id"]);
+    // Live delivery works again (the subscriptions were restored before
+    // the catch-up above).
+    let m3 = app.api.send_text(&a, chat, "after").await;
+    let live = ws_b.expect_type("message_created", WAIT).await.unwrap();
+    assert_eq!(live["message"]["id"], m3["id"]);
+    assert!(
+        ws_b.is_quiet_for(Duration::from_millis(300)).await,
+        "nothing twice"
+    );
+}
