@@ -88,6 +88,28 @@ impl FromRequest for AuthUser {
     }
 }
 
+/// Refuses a browser origin that `WS_ALLOWED_ORIGINS` does not list (403
+/// `origin_not_allowed`). Requests without `Origin` (native clients) and
+/// an empty list pass.
+pub fn check_origin(req: &HttpRequest, allowed: &[String]) -> Result<(), ApiError> {
+    if allowed.is_empty() {
+        return Ok(());
+    }
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
+    if allowed.iter().any(|a| a == origin || a == "*") {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "origin_not_allowed",
+            format!("Origin {origin:?} may not open realtime connections."),
+        )
+        .into())
+    }
+}
+
 /// A JSON body of type `T`. Errors use the envelope: 400 `malformed_json`
 /// (or a wrong content type), 413 past [`JSON_LIMIT_BYTES`], 422
 /// `validation_error` with the path of the field that did not fit.

@@ -43,6 +43,14 @@ impl Application {
         let hub = Hub::new(ctx.bus.clone());
         spawn_dispatcher(hub.clone(), bus_rx);
         spawn_presence_loop(hub.clone(), ctx.clone());
+        let limits = ctx.limits.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                limits.shrink();
+            }
+        });
         let state = web::Data::new(ApiState { ctx, hub });
         let listener = TcpListener::bind(&bind)?;
         let port = listener.local_addr()?.port();

@@ -87,6 +87,22 @@ pub struct Settings {
     pub chat_events_retention_days: i64,
     /// `RETENTION_INTERVAL_SECS`: how often the worker prunes.
     pub retention_interval_secs: u64,
+    /// `MESSAGE_RATE_LIMIT_PER_MINUTE`: sends per user per minute (0 = off).
+    pub message_rate_limit_per_minute: u32,
+    /// `DUPLICATE_MESSAGE_COOLDOWN_SECONDS`: the same text to the same chat
+    /// again within this many seconds is refused (0 = off).
+    pub duplicate_message_cooldown_seconds: i64,
+    /// `LOGIN_RATE_LIMIT_PER_MINUTE`: per client IP (0 = off).
+    pub login_rate_limit_per_minute: u32,
+    /// `REGISTER_RATE_LIMIT_PER_MINUTE`: per client IP (0 = off).
+    pub register_rate_limit_per_minute: u32,
+    /// `REFRESH_RATE_LIMIT_PER_MINUTE`: per client IP (0 = off).
+    pub refresh_rate_limit_per_minute: u32,
+    /// `RESET_RATE_LIMIT_PER_MINUTE`: verification / reset flows, per IP (0 = off).
+    pub reset_rate_limit_per_minute: u32,
+    /// `WS_ALLOWED_ORIGINS`: comma-separated origins allowed to open sockets
+    /// and SSE streams (browsers send `Origin`); empty = any.
+    pub ws_allowed_origins: String,
     /// `AUTH_REQUIRE_VERIFIED_EMAIL`: refuse login until the email is verified.
     pub auth_require_verified_email: bool,
 }
@@ -127,6 +143,13 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("chat_events_retention_days", "30"),
     ("retention_interval_secs", "3600"),
     ("auth_require_verified_email", "false"),
+    ("message_rate_limit_per_minute", "600"),
+    ("duplicate_message_cooldown_seconds", "0"),
+    ("login_rate_limit_per_minute", "30"),
+    ("register_rate_limit_per_minute", "20"),
+    ("refresh_rate_limit_per_minute", "60"),
+    ("reset_rate_limit_per_minute", "10"),
+    ("ws_allowed_origins", ""),
 ];
 
 impl Settings {
@@ -198,6 +221,15 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// The origins of `WS_ALLOWED_ORIGINS`; empty = any origin.
+    pub fn allowed_origins(&self) -> Vec<String> {
+        self.ws_allowed_origins
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect()
     }
 
     /// The directory `.eml` files are written to when no SMTP server is set.

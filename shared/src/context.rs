@@ -12,6 +12,7 @@ use crate::events::{BusMessage, EventBus};
 use crate::jobs::JobQueue;
 use crate::mail::Mailer;
 use crate::presence::Presence;
+use crate::ratelimit::RateLimits;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// Shared services of one process. API handlers, socket frames and worker
@@ -28,6 +29,7 @@ pub struct AppContext {
     pub jobs: Option<JobQueue>,
     pub mailer: Mailer,
     pub presence: Arc<Presence>,
+    pub limits: RateLimits,
 }
 
 /// Opens the shared Redis connection (it reconnects by itself later).
@@ -73,6 +75,7 @@ impl AppContext {
             std::time::Duration::from_secs(settings.presence_ttl_secs),
         ));
         Ok(AppContext {
+            limits: RateLimits::from_settings(&settings),
             presence,
             tokens: Arc::new(TokenKeys::from_settings(&settings)),
             settings,

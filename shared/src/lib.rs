@@ -23,6 +23,7 @@ pub mod members;
 pub mod messages;
 pub mod models;
 pub mod presence;
+pub mod ratelimit;
 pub mod receipts;
 pub mod retention;
 pub mod schema;

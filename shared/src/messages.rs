@@ -16,6 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::events::{ServerEvent, Topic};
 use crate::models::message::{NewMessage, PageCursor};
 use crate::models::{Chat, ChatMember, Message, event};
+use crate::ratelimit::Limit;
 use crate::validate;
 
 /// The longest message text, in characters.
@@ -97,6 +98,24 @@ pub async fn send_message(
         None => None,
     };
     let mut conn = ctx.db.get().await?;
+    // A retry of an earlier send is answered even when over the limit.
+    let retry = match &client_id {
+        Some(cid) => Message::find_by_client_id(&mut conn, sender_id, cid).await?,
+        None => None,
+    };
+    if retry.is_none() {
+        ctx.limits.check(Limit::Message, &sender_id.to_string())?;
+        let cooldown = ctx.settings.duplicate_message_cooldown_seconds;
+        if cooldown > 0
+            && let Some(age) =
+                Message::same_text_age(&mut conn, req.chat_id, sender_id, &req.text).await?
+            && age < cooldown
+        {
+            return Err(AppError::RateLimited {
+                retry_after_secs: (cooldown - age).max(1) as u64,
+            });
+        }
+    }
     let result = conn
         .transaction::<_, AppError, _>(async |conn| {
             let (chat, member) = require_member(conn, req.chat_id, sender_id).await?;

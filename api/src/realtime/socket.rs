@@ -28,7 +28,7 @@ use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
 
 use crate::error::ApiError;
-use crate::extract::{AuthUser, WS_BEARER_PROTOCOL};
+use crate::extract::{AuthUser, WS_BEARER_PROTOCOL, check_origin};
 use crate::realtime::hub::{ConnId, Outbound};
 use crate::realtime::transport::{Transport, WsTransport};
 use crate::state::ApiState;
@@ -46,6 +46,7 @@ pub async fn connect_ws(
     state: web::Data<ApiState>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
+    check_origin(&req, &state.ctx.settings.allowed_origins())?;
     let (response, session, stream) =
         actix_ws::handle_with_protocols(&req, body, &[WS_BEARER_PROTOCOL]).map_err(|e| {
             AppError::bad_request(

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::error::ApiError;
-use crate::extract::AuthUser;
+use crate::extract::{AuthUser, check_origin};
 use crate::realtime::socket;
 use crate::realtime::transport::SseTransport;
 use crate::state::ApiState;
@@ -33,6 +33,7 @@ pub async fn subscribe_sse(
     state: web::Data<ApiState>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
+    check_origin(&req, &state.ctx.settings.allowed_origins())?;
     let resume_from = match req.headers().get("last-event-id") {
         None => None,
         Some(value) => Some(

@@ -5,15 +5,19 @@ use parley_shared::auth;
 use parley_shared::dto::{LoginRequest, MessageResponse, RefreshRequest, TokenRequest};
 use parley_shared::models::User;
 
+use parley_shared::ratelimit::Limit;
+
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
 use crate::state::ApiState;
 
 /// `POST /auth/register` → 201 `MessageResponse` with the new user.
 pub async fn register(
+    req: HttpRequest,
     state: web::Data<ApiState>,
     body: JsonBody<parley_shared::dto::RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
+    state.ctx.limits.check(Limit::Register, &client_ip(&req))?;
     let user = auth::register(&state.ctx, body.0).await?;
     Ok(HttpResponse::Created().json(MessageResponse {
         message: "Registered. Check your email to confirm your address.".into(),
@@ -32,24 +36,29 @@ pub async fn login(
         .get(actix_web::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
     let ip = req.peer_addr().map(|a| a.ip().to_string());
+    state.ctx.limits.check(Limit::Login, &client_ip(&req))?;
     let tokens = auth::login(&state.ctx, body.0, device, ip.as_deref()).await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
 
 /// `POST /auth/refresh` → 200 `TokenResponse` (the refresh token rotates).
 pub async fn refresh(
+    req: HttpRequest,
     state: web::Data<ApiState>,
     body: JsonBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
+    state.ctx.limits.check(Limit::Refresh, &client_ip(&req))?;
     let tokens = auth::refresh(&state.ctx, &body.0.refresh_token).await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
 
 /// `POST /auth/verify-email` → 200 `MessageResponse`.
 pub async fn verify_email(
+    req: HttpRequest,
     state: web::Data<ApiState>,
     body: JsonBody<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
+    state.ctx.limits.check(Limit::Reset, &client_ip(&req))?;
     auth::verify_email(&state.ctx, &body.0.token).await?;
     Ok(HttpResponse::Ok().json(MessageResponse {
         message: "Email verified.".into(),
@@ -90,4 +99,12 @@ pub async fn revoke_other_sessions(
 ) -> ApiResult<HttpResponse> {
     auth::revoke_sessions(&state.ctx, &caller, None).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The client's address, the key of per-IP limits (the TCP peer: a proxy in
+/// front should keep one connection per client or set its own limits).
+fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
 }

@@ -93,6 +93,27 @@ impl Message {
             .optional()
     }
 
+    /// How many seconds ago `sender_id` last sent exactly `text` to
+    /// `chat_id`, if ever (the duplicate cooldown).
+    pub async fn same_text_age(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        sender_id: i64,
+        text: &str,
+    ) -> QueryResult<Option<i64>> {
+        let last: Option<DateTime<Utc>> = messages::table
+            .filter(messages::chat_id.eq(chat_id))
+            .filter(messages::sender_id.eq(sender_id))
+            .filter(messages::text.eq(text))
+            .filter(messages::deleted_at.is_null())
+            .order(messages::id.desc())
+            .select(messages::created_at)
+            .first(conn)
+            .await
+            .optional()?;
+        Ok(last.map(|at| (Utc::now() - at).num_seconds()))
+    }
+
     /// Inserts a message; when the sender already used its
     /// `client_message_id`, inserts nothing and returns `None`.
     pub async fn insert(

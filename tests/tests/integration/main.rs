@@ -12,6 +12,7 @@ mod health;
 mod members;
 mod messages;
 mod presence;
+mod ratelimit;
 mod realtime;
 mod receipts;
 mod schema;

@@ -29,6 +29,7 @@ async fn a_client_that_stops_reading_is_closed_and_memory_stays_bounded() {
     let dir = temp_dir();
     let mut env = parley_tests::base_env(&db, &redis_prefix(), &dir);
     env.insert("WS_OUTBOUND_QUEUE".into(), "32".into());
+    env.insert("MESSAGE_RATE_LIMIT_PER_MINUTE".into(), "0".into());
     let (process, api) = spawn_api_process(&env, &dir).await.unwrap();
     let pid = process.child.id().expect("pid");
     let (a, b, chat) = api.pair("slowpoke", "sender").await;
