@@ -133,6 +133,10 @@ pub(crate) struct Socket<T: Transport> {
     overflow: Arc<Notify>,
 }
 
+/// After `ready`, live events wait this long for the client's first frame
+/// (API.md: send `resume` first).
+const LIVE_GRACE: Duration = Duration::from_millis(1000);
+
 /// How long the server tries to say goodbye to a client before it drops the
 /// connection (a client that stopped reading cannot take a close frame).
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -273,6 +277,12 @@ impl<T: Transport> Socket<T> {
             tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         let mut last_heard = Instant::now();
         let mut typing_tick = tokio::time::interval(Duration::from_secs(1));
+        // Live events wait (in the bounded queue) until the client's first
+        // frame — normally `resume` — or the grace period: so that a resume
+        // never has to send events older than ones already sent.
+        let mut gated = has_client;
+        let gate = tokio::time::sleep(LIVE_GRACE);
+        tokio::pin!(gate);
         let expires_in =
             u64::try_from(self.auth.expires_at - chrono::Utc::now().timestamp()).unwrap_or(0);
         let token_expiry = tokio::time::sleep(Duration::from_secs(expires_in));
@@ -289,10 +299,14 @@ impl<T: Transport> Socket<T> {
                 }
                 frame = next_frame(&mut stream), if has_client => {
                     last_heard = Instant::now();
+                    let opens_gate = gated;
                     match frame {
                         Some(Ok(actix_ws::AggregatedMessage::Text(text))) => {
                             if !self.on_client_text(&text).await? {
                                 return Ok(End::Gone);
+                            }
+                            if opens_gate {
+                                gated = false;
                             }
                         }
                         Some(Ok(actix_ws::AggregatedMessage::Binary(_))) => {
@@ -314,7 +328,10 @@ impl<T: Transport> Socket<T> {
                         }
                     }
                 }
-                outbound = rx.recv() => {
+                _ = &mut gate, if gated => {
+                    gated = false;
+                }
+                outbound = rx.recv(), if !gated => {
                     let Some(outbound) = outbound else { return Ok(End::Gone) };
                     if !self.deliver(outbound).await? {
                         return Ok(End::Gone);

@@ -438,3 +438,32 @@ async fn the_worker_prunes_old_events_and_late_clients_resync() {
         json!({"type": "resync_required", "chat_id": chat, "last_seq": 4})
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_between_ready_and_resume_is_sent_once_in_order() {
+    let app = TestApp::spawn().await;
+    let (a, b, chat) = app.api.pair("xaver", "yvonne").await;
+    let older = app.api.send_text(&a, chat, "missed while away").await;
+    let mut ws = app.api.connect_ws(&b.access_token).await;
+    // Committed after `ready`, before the client says `resume`.
+    let newer = app.api.send_text(&a, chat, "sent right after ready").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    ws.send_json(&json!({"type": "resume", "chats": {chat.to_string(): 1}}))
+        .await
+        .unwrap();
+    let first = ws.next_json(WAIT).await.unwrap();
+    let second = ws.next_json(WAIT).await.unwrap();
+    assert_eq!(
+        (first["seq"].as_i64(), &first["message"]["id"]),
+        (Some(2), &older["id"])
+    );
+    assert_eq!(
+        (second["seq"].as_i64(), &second["message"]["id"]),
+        (Some(3), &newer["id"])
+    );
+    assert_eq!(ws.next_json(WAIT).await.unwrap()["type"], "resumed");
+    assert!(
+        ws.is_quiet_for(Duration::from_millis(300)).await,
+        "nothing twice"
+    );
+}
