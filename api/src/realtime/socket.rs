@@ -294,8 +294,18 @@ impl<T: Transport> Socket<T> {
             tokio::select! {
                 biased;
                 _ = overflow.notified() => {
-                    tracing::info!(user.id = self.auth.user_id, "closing a slow socket (1013)");
-                    return Ok(End::Close(too_slow()));
+                    // Behind, but not stuck (sending did not block): take what
+                    // is queued, then what the full queue dropped, from the
+                    // log. A client that stops reading is caught in `send`.
+                    gated = false;
+                    while let Ok(item) = rx.try_recv() {
+                        if !self.deliver(item).await? {
+                            return Ok(End::Gone);
+                        }
+                    }
+                    if !self.deliver(Outbound::Resync).await? {
+                        return Ok(End::Gone);
+                    }
                 }
                 frame = next_frame(&mut stream), if has_client => {
                     last_heard = Instant::now();
@@ -748,6 +758,7 @@ impl<T: Transport> Socket<T> {
     async fn send(&mut self, payload: Bytes) -> bool {
         let overflow = self.overflow.clone();
         tokio::select! {
+            biased;
             sent = self.transport.send(payload, &self.positions) => sent,
             _ = overflow.notified() => {
                 tracing::info!(user.id = self.auth.user_id, "closing a slow socket (1013)");
