@@ -136,8 +136,22 @@ fn user_id_of(claims: &Claims) -> AppResult<i64> {
         .map_err(|_| AppError::unauthorized("invalid_token", "The token is not valid."))
 }
 
+/// At most this many argon2 computations at once (one per core): each takes
+/// 19 MiB, and unbounded concurrency only adds memory, not speed.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
 /// Hashes a password with argon2id (default parameters), off the async threads.
 pub async fn hash_password(password: String) -> AppResult<String> {
+    let _permit = hashing_permits()
+        .acquire()
+        .await
+        .map_err(AppError::internal)?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::encode_b64(&rand::rng().random::<[u8; 16]>())
             .map_err(|e| AppError::internal(anyhow::anyhow!("salt: {e}")))?;
@@ -152,6 +166,10 @@ pub async fn hash_password(password: String) -> AppResult<String> {
 
 /// Checks `password` against an argon2 PHC `hash`, off the async threads.
 pub async fn verify_password(password: String, hash: String) -> AppResult<bool> {
+    let _permit = hashing_permits()
+        .acquire()
+        .await
+        .map_err(AppError::internal)?;
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&hash)
             .map_err(|e| AppError::internal(anyhow::anyhow!("stored hash: {e}")))?;

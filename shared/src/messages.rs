@@ -103,7 +103,13 @@ pub async fn send_message(
         Some(cid) => Message::find_by_client_id(&mut conn, sender_id, cid).await?,
         None => None,
     };
-    if retry.is_none() {
+    if let Some(existing) = retry {
+        // Still authorised? (A retry after being removed from the chat.)
+        require_member(&mut conn, existing.chat_id, sender_id).await?;
+        let read = read_for(&mut conn, &existing, sender_id).await?;
+        return Ok((read, SendOutcome::Existing));
+    }
+    {
         ctx.limits.check(Limit::Message, &sender_id.to_string())?;
         let cooldown = ctx.settings.duplicate_message_cooldown_seconds;
         if cooldown > 0
@@ -125,11 +131,6 @@ pub async fn send_message(
                     "Only owners and admins can post in this channel.",
                 ));
             }
-            if let Some(cid) = &client_id
-                && let Some(existing) = Message::find_by_client_id(conn, sender_id, cid).await?
-            {
-                return Ok((existing, None));
-            }
             if let Some(reply_to) = req.reply_to_message_id {
                 let target = Message::find(conn, reply_to).await.ok();
                 if !target.is_some_and(|m| m.chat_id == chat.id && m.deleted_at.is_none()) {
@@ -139,7 +140,7 @@ pub async fn send_message(
                     ));
                 }
             }
-            let seq = event::next_seq(conn, chat.id).await?;
+            let seq = event::next_message_seq(conn, chat.id).await?;
             let message = Message::insert(
                 conn,
                 NewMessage {
@@ -154,7 +155,6 @@ pub async fn send_message(
             )
             .await?
             .ok_or_else(|| AppError::conflict(DUPLICATE_CODE, "retry in flight"))?;
-            Chat::touch_last_message(conn, chat.id, message.id, message.created_at).await?;
             let created = ServerEvent::MessageCreated {
                 chat_id: chat.id,
                 seq,

@@ -70,7 +70,6 @@ diesel::table! {
         created_by -> Nullable<Int8>,
         pinned_message_id -> Nullable<Int8>,
         last_seq -> Int8,
-        last_message_id -> Nullable<Int8>,
         last_activity_at -> Timestamptz,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,

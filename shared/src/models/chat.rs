@@ -21,7 +21,6 @@ pub struct Chat {
     pub created_by: Option<i64>,
     pub pinned_message_id: Option<i64>,
     pub last_seq: i64,
-    pub last_message_id: Option<i64>,
     pub last_activity_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -259,23 +258,6 @@ impl Chat {
             .get_result(conn)
             .await
             .optional()
-    }
-
-    /// Records a new last message: moves the chat up the list.
-    pub async fn touch_last_message(
-        conn: &mut AsyncPgConnection,
-        id: i64,
-        message_id: i64,
-        at: DateTime<Utc>,
-    ) -> QueryResult<()> {
-        diesel::update(chats::table.find(id))
-            .set((
-                chats::last_message_id.eq(message_id),
-                chats::last_activity_at.eq(at),
-            ))
-            .execute(conn)
-            .await?;
-        Ok(())
     }
 }
 

@@ -32,6 +32,20 @@ pub async fn next_seq(conn: &mut AsyncPgConnection, chat_id: i64) -> QueryResult
         .await
 }
 
+/// [`next_seq`] for a new message: also moves the chat to the top of its
+/// members' lists (`last_activity_at`), in the same statement.
+pub async fn next_message_seq(conn: &mut AsyncPgConnection, chat_id: i64) -> QueryResult<i64> {
+    diesel::update(chats::table.find(chat_id))
+        .set((
+            chats::last_seq.eq(chats::last_seq + 1),
+            chats::updated_at.eq(diesel::dsl::now),
+            chats::last_activity_at.eq(diesel::dsl::now),
+        ))
+        .returning(chats::last_seq)
+        .get_result(conn)
+        .await
+}
+
 /// Appends `event` to the chat's log at `seq` (taken with [`next_seq`] in
 /// the same transaction) and returns it ready to publish after commit.
 pub async fn append(

@@ -1,0 +1,455 @@
+//! `parley-bench`: a load tool for running Parley replicas.
+//!
+//! It registers users, opens their WebSockets (round-robin over `--api`
+//! replicas), makes chats, then sends at a target rate through REST or the
+//! socket and measures what every member receives: sends/s, deliveries/s,
+//! end-to-end latency (send → `message_created` on each member's socket)
+//! p50 / p95 / p99 / max, errors, and lost or duplicated messages. A
+//! progress bar runs meanwhile; the last line of output is one JSON object.
+//!
+//! The server must allow the load: run it with the rate limits off
+//! (`MESSAGE_RATE_LIMIT_PER_MINUTE=0 REGISTER_RATE_LIMIT_PER_MINUTE=0
+//! LOGIN_RATE_LIMIT_PER_MINUTE=0`). See `docs/benchmarks.md`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{HashMap, HashSet};
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, ValueEnum};
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressStyle};
+use parley_tests::{Api, TestUser};
+use serde_json::json;
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    /// `--chats` private chats, two members each (`--clients` is ignored).
+    Direct,
+    /// One group of `--clients` members.
+    Group,
+    /// `--clients` idle sockets (users share sockets 100 to a user); reports
+    /// the API's RSS per socket when `--api-pid` is given.
+    Idle,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Via {
+    Rest,
+    Ws,
+}
+
+#[derive(Debug, Parser)]
+#[command(about = "Load Parley replicas and measure delivery")]
+struct Args {
+    /// API base URL; repeat for several replicas (clients spread over them).
+    #[arg(long = "api", default_value = "http://127.0.0.1:8080")]
+    apis: Vec<String>,
+    #[arg(long, value_enum, default_value = "direct")]
+    scenario: Scenario,
+    /// Members (group) or sockets (idle).
+    #[arg(long, default_value_t = 100)]
+    clients: usize,
+    /// Private chats (direct).
+    #[arg(long, default_value_t = 10)]
+    chats: usize,
+    /// Target messages per second, all senders together.
+    #[arg(long, default_value_t = 100.0)]
+    rate: f64,
+    /// Seconds of sending.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Send through REST or through the socket (`send` → `ack`).
+    #[arg(long, value_enum, default_value = "rest")]
+    via: Via,
+    /// Concurrent requests in flight while sending.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Seconds to wait for late deliveries after the last send.
+    #[arg(long, default_value_t = 5.0)]
+    drain: f64,
+    /// The API process to read RSS from (idle scenario), e.g. `$(pgrep -n parley-api)`.
+    #[arg(long)]
+    api_pid: Vec<u32>,
+    /// A prefix for usernames, so that runs do not collide.
+    #[arg(long)]
+    run_id: Option<String>,
+}
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// What one member's socket saw.
+struct Received {
+    latency_us: Histogram<u64>,
+    /// Message ids, once each.
+    seen: HashSet<i64>,
+    duplicates: u64,
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open_socket(api: &Api, token: &str) -> anyhow::Result<Socket> {
+    let mut request = api.ws_url().into_client_request()?;
+    request.headers_mut().insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {token}"))?,
+    );
+    let (mut stream, _) = tokio_tungstenite::connect_async(request).await?;
+    // Wait for `ready`, and open the live gate at once.
+    while let Some(frame) = stream.next().await {
+        if let WsMessage::Text(text) = frame?
+            && text.contains("\"ready\"")
+        {
+            break;
+        }
+    }
+    stream
+        .send(WsMessage::Text(json!({"type": "ping"}).to_string().into()))
+        .await?;
+    Ok(stream)
+}
+
+/// The number after `key` in `text` (no JSON parse: readers must be cheap).
+fn number_after(text: &str, key: &str) -> Option<u64> {
+    let start = text.find(key)? + key.len();
+    let digits: &str = &text[start..];
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end].parse().ok()
+}
+
+/// Reads one member's socket until `stop`: latency and message ids.
+fn spawn_reader(
+    mut stream: Socket,
+    deliveries: Arc<AtomicU64>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<Received> {
+    tokio::spawn(async move {
+        let mut r = Received {
+            latency_us: Histogram::new(3).expect("histogram"),
+            seen: HashSet::new(),
+            duplicates: 0,
+        };
+        loop {
+            let frame = tokio::select! {
+                frame = stream.next() => frame,
+                _ = stop.changed() => break,
+            };
+            let Some(Ok(WsMessage::Text(text))) = frame else {
+                if frame.is_none() {
+                    break;
+                }
+                continue;
+            };
+            let text = text.as_str();
+            // Live frames and frames replayed from the log (whose keys the
+            // database re-sorted) both match these scans.
+            if !text.contains("\"type\":\"message_created\"") {
+                continue;
+            }
+            let now = now_us();
+            let id = text
+                .find("\"message\":{")
+                .and_then(|at| number_after(&text[at..], "\"id\":"))
+                .map_or(-1, |v| v as i64);
+            deliveries.fetch_add(1, Ordering::Relaxed);
+            if !r.seen.insert(id) {
+                r.duplicates += 1;
+                continue;
+            }
+            if let Some(sent) = number_after(text, "\"text\":\"bench|") {
+                let _ = r.latency_us.record(now.saturating_sub(sent).max(1));
+            }
+        }
+        r
+    })
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn register_all(apis: &[Api], names: Vec<String>, bar: &ProgressBar) -> Vec<TestUser> {
+    let mut users = Vec::with_capacity(names.len());
+    for chunk in names.chunks(16) {
+        let mut tasks = Vec::new();
+        for (i, name) in chunk.iter().enumerate() {
+            let api = apis[i % apis.len()].clone();
+            let name = name.clone();
+            tasks.push(tokio::spawn(
+                async move { api.register_and_login(&name).await },
+            ));
+        }
+        for task in tasks {
+            users.push(task.await.expect("register"));
+            bar.inc(1);
+        }
+    }
+    users
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let apis: Vec<Api> = args
+        .apis
+        .iter()
+        .map(|a| Api::new(a.trim_end_matches('/')))
+        .collect();
+    let run = args
+        .run_id
+        .clone()
+        .unwrap_or_else(|| format!("b{}", now_us() % 1_000_000_000));
+    let style = ProgressStyle::with_template("{prefix:>9} [{bar:40}] {pos}/{len} {msg}")
+        .unwrap()
+        .progress_chars("=> ");
+
+    // 1. Users.
+    let (user_count, sockets_per_user) = match args.scenario {
+        Scenario::Direct => (args.chats * 2, 1),
+        Scenario::Group => (args.clients, 1),
+        Scenario::Idle => (args.clients.div_ceil(100), 100),
+    };
+    let names: Vec<String> = (0..user_count).map(|i| format!("{run}_{i}")).collect();
+    let bar = ProgressBar::new(user_count as u64)
+        .with_style(style.clone())
+        .with_prefix("users");
+    let users = register_all(&apis, names, &bar).await;
+    bar.finish();
+
+    // 2. Chats.
+    let owner = &users[0];
+    let mut chats: Vec<(i64, Vec<usize>)> = Vec::new();
+    match args.scenario {
+        Scenario::Direct => {
+            for pair in 0..args.chats {
+                let (a, b) = (2 * pair, 2 * pair + 1);
+                let chat = apis[0].private_chat(&users[a], &users[b]).await;
+                chats.push((chat, vec![a, b]));
+            }
+        }
+        Scenario::Group => {
+            let ids: Vec<i64> = users[1..].iter().map(|u| u.id).collect();
+            let (status, chat) = apis[0]
+                .post(
+                    "/api/v1/chats",
+                    Some(&owner.access_token),
+                    &json!({"type": "group", "title": "bench", "member_ids": ids}),
+                )
+                .await;
+            anyhow::ensure!(status.is_success(), "create group: {status} {chat}");
+            chats.push((chat["id"].as_i64().unwrap(), (0..users.len()).collect()));
+        }
+        Scenario::Idle => {}
+    }
+
+    // 3. Sockets.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let deliveries = Arc::new(AtomicU64::new(0));
+    let socket_total = user_count * sockets_per_user;
+    let rss_before: Vec<u64> = args.api_pid.iter().map(|p| rss_kib(*p)).collect();
+    let bar = ProgressBar::new(socket_total as u64)
+        .with_style(style.clone())
+        .with_prefix("sockets");
+    let mut readers = Vec::new();
+    let mut idle = Vec::new();
+    for (i, user) in users.iter().enumerate() {
+        for k in 0..sockets_per_user {
+            let api = &apis[(i * sockets_per_user + k) % apis.len()];
+            let stream = open_socket(api, &user.access_token).await?;
+            if args.scenario == Scenario::Idle {
+                idle.push(stream);
+            } else {
+                readers.push(spawn_reader(stream, deliveries.clone(), stop_rx.clone()));
+            }
+            bar.inc(1);
+        }
+    }
+    bar.finish();
+    if args.scenario == Scenario::Idle {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let rss_after: Vec<u64> = args.api_pid.iter().map(|p| rss_kib(*p)).collect();
+        let per_socket: Vec<f64> = rss_before
+            .iter()
+            .zip(&rss_after)
+            .map(|(b, a)| {
+                (a.saturating_sub(*b) as f64 * 1024.0)
+                    / (socket_total as f64 / args.api_pid.len().max(1) as f64)
+            })
+            .collect();
+        let report = json!({
+            "scenario": "idle",
+            "sockets": socket_total,
+            "replicas": apis.len(),
+            "rss_before_kib": rss_before,
+            "rss_after_kib": rss_after,
+            "rss_bytes_per_socket": per_socket,
+        });
+        println!("{report}");
+        drop(idle);
+        return Ok(());
+    }
+
+    // 4. Send at the target rate.
+    let total = (args.rate * args.duration).round() as u64;
+    let bar = ProgressBar::new(total)
+        .with_style(style)
+        .with_prefix("messages");
+    let errors = Arc::new(AtomicU64::new(0));
+    let acked: Arc<Mutex<Vec<i64>>> = Arc::new(Mutex::new(Vec::new()));
+    let permits = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
+    let mut sender_sockets = Vec::new();
+    if args.via == Via::Ws {
+        for (i, user) in users.iter().enumerate() {
+            let api = &apis[i % apis.len()];
+            sender_sockets.push(Arc::new(Mutex::new(
+                open_socket(api, &user.access_token).await?,
+            )));
+        }
+    }
+    let interval = Duration::from_secs_f64(1.0 / args.rate);
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut tasks = Vec::new();
+    for n in 0..total {
+        tick.tick().await;
+        let (chat, members) = &chats[n as usize % chats.len()];
+        let sender = members[(n as usize / chats.len()) % members.len()];
+        let text = format!("bench|{}|{n}", now_us());
+        let permit = permits.clone().acquire_owned().await?;
+        let (errors, acked, bar) = (errors.clone(), acked.clone(), bar.clone());
+        let chat = *chat;
+        match args.via {
+            Via::Rest => {
+                let api = apis[sender % apis.len()].clone();
+                let token = users[sender].access_token.clone();
+                tasks.push(tokio::spawn(async move {
+                    let (status, body) = api
+                        .post(
+                            "/api/v1/messages",
+                            Some(&token),
+                            &json!({"chat_id": chat, "text": text, "client_message_id": format!("{n}")}),
+                        )
+                        .await;
+                    if status.is_success() {
+                        acked.lock().await.push(body["id"].as_i64().unwrap_or(-1));
+                    } else {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    bar.inc(1);
+                    drop(permit);
+                }));
+            }
+            Via::Ws => {
+                // Acks are not awaited per frame; the sender's own socket
+                // sees its message like every member's does.
+                let socket = sender_sockets[sender].clone();
+                tasks.push(tokio::spawn(async move {
+                    let frame = json!({"type": "send", "chat_id": chat, "text": text, "client_message_id": format!("{n}")});
+                    if socket
+                        .lock()
+                        .await
+                        .send(WsMessage::Text(frame.to_string().into()))
+                        .await
+                        .is_err()
+                    {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    bar.inc(1);
+                    drop(permit);
+                }));
+            }
+        }
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let send_secs = started.elapsed().as_secs_f64();
+    bar.finish();
+
+    // 5. Drain and count.
+    let members_of: HashMap<i64, usize> = chats.iter().map(|(c, m)| (*c, m.len())).collect();
+    let expected_per_message = members_of.values().next().copied().unwrap_or(0) as u64;
+    let sent_ok = match args.via {
+        Via::Rest => acked.lock().await.len() as u64,
+        Via::Ws => total - errors.load(Ordering::Relaxed),
+    };
+    let expected = sent_ok * expected_per_message;
+    let deadline = Instant::now() + Duration::from_secs_f64(args.drain);
+    while deliveries.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let all_secs = started.elapsed().as_secs_f64();
+    let _ = stop_tx.send(true);
+    let mut r = Received {
+        latency_us: Histogram::new(3)?,
+        seen: HashSet::new(),
+        duplicates: 0,
+    };
+    let mut received: u64 = 0;
+    for reader in readers {
+        let one = reader.await?;
+        received += one.seen.len() as u64;
+        r.duplicates += one.duplicates;
+        r.latency_us.add(&one.latency_us)?;
+    }
+    let lost = expected.saturating_sub(received);
+    let ms = |us: u64| us as f64 / 1000.0;
+    let report = json!({
+        "scenario": format!("{:?}", args.scenario).to_lowercase(),
+        "via": format!("{:?}", args.via).to_lowercase(),
+        "replicas": apis.len(),
+        "chats": chats.len(),
+        "members_per_chat": expected_per_message,
+        "target_rate": args.rate,
+        "sent": sent_ok,
+        "errors": errors.load(Ordering::Relaxed),
+        "sends_per_sec": (sent_ok as f64 / send_secs).round(),
+        "deliveries": received,
+        "deliveries_per_sec": (received as f64 / all_secs).round(),
+        "expected_deliveries": expected,
+        "lost": lost,
+        "duplicated": r.duplicates,
+        "latency_ms": {
+            "p50": ms(r.latency_us.value_at_quantile(0.50)),
+            "p95": ms(r.latency_us.value_at_quantile(0.95)),
+            "p99": ms(r.latency_us.value_at_quantile(0.99)),
+            "max": ms(r.latency_us.max()),
+        },
+    });
+    eprintln!(
+        "sent {sent_ok} ({:.0}/s), delivered {received} of {expected} ({:.0}/s), lost {lost}, duplicated {}, errors {}; e2e p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        sent_ok as f64 / send_secs,
+        received as f64 / all_secs,
+        r.duplicates,
+        errors.load(Ordering::Relaxed),
+        ms(r.latency_us.value_at_quantile(0.50)),
+        ms(r.latency_us.value_at_quantile(0.95)),
+        ms(r.latency_us.value_at_quantile(0.99)),
+        ms(r.latency_us.max()),
+    );
+    println!("{report}");
+    Ok(())
+}
