@@ -47,6 +47,21 @@ fn message_id_of(payload: &serde_json::Value) -> Option<i64> {
         .or_else(|| payload["message"]["id"].as_i64())
 }
 
+/// What a reader who hid a message gets instead of an event about it:
+/// `{"type": "message_hidden", "chat_id", "seq", "message_id"}` — the seq,
+/// without the content.
+pub fn hidden_stub(chat_id: i64, seq: i64, message_id: i64) -> Bytes {
+    Bytes::from(
+        serde_json::json!({
+            "type": "message_hidden",
+            "chat_id": chat_id,
+            "seq": seq,
+            "message_id": message_id,
+        })
+        .to_string(),
+    )
+}
+
 /// Reads up to `limit` events of `chat_id` after `after_seq` (and up to
 /// `up_to`, when given) as `user_id` may see them. `chat_last_seq` is the
 /// chat's current `last_seq`.
@@ -110,15 +125,7 @@ pub async fn read_events(
         .map(|row| {
             let bytes = match message_id_of(&row.payload) {
                 Some(id) if hidden.contains(&id) && row.event_type != "message_deleted" => {
-                    Bytes::from(
-                        serde_json::json!({
-                            "type": "message_hidden",
-                            "chat_id": row.chat_id,
-                            "seq": row.seq,
-                            "message_id": id,
-                        })
-                        .to_string(),
-                    )
+                    hidden_stub(row.chat_id, row.seq, id)
                 }
                 _ => row.payload_bytes(),
             };

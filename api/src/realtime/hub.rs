@@ -29,6 +29,8 @@ pub enum Outbound {
         chat_id: i64,
         seq: i64,
         payload: Bytes,
+        /// For an edit: the message, which the socket's user may have hidden.
+        edited_message: Option<i64>,
     },
     /// The socket's user now belongs to `chat_id` (from `seq` on): follow it.
     ChatJoined {
@@ -64,6 +66,12 @@ struct Header {
     seq: Option<i64>,
     user_id: Option<i64>,
     session_id: Option<String>,
+    message: Option<MessageHead>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageHead {
+    id: i64,
 }
 
 struct ConnEntry {
@@ -234,10 +242,14 @@ impl Hub {
                         self.user_joined_chat(user_id, chat_id, seq, payload).await;
                     }
                     (Topic::Chat(chat_id), _, Some(seq)) => {
+                        let edited_message = (header.kind == "message_updated")
+                            .then(|| header.message.as_ref().map(|m| m.id))
+                            .flatten();
                         self.send_to_chat(chat_id, |_| Outbound::ChatEvent {
                             chat_id,
                             seq,
                             payload: payload.clone(),
+                            edited_message,
                         });
                         if header.kind == "member_left"
                             && let Some(user_id) = header.user_id

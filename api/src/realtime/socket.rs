@@ -18,11 +18,11 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use parley_shared::AppError;
 use parley_shared::auth::AuthContext;
-use parley_shared::catchup::{UpdatesToken, read_events};
+use parley_shared::catchup::{UpdatesToken, hidden_stub, read_events};
 use parley_shared::dto::MessageCreateRequest;
 use parley_shared::events::{ServerEvent, Topic};
 use parley_shared::messages;
-use parley_shared::models::{Chat, ChatMember, Session as AuthSession};
+use parley_shared::models::{Chat, ChatMember, Message, Session as AuthSession};
 use parley_shared::receipts::{self, ReceiptKind, StatusUpdateRequest};
 use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
@@ -401,6 +401,7 @@ impl<T: Transport> Socket<T> {
                 chat_id,
                 seq,
                 payload,
+                edited_message,
             } => {
                 let Some(position) = self.positions.get(&chat_id).copied() else {
                     // Not (yet) followed by this socket: it will catch up
@@ -420,6 +421,12 @@ impl<T: Transport> Socket<T> {
                     Some(_) => {}
                 }
                 self.positions.insert(chat_id, seq);
+                let payload = match edited_message {
+                    Some(message_id) if self.hid(message_id).await? => {
+                        hidden_stub(chat_id, seq, message_id)
+                    }
+                    _ => payload,
+                };
                 Ok(self.send(payload).await)
             }
             Outbound::ChatJoined {
@@ -665,6 +672,12 @@ impl<T: Transport> Socket<T> {
             ),
         };
         Ok(self.send(reply.to_bytes()).await)
+    }
+
+    /// Whether this socket's user hid `message_id` (delete-for-me).
+    async fn hid(&self, message_id: i64) -> Result<bool, ApiError> {
+        let mut db = self.state.ctx.db.get().await?;
+        Ok(Message::is_hidden_for(&mut db, message_id, self.auth.user_id).await?)
     }
 
     /// Stops following a chat the user left (nothing more of it is sent).

@@ -382,3 +382,41 @@ async fn typing_reaches_focused_members_and_expires() {
         "not_a_member"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_of_a_message_i_hid_reaches_me_without_its_text() {
+    let app = TestApp::spawn().await;
+    let (a, b, chat) = app.api.pair("hilda", "ingo").await;
+    let m = app.api.send_text(&a, chat, "original").await;
+    let (status, _) = app
+        .api
+        .delete(
+            &format!("/api/v1/messages/{}", m["id"]),
+            Some(&b.access_token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let mut ws_a = app.api.connect_ws(&a.access_token).await;
+    let mut ws_b = app.api.connect_ws(&b.access_token).await;
+    for ws in [&mut ws_a, &mut ws_b] {
+        ws.send_json(&json!({"type": "ping"})).await.unwrap();
+        ws.expect_type("pong", WAIT).await.unwrap();
+    }
+    let (status, _) = app
+        .api
+        .put(
+            &format!("/api/v1/messages/{}", m["id"]),
+            Some(&a.access_token),
+            &json!({"text": "edited secret"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mine = ws_a.next_json(WAIT).await.unwrap();
+    assert_eq!(mine["type"], "message_updated");
+    assert_eq!(mine["message"]["text"], "edited secret");
+    let theirs = ws_b.next_json(WAIT).await.unwrap();
+    assert_eq!(
+        theirs,
+        json!({"type": "message_hidden", "chat_id": chat, "seq": mine["seq"], "message_id": m["id"]})
+    );
+}
