@@ -338,7 +338,7 @@ fn to_chat_read(row: ChatListRow, presence: &PresenceView) -> ChatRead {
         archived: row.archived,
         pinned: row.pinned,
         unread_count: row.unread_count,
-        unread_mentions_count: 0,
+        unread_mentions_count: row.unread_mentions_count,
         pinned_message_id: row.pinned_message_id,
         members_count: row.members_count,
         online_count: i64::from(counterpart_view.is_some_and(|v| v.0))

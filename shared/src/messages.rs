@@ -6,6 +6,8 @@
 //! published after commit. The REST handlers and the socket's `send` frame
 //! both call [`send_message`].
 
+use std::collections::HashMap;
+
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::auth::AuthContext;
@@ -155,13 +157,15 @@ pub async fn send_message(
             )
             .await?
             .ok_or_else(|| AppError::conflict(DUPLICATE_CODE, "retry in flight"))?;
+            let mut read = message.to_read("sent");
+            read.mentions = Message::record_mentions(conn, &message, &req.text).await?;
             let created = ServerEvent::MessageCreated {
                 chat_id: chat.id,
                 seq,
-                message: message.to_read("sent"),
+                message: read.clone(),
             };
             let event = event::append(conn, chat.id, seq, &created).await?;
-            Ok((message, Some(event)))
+            Ok((message, Some((event, read))))
         })
         .await;
     let (message, event) = match result {
@@ -177,11 +181,11 @@ pub async fn send_message(
         Err(err) => return Err(err),
     };
     match event {
-        Some(event) => {
+        Some((event, read)) => {
             ctx.bus
                 .publish_chat_events(std::slice::from_ref(&event))
                 .await;
-            Ok((message.to_read("sent"), SendOutcome::Created))
+            Ok((read, SendOutcome::Created))
         }
         None => {
             let read = read_for(&mut conn, &message, sender_id).await?;
@@ -223,6 +227,11 @@ async fn reads_for(
     let (my_read, my_delivered) = mine
         .map(|m| (m.last_read_message_id, m.last_delivered_message_id))
         .unwrap_or((0, 0));
+    let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
+    let mut mentioned: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (message_id, user_id) in Message::mentions_of(conn, &ids).await? {
+        mentioned.entry(message_id).or_default().push(user_id);
+    }
     Ok(messages
         .iter()
         .map(|m| {
@@ -238,7 +247,9 @@ async fn reads_for(
             } else {
                 "sent"
             };
-            m.to_read(status)
+            let mut read = m.to_read(status);
+            read.mentions = mentioned.remove(&m.id).unwrap_or_default();
+            read
         })
         .collect())
 }

@@ -160,6 +160,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     message_hidden,
     chat_events,
     contacts,
+    mentions,
 );
 
 diesel::table! {
@@ -167,5 +168,12 @@ diesel::table! {
         owner_id -> Int8,
         contact_id -> Int8,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    mentions (message_id, user_id) {
+        message_id -> Int8,
+        user_id -> Int8,
     }
 }

@@ -103,6 +103,8 @@ pub struct ChatListRow {
     pub members_count: i64,
     #[diesel(sql_type = BigInt)]
     pub unread_count: i64,
+    #[diesel(sql_type = BigInt)]
+    pub unread_mentions_count: i64,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub last_message_id: Option<i64>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -150,6 +152,12 @@ SELECT c.id, c.public_id, c.type AS chat_type, c.title, c.description, c.avatar_
            AND x.sender_id IS DISTINCT FROM m.user_id
            AND NOT EXISTS (SELECT 1 FROM message_hidden h
                             WHERE h.user_id = m.user_id AND h.message_id = x.id)) AS unread_count,
+       (SELECT count(*) FROM mentions n JOIN messages x ON x.id = n.message_id
+         WHERE n.user_id = m.user_id AND x.chat_id = c.id
+           AND x.id > GREATEST(m.last_read_message_id, m.cleared_before_message_id)
+           AND x.deleted_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM message_hidden h
+                            WHERE h.user_id = m.user_id AND h.message_id = x.id)) AS unread_mentions_count,
        lm.id AS last_message_id, lm.text AS last_message_text, lm.type AS last_message_type,
        lm.created_at AS last_message_created_at,
        cp.id AS counterpart_user_id, cp.name AS counterpart_name,

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::dto::{MessageEditRead, MessageRead};
-use crate::schema::{message_edits, message_hidden, messages};
+use crate::schema::{chat_members, mentions, message_edits, message_hidden, messages, users};
 
 /// A row of `messages`. `seq` is the chat seq of its `message_created` event.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -225,6 +225,64 @@ impl Message {
         Ok(())
     }
 
+    /// Records the members of `chat_id` named as `@username` in `text`
+    /// (not the sender); returns their ids, ascending.
+    pub async fn record_mentions(
+        conn: &mut AsyncPgConnection,
+        message: &Message,
+        text: &str,
+    ) -> QueryResult<Vec<i64>> {
+        let names = mentioned_usernames(text);
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let members = chat_members::table
+            .filter(chat_members::chat_id.eq(message.chat_id))
+            .select(chat_members::user_id);
+        let mut ids: Vec<i64> = users::table
+            .filter(users::id.eq_any(members))
+            .filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>("lower(username) = ANY(")
+                    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&names)
+                    .sql(")"),
+            )
+            .select(users::id)
+            .load(conn)
+            .await?;
+        ids.retain(|id| Some(*id) != message.sender_id);
+        ids.sort_unstable();
+        if !ids.is_empty() {
+            let rows: Vec<_> = ids
+                .iter()
+                .map(|id| {
+                    (
+                        mentions::message_id.eq(message.id),
+                        mentions::user_id.eq(*id),
+                    )
+                })
+                .collect();
+            diesel::insert_into(mentions::table)
+                .values(rows)
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await?;
+        }
+        Ok(ids)
+    }
+
+    /// The mentioned user ids of each of `ids`.
+    pub async fn mentions_of(
+        conn: &mut AsyncPgConnection,
+        ids: &[i64],
+    ) -> QueryResult<Vec<(i64, i64)>> {
+        mentions::table
+            .filter(mentions::message_id.eq_any(ids))
+            .order((mentions::message_id, mentions::user_id))
+            .select((mentions::message_id, mentions::user_id))
+            .load(conn)
+            .await
+    }
+
     /// `true` if `user_id` hid this message.
     pub async fn is_hidden_for(
         conn: &mut AsyncPgConnection,
@@ -285,5 +343,41 @@ impl MessageEdit {
             old_text: self.old_text.clone(),
             edited_at: self.edited_at,
         }
+    }
+}
+
+/// The lower-cased `@username`s in `text` (3–32 letters, digits or `_`).
+pub fn mentioned_usernames(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('@') {
+        let before = rest[..at].chars().next_back();
+        let after = &rest[at + 1..];
+        let len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        let standalone = before.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        if standalone && (3..=32).contains(&len) {
+            let name = after[..len].to_lowercase();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        rest = &after[len..];
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentioned_usernames;
+
+    #[test]
+    fn finds_standalone_usernames() {
+        assert_eq!(
+            mentioned_usernames("hi @Bob and @carol_1, not mail@example.com or @ab; @bob again"),
+            vec!["bob".to_owned(), "carol_1".to_owned()]
+        );
+        assert!(mentioned_usernames("no mentions @").is_empty());
     }
 }

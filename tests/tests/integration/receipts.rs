@@ -163,3 +163,84 @@ async fn receipts_reach_the_other_members_once() {
         .unwrap();
     assert!(ws_a.is_quiet_for(Duration::from_millis(400)).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unread_mentions_follow_reads_deletes_and_hides() {
+    let app = TestApp::spawn().await;
+    let a = app.api.register_and_login("mona").await;
+    let b = app.api.register_and_login("nico").await;
+    let stranger = app.api.register_and_login("omar").await;
+    let (created, chat) = app
+        .api
+        .post(
+            "/api/v1/chats",
+            Some(&a.access_token),
+            &json!({"type": "group", "title": "mentions", "member_ids": [b.id]}),
+        )
+        .await;
+    assert_eq!(created, StatusCode::CREATED);
+    let chat = chat["id"].as_i64().unwrap();
+    let mut ws_b = app.api.connect_ws(&b.access_token).await;
+    let m1 = app
+        .api
+        .send_text(&a, chat, "hey @NICO, and @omar (not here), and me @mona")
+        .await;
+    assert_eq!(
+        m1["mentions"],
+        json!([b.id]),
+        "members only, never the sender"
+    );
+    let live = ws_b.expect_type("message_created", WAIT).await.unwrap();
+    assert_eq!(live["message"]["mentions"], json!([b.id]));
+    let m2 = app.api.send_text(&a, chat, "@nico again").await;
+    let m3 = app.api.send_text(&a, chat, "@nico once more").await;
+    app.api.send_text(&a, chat, "no mention").await;
+
+    let mentions = |user: &TestUser| {
+        let (api, token) = (app.api.clone(), user.access_token.clone());
+        async move {
+            let (_, list) = api.get("/api/v1/chats", Some(&token)).await;
+            list[0]["unread_mentions_count"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(mentions(&b).await, 3);
+    assert_eq!(unread(&app.api, &b, chat).await, 4);
+    let (_, page) = app
+        .api
+        .get(&format!("/api/v1/messages/{chat}"), Some(&b.access_token))
+        .await;
+    assert_eq!(
+        page[0]["mentions"],
+        json!([b.id]),
+        "the history carries mentions too"
+    );
+
+    let (code, _) = status(&app.api, &b, chat, &m1, "message_read").await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(mentions(&b).await, 2);
+    let (code, _) = app
+        .api
+        .delete(
+            &format!("/api/v1/messages/{}?for_all=true", m2["id"]),
+            Some(&a.access_token),
+        )
+        .await;
+    assert_eq!(code, StatusCode::NO_CONTENT);
+    assert_eq!(mentions(&b).await, 1);
+    let (code, _) = app
+        .api
+        .delete(
+            &format!("/api/v1/messages/{}", m3["id"]),
+            Some(&b.access_token),
+        )
+        .await;
+    assert_eq!(code, StatusCode::NO_CONTENT);
+    assert_eq!(mentions(&b).await, 0);
+    assert_eq!(mentions(&a).await, 0);
+    // The stranger was named but is not a member: nothing for them.
+    let (_, theirs) = app
+        .api
+        .get("/api/v1/chats", Some(&stranger.access_token))
+        .await;
+    assert_eq!(theirs, json!([]));
+}
