@@ -9,7 +9,7 @@ use rand::Rng;
 
 use crate::auth::AuthContext;
 use crate::context::AppContext;
-use crate::dto::{ChatCreateRequest, ChatDetailRead, ChatInfo, ChatMemberRead, ChatRead};
+use crate::dto::{ChatCreateRequest, ChatDetailRead, ChatInfo, ChatRead};
 use crate::error::{AppError, AppResult};
 use crate::events::{ChatEvent, ServerEvent, Topic};
 use crate::models::chat::{ChatListFilter, ChatListRow, NewChat, NewChatMember};
@@ -487,15 +487,7 @@ pub async fn get_chat(
     let members = ChatMember::with_users(&mut conn, chat_id)
         .await?
         .into_iter()
-        .map(|(m, name, username)| ChatMemberRead {
-            id: m.id,
-            user_id: m.user_id,
-            role: m.role,
-            joined_at: m.joined_at,
-            name,
-            username,
-            nickname: m.nickname,
-        })
+        .map(|(m, name, username)| m.into_read(name, username))
         .collect();
     Ok(ChatDetailRead { chat, members })
 }

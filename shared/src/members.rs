@@ -63,15 +63,7 @@ async fn member_read(
         .await?
         .into_iter()
         .find(|(m, _, _)| m.user_id == user_id)
-        .map(|(m, name, username)| ChatMemberRead {
-            id: m.id,
-            user_id: m.user_id,
-            role: m.role,
-            joined_at: m.joined_at,
-            name,
-            username,
-            nickname: m.nickname,
-        })
+        .map(|(m, name, username)| m.into_read(name, username))
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("member vanished")))
 }
 

@@ -291,13 +291,17 @@ impl Hub {
         }
     }
 
-    async fn user_joined_chat(&self, user_id: i64, chat_id: i64, seq: i64, payload: Bytes) {
-        let conns: Vec<ConnId> = self
-            .state()
+    /// The local sockets of `user_id`.
+    fn conns_of(&self, user_id: i64) -> Vec<ConnId> {
+        self.state()
             .by_user
             .get(&user_id)
             .map(|c| c.iter().copied().collect())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    async fn user_joined_chat(&self, user_id: i64, chat_id: i64, seq: i64, payload: Bytes) {
+        let conns = self.conns_of(user_id);
         for conn in conns {
             if let Err(err) = self.join_chats(conn, &[chat_id]).await {
                 tracing::warn!(chat.id = chat_id, error = %err, "subscribe failed");
@@ -314,12 +318,7 @@ impl Hub {
     }
 
     async fn user_left_chat(&self, user_id: i64, chat_id: i64, seq: i64) {
-        let conns: Vec<ConnId> = self
-            .state()
-            .by_user
-            .get(&user_id)
-            .map(|c| c.iter().copied().collect())
-            .unwrap_or_default();
+        let conns = self.conns_of(user_id);
         for conn in conns {
             self.send_to(conn, Outbound::ChatLeft { chat_id, seq });
             self.leave_chat(conn, chat_id).await;

@@ -270,6 +270,19 @@ impl Chat {
 }
 
 impl ChatMember {
+    /// The wire form, with the member's `name` and `username`.
+    pub fn into_read(self, name: String, username: String) -> crate::dto::ChatMemberRead {
+        crate::dto::ChatMemberRead {
+            id: self.id,
+            user_id: self.user_id,
+            role: self.role,
+            joined_at: self.joined_at,
+            name,
+            username,
+            nickname: self.nickname,
+        }
+    }
+
     /// The membership of `user_id` in `chat_id`, if any.
     pub async fn find(
         conn: &mut AsyncPgConnection,
