@@ -303,13 +303,15 @@ async fn record_chat_created(
     chat: &Chat,
     member_ids: Vec<i64>,
 ) -> AppResult<ChatEvent> {
-    let seq = event::next_seq(conn, chat.id).await?;
-    let created = ServerEvent::ChatCreated {
-        chat_id: chat.id,
-        seq,
-        chat: chat_info(chat, member_ids),
-    };
-    Ok(event::append(conn, chat.id, seq, &created).await?)
+    let info = chat_info(chat, member_ids);
+    Ok(
+        event::record(conn, chat.id, |seq| ServerEvent::ChatCreated {
+            chat_id: chat.id,
+            seq,
+            chat: info,
+        })
+        .await?,
+    )
 }
 
 fn to_chat_read(row: ChatListRow, presence: &PresenceView) -> ChatRead {

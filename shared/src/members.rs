@@ -30,10 +30,6 @@ pub struct TitleRequest {
     pub title: String,
 }
 
-fn is_admin(member: &ChatMember) -> bool {
-    matches!(member.role.as_str(), "owner" | "admin")
-}
-
 fn require_group(chat: &Chat) -> AppResult<()> {
     if chat.chat_type == "private" {
         return Err(AppError::forbidden(
@@ -45,7 +41,7 @@ fn require_group(chat: &Chat) -> AppResult<()> {
 }
 
 fn require_admin(member: &ChatMember) -> AppResult<()> {
-    if !is_admin(member) {
+    if !member.is_admin() {
         return Err(AppError::forbidden(
             "not_chat_admin",
             "Only the chat's owner and admins can do this.",
@@ -59,12 +55,8 @@ async fn member_read(
     chat_id: i64,
     user_id: i64,
 ) -> AppResult<ChatMemberRead> {
-    ChatMember::with_users(conn, chat_id)
-        .await?
-        .into_iter()
-        .find(|(m, _, _)| m.user_id == user_id)
-        .map(|(m, name, username)| m.into_read(name, username))
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("member vanished")))
+    let (member, name, username) = ChatMember::with_user(conn, chat_id, user_id).await?;
+    Ok(member.into_read(name, username))
 }
 
 async fn append_left(
@@ -73,14 +65,13 @@ async fn append_left(
     user_id: i64,
     reason: &str,
 ) -> AppResult<ChatEvent> {
-    let seq = event::next_seq(conn, chat_id).await?;
-    let left = ServerEvent::MemberLeft {
+    Ok(event::record(conn, chat_id, |seq| ServerEvent::MemberLeft {
         chat_id,
         seq,
         user_id,
         reason: reason.to_owned(),
-    };
-    Ok(event::append(conn, chat_id, seq, &left).await?)
+    })
+    .await?)
 }
 
 /// `POST /chats/{id}/members`: an owner or admin adds a user to a group or
@@ -125,14 +116,13 @@ pub async fn add_member(
             )
             .await?;
             let member = member_read(conn, chat_id, req.user_id).await?;
-            let seq = event::next_seq(conn, chat_id).await?;
-            let joined = ServerEvent::MemberJoined {
+            let event = event::record(conn, chat_id, |seq| ServerEvent::MemberJoined {
                 chat_id,
                 seq,
                 user_id: req.user_id,
                 member: member.clone(),
-            };
-            let event = event::append(conn, chat_id, seq, &joined).await?;
+            })
+            .await?;
             Ok((member, event))
         })
         .await?;
@@ -173,7 +163,7 @@ pub async fn remove_member(
                 })?;
             let allowed = target.user_id != me.user_id
                 && target.role != "owner"
-                && (me.role == "owner" || !is_admin(&target));
+                && (me.role == "owner" || !target.is_admin());
             if !allowed {
                 return Err(AppError::forbidden(
                     "cannot_remove",
@@ -211,14 +201,14 @@ pub async fn leave_chat(ctx: &AppContext, auth: &AuthContext, chat_id: i64) -> A
             {
                 ChatMember::set_role(conn, heir.id, "owner").await?;
                 let member = member_read(conn, chat_id, heir.user_id).await?;
-                let seq = event::next_seq(conn, chat_id).await?;
-                let updated = ServerEvent::MemberUpdated {
+                let updated = event::record(conn, chat_id, |seq| ServerEvent::MemberUpdated {
                     chat_id,
                     seq,
                     user_id: heir.user_id,
                     member,
-                };
-                events.push(event::append(conn, chat_id, seq, &updated).await?);
+                })
+                .await?;
+                events.push(updated);
             }
             Ok(events)
         })
@@ -247,13 +237,15 @@ pub async fn set_title(
             require_admin(&me)?;
             let chat = Chat::set_title(conn, chat_id, &title).await?;
             let member_ids = ChatMember::user_ids(conn, chat_id).await?;
-            let seq = event::next_seq(conn, chat_id).await?;
-            let updated = ServerEvent::ChatUpdated {
-                chat_id,
-                seq,
-                chat: chat_info(&chat, member_ids),
-            };
-            Ok(event::append(conn, chat_id, seq, &updated).await?)
+            let info = chat_info(&chat, member_ids);
+            Ok(
+                event::record(conn, chat_id, |seq| ServerEvent::ChatUpdated {
+                    chat_id,
+                    seq,
+                    chat: info,
+                })
+                .await?,
+            )
         })
         .await?;
     ctx.bus.publish_chat_events(&[event]).await;

@@ -58,11 +58,7 @@ fn validate_text(text: &str) -> AppResult<()> {
 }
 
 fn can_post(chat: &Chat, member: &ChatMember) -> bool {
-    chat.chat_type != "channel" || matches!(member.role.as_str(), "owner" | "admin")
-}
-
-fn is_admin(member: &ChatMember) -> bool {
-    matches!(member.role.as_str(), "owner" | "admin")
+    chat.chat_type != "channel" || member.is_admin()
 }
 
 // The sentinel that rolls back a send that lost a race with its own retry.
@@ -111,18 +107,16 @@ pub async fn send_message(
         let read = read_for(&mut conn, &existing, sender_id).await?;
         return Ok((read, SendOutcome::Existing));
     }
+    ctx.limits.check(Limit::Message, &sender_id.to_string())?;
+    let cooldown = ctx.settings.duplicate_message_cooldown_seconds;
+    if cooldown > 0
+        && let Some(age) =
+            Message::same_text_age(&mut conn, req.chat_id, sender_id, &req.text).await?
+        && age < cooldown
     {
-        ctx.limits.check(Limit::Message, &sender_id.to_string())?;
-        let cooldown = ctx.settings.duplicate_message_cooldown_seconds;
-        if cooldown > 0
-            && let Some(age) =
-                Message::same_text_age(&mut conn, req.chat_id, sender_id, &req.text).await?
-            && age < cooldown
-        {
-            return Err(AppError::RateLimited {
-                retry_after_secs: (cooldown - age).max(1) as u64,
-            });
-        }
+        return Err(AppError::RateLimited {
+            retry_after_secs: (cooldown - age).max(1) as u64,
+        });
     }
     let result = conn
         .transaction::<_, AppError, _>(async |conn| {
@@ -165,32 +159,24 @@ pub async fn send_message(
                 message: read.clone(),
             };
             let event = event::append(conn, chat.id, seq, &created).await?;
-            Ok((message, Some((event, read))))
+            Ok((event, read))
         })
         .await;
-    let (message, event) = match result {
-        Ok(done) => done,
+    match result {
+        Ok((event, read)) => {
+            ctx.bus.publish_chat_events(&[event]).await;
+            Ok((read, SendOutcome::Created))
+        }
         // A concurrent retry committed first: answer with its message.
         Err(AppError::Conflict { code, .. }) if code == DUPLICATE_CODE => {
             let cid = client_id.as_deref().unwrap_or_default();
             let existing = Message::find_by_client_id(&mut conn, sender_id, cid)
                 .await?
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate vanished")))?;
-            (existing, None)
-        }
-        Err(err) => return Err(err),
-    };
-    match event {
-        Some((event, read)) => {
-            ctx.bus
-                .publish_chat_events(std::slice::from_ref(&event))
-                .await;
-            Ok((read, SendOutcome::Created))
-        }
-        None => {
-            let read = read_for(&mut conn, &message, sender_id).await?;
+            let read = read_for(&mut conn, &existing, sender_id).await?;
             Ok((read, SendOutcome::Existing))
         }
+        Err(err) => Err(err),
     }
 }
 
@@ -344,20 +330,23 @@ pub async fn edit_message(
                     "Only the sender can edit a message.",
                 ));
             }
-            let seq = event::next_seq(conn, chat.id).await?;
             let edited = Message::edit(conn, &message, text).await?;
-            let updated = ServerEvent::MessageUpdated {
+            let mut read = edited.to_read("sent");
+            read.mentions = Message::mentions_of(conn, &[edited.id])
+                .await?
+                .into_iter()
+                .map(|(_, user_id)| user_id)
+                .collect();
+            let event = event::record(conn, chat.id, |seq| ServerEvent::MessageUpdated {
                 chat_id: chat.id,
                 seq,
-                message: edited.to_read("sent"),
-            };
-            let event = event::append(conn, chat.id, seq, &updated).await?;
+                message: read,
+            })
+            .await?;
             Ok((edited, event))
         })
         .await?;
-    ctx.bus
-        .publish_chat_events(std::slice::from_ref(&event))
-        .await;
+    ctx.bus.publish_chat_events(&[event]).await;
     read_for(&mut conn, &message, me).await
 }
 
@@ -382,7 +371,7 @@ pub async fn delete_message(
                 Message::hide_for(conn, message.id, me).await?;
                 return Ok((chat.id, None));
             }
-            if message.sender_id != Some(me) && !is_admin(&member) {
+            if message.sender_id != Some(me) && !member.is_admin() {
                 return Err(AppError::forbidden(
                     "cannot_delete_for_all",
                     "Only the sender or a chat admin can delete a message for everyone.",
@@ -391,24 +380,19 @@ pub async fn delete_message(
             if message.deleted_at.is_some() {
                 return Ok((chat.id, None));
             }
-            let seq = event::next_seq(conn, chat.id).await?;
             Message::delete_for_all(conn, message.id).await?;
-            let deleted = ServerEvent::MessageDeleted {
+            let event = event::record(conn, chat.id, |seq| ServerEvent::MessageDeleted {
                 chat_id: chat.id,
                 seq: Some(seq),
                 message_id: message.id,
                 for_all: true,
-            };
-            let event = event::append(conn, chat.id, seq, &deleted).await?;
+            })
+            .await?;
             Ok((chat.id, Some(event)))
         })
         .await?;
     match event {
-        Some(event) => {
-            ctx.bus
-                .publish_chat_events(std::slice::from_ref(&event))
-                .await
-        }
+        Some(event) => ctx.bus.publish_chat_events(&[event]).await,
         None if !for_all => {
             let hidden = ServerEvent::MessageDeleted {
                 chat_id,

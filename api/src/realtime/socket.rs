@@ -373,14 +373,20 @@ impl<T: Transport> Socket<T> {
     /// subscriptions are live, so nothing later can be missed), sends `ready`.
     async fn start(&mut self, conn: ConnId) -> Result<(), ApiError> {
         let user_id = self.auth.user_id;
-        let mut db = self.state.ctx.db.get().await?;
-        let chats = ChatMember::chats_of_user(&mut db, user_id).await?;
+        let chats = {
+            let mut db = self.state.ctx.db.get().await?;
+            ChatMember::chats_of_user(&mut db, user_id).await?
+        };
         let ids: Vec<i64> = chats.iter().map(|(id, _)| *id).collect();
+        // Not holding a database connection while subscriptions queue up.
         self.state
             .hub
             .join_chats(conn, &ids)
             .await
             .map_err(AppError::from)?;
+        // Read again now that the subscriptions are live: anything
+        // committed after this read reaches the socket live.
+        let mut db = self.state.ctx.db.get().await?;
         for (chat_id, last_seq) in ChatMember::chats_of_user(&mut db, user_id).await? {
             self.positions.insert(chat_id, last_seq);
         }

@@ -270,6 +270,26 @@ impl Chat {
 }
 
 impl ChatMember {
+    /// Owners and admins manage the chat (and alone post in channels).
+    pub fn is_admin(&self) -> bool {
+        matches!(self.role.as_str(), "owner" | "admin")
+    }
+
+    /// One member of a chat with their name and username.
+    pub async fn with_user(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        user_id: i64,
+    ) -> QueryResult<(ChatMember, String, String)> {
+        chat_members::table
+            .inner_join(users::table)
+            .filter(chat_members::chat_id.eq(chat_id))
+            .filter(chat_members::user_id.eq(user_id))
+            .select((ChatMember::as_select(), users::name, users::username))
+            .first(conn)
+            .await
+    }
+
     /// The wire form, with the member's `name` and `username`.
     pub fn into_read(self, name: String, username: String) -> crate::dto::ChatMemberRead {
         crate::dto::ChatMemberRead {

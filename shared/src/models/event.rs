@@ -32,6 +32,18 @@ pub async fn next_seq(conn: &mut AsyncPgConnection, chat_id: i64) -> QueryResult
         .await
 }
 
+/// Records one durable change of a chat: takes the next seq and appends the
+/// event `make(seq)` to the log. Must run in the transaction that makes the
+/// change; publish the result after commit.
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    chat_id: i64,
+    make: impl FnOnce(i64) -> ServerEvent,
+) -> QueryResult<ChatEvent> {
+    let seq = next_seq(conn, chat_id).await?;
+    append(conn, chat_id, seq, &make(seq)).await
+}
+
 /// [`next_seq`] for a new message: also moves the chat to the top of its
 /// members' lists (`last_activity_at`), in the same statement.
 pub async fn next_message_seq(conn: &mut AsyncPgConnection, chat_id: i64) -> QueryResult<i64> {
