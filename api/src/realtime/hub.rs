@@ -245,12 +245,15 @@ impl Hub {
                         let edited_message = (header.kind == "message_updated")
                             .then(|| header.message.as_ref().map(|m| m.id))
                             .flatten();
-                        self.send_to_chat(chat_id, |_| Outbound::ChatEvent {
-                            chat_id,
-                            seq,
-                            payload: payload.clone(),
-                            edited_message,
-                        });
+                        self.broadcast(
+                            Topic::Chat(chat_id),
+                            Outbound::ChatEvent {
+                                chat_id,
+                                seq,
+                                payload: payload.clone(),
+                                edited_message,
+                            },
+                        );
                         if header.kind == "member_left"
                             && let Some(user_id) = header.user_id
                         {
@@ -259,19 +262,22 @@ impl Hub {
                     }
                     (Topic::Chat(chat_id), _, None) if header.kind == "typing" => {
                         let user_id = header.user_id.unwrap_or_default();
-                        self.send_to_chat(chat_id, |_| Outbound::Typing {
-                            chat_id,
-                            user_id,
-                            payload: payload.clone(),
-                        });
+                        self.broadcast(
+                            Topic::Chat(chat_id),
+                            Outbound::Typing {
+                                chat_id,
+                                user_id,
+                                payload: payload.clone(),
+                            },
+                        );
                     }
                     (Topic::Chat(chat_id), _, None) => {
-                        self.send_to_chat(chat_id, |_| Outbound::Direct(payload.clone()));
+                        self.broadcast(Topic::Chat(chat_id), Outbound::Direct(payload.clone()));
                     }
                     (Topic::User(user_id), _, _) if header.kind == "session_revoked" => {
                         let session_id = header.session_id.unwrap_or_default();
-                        self.send_to_user(
-                            user_id,
+                        self.broadcast(
+                            Topic::User(user_id),
                             Outbound::SessionRevoked {
                                 session_id,
                                 payload,
@@ -279,7 +285,7 @@ impl Hub {
                         );
                     }
                     (Topic::User(user_id), _, _) => {
-                        self.send_to_user(user_id, Outbound::Direct(payload));
+                        self.broadcast(Topic::User(user_id), Outbound::Direct(payload));
                     }
                 }
             }
@@ -368,24 +374,16 @@ impl Hub {
         }
     }
 
-    fn send_to_chat(&self, chat_id: i64, make: impl Fn(ConnId) -> Outbound) {
+    /// Offers `outbound` to every local socket following `topic`.
+    fn broadcast(&self, topic: Topic, outbound: Outbound) {
         let state = self.state();
-        if let Some(conns) = state.by_chat.get(&chat_id) {
-            for conn in conns {
-                if let Some(entry) = state.conns.get(conn) {
-                    offer(entry, make(*conn));
-                }
-            }
-        }
-    }
-
-    fn send_to_user(&self, user_id: i64, outbound: Outbound) {
-        let state = self.state();
-        if let Some(conns) = state.by_user.get(&user_id) {
-            for conn in conns {
-                if let Some(entry) = state.conns.get(conn) {
-                    offer(entry, outbound.clone());
-                }
+        let conns = match topic {
+            Topic::Chat(id) => state.by_chat.get(&id),
+            Topic::User(id) => state.by_user.get(&id),
+        };
+        for conn in conns.into_iter().flatten() {
+            if let Some(entry) = state.conns.get(conn) {
+                offer(entry, outbound.clone());
             }
         }
     }
