@@ -8,8 +8,8 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::StreamExt;
-use parley_shared::AppError;
 use parley_shared::auth::{self, AuthContext};
+use parley_shared::{AppError, validate};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -153,14 +153,19 @@ fn mime_json() -> &'static str {
     "json"
 }
 
-/// Parses `body` as `T`; a syntax error is 400, a shape error 422 naming the field.
+/// Parses `body` as `T`: a syntax error or trailing data after the JSON
+/// value is 400 `malformed_json`; a shape error, or a NUL character in any
+/// string, is 422 naming the field (issue 6, items 4 and 10).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|err| {
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
+        // A body that is not one JSON value is malformed, whatever its shape.
+        let syntax = serde_json::from_slice::<serde::de::IgnoredAny>(body).err();
+        let one_value = syntax.is_none();
         match inner.classify() {
-            serde_json::error::Category::Data => {
+            serde_json::error::Category::Data if one_value => {
                 let field = if path == "." {
                     // A missing field is reported at the parent; name it.
                     let msg = inner.to_string();
@@ -178,11 +183,24 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
                 "malformed_json",
                 format!(
                     "The body is not valid JSON: {}",
-                    strip_position(&inner.to_string())
+                    strip_position(&syntax.unwrap_or(inner).to_string())
                 ),
             ),
         }
-    })
+    })?;
+    de.end().map_err(|_| {
+        AppError::bad_request(
+            "malformed_json",
+            "The body is not valid JSON: trailing characters after the value.",
+        )
+    })?;
+    // Only an escaped NUL (`\u0000`) can reach a string; look closer then.
+    if body.windows(6).any(|w| w == b"\\u0000") {
+        let tree: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| AppError::bad_request("malformed_json", e.to_string()))?;
+        validate::reject_nul(&tree)?;
+    }
+    Ok(value)
 }
 
 fn strip_position(msg: &str) -> String {

@@ -208,37 +208,56 @@ pub async fn register(ctx: &AppContext, req: RegisterRequest) -> AppResult<User>
         ));
     }
     let password_hash = hash_password(req.password).await?;
+    let job_id = Uuid::new_v4();
     let mut conn = ctx.db.get().await?;
-    let user = User::insert(
-        &mut conn,
-        NewUser {
-            email: &email,
-            name: &name,
-            username: &username,
-            password_hash: &password_hash,
-        },
-    )
-    .await
-    .map_err(|err| match &err {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-            if info.constraint_name() == Some("users_username_key") {
-                AppError::conflict("username_taken", "This username is taken.")
-            } else {
-                AppError::conflict("email_taken", "An account with this email exists.")
+    // The welcome email is staged in the user's own transaction (the
+    // outbox): it cannot be lost to a Redis outage (issue 6, item 7).
+    let user = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let user = User::insert(
+                conn,
+                NewUser {
+                    email: &email,
+                    name: &name,
+                    username: &username,
+                    password_hash: &password_hash,
+                },
+            )
+            .await
+            .map_err(|err| match &err {
+                DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                    if info.constraint_name() == Some("users_username_key") {
+                        AppError::conflict("username_taken", "This username is taken.")
+                    } else {
+                        AppError::conflict("email_taken", "An account with this email exists.")
+                    }
+                }
+                _ => AppError::from(err),
+            })?;
+            if ctx.jobs.is_some() {
+                let job = SendEmail {
+                    job_id,
+                    user_id: user.id,
+                    kind: EmailKind::Welcome,
+                };
+                crate::jobs::stage(conn, &job).await?;
             }
-        }
-        _ => AppError::from(err),
-    })?;
+            Ok(user)
+        })
+        .await?;
     tracing::info!(user.id = user.id, "user registered");
-    crate::jobs::enqueue_email_or_log(
-        ctx,
-        SendEmail {
-            job_id: Uuid::new_v4(),
-            user_id: user.id,
-            kind: EmailKind::Welcome,
-        },
-    )
-    .await;
+    if ctx.jobs.is_none() {
+        // No queue and so no worker (no Redis): this process sends it.
+        crate::jobs::enqueue_email_or_log(
+            ctx,
+            SendEmail {
+                job_id,
+                user_id: user.id,
+                kind: EmailKind::Welcome,
+            },
+        )
+        .await;
+    }
     Ok(user)
 }
 

@@ -2,11 +2,19 @@
 //! `GET /chats/{id}/events?after_seq=`, `GET /updates?since=`, and the
 //! socket's `resume` all read the log through [`read_events`].
 //!
-//! A message hidden for the reader (delete-for-me) is not replayed: its
-//! events are replaced by a `message_hidden` stub with the same `seq`, so
-//! the reader's seqs stay contiguous and a real gap is always a gap. When
-//! the log no longer reaches back to the reader's position (retention), the
-//! answer is `resync_required`, never a silent gap.
+//! A message hidden for the reader (delete-for-me, or before the point where
+//! they cleared the chat's history) is not replayed: its events are
+//! replaced by a `message_hidden` stub with the same `seq`, so the reader's
+//! seqs stay contiguous and a real gap is always a gap. A message deleted
+//! for everyone was redacted in the log when it was deleted
+//! ([`crate::models::event::redact_message`]). When the log no longer
+//! reaches back to the reader's position (retention), the answer is
+//! `resync_required`, never a silent gap.
+//!
+//! The reader's own `member_left` ends a replay, unless they joined again
+//! later: then the replay skips from that leave to their new
+//! `member_joined` (what happened while they were out is not theirs to see)
+//! and goes on (issue 6, item 5).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -36,8 +44,8 @@ pub struct EventSlice {
     pub reached_seq: i64,
     /// More events follow (the slice hit its limit).
     pub has_more: bool,
-    /// The slice ends with the reader's own `member_left`: nothing after it
-    /// is theirs to see.
+    /// The slice ends with the reader's own `member_left` and they did not
+    /// join again: nothing after it is theirs to see.
     pub left: bool,
 }
 
@@ -90,10 +98,17 @@ pub async fn read_events(
         });
     }
     let mut rows = ChatEventRow::range(conn, chat_id, after_seq, Some(target), limit).await?;
+    let member = ChatMember::find(conn, chat_id, user_id).await?;
     let own_leave = rows.iter().position(|r| {
         r.event_type == "member_left" && r.payload["user_id"].as_i64() == Some(user_id)
     });
+    // Where the reader stands after a leave they later undid by joining again.
+    let mut rejoined_at = None;
     if let Some(i) = own_leave {
+        rejoined_at = member
+            .as_ref()
+            .map(|m| m.joined_seq)
+            .filter(|joined| *joined > rows[i].seq);
         rows.truncate(i + 1);
     }
     if rows.as_slice().first().map(|r| r.seq) != Some(after_seq + 1) {
@@ -107,6 +122,7 @@ pub async fn read_events(
         .iter()
         .filter_map(|r| message_id_of(&r.payload))
         .collect();
+    let cleared_before = member.as_ref().map_or(0, |m| m.cleared_before_message_id);
     let hidden: HashSet<i64> = if message_ids.is_empty() {
         HashSet::new()
     } else {
@@ -119,12 +135,20 @@ pub async fn read_events(
             .into_iter()
             .collect()
     };
-    let reached_seq = rows.as_slice().last().map_or(after_seq, |r| r.seq);
+    // After a leave undone by a re-join, the next event is the re-join.
+    let reached_seq = match rejoined_at {
+        Some(joined) => joined - 1,
+        None => rows.as_slice().last().map_or(after_seq, |r| r.seq),
+    };
+    let left = own_leave.is_some() && rejoined_at.is_none();
     let events = rows
         .iter()
         .map(|row| {
             let bytes = match message_id_of(&row.payload) {
-                Some(id) if hidden.contains(&id) && row.event_type != "message_deleted" => {
+                Some(id)
+                    if (hidden.contains(&id) || id <= cleared_before)
+                        && row.event_type != "message_deleted" =>
+                {
                     hidden_stub(row.chat_id, row.seq, id)
                 }
                 _ => row.payload_bytes(),
@@ -136,8 +160,8 @@ pub async fn read_events(
         events,
         resync_required: false,
         reached_seq,
-        has_more: own_leave.is_none() && reached_seq < target,
-        left: own_leave.is_some(),
+        has_more: !left && reached_seq < target,
+        left,
     })
 }
 

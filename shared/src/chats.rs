@@ -34,16 +34,37 @@ pub async fn require_member(
     chat_id: i64,
     user_id: i64,
 ) -> AppResult<(Chat, ChatMember)> {
-    let chat = Chat::find(conn, chat_id).await.map_err(|e| match e {
-        diesel::result::Error::NotFound => {
-            AppError::not_found("chat_not_found", "This chat does not exist.")
-        }
-        other => other.into(),
-    })?;
+    let chat = Chat::find(conn, chat_id).await.map_err(chat_not_found)?;
     let member = ChatMember::find(conn, chat_id, user_id)
         .await?
         .ok_or_else(AppError::not_a_member)?;
     Ok((chat, member))
+}
+
+/// [`require_member`] for a transaction that changes the chat: locks the
+/// chat's row first ([`Chat::lock`]), then reads the membership as it is
+/// under that lock, so that concurrent changes of one chat see each other.
+///
+/// Errors: as [`require_member`].
+pub async fn require_member_locked(
+    conn: &mut AsyncPgConnection,
+    chat_id: i64,
+    user_id: i64,
+) -> AppResult<(Chat, ChatMember)> {
+    let chat = Chat::lock(conn, chat_id).await.map_err(chat_not_found)?;
+    let member = ChatMember::find(conn, chat_id, user_id)
+        .await?
+        .ok_or_else(AppError::not_a_member)?;
+    Ok((chat, member))
+}
+
+fn chat_not_found(err: diesel::result::Error) -> AppError {
+    match err {
+        diesel::result::Error::NotFound => {
+            AppError::not_found("chat_not_found", "This chat does not exist.")
+        }
+        other => other.into(),
+    }
 }
 
 fn random_public_id() -> String {
@@ -455,7 +476,9 @@ pub(crate) async fn read_chat(
 /// `GET /chats`: the caller's chats, most recent activity first, each with
 /// its last message, `unread_count` and `members_count`.
 ///
-/// Errors: 422 for `limit` outside 1..=100.
+/// Errors: 422 for `limit` outside 1..=100, or a `before_id` that is not
+/// one of the caller's chats (a foreign cursor would order the caller's
+/// chats against another chat's activity; issue 6, item 8).
 pub async fn list_chats(
     ctx: &AppContext,
     auth: &AuthContext,
@@ -472,6 +495,16 @@ pub async fn list_chats(
         limit: validate::limit(query.limit, 50, 100)?,
     };
     let mut conn = ctx.db.get().await?;
+    if let Some(cursor) = filter.before_id
+        && ChatMember::find(&mut conn, cursor, auth.user_id)
+            .await?
+            .is_none()
+    {
+        return Err(AppError::validation(
+            "before_id",
+            "before_id must be one of your chats.",
+        ));
+    }
     load_chat_reads(ctx, &mut conn, auth.user_id, &filter).await
 }
 

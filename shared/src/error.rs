@@ -41,6 +41,11 @@ pub enum AppError {
     /// 503: a dependency (database, Redis, mail) is unavailable.
     #[error("{detail}")]
     Unavailable { detail: String },
+    /// 503: the transaction lost a race (a deadlock or a serialization
+    /// failure) on every attempt of [`crate::transaction!`]; the request
+    /// changed nothing and may be retried at once.
+    #[error("The request collided with concurrent changes; retry it.")]
+    Contention,
     /// 500: a bug or an unexpected failure. The cause is logged, never sent.
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
@@ -61,7 +66,7 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => 413,
             AppError::Validation { .. } => 422,
             AppError::RateLimited { .. } => 429,
-            AppError::Unavailable { .. } => 503,
+            AppError::Unavailable { .. } | AppError::Contention => 503,
             AppError::Internal(_) => 500,
         }
     }
@@ -78,6 +83,7 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Unavailable { .. } => "service_unavailable",
+            AppError::Contention => "contention",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -151,11 +157,26 @@ impl AppError {
     }
 }
 
+/// `true` for PostgreSQL's "deadlock detected" (SQLSTATE 40P01), which
+/// diesel reports as `Unknown`; its message is the only mark it keeps.
+fn is_deadlock(info: &(dyn diesel::result::DatabaseErrorInformation + Send + Sync)) -> bool {
+    info.message().starts_with("deadlock detected")
+}
+
 /// Diesel's `NotFound` is a 404, a unique violation a 409, a lost connection
-/// 503; anything else is a 500 (STYLE.md, Errors).
+/// 503, a deadlock or serialization failure [`AppError::Contention`];
+/// anything else is a 500 (STYLE.md, Errors).
 impl From<DieselError> for AppError {
     fn from(err: DieselError) -> Self {
         match err {
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                AppError::Contention
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if is_deadlock(info.as_ref()) =>
+            {
+                AppError::Contention
+            }
             DieselError::NotFound => AppError::not_found("not_found", "Not found."),
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 AppError::conflict("conflict", "This conflicts with existing data.")

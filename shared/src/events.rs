@@ -168,6 +168,17 @@ impl ServerEvent {
         }
     }
 
+    /// The message a message event is about (`message_created`,
+    /// `message_updated`, `message_deleted`); `None` for other events.
+    pub fn message_id(&self) -> Option<i64> {
+        match self {
+            ServerEvent::MessageCreated { message, .. }
+            | ServerEvent::MessageUpdated { message, .. } => Some(message.id),
+            ServerEvent::MessageDeleted { message_id, .. } => Some(*message_id),
+            _ => None,
+        }
+    }
+
     /// Serialises the event to the bytes sent on the wire.
     pub fn to_bytes(&self) -> Bytes {
         // Serialising these plain structs cannot fail (no maps with

@@ -5,11 +5,11 @@
 //! topic, so that every replica's subscriptions follow at once
 //! (ARCHITECTURE §3).
 
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 
 use crate::auth::AuthContext;
-use crate::chats::{chat_info, require_member};
+use crate::chats::{chat_info, require_member_locked};
 use crate::context::AppContext;
 use crate::dto::{ChatMemberRead, ChatRead};
 use crate::error::{AppError, AppResult};
@@ -38,6 +38,10 @@ fn require_group(chat: &Chat) -> AppResult<()> {
         ));
     }
     Ok(())
+}
+
+fn member_not_found() -> AppError {
+    AppError::not_found("member_not_found", "This user is not a member.")
 }
 
 fn require_admin(member: &ChatMember) -> AppResult<()> {
@@ -86,46 +90,45 @@ pub async fn add_member(
     req: &AddMemberRequest,
 ) -> AppResult<ChatMemberRead> {
     let mut conn = ctx.db.get().await?;
-    let (member, event) = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let (chat, me) = require_member(conn, chat_id, auth.user_id).await?;
-            require_group(&chat)?;
-            require_admin(&me)?;
-            User::find(conn, req.user_id).await.map_err(|e| match e {
-                diesel::result::Error::NotFound => {
-                    AppError::not_found("user_not_found", "This user does not exist.")
-                }
-                e => e.into(),
-            })?;
-            if ChatMember::find(conn, chat_id, req.user_id)
-                .await?
-                .is_some()
-            {
-                return Err(AppError::conflict(
-                    "already_member",
-                    "This user is already a member.",
-                ));
+    let (member, event) = crate::transaction!(conn, async |conn| {
+        let (chat, me) = require_member_locked(conn, chat_id, auth.user_id).await?;
+        require_group(&chat)?;
+        require_admin(&me)?;
+        User::find(conn, req.user_id).await.map_err(|e| match e {
+            diesel::result::Error::NotFound => {
+                AppError::not_found("user_not_found", "This user does not exist.")
             }
-            ChatMember::insert_all(
-                conn,
-                &[NewChatMember {
-                    chat_id,
-                    user_id: req.user_id,
-                    role: "member",
-                }],
-            )
-            .await?;
-            let member = member_read(conn, chat_id, req.user_id).await?;
-            let event = event::record(conn, chat_id, |seq| ServerEvent::MemberJoined {
+            e => e.into(),
+        })?;
+        if ChatMember::find(conn, chat_id, req.user_id)
+            .await?
+            .is_some()
+        {
+            return Err(AppError::conflict(
+                "already_member",
+                "This user is already a member.",
+            ));
+        }
+        ChatMember::insert_all(
+            conn,
+            &[NewChatMember {
                 chat_id,
-                seq,
                 user_id: req.user_id,
-                member: member.clone(),
-            })
-            .await?;
-            Ok((member, event))
+                role: "member",
+            }],
+        )
+        .await?;
+        let member = member_read(conn, chat_id, req.user_id).await?;
+        let event = event::record(conn, chat_id, |seq| ServerEvent::MemberJoined {
+            chat_id,
+            seq,
+            user_id: req.user_id,
+            member: member.clone(),
         })
         .await?;
+        ChatMember::set_joined_seq(conn, chat_id, req.user_id, event.seq).await?;
+        Ok((member, event))
+    })?;
     ctx.bus
         .publish(Topic::User(req.user_id), event.payload.clone())
         .await;
@@ -151,29 +154,27 @@ pub async fn remove_member(
     user_id: i64,
 ) -> AppResult<()> {
     let mut conn = ctx.db.get().await?;
-    let event = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let (chat, me) = require_member(conn, chat_id, auth.user_id).await?;
-            require_group(&chat)?;
-            require_admin(&me)?;
-            let target = ChatMember::find(conn, chat_id, user_id)
-                .await?
-                .ok_or_else(|| {
-                    AppError::not_found("member_not_found", "This user is not a member.")
-                })?;
-            let allowed = target.user_id != me.user_id
-                && target.role != "owner"
-                && (me.role == "owner" || !target.is_admin());
-            if !allowed {
-                return Err(AppError::forbidden(
-                    "cannot_remove",
-                    "You cannot remove this member (leave the chat to remove yourself).",
-                ));
-            }
-            ChatMember::delete(conn, chat_id, user_id).await?;
-            append_left(conn, chat_id, user_id, "removed").await
-        })
-        .await?;
+    let event = crate::transaction!(conn, async |conn| {
+        let (chat, me) = require_member_locked(conn, chat_id, auth.user_id).await?;
+        require_group(&chat)?;
+        require_admin(&me)?;
+        let target = ChatMember::find(conn, chat_id, user_id)
+            .await?
+            .ok_or_else(member_not_found)?;
+        let allowed = target.user_id != me.user_id
+            && target.role != "owner"
+            && (me.role == "owner" || !target.is_admin());
+        if !allowed {
+            return Err(AppError::forbidden(
+                "cannot_remove",
+                "You cannot remove this member (leave the chat to remove yourself).",
+            ));
+        }
+        if !ChatMember::delete(conn, chat_id, user_id).await? {
+            return Err(member_not_found());
+        }
+        append_left(conn, chat_id, user_id, "removed").await
+    })?;
     ctx.bus.publish_chat_events(&[event]).await;
     tracing::info!(
         chat.id = chat_id,
@@ -190,29 +191,29 @@ pub async fn remove_member(
 /// Errors: 404 `chat_not_found`; 403 `not_a_member`, `private_chat`.
 pub async fn leave_chat(ctx: &AppContext, auth: &AuthContext, chat_id: i64) -> AppResult<()> {
     let mut conn = ctx.db.get().await?;
-    let events = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let (chat, me) = require_member(conn, chat_id, auth.user_id).await?;
-            require_group(&chat)?;
-            ChatMember::delete(conn, chat_id, me.user_id).await?;
-            let mut events = vec![append_left(conn, chat_id, me.user_id, "left").await?];
-            if me.role == "owner"
-                && let Some(heir) = ChatMember::successor(conn, chat_id, me.user_id).await?
-            {
-                ChatMember::set_role(conn, heir.id, "owner").await?;
-                let member = member_read(conn, chat_id, heir.user_id).await?;
-                let updated = event::record(conn, chat_id, |seq| ServerEvent::MemberUpdated {
-                    chat_id,
-                    seq,
-                    user_id: heir.user_id,
-                    member,
-                })
-                .await?;
-                events.push(updated);
-            }
-            Ok(events)
-        })
-        .await?;
+    let events = crate::transaction!(conn, async |conn| {
+        let (chat, me) = require_member_locked(conn, chat_id, auth.user_id).await?;
+        require_group(&chat)?;
+        if !ChatMember::delete(conn, chat_id, me.user_id).await? {
+            return Err(AppError::not_a_member());
+        }
+        let mut events = vec![append_left(conn, chat_id, me.user_id, "left").await?];
+        if me.role == "owner"
+            && let Some(heir) = ChatMember::successor(conn, chat_id, me.user_id).await?
+        {
+            ChatMember::set_role(conn, heir.id, "owner").await?;
+            let member = member_read(conn, chat_id, heir.user_id).await?;
+            let updated = event::record(conn, chat_id, |seq| ServerEvent::MemberUpdated {
+                chat_id,
+                seq,
+                user_id: heir.user_id,
+                member,
+            })
+            .await?;
+            events.push(updated);
+        }
+        Ok(events)
+    })?;
     ctx.bus.publish_chat_events(&events).await;
     tracing::info!(chat.id = chat_id, user.id = auth.user_id, "member left");
     Ok(())
@@ -230,24 +231,22 @@ pub async fn set_title(
 ) -> AppResult<ChatRead> {
     let title = validate::text_field("title", &req.title, 1, 128)?;
     let mut conn = ctx.db.get().await?;
-    let event = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let (chat, me) = require_member(conn, chat_id, auth.user_id).await?;
-            require_group(&chat)?;
-            require_admin(&me)?;
-            let chat = Chat::set_title(conn, chat_id, &title).await?;
-            let member_ids = ChatMember::user_ids(conn, chat_id).await?;
-            let info = chat_info(&chat, member_ids);
-            Ok(
-                event::record(conn, chat_id, |seq| ServerEvent::ChatUpdated {
-                    chat_id,
-                    seq,
-                    chat: info,
-                })
-                .await?,
-            )
-        })
-        .await?;
+    let event = crate::transaction!(conn, async |conn| {
+        let (chat, me) = require_member_locked(conn, chat_id, auth.user_id).await?;
+        require_group(&chat)?;
+        require_admin(&me)?;
+        let chat = Chat::set_title(conn, chat_id, &title).await?;
+        let member_ids = ChatMember::user_ids(conn, chat_id).await?;
+        let info = chat_info(&chat, member_ids);
+        Ok(
+            event::record(conn, chat_id, |seq| ServerEvent::ChatUpdated {
+                chat_id,
+                seq,
+                chat: info,
+            })
+            .await?,
+        )
+    })?;
     ctx.bus.publish_chat_events(&[event]).await;
     crate::chats::read_chat(ctx, &mut conn, auth.user_id, chat_id).await
 }

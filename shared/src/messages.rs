@@ -8,10 +8,10 @@
 
 use std::collections::HashMap;
 
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 
 use crate::auth::AuthContext;
-use crate::chats::require_member;
+use crate::chats::{require_member, require_member_locked};
 use crate::context::AppContext;
 use crate::dto::{MessageCreateRequest, MessageEditRead, MessageRead};
 use crate::error::{AppError, AppResult};
@@ -64,6 +64,24 @@ fn can_post(chat: &Chat, member: &ChatMember) -> bool {
 // The sentinel that rolls back a send that lost a race with its own retry.
 const DUPLICATE_CODE: &str = "duplicate_client_message_id";
 
+/// A send whose `client_message_id` the sender already used must be a
+/// retry of that send: the same chat and the same text (once deleted, the
+/// text is gone, so the chat alone decides).
+///
+/// Errors: 409 `client_message_id_conflict` otherwise (issue 6, item 9).
+fn check_retry(existing: &Message, req: &MessageCreateRequest) -> AppResult<()> {
+    let same = existing.chat_id == req.chat_id
+        && (existing.deleted_at.is_some() || existing.text == req.text);
+    if same {
+        Ok(())
+    } else {
+        Err(AppError::conflict(
+            "client_message_id_conflict",
+            "client_message_id was already used for another message.",
+        ))
+    }
+}
+
 /// Sends a text message as `sender_id`. A retry with the same
 /// `client_message_id` returns the original message and writes nothing, on
 /// any replica, concurrently or later.
@@ -102,6 +120,7 @@ pub async fn send_message(
         None => None,
     };
     if let Some(existing) = retry {
+        check_retry(&existing, req)?;
         // Still authorised? (A retry after being removed from the chat.)
         require_member(&mut conn, existing.chat_id, sender_id).await?;
         let read = read_for(&mut conn, &existing, sender_id).await?;
@@ -118,50 +137,48 @@ pub async fn send_message(
             retry_after_secs: (cooldown - age).max(1) as u64,
         });
     }
-    let result = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let (chat, member) = require_member(conn, req.chat_id, sender_id).await?;
-            if !can_post(&chat, &member) {
-                return Err(AppError::forbidden(
-                    "cannot_post",
-                    "Only owners and admins can post in this channel.",
+    let result = crate::transaction!(conn, async |conn| {
+        let (chat, member) = require_member_locked(conn, req.chat_id, sender_id).await?;
+        if !can_post(&chat, &member) {
+            return Err(AppError::forbidden(
+                "cannot_post",
+                "Only owners and admins can post in this channel.",
+            ));
+        }
+        if let Some(reply_to) = req.reply_to_message_id {
+            let target = Message::find(conn, reply_to).await.ok();
+            if !target.is_some_and(|m| m.chat_id == chat.id && m.deleted_at.is_none()) {
+                return Err(AppError::validation(
+                    "reply_to_message_id",
+                    "reply_to_message_id must be a message of this chat.",
                 ));
             }
-            if let Some(reply_to) = req.reply_to_message_id {
-                let target = Message::find(conn, reply_to).await.ok();
-                if !target.is_some_and(|m| m.chat_id == chat.id && m.deleted_at.is_none()) {
-                    return Err(AppError::validation(
-                        "reply_to_message_id",
-                        "reply_to_message_id must be a message of this chat.",
-                    ));
-                }
-            }
-            let seq = event::next_message_seq(conn, chat.id).await?;
-            let message = Message::insert(
-                conn,
-                NewMessage {
-                    chat_id: chat.id,
-                    sender_id,
-                    seq,
-                    message_type: "text",
-                    text: &req.text,
-                    reply_to_message_id: req.reply_to_message_id,
-                    client_message_id: client_id.as_deref(),
-                },
-            )
-            .await?
-            .ok_or_else(|| AppError::conflict(DUPLICATE_CODE, "retry in flight"))?;
-            let mut read = message.to_read("sent");
-            read.mentions = Message::record_mentions(conn, &message, &req.text).await?;
-            let created = ServerEvent::MessageCreated {
+        }
+        let seq = event::next_message_seq(conn, chat.id).await?;
+        let message = Message::insert(
+            conn,
+            NewMessage {
                 chat_id: chat.id,
+                sender_id,
                 seq,
-                message: read.clone(),
-            };
-            let event = event::append(conn, chat.id, seq, &created).await?;
-            Ok((event, read))
-        })
-        .await;
+                message_type: "text",
+                text: &req.text,
+                reply_to_message_id: req.reply_to_message_id,
+                client_message_id: client_id.as_deref(),
+            },
+        )
+        .await?
+        .ok_or_else(|| AppError::conflict(DUPLICATE_CODE, "retry in flight"))?;
+        let mut read = message.to_read("sent");
+        read.mentions = Message::record_mentions(conn, &message, &req.text).await?;
+        let created = ServerEvent::MessageCreated {
+            chat_id: chat.id,
+            seq,
+            message: read.clone(),
+        };
+        let event = event::append(conn, chat.id, seq, &created).await?;
+        Ok((event, read))
+    });
     match result {
         Ok((event, read)) => {
             ctx.bus.publish_chat_events(&[event]).await;
@@ -173,6 +190,7 @@ pub async fn send_message(
             let existing = Message::find_by_client_id(&mut conn, sender_id, cid)
                 .await?
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate vanished")))?;
+            check_retry(&existing, req)?;
             let read = read_for(&mut conn, &existing, sender_id).await?;
             Ok((read, SendOutcome::Existing))
         }
@@ -282,20 +300,37 @@ fn message_not_found() -> AppError {
     AppError::not_found("message_not_found", "This message does not exist.")
 }
 
-/// Loads a message for update and the caller's membership of its chat; a
-/// message the caller cannot see (not a member, hidden for them) is 404.
+fn or_message_not_found(err: diesel::result::Error) -> AppError {
+    match err {
+        diesel::result::Error::NotFound => message_not_found(),
+        other => other.into(),
+    }
+}
+
+/// Loads a message and the caller's membership of its chat; a message the
+/// caller cannot see (not a member, hidden for them, cleared) is 404. With
+/// `for_update` (inside a transaction that changes the message), the chat's
+/// row is locked first and then the message's: the one lock order of every
+/// write ([`Chat::lock`]), so an edit and a reply to it never deadlock.
 async fn visible_message(
     conn: &mut AsyncPgConnection,
     message_id: i64,
     user_id: i64,
+    for_update: bool,
 ) -> AppResult<(Message, Chat, ChatMember)> {
-    let message = Message::find_for_update(conn, message_id)
+    let message = Message::find(conn, message_id)
         .await
-        .map_err(|e| match e {
-            diesel::result::Error::NotFound => message_not_found(),
-            other => other.into(),
-        })?;
-    let (chat, member) = require_member(conn, message.chat_id, user_id).await?;
+        .map_err(or_message_not_found)?;
+    let (chat, member, message) = if for_update {
+        let (chat, member) = require_member_locked(conn, message.chat_id, user_id).await?;
+        let message = Message::find_for_update(conn, message_id)
+            .await
+            .map_err(or_message_not_found)?;
+        (chat, member, message)
+    } else {
+        let (chat, member) = require_member(conn, message.chat_id, user_id).await?;
+        (chat, member, message)
+    };
     if message.id <= member.cleared_before_message_id
         || Message::is_hidden_for(conn, message.id, user_id).await?
     {
@@ -318,34 +353,32 @@ pub async fn edit_message(
     validate_text(text)?;
     let me = auth.user_id;
     let mut conn = ctx.db.get().await?;
-    let (message, event) = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let (message, chat, _) = visible_message(conn, message_id, me).await?;
-            if message.deleted_at.is_some() {
-                return Err(message_not_found());
-            }
-            if message.sender_id != Some(me) {
-                return Err(AppError::forbidden(
-                    "not_message_sender",
-                    "Only the sender can edit a message.",
-                ));
-            }
-            let edited = Message::edit(conn, &message, text).await?;
-            let mut read = edited.to_read("sent");
-            read.mentions = Message::mentions_of(conn, &[edited.id])
-                .await?
-                .into_iter()
-                .map(|(_, user_id)| user_id)
-                .collect();
-            let event = event::record(conn, chat.id, |seq| ServerEvent::MessageUpdated {
-                chat_id: chat.id,
-                seq,
-                message: read,
-            })
-            .await?;
-            Ok((edited, event))
+    let (message, event) = crate::transaction!(conn, async |conn| {
+        let (message, chat, _) = visible_message(conn, message_id, me, true).await?;
+        if message.deleted_at.is_some() {
+            return Err(message_not_found());
+        }
+        if message.sender_id != Some(me) {
+            return Err(AppError::forbidden(
+                "not_message_sender",
+                "Only the sender can edit a message.",
+            ));
+        }
+        let edited = Message::edit(conn, &message, text).await?;
+        let mut read = edited.to_read("sent");
+        read.mentions = Message::mentions_of(conn, &[edited.id])
+            .await?
+            .into_iter()
+            .map(|(_, user_id)| user_id)
+            .collect();
+        let event = event::record(conn, chat.id, |seq| ServerEvent::MessageUpdated {
+            chat_id: chat.id,
+            seq,
+            message: read,
         })
         .await?;
+        Ok((edited, event))
+    })?;
     ctx.bus.publish_chat_events(&[event]).await;
     read_for(&mut conn, &message, me).await
 }
@@ -364,33 +397,32 @@ pub async fn delete_message(
 ) -> AppResult<()> {
     let me = auth.user_id;
     let mut conn = ctx.db.get().await?;
-    let (chat_id, event) = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let (message, chat, member) = visible_message(conn, message_id, me).await?;
-            if !for_all {
-                Message::hide_for(conn, message.id, me).await?;
-                return Ok((chat.id, None));
-            }
-            if message.sender_id != Some(me) && !member.is_admin() {
-                return Err(AppError::forbidden(
-                    "cannot_delete_for_all",
-                    "Only the sender or a chat admin can delete a message for everyone.",
-                ));
-            }
-            if message.deleted_at.is_some() {
-                return Ok((chat.id, None));
-            }
-            Message::delete_for_all(conn, message.id).await?;
-            let event = event::record(conn, chat.id, |seq| ServerEvent::MessageDeleted {
-                chat_id: chat.id,
-                seq: Some(seq),
-                message_id: message.id,
-                for_all: true,
-            })
-            .await?;
-            Ok((chat.id, Some(event)))
+    let (chat_id, event) = crate::transaction!(conn, async |conn| {
+        let (message, chat, member) = visible_message(conn, message_id, me, true).await?;
+        if !for_all {
+            Message::hide_for(conn, message.id, me).await?;
+            return Ok((chat.id, None));
+        }
+        if message.sender_id != Some(me) && !member.is_admin() {
+            return Err(AppError::forbidden(
+                "cannot_delete_for_all",
+                "Only the sender or a chat admin can delete a message for everyone.",
+            ));
+        }
+        if message.deleted_at.is_some() {
+            return Ok((chat.id, None));
+        }
+        Message::delete_for_all(conn, message.id).await?;
+        event::redact_message(conn, message.id).await?;
+        let event = event::record(conn, chat.id, |seq| ServerEvent::MessageDeleted {
+            chat_id: chat.id,
+            seq: Some(seq),
+            message_id: message.id,
+            for_all: true,
         })
         .await?;
+        Ok((chat.id, Some(event)))
+    })?;
     match event {
         Some(event) => ctx.bus.publish_chat_events(&[event]).await,
         None if !for_all => {
@@ -417,7 +449,7 @@ pub async fn message_edits(
     message_id: i64,
 ) -> AppResult<Vec<MessageEditRead>> {
     let mut conn = ctx.db.get().await?;
-    let (message, _, _) = visible_message(&mut conn, message_id, auth.user_id).await?;
+    let (message, _, _) = visible_message(&mut conn, message_id, auth.user_id, false).await?;
     let edits = Message::edits(&mut conn, message.id).await?;
     Ok(edits.iter().map(|e| e.to_read()).collect())
 }

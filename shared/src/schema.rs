@@ -16,6 +16,7 @@ diesel::table! {
         last_seen_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        privacy_email -> Text,
     }
 }
 
@@ -90,6 +91,7 @@ diesel::table! {
         archived -> Bool,
         pinned -> Bool,
         joined_at -> Timestamptz,
+        joined_seq -> Int8,
     }
 }
 
@@ -137,6 +139,7 @@ diesel::table! {
         event_type -> Text,
         payload -> Jsonb,
         created_at -> Timestamptz,
+        message_id -> Nullable<Int8>,
     }
 }
 
@@ -162,6 +165,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     contacts,
     mentions,
 );
+
+diesel::table! {
+    outbox (id) {
+        id -> Int8,
+        job_id -> Uuid,
+        queue -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
 
 diesel::table! {
     contacts (owner_id, contact_id) {

@@ -1,7 +1,9 @@
 //! Users (seed 004 §6, the parts presence needs): the profile with its
 //! privacy settings, and contacts. Last-seen privacy (seed 004 §3.7):
 //! `everyone`, `contacts` (only users in the target's contact list see it)
-//! or `nobody`.
+//! or `nobody`. Email privacy (`privacy_email`, same levels, default
+//! `nobody`) works the same way: another user's `email` is `null` unless
+//! its owner allows the viewer to see it (issue 6, item 6).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -27,18 +29,20 @@ pub struct UserRead {
     pub email_verified: bool,
     pub allow_private_messages: bool,
     pub privacy_last_seen: String,
+    pub privacy_email: String,
     pub twofa_enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// `UserSearchRead` (seed 004 §3.2).
+/// `UserSearchRead` (seed 004 §3.2). `email` is `null` where its owner's
+/// `privacy_email` hides it from the viewer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UserSearchRead {
     pub id: i64,
     pub name: String,
     pub username: String,
-    pub email: String,
+    pub email: Option<String>,
     pub avatar_url: Option<String>,
 }
 
@@ -51,6 +55,7 @@ pub struct ProfileUpdate {
     pub avatar_url: Option<String>,
     pub allow_private_messages: Option<bool>,
     pub privacy_last_seen: Option<String>,
+    pub privacy_email: Option<String>,
 }
 
 /// `{ "email": "..." }` for `POST /users/contacts/by-email`.
@@ -70,6 +75,7 @@ fn user_read(user: User) -> UserRead {
         email_verified: user.email_verified,
         allow_private_messages: user.allow_private_messages,
         privacy_last_seen: user.privacy_last_seen,
+        privacy_email: user.privacy_email,
         twofa_enabled: false,
         created_at: user.created_at,
         updated_at: user.updated_at,
@@ -90,6 +96,18 @@ struct ProfileChanges {
     avatar_url: Option<Option<String>>,
     allow_private_messages: Option<bool>,
     privacy_last_seen: Option<String>,
+    privacy_email: Option<String>,
+}
+
+fn privacy_level(field: &str, value: Option<String>) -> AppResult<Option<String>> {
+    match value {
+        Some(p) if matches!(p.as_str(), "everyone" | "contacts" | "nobody") => Ok(Some(p)),
+        Some(_) => Err(AppError::validation(
+            field,
+            format!("{field} must be everyone, contacts or nobody."),
+        )),
+        None => Ok(None),
+    }
 }
 
 /// `PUT /users/profile`: changes the given fields.
@@ -119,23 +137,16 @@ pub async fn update_profile(
             })
             .transpose()?,
         allow_private_messages: req.allow_private_messages,
-        privacy_last_seen: match req.privacy_last_seen {
-            Some(p) if matches!(p.as_str(), "everyone" | "contacts" | "nobody") => Some(p),
-            Some(_) => {
-                return Err(AppError::validation(
-                    "privacy_last_seen",
-                    "privacy_last_seen must be everyone, contacts or nobody.",
-                ));
-            }
-            None => None,
-        },
+        privacy_last_seen: privacy_level("privacy_last_seen", req.privacy_last_seen)?,
+        privacy_email: privacy_level("privacy_email", req.privacy_email)?,
     };
     let mut conn = ctx.db.get().await?;
     let nothing = changes.name.is_none()
         && changes.bio.is_none()
         && changes.avatar_url.is_none()
         && changes.allow_private_messages.is_none()
-        && changes.privacy_last_seen.is_none();
+        && changes.privacy_last_seen.is_none()
+        && changes.privacy_email.is_none();
     if !nothing {
         diesel::update(users::table.find(auth.user_id))
             .set((&changes, users::updated_at.eq(diesel::dsl::now)))
@@ -145,7 +156,8 @@ pub async fn update_profile(
     Ok(user_read(User::find(&mut conn, auth.user_id).await?))
 }
 
-/// `GET /users/contacts`: the caller's contacts, by name.
+/// `GET /users/contacts`: the caller's contacts, by name, each `email`
+/// shown only where that contact's `privacy_email` allows the caller.
 pub async fn list_contacts(ctx: &AppContext, auth: &AuthContext) -> AppResult<Vec<UserSearchRead>> {
     let mut conn = ctx.db.get().await?;
     let rows: Vec<User> = contacts::table
@@ -155,14 +167,29 @@ pub async fn list_contacts(ctx: &AppContext, auth: &AuthContext) -> AppResult<Ve
         .select(User::as_select())
         .load(&mut conn)
         .await?;
+    // Which of them keep the caller as a contact (for `contacts` privacy).
+    let ids: Vec<i64> = rows.iter().map(|u| u.id).collect();
+    let keep_me: Vec<i64> = contacts::table
+        .filter(contacts::contact_id.eq(auth.user_id))
+        .filter(contacts::owner_id.eq_any(&ids))
+        .select(contacts::owner_id)
+        .load(&mut conn)
+        .await?;
     Ok(rows
         .into_iter()
-        .map(|u| UserSearchRead {
-            id: u.id,
-            name: u.name,
-            username: u.username,
-            email: u.email,
-            avatar_url: u.avatar_url,
+        .map(|u| {
+            let visible = match u.privacy_email.as_str() {
+                "everyone" => true,
+                "contacts" => keep_me.contains(&u.id),
+                _ => u.id == auth.user_id,
+            };
+            UserSearchRead {
+                id: u.id,
+                name: u.name,
+                username: u.username,
+                email: visible.then_some(u.email),
+                avatar_url: u.avatar_url,
+            }
         })
         .collect())
 }
@@ -195,15 +222,34 @@ pub async fn add_contact(ctx: &AppContext, auth: &AuthContext, contact_id: i64) 
     Ok(())
 }
 
-/// The id of the user with `email` (for `contacts/by-email`).
+/// `POST /users/contacts/by-email`: adds the user with this address as a
+/// contact when there is one. The answer is the same whether or not the
+/// address belongs to anyone, so that addresses cannot be probed (issue 6,
+/// item 6).
 ///
-/// Errors: 404 `user_not_found`.
-pub async fn user_id_by_email(ctx: &AppContext, email: &str) -> AppResult<i64> {
+/// Errors: 422 for a malformed address.
+pub async fn add_contact_by_email(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    email: &str,
+) -> AppResult<()> {
+    let email = validate::email(email)?;
     let mut conn = ctx.db.get().await?;
-    User::find_by_email(&mut conn, &email.trim().to_lowercase())
-        .await?
-        .map(|u| u.id)
-        .ok_or_else(|| AppError::not_found("user_not_found", "No user has this email."))
+    let Some(user) = User::find_by_email(&mut conn, &email).await? else {
+        return Ok(());
+    };
+    if user.id == auth.user_id {
+        return Ok(());
+    }
+    diesel::insert_into(contacts::table)
+        .values((
+            contacts::owner_id.eq(auth.user_id),
+            contacts::contact_id.eq(user.id),
+        ))
+        .on_conflict_do_nothing()
+        .execute(&mut conn)
+        .await?;
+    Ok(())
 }
 
 /// `DELETE /users/{id}/contacts` (idempotent).

@@ -78,9 +78,90 @@ pub fn username(value: &str) -> AppResult<String> {
     }
 }
 
+/// The path (`text`, `profile.bio`, `items[2]`) of the first string in
+/// `value`, key or value, that holds a NUL character; `None` when there is
+/// none. PostgreSQL refuses U+0000 in text, so every JSON body and client
+/// frame is checked here before it reaches the domain (issue 6, item 4).
+pub fn nul_path(value: &serde_json::Value) -> Option<String> {
+    fn walk(value: &serde_json::Value, path: &mut String) -> bool {
+        match value {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = walk(item, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            serde_json::Value::Object(fields) => fields.iter().any(|(key, item)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                let found = key.contains('\0') || walk(item, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let mut path = String::new();
+    walk(value, &mut path).then(|| {
+        if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path
+        }
+    })
+}
+
+/// 422 for a NUL character in `field`.
+pub fn nul_error(field: impl Into<String>) -> AppError {
+    let field = field.into();
+    AppError::Validation {
+        detail: format!("{field} must not contain NUL characters."),
+        field,
+        code: "validation_error",
+    }
+}
+
+/// Refuses a NUL character in a JSON document (see [`nul_path`]).
+///
+/// Errors: 422 `validation_error` naming the field.
+pub fn reject_nul(value: &serde_json::Value) -> AppResult<()> {
+    match nul_path(value) {
+        Some(field) => Err(nul_error(field)),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_characters_are_found_with_their_path() {
+        let value = serde_json::json!({"a": 1, "b": {"c": ["ok", "x\u{0}y"]}});
+        assert_eq!(nul_path(&value).as_deref(), Some("b.c[1]"));
+        assert_eq!(
+            nul_path(&serde_json::json!({"text": "a\u{0}"})).as_deref(),
+            Some("text")
+        );
+        assert_eq!(
+            nul_path(&serde_json::json!("\u{0}")).as_deref(),
+            Some("body")
+        );
+        assert_eq!(
+            nul_path(&serde_json::json!({"text": "fine", "n": [1, null]})),
+            None
+        );
+        assert!(reject_nul(&serde_json::json!({"k\u{0}": 1})).is_err());
+    }
 
     #[test]
     fn emails() {

@@ -99,6 +99,7 @@ where
         "parley-worker started"
     );
     let retention = tokio::spawn(run_retention(ctx.clone()));
+    let relay = tokio::spawn(run_outbox_relay(ctx.clone()));
     Monitor::new()
         .register(move |restarts| {
             // A unique name per process and start: apalis refuses a name
@@ -127,8 +128,50 @@ where
         .run_with_signal(shutdown)
         .await?;
     retention.abort();
+    relay.abort();
     tracing::info!("parley-worker stopped");
     Ok(())
+}
+
+/// Outbox rows moved to the queue per pass.
+const RELAY_BATCH: i64 = 500;
+
+/// Moves staged jobs from the outbox to the Redis queue every
+/// [`POLL_INTERVAL`] (at once again while a pass finds a full batch). A
+/// failed pass (Redis or the database away) is retried every second.
+async fn run_outbox_relay(ctx: AppContext) {
+    let Some(queue) = ctx.jobs.clone() else {
+        return;
+    };
+    let mut healthy = true;
+    loop {
+        let result = async {
+            let mut conn = ctx.db.get().await?;
+            jobs::relay_outbox(&mut conn, &queue, RELAY_BATCH).await
+        }
+        .await;
+        match result {
+            Ok(queued) => {
+                if !healthy {
+                    tracing::info!("outbox relay recovered");
+                    healthy = true;
+                }
+                if queued > 0 {
+                    tracing::debug!(queued, "outbox jobs queued");
+                }
+                if queued < RELAY_BATCH as usize {
+                    tokio::time::sleep(POLL_INTERVAL).await;
+                }
+            }
+            Err(err) => {
+                if healthy {
+                    tracing::warn!(error = format!("{err:#}"), "outbox relay failed; retrying");
+                    healthy = false;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
 }
 
 /// Prunes old rows now and then every `RETENTION_INTERVAL_SECS`. Several

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
+use parley_shared::AppError;
 use parley_shared::events::{BusMessage, EventBus, Topic};
 use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
@@ -98,6 +99,9 @@ pub struct Hub {
     next_id: AtomicU64,
     /// This replica's id, part of every socket's presence key.
     replica_id: String,
+    /// `false` from the loss of the Redis subscription connection until it
+    /// is back: new realtime connections are refused (503) meanwhile.
+    bus_up: std::sync::atomic::AtomicBool,
 }
 
 impl Hub {
@@ -109,7 +113,22 @@ impl Hub {
             subscriptions: tokio::sync::Mutex::new(()),
             next_id: AtomicU64::new(1),
             replica_id: uuid::Uuid::new_v4().simple().to_string(),
+            bus_up: std::sync::atomic::AtomicBool::new(true),
         })
+    }
+
+    /// Refuses a new realtime connection while the bus is down: it could
+    /// not follow any chat (issue 6, item 11).
+    ///
+    /// Errors: 503 `service_unavailable`.
+    pub fn check_bus(&self) -> Result<(), AppError> {
+        if self.bus_up.load(Ordering::Relaxed) {
+            Ok(())
+        } else {
+            Err(AppError::Unavailable {
+                detail: "Realtime is unavailable while Redis is away; retry shortly.".into(),
+            })
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -291,6 +310,7 @@ impl Hub {
             }
             BusMessage::Reconnected => {
                 tracing::warn!("lost the Redis subscription connection; reconnecting");
+                self.bus_up.store(false, Ordering::Relaxed);
                 let hub = Arc::clone(self);
                 tokio::spawn(async move { hub.recover_subscriptions().await });
             }
@@ -368,6 +388,7 @@ impl Hub {
             delay = (delay * 2).min(Duration::from_secs(2));
         }
         tracing::info!("redis subscription restored; sockets catch up from the log");
+        self.bus_up.store(true, Ordering::Relaxed);
         let conns: Vec<ConnId> = self.state().conns.keys().copied().collect();
         for conn in conns {
             self.send_to(conn, Outbound::Resync);

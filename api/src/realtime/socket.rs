@@ -16,7 +16,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use parley_shared::AppError;
 use parley_shared::auth::AuthContext;
 use parley_shared::catchup::{UpdatesToken, hidden_stub, read_events};
 use parley_shared::dto::MessageCreateRequest;
@@ -24,6 +23,7 @@ use parley_shared::events::{ServerEvent, Topic};
 use parley_shared::messages;
 use parley_shared::models::{Chat, ChatMember, Message, Session as AuthSession};
 use parley_shared::receipts::{self, ReceiptKind, StatusUpdateRequest};
+use parley_shared::{AppError, validate};
 use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
 
@@ -47,6 +47,7 @@ pub async fn connect_ws(
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
     check_origin(&req, &state.ctx.settings.allowed_origins())?;
+    state.hub.check_bus()?;
     let (response, session, stream) =
         actix_ws::handle_with_protocols(&req, body, &[WS_BEARER_PROTOCOL]).map_err(|e| {
             AppError::bad_request(
@@ -138,8 +139,15 @@ pub(crate) struct Socket<T: Transport> {
 const LIVE_GRACE: Duration = Duration::from_millis(1000);
 
 /// How long the server tries to say goodbye to a client before it drops the
-/// connection (a client that stopped reading cannot take a close frame).
+/// connection.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long the close frame of a client that stopped reading (1013) waits
+/// behind the frames already buffered for it: a client that reads again
+/// within this time gets them and then the 1013 (issue 6, item 11); after
+/// it, the connection is dropped (the client sees 1006). Only the already
+/// bounded queue is held meanwhile.
+const SLOW_CLOSE_LINGER: Duration = Duration::from_secs(30);
 
 fn too_slow() -> CloseReason {
     CloseReason {
@@ -242,7 +250,11 @@ pub(crate) async fn run<T: Transport>(
             Some(CloseCode::Error.into())
         }
     };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.transport.close(reason)).await;
+    let linger = match &reason {
+        Some(reason) if reason.code == CloseCode::Again => SLOW_CLOSE_LINGER,
+        _ => CLOSE_TIMEOUT,
+    };
+    let _ = tokio::time::timeout(linger, socket.transport.close(reason)).await;
 }
 
 impl<T: Transport> Socket<T> {
@@ -532,6 +544,16 @@ impl<T: Transport> Socket<T> {
                     return Ok(false);
                 }
             }
+            // Past the events when the user's leave was undone by a re-join:
+            // what happened while they were out is skipped.
+            if !slice.left
+                && self
+                    .positions
+                    .get(&chat_id)
+                    .is_some_and(|p| *p < slice.reached_seq)
+            {
+                self.positions.insert(chat_id, slice.reached_seq);
+            }
             if slice.left {
                 self.unfollow(chat_id).await;
                 return Ok(true);
@@ -592,6 +614,15 @@ impl<T: Transport> Socket<T> {
                 return Ok(self.send(error.to_bytes()).await);
             }
         };
+        // PostgreSQL refuses NUL in text: refuse the frame, naming the field.
+        if text.contains("\\u0000")
+            && let Some(field) = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| validate::nul_path(&v))
+        {
+            let error = app_error_frame(&validate::nul_error(field), frame.reference());
+            return Ok(self.send(error.to_bytes()).await);
+        }
         let reply = match frame.kind.as_str() {
             "ping" => ServerEvent::Pong {
                 reference: frame.reference(),

@@ -34,6 +34,7 @@ pub async fn subscribe_sse(
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
     check_origin(&req, &state.ctx.settings.allowed_origins())?;
+    state.hub.check_bus()?;
     let resume_from = match req.headers().get("last-event-id") {
         None => None,
         Some(value) => Some(

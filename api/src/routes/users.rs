@@ -47,8 +47,7 @@ pub async fn add_contact_by_email(
     caller: AuthUser,
     body: JsonBody<EmailRequest>,
 ) -> ApiResult<HttpResponse> {
-    let id = users::user_id_by_email(&state.ctx, &body.0.email).await?;
-    users::add_contact(&state.ctx, &caller, id).await?;
+    users::add_contact_by_email(&state.ctx, &caller, &body.0.email).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -56,6 +56,9 @@ pub struct ChatMember {
     pub archived: bool,
     pub pinned: bool,
     pub joined_at: DateTime<Utc>,
+    /// The seq of this member's latest `member_joined` (0: a member since
+    /// the chat began).
+    pub joined_seq: i64,
 }
 
 /// A member about to be inserted.
@@ -215,6 +218,21 @@ impl Chat {
             .await
     }
 
+    /// Locks the chat's row until commit (`FOR NO KEY UPDATE`) and returns
+    /// it. Every transaction that changes a chat (its seq, members or
+    /// messages) takes this lock first, so that locks are always taken in
+    /// one order (the chat, then its members and messages) and changes of
+    /// one chat are serialised (issue 6, items 2–3). `NotFound` if there is
+    /// no such chat.
+    pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Chat> {
+        chats::table
+            .find(id)
+            .select(Chat::as_select())
+            .for_no_key_update()
+            .first(conn)
+            .await
+    }
+
     /// Sets the title.
     pub async fn set_title(
         conn: &mut AsyncPgConnection,
@@ -332,6 +350,25 @@ impl ChatMember {
         .execute(conn)
         .await?;
         Ok(n > 0)
+    }
+
+    /// Records the seq of a member's `member_joined` (see
+    /// [`ChatMember::joined_seq`]).
+    pub async fn set_joined_seq(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        user_id: i64,
+        seq: i64,
+    ) -> QueryResult<()> {
+        diesel::update(
+            chat_members::table
+                .filter(chat_members::chat_id.eq(chat_id))
+                .filter(chat_members::user_id.eq(user_id)),
+        )
+        .set(chat_members::joined_seq.eq(seq))
+        .execute(conn)
+        .await?;
+        Ok(())
     }
 
     /// Sets a member's role.

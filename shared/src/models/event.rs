@@ -74,6 +74,7 @@ pub async fn append(
             chat_events::seq.eq(seq),
             chat_events::event_type.eq(event.kind()),
             chat_events::payload.eq(&payload),
+            chat_events::message_id.eq(event.message_id()),
         ))
         .returning(chat_events::created_at)
         .get_result(conn)
@@ -84,6 +85,26 @@ pub async fn append(
         created_at,
         payload: event.to_bytes(),
     })
+}
+
+/// Removes a message's content from every logged event that carried it
+/// (`message_created`, `message_updated`): the copies keep their seq and
+/// become the tombstone the message list shows (`text: null`, `deleted:
+/// true`, no mentions, reactions or attachments). Runs in the transaction
+/// that deletes the message for everyone, so no replay path (REST events,
+/// `/updates`, socket `resume`, SSE `Last-Event-ID`) can serve the text
+/// afterwards (issue 6, item 1). Returns the number of events redacted.
+pub async fn redact_message(conn: &mut AsyncPgConnection, message_id: i64) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE chat_events \
+            SET payload = jsonb_set(payload, '{message}', (payload -> 'message') || jsonb_build_object( \
+                'text', NULL, 'deleted', TRUE, 'mentions', '[]'::jsonb, 'reactions', '[]'::jsonb, \
+                'attachments', '[]'::jsonb, 'attachment_waveform', NULL)) \
+          WHERE message_id = $1 AND type IN ('message_created', 'message_updated')",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(message_id)
+    .execute(conn)
+    .await
 }
 
 impl ChatEventRow {

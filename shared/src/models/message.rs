@@ -196,9 +196,13 @@ impl Message {
             .await
     }
 
-    /// Deletes for everyone: a tombstone without text or edit history.
+    /// Deletes for everyone: a tombstone without text, edit history or
+    /// mentions.
     pub async fn delete_for_all(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Message> {
         diesel::delete(message_edits::table.filter(message_edits::message_id.eq(id)))
+            .execute(conn)
+            .await?;
+        diesel::delete(mentions::table.filter(mentions::message_id.eq(id)))
             .execute(conn)
             .await?;
         diesel::update(messages::table.find(id))
@@ -283,19 +287,24 @@ impl Message {
             .await
     }
 
-    /// `true` if `user_id` hid this message.
+    /// `true` if `user_id` hid this message, or cleared the chat's history
+    /// up to or past it.
     pub async fn is_hidden_for(
         conn: &mut AsyncPgConnection,
         id: i64,
         user_id: i64,
     ) -> QueryResult<bool> {
-        diesel::select(diesel::dsl::exists(
-            message_hidden::table
-                .filter(message_hidden::user_id.eq(user_id))
-                .filter(message_hidden::message_id.eq(id)),
-        ))
-        .get_result(conn)
-        .await
+        let hidden = message_hidden::table
+            .filter(message_hidden::user_id.eq(user_id))
+            .filter(message_hidden::message_id.eq(id));
+        let cleared = messages::table
+            .inner_join(chat_members::table.on(chat_members::chat_id.eq(messages::chat_id)))
+            .filter(messages::id.eq(id))
+            .filter(chat_members::user_id.eq(user_id))
+            .filter(messages::id.le(chat_members::cleared_before_message_id));
+        diesel::select(diesel::dsl::exists(hidden).or(diesel::dsl::exists(cleared)))
+            .get_result(conn)
+            .await
     }
 
     /// The message's edit history, oldest first.

@@ -22,6 +22,8 @@ pub struct User {
     pub last_seen_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Who may see `email`: `everyone`, `contacts` or `nobody` (default).
+    pub privacy_email: String,
 }
 
 /// A user about to be inserted; `email` is already normalised to lower case.

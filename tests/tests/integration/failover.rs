@@ -238,3 +238,78 @@ async fn delivery_recovers_after_a_redis_restart() {
         "nothing twice"
     );
 }
+
+/// The status of a WebSocket upgrade attempt: 101 when it was accepted.
+async fn ws_upgrade_status(api: &Api, token: &str) -> u16 {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = api.ws_url().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((mut stream, response)) => {
+            let _ = stream.close(None).await;
+            response.status().as_u16()
+        }
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(err) => panic!("websocket connect failed: {err}"),
+    }
+}
+
+/// Issue 6, item 11: while the replica's Redis subscription is down, new
+/// sockets and SSE streams are refused with 503 before the upgrade (they
+/// could follow no chat); once Redis is back they are accepted again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn realtime_connections_are_refused_with_503_while_redis_is_down() {
+    let mut redis = RedisServer::start().await.unwrap();
+    let port = redis.port;
+    let url = redis.url();
+    let app = TestApp::spawn_with(|env| {
+        env.insert("REDIS_URL".into(), url);
+    })
+    .await;
+    let user = app.api.register_and_login("dora").await;
+    assert_eq!(ws_upgrade_status(&app.api, &user.access_token).await, 101);
+
+    redis.stop();
+    // The replica notices the lost connection on its own; wait for that.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = ws_upgrade_status(&app.api, &user.access_token).await;
+        if status == 503 {
+            break;
+        }
+        assert_eq!(status, 101, "an upgrade is accepted or refused with 503");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sockets were still accepted 10 s after Redis went away"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, body) = app
+        .api
+        .get("/api/v1/sse/subscribe", Some(&user.access_token))
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["code"], "service_unavailable");
+
+    let _redis = RedisServer::start_on(port).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while ws_upgrade_status(&app.api, &user.access_token).await != 101 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sockets still refused 15 s after Redis returned"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut ws = app.api.connect_ws(&user.access_token).await;
+    let (status, _) = app
+        .api
+        .get("/api/v1/auth/me", Some(&user.access_token))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    ws.send_json(&json!({"type": "ping", "ref": "p"}))
+        .await
+        .unwrap();
+    assert_eq!(ws.expect_type("pong", WAIT).await.unwrap()["ref"], "p");
+}

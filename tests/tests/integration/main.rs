@@ -6,6 +6,7 @@
 mod auth;
 mod catchup;
 mod chats;
+mod defects;
 mod e2e;
 mod failover;
 mod health;

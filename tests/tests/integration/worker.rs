@@ -1,5 +1,6 @@
 //! `parley-worker` (ARCHITECTURE §4): jobs pushed while the worker is idle
-//! are picked up promptly, and a job that runs twice sends once.
+//! are picked up promptly, a job that runs twice sends once, and a job
+//! staged in the outbox survives a Redis outage.
 
 use std::time::Duration;
 
@@ -7,7 +8,9 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use parley_shared::jobs::{EmailKind, JobQueue, SendEmail};
 use parley_shared::schema::email_deliveries;
-use parley_tests::{TestApp, redis_url};
+use parley_tests::{RedisServer, TestApp, redis_url};
+use reqwest::StatusCode;
+use serde_json::json;
 use uuid::Uuid;
 
 async fn deliveries(app: &TestApp, job_id: Uuid) -> i64 {
@@ -68,6 +71,68 @@ async fn idle_worker_picks_up_jobs_promptly_and_runs_each_once() {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    let _ = stop_tx.send(());
+    tokio::time::timeout(Duration::from_secs(15), worker)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+/// Issue 6, item 7: the welcome email of a user who registered while Redis
+/// was down is staged in the outbox with the user, and sent once Redis is
+/// back and a worker relays it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_welcome_email_staged_while_redis_is_down_is_sent_when_it_returns() {
+    let mut redis = RedisServer::start().await.unwrap();
+    let port = redis.port;
+    let url = redis.url();
+    let app = TestApp::spawn_with(|env| {
+        env.insert("REDIS_URL".into(), url.clone());
+    })
+    .await;
+    redis.stop();
+
+    let (status, created) = app
+        .api
+        .post(
+            "/api/v1/auth/register",
+            None,
+            &json!({"email": "otto@example.com", "name": "Otto", "username": "otto",
+                    "password": "otto-password"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let user_id = created["user"]["id"].as_i64().unwrap();
+
+    let _redis = RedisServer::start_on(port).await.unwrap();
+    let settings = parley_shared::Settings::from_map(app.env.clone()).unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(parley_worker::run_until(settings, async move {
+        let _ = stop_rx.await;
+        Ok(())
+    }));
+    let sent = || async {
+        let mut conn = app.db.connect().await.unwrap();
+        email_deliveries::table
+            .filter(email_deliveries::user_id.eq(user_id))
+            .count()
+            .get_result::<i64>(&mut conn)
+            .await
+            .unwrap()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while sent().await == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the staged welcome email was not sent within 15 s of Redis returning"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mail = std::fs::read_dir(app.data_dir.join("mail"))
+        .unwrap()
+        .count();
+    assert_eq!(mail, 1, "exactly one welcome email");
     let _ = stop_tx.send(());
     tokio::time::timeout(Duration::from_secs(15), worker)
         .await
