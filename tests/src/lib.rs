@@ -717,6 +717,49 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// An app on a Redis server of its own, which the test may stop and
+    /// restart in place (`RedisServer::start_on(redis.port)`).
+    pub async fn spawn_with_redis() -> (TestApp, RedisServer) {
+        let redis = RedisServer::start().await.expect("redis-server");
+        let url = redis.url();
+        let app = Self::spawn_with(|env| {
+            env.insert("REDIS_URL".into(), url);
+        })
+        .await;
+        (app, redis)
+    }
+
+    /// Starts a `parley-worker` in this process with the app's settings.
+    pub fn start_worker(&self) -> Worker {
+        let settings = parley_shared::Settings::from_map(self.env.clone()).expect("settings");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(parley_worker::run_until(settings, async move {
+            let _ = stopped.await;
+            Ok(())
+        }));
+        Worker { stop, task }
+    }
+}
+
+/// A worker started by [`TestApp::start_worker`].
+pub struct Worker {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Worker {
+    /// Asks it to stop and waits (15 s at most) for a clean exit.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(15), self.task)
+            .await
+            .expect("the worker stops within 15 s")
+            .expect("the worker task")
+            .expect("the worker exits cleanly");
+    }
+}
+
 /// A second in-process replica of a [`TestApp`]: same database, same Redis
 /// prefix, its own port and hub.
 pub struct Replica {

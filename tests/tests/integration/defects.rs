@@ -305,6 +305,37 @@ async fn delete_for_all_racing_replies_answers_204_201_or_422() {
 // Item 3: membership races keep exactly one owner and one event.
 // ---------------------------------------------------------------------------
 
+/// Fires `count` leaves of `leaver` from `g` at once, across both replicas:
+/// exactly one succeeds, the others are refused as from a non-member.
+async fn race_leaves(apis: &[Api; 2], leaver: &TestUser, g: i64, count: usize, round: usize) {
+    let calls = (0..count)
+        .map(|i| {
+            (
+                apis[(i + round) % 2].clone(),
+                leaver.access_token.clone(),
+                Call::Post(format!("/api/v1/chats/{g}/leave"), json!({})),
+            )
+        })
+        .collect();
+    let answers = fire(calls).await;
+    assert_eq!(
+        successes(&answers, StatusCode::NO_CONTENT),
+        1,
+        "round {round}: exactly one leave succeeds: {answers:?}"
+    );
+    for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::NO_CONTENT) {
+        assert_one_of(
+            *status,
+            body,
+            &[
+                (StatusCode::FORBIDDEN, "not_a_member"),
+                (StatusCode::NOT_FOUND, ""),
+            ],
+            &format!("round {round}, a repeated leave"),
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_owner_leaves_keep_exactly_one_owner_and_one_event() {
     let app = TestApp::spawn().await;
@@ -317,32 +348,7 @@ async fn concurrent_owner_leaves_keep_exactly_one_owner_and_one_event() {
     let heir_id = heir.id.min(other.id);
     for round in 0..ROUNDS {
         let g = group(&app.api, &owner, &[&heir, &other]).await;
-        let calls = (0..3)
-            .map(|i| {
-                (
-                    apis[(i + round) % 2].clone(),
-                    owner.access_token.clone(),
-                    Call::Post(format!("/api/v1/chats/{g}/leave"), json!({})),
-                )
-            })
-            .collect();
-        let answers = fire(calls).await;
-        assert_eq!(
-            successes(&answers, StatusCode::NO_CONTENT),
-            1,
-            "round {round}: exactly one leave succeeds: {answers:?}"
-        );
-        for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::NO_CONTENT) {
-            assert_one_of(
-                *status,
-                body,
-                &[
-                    (StatusCode::FORBIDDEN, "not_a_member"),
-                    (StatusCode::NOT_FOUND, ""),
-                ],
-                &format!("round {round}, a repeated leave"),
-            );
-        }
+        race_leaves(&apis, &owner, g, 3, round).await;
         let log = events(&app.api, &other, g).await;
         assert_eq!(
             count_of(&log, "member_left", owner.id),
@@ -368,32 +374,7 @@ async fn concurrent_leaves_of_a_member_leave_once() {
     for round in 0..ROUNDS {
         let g = group(&app.api, &owner, &[&leaver, &stays]).await;
         let count = 2 + round % 2; // double and triple leaves
-        let calls = (0..count)
-            .map(|i| {
-                (
-                    apis[(i + round) % 2].clone(),
-                    leaver.access_token.clone(),
-                    Call::Post(format!("/api/v1/chats/{g}/leave"), json!({})),
-                )
-            })
-            .collect();
-        let answers = fire(calls).await;
-        assert_eq!(
-            successes(&answers, StatusCode::NO_CONTENT),
-            1,
-            "round {round}: exactly one leave succeeds: {answers:?}"
-        );
-        for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::NO_CONTENT) {
-            assert_one_of(
-                *status,
-                body,
-                &[
-                    (StatusCode::FORBIDDEN, "not_a_member"),
-                    (StatusCode::NOT_FOUND, ""),
-                ],
-                &format!("round {round}, a repeated leave"),
-            );
-        }
+        race_leaves(&apis, &leaver, g, count, round).await;
         let log = events(&app.api, &stays, g).await;
         assert_eq!(
             count_of(&log, "member_left", leaver.id),

@@ -188,13 +188,7 @@ async fn kill_9_of_a_replica_loses_and_doubles_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_recovers_after_a_redis_restart() {
-    let mut redis = RedisServer::start().await.unwrap();
-    let port = redis.port;
-    let url = redis.url();
-    let app = TestApp::spawn_with(|env| {
-        env.insert("REDIS_URL".into(), url);
-    })
-    .await;
+    let (app, mut redis) = TestApp::spawn_with_redis().await;
     let replica = app.replica().await;
     let (a, b, chat) = app.api.pair("ravi", "rosa").await;
     // B listens on the other replica: delivery must cross Redis.
@@ -220,7 +214,7 @@ async fn delivery_recovers_after_a_redis_restart() {
         StatusCode::CREATED,
         "sending does not need Redis: {m2}"
     );
-    let _redis = RedisServer::start_on(port).await.unwrap();
+    let _redis = RedisServer::start_on(redis.port).await.unwrap();
 
     // The replica reconnects by itself and catches the socket up from the log.
     let m2_seen = ws_b
@@ -261,13 +255,7 @@ async fn ws_upgrade_status(api: &Api, token: &str) -> u16 {
 /// could follow no chat); once Redis is back they are accepted again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn realtime_connections_are_refused_with_503_while_redis_is_down() {
-    let mut redis = RedisServer::start().await.unwrap();
-    let port = redis.port;
-    let url = redis.url();
-    let app = TestApp::spawn_with(|env| {
-        env.insert("REDIS_URL".into(), url);
-    })
-    .await;
+    let (app, mut redis) = TestApp::spawn_with_redis().await;
     let user = app.api.register_and_login("dora").await;
     assert_eq!(ws_upgrade_status(&app.api, &user.access_token).await, 101);
 
@@ -293,7 +281,7 @@ async fn realtime_connections_are_refused_with_503_while_redis_is_down() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["code"], "service_unavailable");
 
-    let _redis = RedisServer::start_on(port).await.unwrap();
+    let _redis = RedisServer::start_on(redis.port).await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while ws_upgrade_status(&app.api, &user.access_token).await != 101 {
         assert!(

@@ -27,12 +27,7 @@ async fn deliveries(app: &TestApp, job_id: Uuid) -> i64 {
 async fn idle_worker_picks_up_jobs_promptly_and_runs_each_once() {
     let app = TestApp::spawn().await;
     let user = app.api.register_and_login("wanda").await;
-    let settings = parley_shared::Settings::from_map(app.env.clone()).unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(parley_worker::run_until(settings, async move {
-        let _ = stop_rx.await;
-        Ok(())
-    }));
+    let worker = app.start_worker();
     let conn = parley_shared::context::connect_redis(&redis_url())
         .await
         .unwrap();
@@ -71,12 +66,7 @@ async fn idle_worker_picks_up_jobs_promptly_and_runs_each_once() {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let _ = stop_tx.send(());
-    tokio::time::timeout(Duration::from_secs(15), worker)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    worker.stop().await;
 }
 
 /// Issue 6, item 7: the welcome email of a user who registered while Redis
@@ -84,13 +74,7 @@ async fn idle_worker_picks_up_jobs_promptly_and_runs_each_once() {
 /// back and a worker relays it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_welcome_email_staged_while_redis_is_down_is_sent_when_it_returns() {
-    let mut redis = RedisServer::start().await.unwrap();
-    let port = redis.port;
-    let url = redis.url();
-    let app = TestApp::spawn_with(|env| {
-        env.insert("REDIS_URL".into(), url.clone());
-    })
-    .await;
+    let (app, mut redis) = TestApp::spawn_with_redis().await;
     redis.stop();
 
     let (status, created) = app
@@ -105,13 +89,8 @@ async fn a_welcome_email_staged_while_redis_is_down_is_sent_when_it_returns() {
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let user_id = created["user"]["id"].as_i64().unwrap();
 
-    let _redis = RedisServer::start_on(port).await.unwrap();
-    let settings = parley_shared::Settings::from_map(app.env.clone()).unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(parley_worker::run_until(settings, async move {
-        let _ = stop_rx.await;
-        Ok(())
-    }));
+    let _redis = RedisServer::start_on(redis.port).await.unwrap();
+    let worker = app.start_worker();
     let sent = || async {
         let mut conn = app.db.connect().await.unwrap();
         email_deliveries::table
@@ -133,10 +112,5 @@ async fn a_welcome_email_staged_while_redis_is_down_is_sent_when_it_returns() {
         .unwrap()
         .count();
     assert_eq!(mail, 1, "exactly one welcome email");
-    let _ = stop_tx.send(());
-    tokio::time::timeout(Duration::from_secs(15), worker)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    worker.stop().await;
 }
