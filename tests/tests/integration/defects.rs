@@ -318,21 +318,25 @@ async fn race_leaves(apis: &[Api; 2], leaver: &TestUser, g: i64, count: usize, r
         })
         .collect();
     let answers = fire(calls).await;
+    exactly_one_204(
+        &answers,
+        &[
+            (StatusCode::FORBIDDEN, "not_a_member"),
+            (StatusCode::NOT_FOUND, ""),
+        ],
+        &format!("round {round}, leave"),
+    );
+}
+
+/// Exactly one of `answers` is 204; every other one is one of `refusals`.
+fn exactly_one_204(answers: &[(StatusCode, Value)], refusals: &[(StatusCode, &str)], what: &str) {
     assert_eq!(
-        successes(&answers, StatusCode::NO_CONTENT),
+        successes(answers, StatusCode::NO_CONTENT),
         1,
-        "round {round}: exactly one leave succeeds: {answers:?}"
+        "{what}: exactly one succeeds: {answers:?}"
     );
     for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::NO_CONTENT) {
-        assert_one_of(
-            *status,
-            body,
-            &[
-                (StatusCode::FORBIDDEN, "not_a_member"),
-                (StatusCode::NOT_FOUND, ""),
-            ],
-            &format!("round {round}, a repeated leave"),
-        );
+        assert_one_of(*status, body, refusals, &format!("{what}, repeated"));
     }
 }
 
@@ -411,22 +415,14 @@ async fn concurrent_removals_of_one_member_remove_once() {
             })
             .collect();
         let answers = fire(calls).await;
-        assert_eq!(
-            successes(&answers, StatusCode::NO_CONTENT),
-            1,
-            "round {round}: exactly one removal succeeds: {answers:?}"
+        exactly_one_204(
+            &answers,
+            &[
+                (StatusCode::NOT_FOUND, "member_not_found"),
+                (StatusCode::FORBIDDEN, "cannot_remove"),
+            ],
+            &format!("round {round}, removal"),
         );
-        for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::NO_CONTENT) {
-            assert_one_of(
-                *status,
-                body,
-                &[
-                    (StatusCode::NOT_FOUND, "member_not_found"),
-                    (StatusCode::FORBIDDEN, "cannot_remove"),
-                ],
-                &format!("round {round}, a repeated removal"),
-            );
-        }
         let log = events(&app.api, &owner, g).await;
         assert_eq!(
             count_of(&log, "member_left", target.id),
