@@ -29,7 +29,7 @@ use crate::auth::AuthContext;
 use crate::chats::require_member;
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
-use crate::models::{ChatEventRow, ChatMember};
+use crate::models::{ChatEventRow, ChatMember, EventKind};
 use crate::schema::message_hidden;
 use crate::validate;
 
@@ -100,7 +100,7 @@ pub async fn read_events(
     let mut rows = ChatEventRow::range(conn, chat_id, after_seq, Some(target), limit).await?;
     let member = ChatMember::find(conn, chat_id, user_id).await?;
     let own_leave = rows.iter().position(|r| {
-        r.event_type == "member_left" && r.payload["user_id"].as_i64() == Some(user_id)
+        r.event_type == EventKind::MemberLeft && r.payload["user_id"].as_i64() == Some(user_id)
     });
     // Where the reader stands after a leave they later undid by joining again.
     let mut rejoined_at = None;
@@ -147,7 +147,7 @@ pub async fn read_events(
             let bytes = match message_id_of(&row.payload) {
                 Some(id)
                     if (hidden.contains(&id) || id <= cleared_before)
-                        && row.event_type != "message_deleted" =>
+                        && row.event_type != EventKind::MessageDeleted =>
                 {
                     hidden_stub(row.chat_id, row.seq, id)
                 }

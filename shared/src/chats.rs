@@ -13,7 +13,7 @@ use crate::dto::{ChatCreateRequest, ChatDetailRead, ChatInfo, ChatRead};
 use crate::error::{AppError, AppResult};
 use crate::events::{ChatEvent, ServerEvent, Topic};
 use crate::models::chat::{ChatListFilter, ChatListRow, NewChat, NewChatMember};
-use crate::models::{Chat, ChatMember, User, event};
+use crate::models::{Chat, ChatMember, ChatType, MemberRole, Privacy, User, event};
 use crate::validate;
 
 /// Query of `GET /chats` (seed 004 §7).
@@ -79,7 +79,7 @@ pub(crate) fn chat_info(chat: &Chat, member_ids: Vec<i64>) -> ChatInfo {
     ChatInfo {
         id: chat.id,
         public_id: chat.public_id.clone(),
-        chat_type: chat.chat_type.clone(),
+        chat_type: chat.chat_type,
         title: chat.title.clone(),
         description: chat.description.clone(),
         avatar_url: chat.avatar_url.clone(),
@@ -97,7 +97,7 @@ enum NewChatSpec {
         other: i64,
     },
     Group {
-        chat_type: &'static str,
+        chat_type: ChatType,
         title: String,
         description: Option<String>,
         handle: Option<String>,
@@ -107,8 +107,8 @@ enum NewChatSpec {
 }
 
 fn validate_create(me: i64, req: ChatCreateRequest) -> AppResult<NewChatSpec> {
-    match req.chat_type.as_str() {
-        "private" => {
+    match req.chat_type {
+        ChatType::Private => {
             if req.is_public {
                 return Err(AppError::validation(
                     "is_public",
@@ -127,7 +127,7 @@ fn validate_create(me: i64, req: ChatCreateRequest) -> AppResult<NewChatSpec> {
                 )),
             }
         }
-        kind @ ("group" | "channel") => {
+        chat_type @ (ChatType::Group | ChatType::Channel) => {
             let title = validate::text_field("title", req.title.as_deref().unwrap_or(""), 1, 128)?;
             let description = req
                 .description
@@ -165,7 +165,7 @@ fn validate_create(me: i64, req: ChatCreateRequest) -> AppResult<NewChatSpec> {
                 ));
             }
             Ok(NewChatSpec::Group {
-                chat_type: if kind == "group" { "group" } else { "channel" },
+                chat_type,
                 title,
                 description,
                 handle,
@@ -173,10 +173,6 @@ fn validate_create(me: i64, req: ChatCreateRequest) -> AppResult<NewChatSpec> {
                 member_ids,
             })
         }
-        _ => Err(AppError::validation(
-            "type",
-            "type must be private, group or channel.",
-        )),
     }
 }
 
@@ -219,7 +215,7 @@ pub async fn create_chat(
                     conn,
                     NewChat {
                         public_id: &public_id,
-                        chat_type: "private",
+                        chat_type: ChatType::Private,
                         title: None,
                         description: None,
                         handle: None,
@@ -240,12 +236,12 @@ pub async fn create_chat(
                     NewChatMember {
                         chat_id: chat.id,
                         user_id: me,
-                        role: "member",
+                        role: MemberRole::Member,
                     },
                     NewChatMember {
                         chat_id: chat.id,
                         user_id: *other,
-                        role: "member",
+                        role: MemberRole::Member,
                     },
                 ];
                 ChatMember::insert_all(conn, &members).await?;
@@ -273,7 +269,7 @@ pub async fn create_chat(
                     conn,
                     NewChat {
                         public_id: &public_id,
-                        chat_type,
+                        chat_type: *chat_type,
                         title: Some(title),
                         description: description.as_deref(),
                         handle: handle.as_deref(),
@@ -287,12 +283,12 @@ pub async fn create_chat(
                 let mut members = vec![NewChatMember {
                     chat_id: chat.id,
                     user_id: me,
-                    role: "owner",
+                    role: MemberRole::Owner,
                 }];
                 members.extend(member_ids.iter().map(|id| NewChatMember {
                     chat_id: chat.id,
                     user_id: *id,
-                    role: "member",
+                    role: MemberRole::Member,
                 }));
                 ChatMember::insert_all(conn, &members).await?;
                 let all_ids: Vec<i64> = std::iter::once(me)
@@ -341,7 +337,7 @@ fn to_chat_read(row: ChatListRow, presence: &PresenceView) -> ChatRead {
         .clone()
         .or_else(|| row.counterpart_name.clone())
         .unwrap_or_else(|| "Deleted account".to_owned());
-    let subscribers_count = (row.chat_type == "channel").then_some(row.members_count);
+    let subscribers_count = (row.chat_type == ChatType::Channel).then_some(row.members_count);
     let counterpart_view = row
         .counterpart_user_id
         .and_then(|id| presence.visible.get(&id).copied());
@@ -409,7 +405,7 @@ async fn presence_view(
     if ids.is_empty() {
         return Ok(view);
     }
-    let people: Vec<(i64, String, Option<chrono::DateTime<chrono::Utc>>)> = users::table
+    let people: Vec<(i64, Privacy, Option<chrono::DateTime<chrono::Utc>>)> = users::table
         .filter(users::id.eq_any(&ids))
         .select((users::id, users::privacy_last_seen, users::last_seen_at))
         .load(conn)
@@ -422,11 +418,7 @@ async fn presence_view(
         .await?;
     let visible: Vec<(i64, Option<chrono::DateTime<chrono::Utc>>)> = people
         .into_iter()
-        .filter(|(id, privacy, _)| match privacy.as_str() {
-            "everyone" => true,
-            "contacts" => keep_me.contains(id),
-            _ => false,
-        })
+        .filter(|(id, privacy, _)| privacy.allows(keep_me.contains(id)))
         .map(|(id, _, seen)| (id, seen))
         .collect();
     let mut ask: Vec<i64> = visible.iter().map(|(id, _)| *id).collect();

@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::models::kinds::{ChatType, MemberRole, MessageType};
+
 /// `RegisterRequest` (seed 004 §3.1).
 #[derive(Debug, Clone, Deserialize)]
 pub struct RegisterRequest {
@@ -72,7 +74,7 @@ pub struct AuthUserResponse {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ChatCreateRequest {
     #[serde(rename = "type")]
-    pub chat_type: String,
+    pub chat_type: ChatType,
     #[serde(default)]
     pub title: Option<String>,
     #[serde(default)]
@@ -91,7 +93,7 @@ pub struct ChatRead {
     pub id: i64,
     pub public_id: String,
     #[serde(rename = "type")]
-    pub chat_type: String,
+    pub chat_type: ChatType,
     pub title: Option<String>,
     pub avatar_url: Option<String>,
     pub display_title: String,
@@ -115,11 +117,11 @@ pub struct ChatRead {
     pub counterpart_last_seen_at: Option<DateTime<Utc>>,
     pub last_message_id: Option<i64>,
     pub last_message_text: Option<String>,
-    pub last_message_type: Option<String>,
+    pub last_message_type: Option<MessageType>,
     pub last_message_created_at: Option<DateTime<Utc>>,
     /// The chat's newest event seq: a client that holds it is up to date.
     pub last_seq: i64,
-    pub my_role: String,
+    pub my_role: MemberRole,
     pub created_at: DateTime<Utc>,
 }
 
@@ -128,7 +130,7 @@ pub struct ChatRead {
 pub struct ChatMemberRead {
     pub id: i64,
     pub user_id: i64,
-    pub role: String,
+    pub role: MemberRole,
     pub joined_at: DateTime<Utc>,
     pub name: String,
     pub username: String,
@@ -151,7 +153,7 @@ pub struct ChatInfo {
     pub id: i64,
     pub public_id: String,
     #[serde(rename = "type")]
-    pub chat_type: String,
+    pub chat_type: ChatType,
     pub title: Option<String>,
     pub description: Option<String>,
     pub avatar_url: Option<String>,
@@ -167,7 +169,7 @@ pub struct ChatInfo {
 pub struct MessageCreateRequest {
     pub chat_id: i64,
     #[serde(rename = "type", default)]
-    pub message_type: Option<String>,
+    pub message_type: Option<MessageType>,
     pub text: String,
     #[serde(default)]
     pub client_message_id: Option<String>,
@@ -200,7 +202,7 @@ pub struct MessageRead {
     pub reply_to_message_id: Option<i64>,
     pub forwarded_from_message_id: Option<i64>,
     #[serde(rename = "type")]
-    pub message_type: String,
+    pub message_type: MessageType,
     pub text: Option<String>,
     pub client_message_id: Option<String>,
     /// `sent`, `delivered` or `read`: how far the other members got.

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::dto::{ChatInfo, ChatMemberRead, MessageRead};
+use crate::models::EventKind;
 
 /// A server → client frame. Serialised once per replica; chat events carry
 /// `chat_id` and `seq` (the chat's position in its event log).
@@ -166,6 +167,22 @@ impl ServerEvent {
             ServerEvent::Resumed { .. } => "resumed",
             ServerEvent::Error { .. } => "error",
         }
+    }
+
+    /// The kind stored in `chat_events.type` for an event that belongs in
+    /// a chat's log; `None` for frames that are never logged.
+    pub fn logged_kind(&self) -> Option<EventKind> {
+        Some(match self {
+            ServerEvent::MessageCreated { .. } => EventKind::MessageCreated,
+            ServerEvent::MessageUpdated { .. } => EventKind::MessageUpdated,
+            ServerEvent::MessageDeleted { seq: Some(_), .. } => EventKind::MessageDeleted,
+            ServerEvent::ChatCreated { .. } => EventKind::ChatCreated,
+            ServerEvent::ChatUpdated { .. } => EventKind::ChatUpdated,
+            ServerEvent::MemberJoined { .. } => EventKind::MemberJoined,
+            ServerEvent::MemberUpdated { .. } => EventKind::MemberUpdated,
+            ServerEvent::MemberLeft { .. } => EventKind::MemberLeft,
+            _ => return None,
+        })
     }
 
     /// The message a message event is about (`message_created`,

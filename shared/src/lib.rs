@@ -22,6 +22,8 @@ pub mod mail;
 pub mod members;
 pub mod messages;
 pub mod models;
+pub mod permissions;
+pub mod pg_enum;
 pub mod presence;
 pub mod ratelimit;
 pub mod receipts;

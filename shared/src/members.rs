@@ -15,7 +15,8 @@ use crate::dto::{ChatMemberRead, ChatRead};
 use crate::error::{AppError, AppResult};
 use crate::events::{ChatEvent, ServerEvent, Topic};
 use crate::models::chat::NewChatMember;
-use crate::models::{Chat, ChatMember, User, event};
+use crate::models::{Chat, ChatMember, ChatType, MemberRole, User, event};
+use crate::permissions::{self, Action};
 use crate::validate;
 
 /// `{ "user_id": 123 }` for `POST /chats/{id}/members`.
@@ -31,7 +32,7 @@ pub struct TitleRequest {
 }
 
 fn require_group(chat: &Chat) -> AppResult<()> {
-    if chat.chat_type == "private" {
+    if chat.chat_type == ChatType::Private {
         return Err(AppError::forbidden(
             "private_chat",
             "A private chat has exactly its two members.",
@@ -44,8 +45,10 @@ fn member_not_found() -> AppError {
     AppError::not_found("member_not_found", "This user is not a member.")
 }
 
-fn require_admin(member: &ChatMember) -> AppResult<()> {
-    if !member.is_admin() {
+/// Errors: 403 `not_chat_admin` when the member's role may not do `action`
+/// ([`permissions`]).
+fn require_allowed(chat: &Chat, member: &ChatMember, action: Action) -> AppResult<()> {
+    if !permissions::allows(chat.chat_type, member.role, action) {
         return Err(AppError::forbidden(
             "not_chat_admin",
             "Only the chat's owner and admins can do this.",
@@ -93,7 +96,7 @@ pub async fn add_member(
     let (member, event) = crate::transaction!(conn, async |conn| {
         let (chat, me) = require_member_locked(conn, chat_id, auth.user_id).await?;
         require_group(&chat)?;
-        require_admin(&me)?;
+        require_allowed(&chat, &me, Action::AddMember)?;
         User::find(conn, req.user_id).await.map_err(|e| match e {
             diesel::result::Error::NotFound => {
                 AppError::not_found("user_not_found", "This user does not exist.")
@@ -114,7 +117,7 @@ pub async fn add_member(
             &[NewChatMember {
                 chat_id,
                 user_id: req.user_id,
-                role: "member",
+                role: MemberRole::Member,
             }],
         )
         .await?;
@@ -157,14 +160,11 @@ pub async fn remove_member(
     let event = crate::transaction!(conn, async |conn| {
         let (chat, me) = require_member_locked(conn, chat_id, auth.user_id).await?;
         require_group(&chat)?;
-        require_admin(&me)?;
+        require_allowed(&chat, &me, Action::RemoveMember)?;
         let target = ChatMember::find(conn, chat_id, user_id)
             .await?
             .ok_or_else(member_not_found)?;
-        let allowed = target.user_id != me.user_id
-            && target.role != "owner"
-            && (me.role == "owner" || !target.is_admin());
-        if !allowed {
+        if !permissions::can_act_on(chat.chat_type, me.role, Action::RemoveMember, target.role) {
             return Err(AppError::forbidden(
                 "cannot_remove",
                 "You cannot remove this member (leave the chat to remove yourself).",
@@ -198,10 +198,10 @@ pub async fn leave_chat(ctx: &AppContext, auth: &AuthContext, chat_id: i64) -> A
             return Err(AppError::not_a_member());
         }
         let mut events = vec![append_left(conn, chat_id, me.user_id, "left").await?];
-        if me.role == "owner"
+        if me.role == MemberRole::Owner
             && let Some(heir) = ChatMember::successor(conn, chat_id, me.user_id).await?
         {
-            ChatMember::set_role(conn, heir.id, "owner").await?;
+            ChatMember::set_role(conn, heir.id, MemberRole::Owner).await?;
             let member = member_read(conn, chat_id, heir.user_id).await?;
             let updated = event::record(conn, chat_id, |seq| ServerEvent::MemberUpdated {
                 chat_id,
@@ -234,7 +234,7 @@ pub async fn set_title(
     let event = crate::transaction!(conn, async |conn| {
         let (chat, me) = require_member_locked(conn, chat_id, auth.user_id).await?;
         require_group(&chat)?;
-        require_admin(&me)?;
+        require_allowed(&chat, &me, Action::EditChatInfo)?;
         let chat = Chat::set_title(conn, chat_id, &title).await?;
         let member_ids = ChatMember::user_ids(conn, chat_id).await?;
         let info = chat_info(&chat, member_ids);

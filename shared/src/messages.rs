@@ -17,7 +17,8 @@ use crate::dto::{MessageCreateRequest, MessageEditRead, MessageRead};
 use crate::error::{AppError, AppResult};
 use crate::events::{ServerEvent, Topic};
 use crate::models::message::{NewMessage, PageCursor};
-use crate::models::{Chat, ChatMember, Message, event};
+use crate::models::{Chat, ChatMember, Message, MessageType, event};
+use crate::permissions::{self, Action};
 use crate::ratelimit::Limit;
 use crate::validate;
 
@@ -57,10 +58,6 @@ fn validate_text(text: &str) -> AppResult<()> {
     Ok(())
 }
 
-fn can_post(chat: &Chat, member: &ChatMember) -> bool {
-    chat.chat_type != "channel" || member.is_admin()
-}
-
 // The sentinel that rolls back a send that lost a race with its own retry.
 const DUPLICATE_CODE: &str = "duplicate_client_message_id";
 
@@ -95,8 +92,8 @@ pub async fn send_message(
     req: &MessageCreateRequest,
 ) -> AppResult<(MessageRead, SendOutcome)> {
     validate_text(&req.text)?;
-    match req.message_type.as_deref() {
-        None | Some("text") => {}
+    match req.message_type {
+        None | Some(MessageType::Text) => {}
         Some(_) => {
             return Err(AppError::validation(
                 "type",
@@ -139,7 +136,7 @@ pub async fn send_message(
     }
     let result = crate::transaction!(conn, async |conn| {
         let (chat, member) = require_member_locked(conn, req.chat_id, sender_id).await?;
-        if !can_post(&chat, &member) {
+        if !permissions::allows(chat.chat_type, member.role, Action::PostMessage) {
             return Err(AppError::forbidden(
                 "cannot_post",
                 "Only owners and admins can post in this channel.",
@@ -161,7 +158,7 @@ pub async fn send_message(
                 chat_id: chat.id,
                 sender_id,
                 seq,
-                message_type: "text",
+                message_type: MessageType::Text,
                 text: &req.text,
                 reply_to_message_id: req.reply_to_message_id,
                 client_message_id: client_id.as_deref(),
@@ -403,7 +400,9 @@ pub async fn delete_message(
             Message::hide_for(conn, message.id, me).await?;
             return Ok((chat.id, None));
         }
-        if message.sender_id != Some(me) && !member.is_admin() {
+        if message.sender_id != Some(me)
+            && !permissions::allows(chat.chat_type, member.role, Action::DeleteOthersMessage)
+        {
             return Err(AppError::forbidden(
                 "cannot_delete_for_all",
                 "Only the sender or a chat admin can delete a message for everyone.",

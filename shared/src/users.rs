@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::AuthContext;
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
-use crate::models::User;
+use crate::models::{ChatType, Privacy, User};
 use crate::schema::{chat_members, chats, contacts, users};
 use crate::validate;
 
@@ -28,8 +28,8 @@ pub struct UserRead {
     pub bio: Option<String>,
     pub email_verified: bool,
     pub allow_private_messages: bool,
-    pub privacy_last_seen: String,
-    pub privacy_email: String,
+    pub privacy_last_seen: Privacy,
+    pub privacy_email: Privacy,
     pub twofa_enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -54,8 +54,8 @@ pub struct ProfileUpdate {
     pub bio: Option<String>,
     pub avatar_url: Option<String>,
     pub allow_private_messages: Option<bool>,
-    pub privacy_last_seen: Option<String>,
-    pub privacy_email: Option<String>,
+    pub privacy_last_seen: Option<Privacy>,
+    pub privacy_email: Option<Privacy>,
 }
 
 /// `{ "email": "..." }` for `POST /users/contacts/by-email`.
@@ -95,19 +95,8 @@ struct ProfileChanges {
     bio: Option<Option<String>>,
     avatar_url: Option<Option<String>>,
     allow_private_messages: Option<bool>,
-    privacy_last_seen: Option<String>,
-    privacy_email: Option<String>,
-}
-
-fn privacy_level(field: &str, value: Option<String>) -> AppResult<Option<String>> {
-    match value {
-        Some(p) if matches!(p.as_str(), "everyone" | "contacts" | "nobody") => Ok(Some(p)),
-        Some(_) => Err(AppError::validation(
-            field,
-            format!("{field} must be everyone, contacts or nobody."),
-        )),
-        None => Ok(None),
-    }
+    privacy_last_seen: Option<Privacy>,
+    privacy_email: Option<Privacy>,
 }
 
 /// `PUT /users/profile`: changes the given fields.
@@ -137,8 +126,8 @@ pub async fn update_profile(
             })
             .transpose()?,
         allow_private_messages: req.allow_private_messages,
-        privacy_last_seen: privacy_level("privacy_last_seen", req.privacy_last_seen)?,
-        privacy_email: privacy_level("privacy_email", req.privacy_email)?,
+        privacy_last_seen: req.privacy_last_seen,
+        privacy_email: req.privacy_email,
     };
     let mut conn = ctx.db.get().await?;
     let nothing = changes.name.is_none()
@@ -178,11 +167,7 @@ pub async fn list_contacts(ctx: &AppContext, auth: &AuthContext) -> AppResult<Ve
     Ok(rows
         .into_iter()
         .map(|u| {
-            let visible = match u.privacy_email.as_str() {
-                "everyone" => true,
-                "contacts" => keep_me.contains(&u.id),
-                _ => u.id == auth.user_id,
-            };
+            let visible = u.id == auth.user_id || u.privacy_email.allows(keep_me.contains(&u.id));
             UserSearchRead {
                 id: u.id,
                 name: u.name,
@@ -274,22 +259,19 @@ pub async fn remove_contact(
 pub async fn can_see_last_seen(
     conn: &mut AsyncPgConnection,
     target_id: i64,
-    privacy: &str,
+    privacy: Privacy,
     viewer_id: i64,
 ) -> QueryResult<bool> {
-    Ok(match privacy {
-        "everyone" => true,
-        "contacts" => {
-            diesel::select(diesel::dsl::exists(
-                contacts::table
-                    .filter(contacts::owner_id.eq(target_id))
-                    .filter(contacts::contact_id.eq(viewer_id)),
-            ))
-            .get_result(conn)
-            .await?
-        }
-        _ => false,
-    })
+    if privacy != Privacy::Contacts {
+        return Ok(privacy.allows(false));
+    }
+    diesel::select(diesel::dsl::exists(
+        contacts::table
+            .filter(contacts::owner_id.eq(target_id))
+            .filter(contacts::contact_id.eq(viewer_id)),
+    ))
+    .get_result(conn)
+    .await
 }
 
 /// Who hears about `user_id`'s presence, privacy applied: the other members
@@ -300,13 +282,13 @@ pub async fn presence_audience(
     user_id: i64,
 ) -> QueryResult<Vec<i64>> {
     let user = User::find(conn, user_id).await?;
-    if user.privacy_last_seen == "nobody" {
+    if user.privacy_last_seen == Privacy::Nobody {
         return Ok(Vec::new());
     }
     let my_private_chats: Vec<i64> = chat_members::table
         .inner_join(chats::table)
         .filter(chat_members::user_id.eq(user_id))
-        .filter(chats::chat_type.eq("private"))
+        .filter(chats::chat_type.eq(ChatType::Private))
         .select(chat_members::chat_id)
         .load(conn)
         .await?;
@@ -324,7 +306,7 @@ pub async fn presence_audience(
     audience.extend(watchers);
     audience.sort_unstable();
     audience.dedup();
-    if user.privacy_last_seen == "contacts" {
+    if user.privacy_last_seen == Privacy::Contacts {
         let mine: Vec<i64> = contacts::table
             .filter(contacts::owner_id.eq(user_id))
             .select(contacts::contact_id)

@@ -15,6 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use parley_shared::AppError;
 use parley_shared::events::{BusMessage, EventBus, Topic};
+use parley_shared::models::EventKind;
 use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
 
@@ -254,14 +255,18 @@ impl Hub {
                     tracing::warn!(?topic, "dropping an event without a type");
                     return;
                 };
+                let kind = header.kind.parse::<EventKind>().ok();
                 match (topic, header.chat_id, header.seq) {
                     (Topic::User(user_id), Some(chat_id), Some(seq))
-                        if header.kind == "chat_created" || header.kind == "member_joined" =>
+                        if matches!(
+                            kind,
+                            Some(EventKind::ChatCreated | EventKind::MemberJoined)
+                        ) =>
                     {
                         self.user_joined_chat(user_id, chat_id, seq, payload).await;
                     }
                     (Topic::Chat(chat_id), _, Some(seq)) => {
-                        let edited_message = (header.kind == "message_updated")
+                        let edited_message = (kind == Some(EventKind::MessageUpdated))
                             .then(|| header.message.as_ref().map(|m| m.id))
                             .flatten();
                         self.broadcast(
@@ -273,7 +278,7 @@ impl Hub {
                                 edited_message,
                             },
                         );
-                        if header.kind == "member_left"
+                        if kind == Some(EventKind::MemberLeft)
                             && let Some(user_id) = header.user_id
                         {
                             self.user_left_chat(user_id, chat_id, seq).await;

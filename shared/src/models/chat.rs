@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::models::kinds::{ChatType, MemberRole, MessageType};
 use crate::schema::{chat_members, chats, users};
 
 /// A row of `chats`.
@@ -11,7 +12,7 @@ use crate::schema::{chat_members, chats, users};
 pub struct Chat {
     pub id: i64,
     pub public_id: String,
-    pub chat_type: String,
+    pub chat_type: ChatType,
     pub title: Option<String>,
     pub description: Option<String>,
     pub avatar_url: Option<String>,
@@ -31,7 +32,7 @@ pub struct Chat {
 #[diesel(table_name = chats)]
 pub struct NewChat<'a> {
     pub public_id: &'a str,
-    pub chat_type: &'a str,
+    pub chat_type: ChatType,
     pub title: Option<&'a str>,
     pub description: Option<&'a str>,
     pub handle: Option<&'a str>,
@@ -47,7 +48,7 @@ pub struct ChatMember {
     pub id: i64,
     pub chat_id: i64,
     pub user_id: i64,
-    pub role: String,
+    pub role: MemberRole,
     pub nickname: Option<String>,
     pub last_read_message_id: i64,
     pub last_delivered_message_id: i64,
@@ -64,10 +65,10 @@ pub struct ChatMember {
 /// A member about to be inserted.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = chat_members)]
-pub struct NewChatMember<'a> {
+pub struct NewChatMember {
     pub chat_id: i64,
     pub user_id: i64,
-    pub role: &'a str,
+    pub role: MemberRole,
 }
 
 /// One chat as a member sees it in the chat list: the row `GET /chats` is
@@ -79,7 +80,7 @@ pub struct ChatListRow {
     #[diesel(sql_type = Text)]
     pub public_id: String,
     #[diesel(sql_type = Text)]
-    pub chat_type: String,
+    pub chat_type: ChatType,
     #[diesel(sql_type = Nullable<Text>)]
     pub title: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -97,7 +98,7 @@ pub struct ChatListRow {
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
     #[diesel(sql_type = Text)]
-    pub my_role: String,
+    pub my_role: MemberRole,
     #[diesel(sql_type = Bool)]
     pub archived: bool,
     #[diesel(sql_type = Bool)]
@@ -113,7 +114,7 @@ pub struct ChatListRow {
     #[diesel(sql_type = Nullable<Text>)]
     pub last_message_text: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
-    pub last_message_type: Option<String>,
+    pub last_message_type: Option<MessageType>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub last_message_created_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<BigInt>)]
@@ -288,11 +289,6 @@ impl Chat {
 }
 
 impl ChatMember {
-    /// Owners and admins manage the chat (and alone post in channels).
-    pub fn is_admin(&self) -> bool {
-        matches!(self.role.as_str(), "owner" | "admin")
-    }
-
     /// One member of a chat with their name and username.
     pub async fn with_user(
         conn: &mut AsyncPgConnection,
@@ -372,7 +368,11 @@ impl ChatMember {
     }
 
     /// Sets a member's role.
-    pub async fn set_role(conn: &mut AsyncPgConnection, id: i64, role: &str) -> QueryResult<()> {
+    pub async fn set_role(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        role: MemberRole,
+    ) -> QueryResult<()> {
         diesel::update(chat_members::table.find(id))
             .set(chat_members::role.eq(role))
             .execute(conn)
@@ -391,7 +391,7 @@ impl ChatMember {
             .filter(chat_members::chat_id.eq(chat_id))
             .filter(chat_members::user_id.ne(user_id))
             .order((
-                chat_members::role.eq("admin").desc(),
+                chat_members::role.eq(MemberRole::Admin).desc(),
                 chat_members::id.asc(),
             ))
             .select(ChatMember::as_select())
@@ -403,7 +403,7 @@ impl ChatMember {
     /// Inserts members.
     pub async fn insert_all(
         conn: &mut AsyncPgConnection,
-        members: &[NewChatMember<'_>],
+        members: &[NewChatMember],
     ) -> QueryResult<()> {
         diesel::insert_into(chat_members::table)
             .values(members)

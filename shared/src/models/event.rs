@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::events::{ChatEvent, ServerEvent};
+use crate::models::EventKind;
 use crate::schema::{chat_events, chats};
 
 /// A row of `chat_events`: one durable change of a chat, at `seq`.
@@ -13,7 +14,7 @@ use crate::schema::{chat_events, chats};
 pub struct ChatEventRow {
     pub chat_id: i64,
     pub seq: i64,
-    pub event_type: String,
+    pub event_type: EventKind,
     pub payload: serde_json::Value,
     pub created_at: DateTime<Utc>,
 }
@@ -66,13 +67,18 @@ pub async fn append(
     seq: i64,
     event: &ServerEvent,
 ) -> QueryResult<ChatEvent> {
+    let kind = event.logged_kind().ok_or_else(|| {
+        diesel::result::Error::SerializationError(
+            format!("{} is not a logged event", event.kind()).into(),
+        )
+    })?;
     let payload = serde_json::to_value(event)
         .map_err(|e| diesel::result::Error::SerializationError(e.into()))?;
     let created_at: DateTime<Utc> = diesel::insert_into(chat_events::table)
         .values((
             chat_events::chat_id.eq(chat_id),
             chat_events::seq.eq(seq),
-            chat_events::event_type.eq(event.kind()),
+            chat_events::event_type.eq(kind),
             chat_events::payload.eq(&payload),
             chat_events::message_id.eq(event.message_id()),
         ))

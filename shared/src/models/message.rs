@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::dto::{MessageEditRead, MessageRead};
+use crate::models::kinds::MessageType;
 use crate::schema::{chat_members, mentions, message_edits, message_hidden, messages, users};
 
 /// A row of `messages`. `seq` is the chat seq of its `message_created` event.
@@ -13,7 +14,7 @@ pub struct Message {
     pub chat_id: i64,
     pub sender_id: Option<i64>,
     pub seq: i64,
-    pub message_type: String,
+    pub message_type: MessageType,
     pub text: String,
     pub reply_to_message_id: Option<i64>,
     pub forwarded_from_message_id: Option<i64>,
@@ -31,7 +32,7 @@ pub struct NewMessage<'a> {
     pub chat_id: i64,
     pub sender_id: i64,
     pub seq: i64,
-    pub message_type: &'a str,
+    pub message_type: MessageType,
     pub text: &'a str,
     pub reply_to_message_id: Option<i64>,
     pub client_message_id: Option<&'a str>,
@@ -327,7 +328,7 @@ impl Message {
             seq: self.seq,
             reply_to_message_id: self.reply_to_message_id,
             forwarded_from_message_id: self.forwarded_from_message_id,
-            message_type: self.message_type.clone(),
+            message_type: self.message_type,
             text: (!deleted).then(|| self.text.clone()),
             client_message_id: self.client_message_id.clone(),
             delivery_status: delivery_status.to_owned(),

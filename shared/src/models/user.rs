@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::dto::AuthUserResponse;
+use crate::models::kinds::Privacy;
 use crate::schema::users;
 
 /// A row of `users`.
@@ -18,12 +19,12 @@ pub struct User {
     pub avatar_url: Option<String>,
     pub email_verified: bool,
     pub allow_private_messages: bool,
-    pub privacy_last_seen: String,
+    pub privacy_last_seen: Privacy,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Who may see `email`: `everyone`, `contacts` or `nobody` (default).
-    pub privacy_email: String,
+    pub privacy_email: Privacy,
 }
 
 /// A user about to be inserted; `email` is already normalised to lower case.
