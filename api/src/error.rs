@@ -1,6 +1,6 @@
 //! HTTP rendering of [`AppError`]: `{"detail": "...", "code": "..."}` with
 //! the error's status (ARCHITECTURE §6). actix's own extractor failures are
-//! mapped to the same envelope in [`crate::configure_extractors`].
+//! mapped to the same envelope by the extractor configs in `crate::Application::build`.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};

@@ -8,8 +8,9 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::StreamExt;
-use parley_shared::auth::{self, AuthContext};
-use parley_shared::{AppError, validate};
+use parley_shared::AppError;
+use parley_shared::domain::accounts::{self as auth, AuthContext};
+use parley_shared::domain::validate;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;

@@ -64,7 +64,7 @@ impl Application {
                 .wrap_fn(|req, srv| match query_nul_field(req.query_string()) {
                     // Before any handler: PostgreSQL refuses NUL in text.
                     Some(field) => Either::Left(futures_util::future::ready(Err(ApiError(
-                        parley_shared::validate::nul_error(field),
+                        parley_shared::domain::validate::nul_error(field),
                     )
                     .into()))),
                     None => Either::Right(srv.call(req)),

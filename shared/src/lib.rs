@@ -1,38 +1,25 @@
-//! `parley-shared`: Parley's domain, below the transports. The API's
-//! handlers, its realtime gateway and the worker's jobs all call the
-//! operations here (ARCHITECTURE §1).
+//! `parley-shared`: Parley below the transports, in three layers (see
+//! docs/architecture.md):
 //!
-//! - [`config`]: [`config::Settings`] from the environment.
-//! - [`db`], [`schema`], [`models`]: PostgreSQL.
-//! - [`auth`], [`chats`], [`messages`]: the domain operations.
-//! - [`events`]: realtime events and the bus between replicas.
-//! - [`jobs`], [`mail`]: background work.
+//! - [`infra`]: PostgreSQL pool and schema, the Redis event bus, the
+//!   presence store, token keys, the mail transport, the job queue and
+//!   outbox, rate limits. Imports nothing from the layers above.
+//! - [`domain`]: the caller, permissions, errors, and every operation
+//!   (accounts, users, chats, members, messages, receipts, presence,
+//!   catch-up, retention, emails).
+//! - [`wire`]: the serde types of each API (today [`wire::native`]).
+//!
+//! [`config`] and [`telemetry`] sit beside them and are used by all.
 
-pub mod auth;
-pub mod catchup;
-pub mod chats;
 pub mod config;
-pub mod context;
-pub mod db;
-pub mod dto;
-pub mod error;
-pub mod events;
-pub mod jobs;
-pub mod mail;
-pub mod members;
-pub mod messages;
-pub mod models;
-pub mod permissions;
-pub mod pg_enum;
-pub mod presence;
-pub mod ratelimit;
-pub mod receipts;
-pub mod retention;
-pub mod schema;
+pub mod domain;
+pub mod infra;
 pub mod telemetry;
-pub mod users;
-pub mod validate;
+pub mod wire;
+
+#[cfg(test)]
+mod layers;
 
 pub use config::Settings;
-pub use context::AppContext;
-pub use error::{AppError, AppResult};
+pub use domain::context::AppContext;
+pub use domain::error::{AppError, AppResult};

@@ -107,7 +107,7 @@ async fn template() -> Result<String> {
                     admin
                         .batch_execute(&format!("CREATE DATABASE {building}"))
                         .await?;
-                    parley_shared::db::run_migrations(&database_url(&building)).await?;
+                    parley_shared::infra::db::run_migrations(&database_url(&building)).await?;
                     admin
                         .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}"))
                         .await?;

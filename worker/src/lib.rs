@@ -8,7 +8,7 @@ use apalis::prelude::{
     Attempt, BackendExt, BoxDynError, Data, Monitor, PollSnapshot, PollStrategy, TaskId,
     WorkerBuilder, WorkerBuilderExt,
 };
-use parley_shared::jobs::{self, SendEmail};
+use parley_shared::infra::jobs::{self, SendEmail};
 use parley_shared::{AppContext, Settings};
 
 /// How often an idle worker looks for new jobs.
@@ -49,7 +49,7 @@ impl PollStrategy for EveryInterval {
     }
 }
 
-/// Runs the `send_email` job: see [`parley_shared::mail::perform_send_email`].
+/// Runs the `send_email` job: see [`parley_shared::domain::emails::perform_send_email`].
 pub async fn send_email(
     job: SendEmail,
     ctx: Data<AppContext>,
@@ -57,7 +57,7 @@ pub async fn send_email(
     attempt: Attempt,
 ) -> Result<(), BoxDynError> {
     tracing::info!(task.id = %task_id, job.id = %job.job_id, attempt = attempt.current(), "send_email");
-    parley_shared::mail::perform_send_email(&ctx, &job)
+    parley_shared::domain::emails::perform_send_email(&ctx, &job)
         .await
         .map_err(|err| {
             tracing::warn!(job.id = %job.job_id, error = format!("{err:#}"), "send_email failed; will retry");
@@ -183,9 +183,11 @@ async fn run_retention(ctx: AppContext) {
         tick.tick().await;
         let result = async {
             let mut conn = ctx.db.get().await?;
-            let pruned =
-                parley_shared::retention::prune(&mut conn, ctx.settings.chat_events_retention_days)
-                    .await?;
+            let pruned = parley_shared::domain::retention::prune(
+                &mut conn,
+                ctx.settings.chat_events_retention_days,
+            )
+            .await?;
             anyhow::Ok(pruned)
         }
         .await;

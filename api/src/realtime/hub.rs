@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use parley_shared::AppError;
-use parley_shared::events::{BusMessage, EventBus, Topic};
-use parley_shared::models::EventKind;
+use parley_shared::domain::models::EventKind;
+use parley_shared::infra::bus::{BusMessage, EventBus, Topic};
 use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
 
@@ -449,7 +449,7 @@ pub fn spawn_presence_loop(hub: Arc<Hub>, ctx: parley_shared::AppContext) {
             match ctx.presence.renew(&hub.presence_entries()).await {
                 Ok(back) => {
                     for user_id in back {
-                        parley_shared::presence::announce(&ctx, user_id, true).await;
+                        parley_shared::domain::presence::announce(&ctx, user_id, true).await;
                     }
                 }
                 Err(err) => tracing::warn!(error = %err, "presence renewal failed"),
@@ -458,7 +458,7 @@ pub fn spawn_presence_loop(hub: Arc<Hub>, ctx: parley_shared::AppContext) {
                 Ok(gone) => {
                     for user_id in gone {
                         tracing::info!(user.id = user_id, "presence expired");
-                        parley_shared::presence::announce(&ctx, user_id, false).await;
+                        parley_shared::domain::presence::announce(&ctx, user_id, false).await;
                     }
                 }
                 Err(err) => tracing::warn!(error = %err, "presence sweep failed"),

@@ -16,14 +16,16 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use parley_shared::auth::AuthContext;
-use parley_shared::catchup::{UpdatesToken, hidden_stub, read_events};
-use parley_shared::dto::MessageCreateRequest;
-use parley_shared::events::{ServerEvent, Topic};
-use parley_shared::messages;
-use parley_shared::models::{Chat, ChatMember, Message, Session as AuthSession};
-use parley_shared::receipts::{self, ReceiptKind, StatusUpdateRequest};
-use parley_shared::{AppError, validate};
+use parley_shared::AppError;
+use parley_shared::domain::accounts::AuthContext;
+use parley_shared::domain::catchup::{UpdatesToken, hidden_stub, read_events};
+use parley_shared::domain::messages;
+use parley_shared::domain::models::{Chat, ChatMember, Message, Session as AuthSession};
+use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
+use parley_shared::domain::validate;
+use parley_shared::infra::bus::Topic;
+use parley_shared::wire::native::dto::MessageCreateRequest;
+use parley_shared::wire::native::events::ServerEvent;
 use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
 
@@ -196,7 +198,7 @@ pub(crate) async fn run<T: Transport>(
         Ok(true) => {
             let ctx = state.ctx.clone();
             tokio::spawn(async move {
-                parley_shared::presence::announce(&ctx, auth.user_id, true).await
+                parley_shared::domain::presence::announce(&ctx, auth.user_id, true).await
             });
         }
         Ok(false) => {}
@@ -224,7 +226,9 @@ pub(crate) async fn run<T: Transport>(
         .disconnect(auth.user_id, &presence_key)
         .await
     {
-        Ok(true) => parley_shared::presence::announce(&socket.state.ctx, auth.user_id, false).await,
+        Ok(true) => {
+            parley_shared::domain::presence::announce(&socket.state.ctx, auth.user_id, false).await
+        }
         Ok(false) => {}
         Err(err) => tracing::warn!(user.id = auth.user_id, error = %err, "presence update failed"),
     }

@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use parley_shared::AppError;
-use parley_shared::catchup::UpdatesToken;
+use parley_shared::domain::catchup::UpdatesToken;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 

@@ -9,7 +9,7 @@ use actix_ws::{CloseReason, Session};
 use bytes::Bytes;
 use bytestring::ByteString;
 use parley_shared::Settings;
-use parley_shared::catchup::UpdatesToken;
+use parley_shared::domain::catchup::UpdatesToken;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 

@@ -1,11 +1,13 @@
 //! `/api/v1/auth` (seed 004 §5).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use parley_shared::auth;
-use parley_shared::dto::{LoginRequest, MessageResponse, RefreshRequest, TokenRequest};
-use parley_shared::models::User;
+use parley_shared::domain::accounts as auth;
+use parley_shared::domain::models::User;
+use parley_shared::wire::native::dto::{
+    LoginRequest, MessageResponse, RefreshRequest, TokenRequest,
+};
 
-use parley_shared::ratelimit::Limit;
+use parley_shared::infra::ratelimit::Limit;
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
@@ -15,7 +17,7 @@ use crate::state::ApiState;
 pub async fn register(
     req: HttpRequest,
     state: web::Data<ApiState>,
-    body: JsonBody<parley_shared::dto::RegisterRequest>,
+    body: JsonBody<parley_shared::wire::native::dto::RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
     state.ctx.limits.check(Limit::Register, &client_ip(&req))?;
     let user = auth::register(&state.ctx, body.0).await?;

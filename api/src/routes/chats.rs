@@ -1,10 +1,10 @@
 //! `/api/v1/chats` (seed 004 §7).
 
 use actix_web::{HttpResponse, web};
-use parley_shared::catchup::{self, ChatEventsQuery, UpdatesQuery};
-use parley_shared::chats::{self, ListChatsQuery};
-use parley_shared::dto::ChatCreateRequest;
-use parley_shared::members::{self, AddMemberRequest, TitleRequest};
+use parley_shared::domain::catchup::{self, ChatEventsQuery, UpdatesQuery};
+use parley_shared::domain::chats::{self, ListChatsQuery};
+use parley_shared::domain::members::{self, AddMemberRequest, TitleRequest};
+use parley_shared::wire::native::dto::ChatCreateRequest;
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};

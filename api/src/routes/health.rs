@@ -23,7 +23,7 @@ pub async fn live() -> HttpResponse {
 /// Without Redis configured, `redis` is `"disabled"` and does not count.
 pub async fn ready(state: web::Data<ApiState>) -> HttpResponse {
     let timeout = Duration::from_secs(2);
-    let db_ok = parley_shared::db::ping(&state.ctx.db, timeout).await;
+    let db_ok = parley_shared::infra::db::ping(&state.ctx.db, timeout).await;
     let redis_ok = match &state.ctx.redis {
         None => None,
         Some(conn) => {

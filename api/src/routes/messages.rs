@@ -1,9 +1,9 @@
 //! `/api/v1/messages` (seed 004 §8).
 
 use actix_web::{HttpResponse, web};
-use parley_shared::dto::{MessageCreateRequest, MessageUpdateRequest};
-use parley_shared::messages::{self, ListMessagesQuery, SendOutcome};
-use parley_shared::receipts::{self, StatusUpdateRequest};
+use parley_shared::domain::messages::{self, ListMessagesQuery, SendOutcome};
+use parley_shared::domain::receipts::{self, StatusUpdateRequest};
+use parley_shared::wire::native::dto::{MessageCreateRequest, MessageUpdateRequest};
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};

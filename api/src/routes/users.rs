@@ -2,7 +2,7 @@
 //! and contacts.
 
 use actix_web::{HttpResponse, web};
-use parley_shared::users::{self, EmailRequest, ProfileUpdate};
+use parley_shared::domain::users::{self, EmailRequest, ProfileUpdate};
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};

@@ -1040,7 +1040,7 @@ async fn a_member_who_joins_later_sees_no_text_deleted_for_everyone() {
 async fn a_cleared_history_is_not_replayed() {
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
-    use parley_shared::schema::chat_members;
+    use parley_shared::infra::schema::chat_members;
 
     let app = TestApp::spawn().await;
     let (a, b, chat) = app.api.pair("maren", "nils").await;

@@ -1,4 +1,4 @@
-//! The schema rules (STYLE.md, Database): `shared/src/schema.rs` matches the
+//! The schema rules (STYLE.md, Database): `shared/src/infra/schema.rs` matches the
 //! migrated database column for column; every foreign key has an index and
 //! an explicit ON DELETE; every migration reverts and re-applies.
 
@@ -8,7 +8,7 @@ use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
 use parley_tests::TestDatabase;
 
-const SCHEMA_RS: &str = include_str!("../../../shared/src/schema.rs");
+const SCHEMA_RS: &str = include_str!("../../../shared/src/infra/schema.rs");
 
 /// `table -> column -> (udt, nullable)` as declared in schema.rs.
 fn declared() -> BTreeMap<String, BTreeMap<String, (String, bool)>> {
@@ -92,7 +92,7 @@ async fn schema_rs_matches_the_migrated_database() {
     assert_eq!(
         declared(),
         actual,
-        "shared/src/schema.rs has drifted from migrations/"
+        "shared/src/infra/schema.rs has drifted from migrations/"
     );
 }
 
@@ -147,7 +147,7 @@ async fn migrations_revert_and_reapply() {
         use diesel_migrations::MigrationHarness;
         let mut conn =
             <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url).unwrap();
-        use parley_shared::db::MIGRATIONS as migrations;
+        use parley_shared::infra::db::MIGRATIONS as migrations;
         let applied = conn.run_pending_migrations(migrations).unwrap();
         assert!(!applied.is_empty());
         conn.revert_all_migrations(migrations).unwrap();

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use parley_shared::jobs::{EmailKind, JobQueue, SendEmail};
-use parley_shared::schema::email_deliveries;
+use parley_shared::infra::jobs::{EmailKind, JobQueue, SendEmail};
+use parley_shared::infra::schema::email_deliveries;
 use parley_tests::{RedisServer, TestApp, redis_url};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -28,7 +28,7 @@ async fn idle_worker_picks_up_jobs_promptly_and_runs_each_once() {
     let app = TestApp::spawn().await;
     let user = app.api.register_and_login("wanda").await;
     let worker = app.start_worker();
-    let conn = parley_shared::context::connect_redis(&redis_url())
+    let conn = parley_shared::infra::connect_redis(&redis_url())
         .await
         .unwrap();
     let queue = JobQueue::new(conn, &app.prefix);

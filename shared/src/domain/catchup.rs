@@ -1,0 +1,382 @@
+//! Catch-up from the per-chat event log (ARCHITECTURE §2, API.md):
+//! `GET /chats/{id}/events?after_seq=`, `GET /updates?since=`, and the
+//! socket's `resume` all read the log through [`read_events`].
+//!
+//! A message hidden for the reader (delete-for-me, or before the point where
+//! they cleared the chat's history) is not replayed: its events are
+//! replaced by a `message_hidden` stub with the same `seq`, so the reader's
+//! seqs stay contiguous and a real gap is always a gap. A message deleted
+//! for everyone was redacted in the log when it was deleted
+//! ([`crate::domain::models::event::redact_message`]). When the log no longer
+//! reaches back to the reader's position (retention), the answer is
+//! `resync_required`, never a silent gap.
+//!
+//! The reader's own `member_left` ends a replay, unless they joined again
+//! later: then the replay skips from that leave to their new
+//! `member_joined` (what happened while they were out is not theirs to see)
+//! and goes on (issue 6, item 5).
+
+use std::collections::{BTreeMap, HashSet};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::accounts::AuthContext;
+use crate::domain::chats::require_member;
+use crate::domain::context::AppContext;
+use crate::domain::error::{AppError, AppResult};
+use crate::domain::models::{ChatEventRow, ChatMember, EventKind};
+use crate::domain::validate;
+use crate::infra::schema::message_hidden;
+
+/// What the log holds after a reader's position.
+#[derive(Debug, Clone, Default)]
+pub struct EventSlice {
+    /// `(seq, bytes)` in seq order, as the reader may see them.
+    pub events: Vec<(i64, Bytes)>,
+    /// The log no longer reaches back to the position: reload the chat.
+    pub resync_required: bool,
+    /// The seq the reader stands at after these events.
+    pub reached_seq: i64,
+    /// More events follow (the slice hit its limit).
+    pub has_more: bool,
+    /// The slice ends with the reader's own `member_left` and they did not
+    /// join again: nothing after it is theirs to see.
+    pub left: bool,
+}
+
+fn message_id_of(payload: &serde_json::Value) -> Option<i64> {
+    payload["message_id"]
+        .as_i64()
+        .or_else(|| payload["message"]["id"].as_i64())
+}
+
+/// What a reader who hid a message gets instead of an event about it:
+/// `{"type": "message_hidden", "chat_id", "seq", "message_id"}` — the seq,
+/// without the content.
+pub fn hidden_stub(chat_id: i64, seq: i64, message_id: i64) -> Bytes {
+    Bytes::from(
+        serde_json::json!({
+            "type": "message_hidden",
+            "chat_id": chat_id,
+            "seq": seq,
+            "message_id": message_id,
+        })
+        .to_string(),
+    )
+}
+
+/// Reads up to `limit` events of `chat_id` after `after_seq` (and up to
+/// `up_to`, when given) as `user_id` may see them. `chat_last_seq` is the
+/// chat's current `last_seq`.
+pub async fn read_events(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    chat_id: i64,
+    after_seq: i64,
+    up_to: Option<i64>,
+    chat_last_seq: i64,
+    limit: i64,
+) -> QueryResult<EventSlice> {
+    let target = up_to.map_or(chat_last_seq, |u| u.min(chat_last_seq));
+    if after_seq > chat_last_seq {
+        // The reader claims a position the chat never reached.
+        return Ok(EventSlice {
+            resync_required: true,
+            reached_seq: chat_last_seq,
+            ..EventSlice::default()
+        });
+    }
+    if after_seq >= target {
+        return Ok(EventSlice {
+            reached_seq: after_seq,
+            ..EventSlice::default()
+        });
+    }
+    let mut rows = ChatEventRow::range(conn, chat_id, after_seq, Some(target), limit).await?;
+    let member = ChatMember::find(conn, chat_id, user_id).await?;
+    let own_leave = rows.iter().position(|r| {
+        r.event_type == EventKind::MemberLeft && r.payload["user_id"].as_i64() == Some(user_id)
+    });
+    // Where the reader stands after a leave they later undid by joining again.
+    let mut rejoined_at = None;
+    if let Some(i) = own_leave {
+        rejoined_at = member
+            .as_ref()
+            .map(|m| m.joined_seq)
+            .filter(|joined| *joined > rows[i].seq);
+        rows.truncate(i + 1);
+    }
+    if rows.as_slice().first().map(|r| r.seq) != Some(after_seq + 1) {
+        return Ok(EventSlice {
+            resync_required: true,
+            reached_seq: chat_last_seq,
+            ..EventSlice::default()
+        });
+    }
+    let message_ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| message_id_of(&r.payload))
+        .collect();
+    let cleared_before = member.as_ref().map_or(0, |m| m.cleared_before_message_id);
+    let hidden: HashSet<i64> = if message_ids.is_empty() {
+        HashSet::new()
+    } else {
+        message_hidden::table
+            .filter(message_hidden::user_id.eq(user_id))
+            .filter(message_hidden::message_id.eq_any(&message_ids))
+            .select(message_hidden::message_id)
+            .load::<i64>(conn)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    // After a leave undone by a re-join, the next event is the re-join.
+    let reached_seq = match rejoined_at {
+        Some(joined) => joined - 1,
+        None => rows.as_slice().last().map_or(after_seq, |r| r.seq),
+    };
+    let left = own_leave.is_some() && rejoined_at.is_none();
+    let events = rows
+        .iter()
+        .map(|row| {
+            let bytes = match message_id_of(&row.payload) {
+                Some(id)
+                    if (hidden.contains(&id) || id <= cleared_before)
+                        && row.event_type != EventKind::MessageDeleted =>
+                {
+                    hidden_stub(row.chat_id, row.seq, id)
+                }
+                _ => row.payload_bytes(),
+            };
+            (row.seq, bytes)
+        })
+        .collect();
+    Ok(EventSlice {
+        events,
+        resync_required: false,
+        reached_seq,
+        has_more: !left && reached_seq < target,
+        left,
+    })
+}
+
+/// Query of `GET /chats/{id}/events`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChatEventsQuery {
+    #[serde(default)]
+    pub after_seq: i64,
+    pub limit: Option<i64>,
+}
+
+/// The answer of `GET /chats/{id}/events`. `events` are the frames a socket
+/// would have received; continue from `next_after_seq` while `has_more`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChatEventsPage {
+    pub chat_id: i64,
+    pub events: Vec<serde_json::Value>,
+    pub next_after_seq: i64,
+    pub last_seq: i64,
+    pub has_more: bool,
+    pub resync_required: bool,
+}
+
+fn to_values(events: &[(i64, Bytes)]) -> Vec<serde_json::Value> {
+    events
+        .iter()
+        .filter_map(|(_, bytes)| serde_json::from_slice(bytes).ok())
+        .collect()
+}
+
+/// `GET /chats/{id}/events?after_seq=N&limit=`: the chat's events after `N`,
+/// in order (limit 1..=1000, default 100).
+///
+/// Errors: 404 `chat_not_found`; 403 `not_a_member`; 422 for a bad limit or
+/// a negative `after_seq`.
+pub async fn chat_events(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+    query: ChatEventsQuery,
+) -> AppResult<ChatEventsPage> {
+    let limit = validate::limit(query.limit, 100, 1000)?;
+    if query.after_seq < 0 {
+        return Err(AppError::validation(
+            "after_seq",
+            "after_seq must be 0 or more.",
+        ));
+    }
+    let mut conn = ctx.db.get().await?;
+    let (chat, _) = require_member(&mut conn, chat_id, auth.user_id).await?;
+    let slice = read_events(
+        &mut conn,
+        auth.user_id,
+        chat_id,
+        query.after_seq,
+        None,
+        chat.last_seq,
+        limit,
+    )
+    .await?;
+    Ok(ChatEventsPage {
+        chat_id,
+        events: to_values(&slice.events),
+        next_after_seq: slice.reached_seq,
+        last_seq: chat.last_seq,
+        has_more: slice.has_more,
+        resync_required: slice.resync_required,
+    })
+}
+
+/// The position of a client across all its chats: what an updates token
+/// encodes (`chat id -> last seq seen`), opaque to clients.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdatesToken {
+    #[serde(rename = "v")]
+    pub version: u8,
+    #[serde(rename = "s")]
+    pub seqs: BTreeMap<i64, i64>,
+}
+
+impl UpdatesToken {
+    /// The opaque string form (URL-safe base64 of JSON).
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    /// Parses a token; `None` if it is not one of ours.
+    pub fn decode(token: &str) -> Option<UpdatesToken> {
+        let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
+
+/// Query of `GET /updates`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UpdatesQuery {
+    pub since: Option<String>,
+    /// Events per chat, 1..=1000 (default 100).
+    pub limit: Option<i64>,
+}
+
+/// What changed in one chat since the token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChatUpdates {
+    pub chat_id: i64,
+    pub events: Vec<serde_json::Value>,
+    pub last_seq: i64,
+    pub has_more: bool,
+    pub resync_required: bool,
+}
+
+/// The answer of `GET /updates`: the chats that changed, and the token to
+/// pass next time (call again at once while `has_more`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UpdatesPage {
+    pub chats: Vec<ChatUpdates>,
+    /// Chats in the token that the caller no longer belongs to.
+    pub left_chat_ids: Vec<i64>,
+    pub token: String,
+    pub has_more: bool,
+}
+
+/// `GET /updates?since=<token>`: for every chat of the caller, the events
+/// since the token. Without `since`, no events and the current token.
+/// A chat that is new to the token is replayed from its start when the log
+/// still holds it, else marked `resync_required`.
+///
+/// Errors: 422 `invalid_token` for a token that is not one of ours.
+pub async fn updates(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    query: UpdatesQuery,
+) -> AppResult<UpdatesPage> {
+    let limit = validate::limit(query.limit, 100, 1000)?;
+    let since = match query.since.as_deref() {
+        None | Some("") => None,
+        Some(token) => Some(
+            UpdatesToken::decode(token).ok_or_else(|| AppError::Validation {
+                field: "since".into(),
+                code: "invalid_token",
+                detail: "since is not a token from this server.".into(),
+            })?,
+        ),
+    };
+    let mut conn = ctx.db.get().await?;
+    let chats = ChatMember::chats_of_user(&mut conn, auth.user_id).await?;
+    let mut next = UpdatesToken {
+        version: 1,
+        seqs: BTreeMap::new(),
+    };
+    let mut changed = Vec::new();
+    let mut has_more = false;
+    for (chat_id, last_seq) in chats {
+        let Some(since) = &since else {
+            next.seqs.insert(chat_id, last_seq);
+            continue;
+        };
+        let from = since.seqs.get(&chat_id).copied().unwrap_or(0);
+        if from == last_seq {
+            next.seqs.insert(chat_id, last_seq);
+            continue;
+        }
+        let slice = read_events(
+            &mut conn,
+            auth.user_id,
+            chat_id,
+            from,
+            None,
+            last_seq,
+            limit,
+        )
+        .await?;
+        has_more |= slice.has_more;
+        next.seqs.insert(chat_id, slice.reached_seq);
+        changed.push(ChatUpdates {
+            chat_id,
+            events: to_values(&slice.events),
+            last_seq,
+            has_more: slice.has_more,
+            resync_required: slice.resync_required,
+        });
+    }
+    let left_chat_ids = since
+        .map(|since| {
+            since
+                .seqs
+                .keys()
+                .filter(|chat| !next.seqs.contains_key(chat))
+                .copied()
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(UpdatesPage {
+        chats: changed,
+        left_chat_ids,
+        token: next.encode(),
+        has_more,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_refuse_garbage() {
+        let token = UpdatesToken {
+            version: 1,
+            seqs: BTreeMap::from([(1, 10), (7, 3)]),
+        };
+        assert_eq!(UpdatesToken::decode(&token.encode()), Some(token));
+        assert_eq!(UpdatesToken::decode("not a token"), None);
+        assert_eq!(
+            UpdatesToken::decode(&URL_SAFE_NO_PAD.encode(b"[1,2]")),
+            None
+        );
+    }
+}

@@ -1,0 +1,521 @@
+//! Chats (seed 004 §7, first part): create private and group chats, list
+//! them, read one. Each change is one transaction that also appends to the
+//! chat's event log; events are published after commit.
+
+use std::collections::HashMap;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use rand::Rng;
+
+use crate::domain::accounts::AuthContext;
+use crate::domain::context::AppContext;
+use crate::domain::error::{AppError, AppResult};
+use crate::domain::models::chat::{ChatListFilter, ChatListRow, NewChat, NewChatMember};
+use crate::domain::models::{Chat, ChatMember, ChatType, MemberRole, Privacy, User, event};
+use crate::domain::validate;
+use crate::infra::bus::{ChatEvent, Topic};
+use crate::wire::native::dto::{ChatCreateRequest, ChatDetailRead, ChatInfo, ChatRead};
+use crate::wire::native::events::ServerEvent;
+
+/// Query of `GET /chats` (seed 004 §7).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ListChatsQuery {
+    pub limit: Option<i64>,
+    pub before_id: Option<i64>,
+    pub query: Option<String>,
+    #[serde(default)]
+    pub archived: bool,
+}
+
+/// The chat and the caller's membership, or the error an outsider gets:
+/// 404 `chat_not_found` when there is no such chat, 403 `not_a_member` when
+/// the caller is not in it.
+pub async fn require_member(
+    conn: &mut AsyncPgConnection,
+    chat_id: i64,
+    user_id: i64,
+) -> AppResult<(Chat, ChatMember)> {
+    let chat = Chat::find(conn, chat_id).await.map_err(chat_not_found)?;
+    let member = ChatMember::find(conn, chat_id, user_id)
+        .await?
+        .ok_or_else(AppError::not_a_member)?;
+    Ok((chat, member))
+}
+
+/// [`require_member`] for a transaction that changes the chat: locks the
+/// chat's row first ([`Chat::lock`]), then reads the membership as it is
+/// under that lock, so that concurrent changes of one chat see each other.
+///
+/// Errors: as [`require_member`].
+pub async fn require_member_locked(
+    conn: &mut AsyncPgConnection,
+    chat_id: i64,
+    user_id: i64,
+) -> AppResult<(Chat, ChatMember)> {
+    let chat = Chat::lock(conn, chat_id).await.map_err(chat_not_found)?;
+    let member = ChatMember::find(conn, chat_id, user_id)
+        .await?
+        .ok_or_else(AppError::not_a_member)?;
+    Ok((chat, member))
+}
+
+fn chat_not_found(err: diesel::result::Error) -> AppError {
+    match err {
+        diesel::result::Error::NotFound => {
+            AppError::not_found("chat_not_found", "This chat does not exist.")
+        }
+        other => other.into(),
+    }
+}
+
+fn random_public_id() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut rng = rand::rng();
+    (0..24)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+pub(crate) fn chat_info(chat: &Chat, member_ids: Vec<i64>) -> ChatInfo {
+    ChatInfo {
+        id: chat.id,
+        public_id: chat.public_id.clone(),
+        chat_type: chat.chat_type,
+        title: chat.title.clone(),
+        description: chat.description.clone(),
+        avatar_url: chat.avatar_url.clone(),
+        handle: chat.handle.clone(),
+        is_public: chat.is_public,
+        created_by: chat.created_by,
+        member_ids,
+        created_at: chat.created_at,
+    }
+}
+
+/// The validated shape of a create request.
+enum NewChatSpec {
+    Private {
+        other: i64,
+    },
+    Group {
+        chat_type: ChatType,
+        title: String,
+        description: Option<String>,
+        handle: Option<String>,
+        is_public: bool,
+        member_ids: Vec<i64>,
+    },
+}
+
+fn validate_create(me: i64, req: ChatCreateRequest) -> AppResult<NewChatSpec> {
+    match req.chat_type {
+        ChatType::Private => {
+            if req.is_public {
+                return Err(AppError::validation(
+                    "is_public",
+                    "A private chat cannot be public.",
+                ));
+            }
+            match req.member_ids.as_slice() {
+                [other] if *other != me => Ok(NewChatSpec::Private { other: *other }),
+                [_] => Err(AppError::validation(
+                    "member_ids",
+                    "A private chat needs another user.",
+                )),
+                _ => Err(AppError::validation(
+                    "member_ids",
+                    "A private chat needs exactly one other member.",
+                )),
+            }
+        }
+        chat_type @ (ChatType::Group | ChatType::Channel) => {
+            let title = validate::text_field("title", req.title.as_deref().unwrap_or(""), 1, 128)?;
+            let description = req
+                .description
+                .as_deref()
+                .map(|d| validate::text_field("description", d, 0, 1024))
+                .transpose()?
+                .filter(|d| !d.is_empty());
+            let handle = req
+                .handle
+                .as_deref()
+                .filter(|h| !h.trim().is_empty())
+                .map(|h| {
+                    validate::username(h).map_err(|_| {
+                        AppError::validation(
+                            "handle",
+                            "handle must be 3 to 32 letters, digits or underscores.",
+                        )
+                    })
+                })
+                .transpose()?;
+            if req.is_public && handle.is_none() {
+                return Err(AppError::validation(
+                    "handle",
+                    "A public chat needs a handle.",
+                ));
+            }
+            let mut member_ids: Vec<i64> =
+                req.member_ids.into_iter().filter(|id| *id != me).collect();
+            member_ids.sort_unstable();
+            member_ids.dedup();
+            if member_ids.len() > 1000 {
+                return Err(AppError::validation(
+                    "member_ids",
+                    "At most 1000 members can be added at creation.",
+                ));
+            }
+            Ok(NewChatSpec::Group {
+                chat_type,
+                title,
+                description,
+                handle,
+                is_public: req.is_public,
+                member_ids,
+            })
+        }
+    }
+}
+
+/// `POST /chats`: a private chat (get-or-create for the pair) or a group /
+/// channel whose creator is its owner. Returns the chat as the caller sees
+/// it and whether it was created now.
+///
+/// Errors: 422 for a bad type / title / member list; 404 `user_not_found`
+/// for an unknown member; 403 `private_messages_disabled` when the other
+/// user refuses private chats; 409 `handle_taken`.
+pub async fn create_chat(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    req: ChatCreateRequest,
+) -> AppResult<(ChatRead, bool)> {
+    let me = auth.user_id;
+    let spec = validate_create(me, req)?;
+    let mut conn = ctx.db.get().await?;
+    let outcome = conn
+        .transaction::<_, AppError, _>(async |conn| match &spec {
+            NewChatSpec::Private { other } => {
+                let other_user = User::find(conn, *other).await.map_err(|e| match e {
+                    diesel::result::Error::NotFound => {
+                        AppError::not_found("user_not_found", "This user does not exist.")
+                    }
+                    e => e.into(),
+                })?;
+                let key = format!("{}:{}", me.min(*other), me.max(*other));
+                if let Some(existing) = Chat::find_private(conn, &key).await? {
+                    return Ok((existing.id, None));
+                }
+                if !other_user.allow_private_messages {
+                    return Err(AppError::forbidden(
+                        "private_messages_disabled",
+                        "This user does not accept private messages.",
+                    ));
+                }
+                let public_id = random_public_id();
+                let inserted = Chat::insert(
+                    conn,
+                    NewChat {
+                        public_id: &public_id,
+                        chat_type: ChatType::Private,
+                        title: None,
+                        description: None,
+                        handle: None,
+                        is_public: false,
+                        private_key: Some(&key),
+                        created_by: Some(me),
+                    },
+                )
+                .await?;
+                let Some(chat) = inserted else {
+                    // A concurrent request created it first (and committed).
+                    let existing = Chat::find_private(conn, &key).await?.ok_or_else(|| {
+                        AppError::internal(anyhow::anyhow!("private chat vanished"))
+                    })?;
+                    return Ok((existing.id, None));
+                };
+                let members = [
+                    NewChatMember {
+                        chat_id: chat.id,
+                        user_id: me,
+                        role: MemberRole::Member,
+                    },
+                    NewChatMember {
+                        chat_id: chat.id,
+                        user_id: *other,
+                        role: MemberRole::Member,
+                    },
+                ];
+                ChatMember::insert_all(conn, &members).await?;
+                let member_ids = vec![me, *other];
+                let event = record_chat_created(conn, &chat, member_ids.clone()).await?;
+                Ok((chat.id, Some((event, member_ids))))
+            }
+            NewChatSpec::Group {
+                chat_type,
+                title,
+                description,
+                handle,
+                is_public,
+                member_ids,
+            } => {
+                let found = User::existing_ids(conn, member_ids).await?;
+                if let Some(missing) = member_ids.iter().find(|id| !found.contains(id)) {
+                    return Err(AppError::not_found(
+                        "user_not_found",
+                        format!("User {missing} does not exist."),
+                    ));
+                }
+                let public_id = random_public_id();
+                let chat = Chat::insert(
+                    conn,
+                    NewChat {
+                        public_id: &public_id,
+                        chat_type: *chat_type,
+                        title: Some(title),
+                        description: description.as_deref(),
+                        handle: handle.as_deref(),
+                        is_public: *is_public,
+                        private_key: None,
+                        created_by: Some(me),
+                    },
+                )
+                .await?
+                .ok_or_else(|| AppError::conflict("handle_taken", "This handle is taken."))?;
+                let mut members = vec![NewChatMember {
+                    chat_id: chat.id,
+                    user_id: me,
+                    role: MemberRole::Owner,
+                }];
+                members.extend(member_ids.iter().map(|id| NewChatMember {
+                    chat_id: chat.id,
+                    user_id: *id,
+                    role: MemberRole::Member,
+                }));
+                ChatMember::insert_all(conn, &members).await?;
+                let all_ids: Vec<i64> = std::iter::once(me)
+                    .chain(member_ids.iter().copied())
+                    .collect();
+                let event = record_chat_created(conn, &chat, all_ids.clone()).await?;
+                Ok((chat.id, Some((event, all_ids))))
+            }
+        })
+        .await?;
+    let (chat_id, created) = outcome;
+    let was_created = created.is_some();
+    if let Some((event, member_ids)) = created {
+        // Members' sockets are not subscribed to the new chat yet: tell each
+        // user directly; their replicas subscribe and then follow the chat.
+        for user_id in member_ids {
+            ctx.bus
+                .publish(Topic::User(user_id), event.payload.clone())
+                .await;
+        }
+        tracing::info!(chat.id = chat_id, user.id = me, "chat created");
+    }
+    let chat = read_chat(ctx, &mut conn, me, chat_id).await?;
+    Ok((chat, was_created))
+}
+
+async fn record_chat_created(
+    conn: &mut AsyncPgConnection,
+    chat: &Chat,
+    member_ids: Vec<i64>,
+) -> AppResult<ChatEvent> {
+    let info = chat_info(chat, member_ids);
+    Ok(
+        event::record(conn, chat.id, |seq| ServerEvent::ChatCreated {
+            chat_id: chat.id,
+            seq,
+            chat: info,
+        })
+        .await?,
+    )
+}
+
+fn to_chat_read(row: ChatListRow, presence: &PresenceView) -> ChatRead {
+    let display_title = row
+        .title
+        .clone()
+        .or_else(|| row.counterpart_name.clone())
+        .unwrap_or_else(|| "Deleted account".to_owned());
+    let subscribers_count = (row.chat_type == ChatType::Channel).then_some(row.members_count);
+    let counterpart_view = row
+        .counterpart_user_id
+        .and_then(|id| presence.visible.get(&id).copied());
+    ChatRead {
+        id: row.id,
+        public_id: row.public_id,
+        chat_type: row.chat_type,
+        title: row.title,
+        avatar_url: row
+            .avatar_url
+            .or_else(|| row.counterpart_avatar_url.clone()),
+        display_title,
+        handle: row.handle,
+        description: row.description,
+        is_public: row.is_public,
+        is_saved: false,
+        archived: row.archived,
+        pinned: row.pinned,
+        unread_count: row.unread_count,
+        unread_mentions_count: row.unread_mentions_count,
+        pinned_message_id: row.pinned_message_id,
+        members_count: row.members_count,
+        online_count: i64::from(counterpart_view.is_some_and(|v| v.0))
+            + i64::from(row.counterpart_user_id.is_some() && presence.viewer_online),
+        subscribers_count,
+        counterpart_user_id: row.counterpart_user_id,
+        counterpart_name: row.counterpart_name,
+        counterpart_username: row.counterpart_username,
+        counterpart_avatar_url: row.counterpart_avatar_url,
+        counterpart_is_online: counterpart_view.map(|v| v.0),
+        counterpart_last_seen_at: counterpart_view.and_then(|v| v.1),
+        last_message_id: row.last_message_id,
+        last_message_text: row.last_message_text,
+        last_message_type: row.last_message_type,
+        last_message_created_at: row.last_message_created_at,
+        last_seq: row.last_seq,
+        my_role: row.my_role,
+        created_at: row.created_at,
+    }
+}
+
+/// What the viewer may see of the presence of their private chats'
+/// counterparts (seed 004 §3.7): `(is_online, last_seen_at)` per visible
+/// counterpart; hidden ones are absent (the fields are then `null`).
+struct PresenceView {
+    visible: HashMap<i64, (bool, Option<chrono::DateTime<chrono::Utc>>)>,
+    viewer_online: bool,
+}
+
+async fn presence_view(
+    ctx: &AppContext,
+    conn: &mut AsyncPgConnection,
+    viewer_id: i64,
+    rows: &[ChatListRow],
+) -> AppResult<PresenceView> {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+
+    use crate::infra::schema::{contacts, users};
+    let ids: Vec<i64> = rows.iter().filter_map(|r| r.counterpart_user_id).collect();
+    let mut view = PresenceView {
+        visible: HashMap::new(),
+        viewer_online: false,
+    };
+    if ids.is_empty() {
+        return Ok(view);
+    }
+    let people: Vec<(i64, Privacy, Option<chrono::DateTime<chrono::Utc>>)> = users::table
+        .filter(users::id.eq_any(&ids))
+        .select((users::id, users::privacy_last_seen, users::last_seen_at))
+        .load(conn)
+        .await?;
+    let keep_me: Vec<i64> = contacts::table
+        .filter(contacts::owner_id.eq_any(&ids))
+        .filter(contacts::contact_id.eq(viewer_id))
+        .select(contacts::owner_id)
+        .load(conn)
+        .await?;
+    let visible: Vec<(i64, Option<chrono::DateTime<chrono::Utc>>)> = people
+        .into_iter()
+        .filter(|(id, privacy, _)| privacy.allows(keep_me.contains(id)))
+        .map(|(id, _, seen)| (id, seen))
+        .collect();
+    let mut ask: Vec<i64> = visible.iter().map(|(id, _)| *id).collect();
+    ask.push(viewer_id);
+    let online = ctx.presence.online(&ask).await?;
+    view.viewer_online = online.contains(&viewer_id);
+    for (id, seen) in visible {
+        let is_online = online.contains(&id);
+        view.visible
+            .insert(id, (is_online, if is_online { None } else { seen }));
+    }
+    Ok(view)
+}
+
+async fn load_chat_reads(
+    ctx: &AppContext,
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    filter: &ChatListFilter,
+) -> AppResult<Vec<ChatRead>> {
+    let rows = ChatListRow::load(conn, user_id, filter).await?;
+    let presence = presence_view(ctx, conn, user_id, &rows).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| to_chat_read(row, &presence))
+        .collect())
+}
+
+pub(crate) async fn read_chat(
+    ctx: &AppContext,
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    chat_id: i64,
+) -> AppResult<ChatRead> {
+    let filter = ChatListFilter {
+        chat_id: Some(chat_id),
+        limit: 1,
+        ..Default::default()
+    };
+    load_chat_reads(ctx, conn, user_id, &filter)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(AppError::not_a_member)
+}
+
+/// `GET /chats`: the caller's chats, most recent activity first, each with
+/// its last message, `unread_count` and `members_count`.
+///
+/// Errors: 422 for `limit` outside 1..=100, or a `before_id` that is not
+/// one of the caller's chats (a foreign cursor would order the caller's
+/// chats against another chat's activity; issue 6, item 8).
+pub async fn list_chats(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    query: ListChatsQuery,
+) -> AppResult<Vec<ChatRead>> {
+    let filter = ChatListFilter {
+        chat_id: None,
+        archived: query.archived,
+        before_id: query.before_id,
+        query: query
+            .query
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty()),
+        limit: validate::limit(query.limit, 50, 100)?,
+    };
+    let mut conn = ctx.db.get().await?;
+    if let Some(cursor) = filter.before_id
+        && ChatMember::find(&mut conn, cursor, auth.user_id)
+            .await?
+            .is_none()
+    {
+        return Err(AppError::validation(
+            "before_id",
+            "before_id must be one of your chats.",
+        ));
+    }
+    load_chat_reads(ctx, &mut conn, auth.user_id, &filter).await
+}
+
+/// `GET /chats/{id}`: the chat with its members.
+///
+/// Errors: 404 `chat_not_found`; 403 `not_a_member`.
+pub async fn get_chat(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+) -> AppResult<ChatDetailRead> {
+    let mut conn = ctx.db.get().await?;
+    require_member(&mut conn, chat_id, auth.user_id).await?;
+    let chat = read_chat(ctx, &mut conn, auth.user_id, chat_id).await?;
+    let members = ChatMember::with_users(&mut conn, chat_id)
+        .await?
+        .into_iter()
+        .map(|(m, name, username)| m.into_read(name, username))
+        .collect();
+    Ok(ChatDetailRead { chat, members })
+}

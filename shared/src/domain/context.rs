@@ -1,0 +1,77 @@
+//! [`AppContext`]: what every domain operation needs (database, event bus,
+//! token keys, job queue, mailer). Built once per process; cheap to clone.
+
+use std::sync::Arc;
+
+use redis::aio::ConnectionManager;
+
+use crate::config::Settings;
+use crate::infra::bus::{BusMessage, EventBus};
+use crate::infra::db::DbPool;
+use crate::infra::jobs::JobQueue;
+use crate::infra::mail::Mailer;
+use crate::infra::presence_store::Presence;
+use crate::infra::ratelimit::RateLimits;
+use crate::infra::tokens::TokenKeys;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Shared services of one process. API handlers, socket frames and worker
+/// jobs all call domain functions with it, so one rule has one home.
+#[derive(Clone)]
+pub struct AppContext {
+    pub settings: Arc<Settings>,
+    pub db: DbPool,
+    /// The shared Redis connection; `None` without `REDIS_URL`.
+    pub redis: Option<ConnectionManager>,
+    pub bus: EventBus,
+    pub tokens: Arc<TokenKeys>,
+    /// The job queue; `None` without Redis (emails are then sent inline).
+    pub jobs: Option<JobQueue>,
+    pub mailer: Mailer,
+    pub presence: Arc<Presence>,
+    pub limits: RateLimits,
+}
+
+impl AppContext {
+    /// Builds the context: the pool (lazy), Redis (required when
+    /// configured), the bus, the job queue and the mailer. With `sink`, the
+    /// bus also subscribes (an API replica) and hands arriving events to it;
+    /// without, it only publishes (the worker).
+    pub async fn build(
+        settings: Settings,
+        sink: Option<UnboundedSender<BusMessage>>,
+    ) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let db = crate::infra::db::build_pool(&settings.database_url, settings.database_pool_size)?;
+        let redis = match &settings.redis_url {
+            Some(url) => Some(crate::infra::connect_redis(url).await?),
+            None => None,
+        };
+        let bus = match (&settings.redis_url, &redis) {
+            (Some(url), Some(conn)) => {
+                EventBus::redis(url, &settings.redis_prefix, conn.clone(), sink).await?
+            }
+            _ => EventBus::local(&settings.redis_prefix, sink),
+        };
+        let jobs = redis
+            .as_ref()
+            .map(|conn| JobQueue::new(conn.clone(), &settings.redis_prefix));
+        let mailer = Mailer::from_settings(&settings)?;
+        let presence = Arc::new(Presence::new(
+            redis.clone(),
+            &settings.redis_prefix,
+            std::time::Duration::from_secs(settings.presence_ttl_secs),
+        ));
+        Ok(AppContext {
+            limits: RateLimits::from_settings(&settings),
+            presence,
+            tokens: Arc::new(TokenKeys::from_settings(&settings)),
+            settings,
+            db,
+            redis,
+            bus,
+            jobs,
+            mailer,
+        })
+    }
+}

@@ -1,0 +1,455 @@
+//! Messages (seed 004 §8, first part): send (idempotent by
+//! `client_message_id`), list, edit with history, delete for me / for all.
+//!
+//! Every durable change takes the chat's next seq and appends to
+//! `chat_events` in the same transaction (ARCHITECTURE §2); the event is
+//! published after commit. The REST handlers and the socket's `send` frame
+//! both call [`send_message`].
+
+use std::collections::HashMap;
+
+use diesel_async::AsyncPgConnection;
+
+use crate::domain::accounts::AuthContext;
+use crate::domain::chats::{require_member, require_member_locked};
+use crate::domain::context::AppContext;
+use crate::domain::error::{AppError, AppResult};
+use crate::domain::models::message::{NewMessage, PageCursor};
+use crate::domain::models::{Chat, ChatMember, Message, MessageType, event};
+use crate::domain::permissions::{self, Action};
+use crate::domain::validate;
+use crate::infra::bus::Topic;
+use crate::infra::ratelimit::Limit;
+use crate::wire::native::dto::{MessageCreateRequest, MessageEditRead, MessageRead};
+use crate::wire::native::events::ServerEvent;
+
+/// The longest message text, in characters.
+pub const MAX_TEXT_CHARS: usize = 4096;
+/// The longest `client_message_id`, in characters.
+pub const MAX_CLIENT_ID_CHARS: usize = 64;
+
+/// Query of `GET /messages/{chat_id}` (seed 004 §8 plus `after_id`).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ListMessagesQuery {
+    pub limit: Option<i64>,
+    pub before_id: Option<i64>,
+    pub after_id: Option<i64>,
+}
+
+/// What [`send_message`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// A new message (HTTP 201).
+    Created,
+    /// A retry of an earlier send with the same `client_message_id`: the
+    /// original message, nothing written (HTTP 200).
+    Existing,
+}
+
+fn validate_text(text: &str) -> AppResult<()> {
+    if text.trim().is_empty() {
+        return Err(AppError::validation("text", "text must not be empty."));
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(AppError::validation(
+            "text",
+            format!("text must be at most {MAX_TEXT_CHARS} characters."),
+        ));
+    }
+    Ok(())
+}
+
+// The sentinel that rolls back a send that lost a race with its own retry.
+const DUPLICATE_CODE: &str = "duplicate_client_message_id";
+
+/// A send whose `client_message_id` the sender already used must be a
+/// retry of that send: the same chat and the same text (once deleted, the
+/// text is gone, so the chat alone decides).
+///
+/// Errors: 409 `client_message_id_conflict` otherwise (issue 6, item 9).
+fn check_retry(existing: &Message, req: &MessageCreateRequest) -> AppResult<()> {
+    let same = existing.chat_id == req.chat_id
+        && (existing.deleted_at.is_some() || existing.text == req.text);
+    if same {
+        Ok(())
+    } else {
+        Err(AppError::conflict(
+            "client_message_id_conflict",
+            "client_message_id was already used for another message.",
+        ))
+    }
+}
+
+/// Sends a text message as `sender_id`. A retry with the same
+/// `client_message_id` returns the original message and writes nothing, on
+/// any replica, concurrently or later.
+///
+/// Errors: 422 for empty / too long text, an unsupported `type`, a bad
+/// `client_message_id` or a `reply_to_message_id` outside the chat; 404
+/// `chat_not_found`; 403 `not_a_member` / `cannot_post`.
+pub async fn send_message(
+    ctx: &AppContext,
+    sender_id: i64,
+    req: &MessageCreateRequest,
+) -> AppResult<(MessageRead, SendOutcome)> {
+    validate_text(&req.text)?;
+    match req.message_type {
+        None | Some(MessageType::Text) => {}
+        Some(_) => {
+            return Err(AppError::validation(
+                "type",
+                "Only text messages can be sent without attachments.",
+            ));
+        }
+    }
+    let client_id = match req.client_message_id.as_deref() {
+        Some(id) => Some(validate::text_field(
+            "client_message_id",
+            id,
+            1,
+            MAX_CLIENT_ID_CHARS,
+        )?),
+        None => None,
+    };
+    let mut conn = ctx.db.get().await?;
+    // A retry of an earlier send is answered even when over the limit.
+    let retry = match &client_id {
+        Some(cid) => Message::find_by_client_id(&mut conn, sender_id, cid).await?,
+        None => None,
+    };
+    if let Some(existing) = retry {
+        check_retry(&existing, req)?;
+        // Still authorised? (A retry after being removed from the chat.)
+        require_member(&mut conn, existing.chat_id, sender_id).await?;
+        let read = read_for(&mut conn, &existing, sender_id).await?;
+        return Ok((read, SendOutcome::Existing));
+    }
+    ctx.limits.check(Limit::Message, &sender_id.to_string())?;
+    let cooldown = ctx.settings.duplicate_message_cooldown_seconds;
+    if cooldown > 0
+        && let Some(age) =
+            Message::same_text_age(&mut conn, req.chat_id, sender_id, &req.text).await?
+        && age < cooldown
+    {
+        return Err(AppError::RateLimited {
+            retry_after_secs: (cooldown - age).max(1) as u64,
+        });
+    }
+    let result = crate::transaction!(conn, async |conn| {
+        let (chat, member) = require_member_locked(conn, req.chat_id, sender_id).await?;
+        if !permissions::allows(chat.chat_type, member.role, Action::PostMessage) {
+            return Err(AppError::forbidden(
+                "cannot_post",
+                "Only owners and admins can post in this channel.",
+            ));
+        }
+        if let Some(reply_to) = req.reply_to_message_id {
+            let target = Message::find(conn, reply_to).await.ok();
+            if !target.is_some_and(|m| m.chat_id == chat.id && m.deleted_at.is_none()) {
+                return Err(AppError::validation(
+                    "reply_to_message_id",
+                    "reply_to_message_id must be a message of this chat.",
+                ));
+            }
+        }
+        let seq = event::next_message_seq(conn, chat.id).await?;
+        let message = Message::insert(
+            conn,
+            NewMessage {
+                chat_id: chat.id,
+                sender_id,
+                seq,
+                message_type: MessageType::Text,
+                text: &req.text,
+                reply_to_message_id: req.reply_to_message_id,
+                client_message_id: client_id.as_deref(),
+            },
+        )
+        .await?
+        .ok_or_else(|| AppError::conflict(DUPLICATE_CODE, "retry in flight"))?;
+        let mut read = message.to_read("sent");
+        read.mentions = Message::record_mentions(conn, &message, &req.text).await?;
+        let created = ServerEvent::MessageCreated {
+            chat_id: chat.id,
+            seq,
+            message: read.clone(),
+        };
+        let event = event::append(conn, chat.id, seq, &created).await?;
+        Ok((event, read))
+    });
+    match result {
+        Ok((event, read)) => {
+            ctx.bus.publish_chat_events(&[event]).await;
+            Ok((read, SendOutcome::Created))
+        }
+        // A concurrent retry committed first: answer with its message.
+        Err(AppError::Conflict { code, .. }) if code == DUPLICATE_CODE => {
+            let cid = client_id.as_deref().unwrap_or_default();
+            let existing = Message::find_by_client_id(&mut conn, sender_id, cid)
+                .await?
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate vanished")))?;
+            check_retry(&existing, req)?;
+            let read = read_for(&mut conn, &existing, sender_id).await?;
+            Ok((read, SendOutcome::Existing))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// `MessageRead` of one message for `viewer_id`, with its delivery status.
+async fn read_for(
+    conn: &mut AsyncPgConnection,
+    message: &Message,
+    viewer_id: i64,
+) -> AppResult<MessageRead> {
+    let mut reads = reads_for(
+        conn,
+        message.chat_id,
+        viewer_id,
+        std::slice::from_ref(message),
+    )
+    .await?;
+    reads
+        .pop()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("no read model")))
+}
+
+/// `MessageRead`s for `viewer_id`: the viewer's own messages are `read` /
+/// `delivered` as far as the other members got; others' messages by the
+/// viewer's own positions.
+async fn reads_for(
+    conn: &mut AsyncPgConnection,
+    chat_id: i64,
+    viewer_id: i64,
+    messages: &[Message],
+) -> AppResult<Vec<MessageRead>> {
+    let (others_read, others_delivered) =
+        ChatMember::others_positions(conn, chat_id, viewer_id).await?;
+    let mine = ChatMember::find(conn, chat_id, viewer_id).await?;
+    let (my_read, my_delivered) = mine
+        .map(|m| (m.last_read_message_id, m.last_delivered_message_id))
+        .unwrap_or((0, 0));
+    let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
+    let mut mentioned: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (message_id, user_id) in Message::mentions_of(conn, &ids).await? {
+        mentioned.entry(message_id).or_default().push(user_id);
+    }
+    Ok(messages
+        .iter()
+        .map(|m| {
+            let (read, delivered) = if m.sender_id == Some(viewer_id) {
+                (others_read, others_delivered)
+            } else {
+                (my_read, my_delivered)
+            };
+            let status = if m.id <= read {
+                "read"
+            } else if m.id <= delivered {
+                "delivered"
+            } else {
+                "sent"
+            };
+            let mut read = m.to_read(status);
+            read.mentions = mentioned.remove(&m.id).unwrap_or_default();
+            read
+        })
+        .collect())
+}
+
+/// `GET /messages/{chat_id}`: a page of the chat, oldest first. Without a
+/// cursor, the newest `limit` messages; with `before_id`, those just before
+/// it; with `after_id`, those just after it.
+///
+/// Errors: 422 for `limit` outside 1..=100 or both cursors; 404 / 403 as
+/// [`require_member`].
+pub async fn list_messages(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+    query: ListMessagesQuery,
+) -> AppResult<Vec<MessageRead>> {
+    let limit = validate::limit(query.limit, 50, 100)?;
+    let cursor = match (query.before_id, query.after_id) {
+        (None, None) => PageCursor::Latest,
+        (Some(id), None) => PageCursor::Before(id),
+        (None, Some(id)) => PageCursor::After(id),
+        (Some(_), Some(_)) => {
+            return Err(AppError::validation(
+                "after_id",
+                "Give before_id or after_id, not both.",
+            ));
+        }
+    };
+    let mut conn = ctx.db.get().await?;
+    let (_, member) = require_member(&mut conn, chat_id, auth.user_id).await?;
+    let messages = Message::page(
+        &mut conn,
+        chat_id,
+        auth.user_id,
+        member.cleared_before_message_id,
+        cursor,
+        limit,
+    )
+    .await?;
+    reads_for(&mut conn, chat_id, auth.user_id, &messages).await
+}
+
+fn message_not_found() -> AppError {
+    AppError::not_found("message_not_found", "This message does not exist.")
+}
+
+fn or_message_not_found(err: diesel::result::Error) -> AppError {
+    match err {
+        diesel::result::Error::NotFound => message_not_found(),
+        other => other.into(),
+    }
+}
+
+/// Loads a message and the caller's membership of its chat; a message the
+/// caller cannot see (not a member, hidden for them, cleared) is 404. With
+/// `for_update` (inside a transaction that changes the message), the chat's
+/// row is locked first and then the message's: the one lock order of every
+/// write ([`Chat::lock`]), so an edit and a reply to it never deadlock.
+async fn visible_message(
+    conn: &mut AsyncPgConnection,
+    message_id: i64,
+    user_id: i64,
+    for_update: bool,
+) -> AppResult<(Message, Chat, ChatMember)> {
+    let message = Message::find(conn, message_id)
+        .await
+        .map_err(or_message_not_found)?;
+    let (chat, member, message) = if for_update {
+        let (chat, member) = require_member_locked(conn, message.chat_id, user_id).await?;
+        let message = Message::find_for_update(conn, message_id)
+            .await
+            .map_err(or_message_not_found)?;
+        (chat, member, message)
+    } else {
+        let (chat, member) = require_member(conn, message.chat_id, user_id).await?;
+        (chat, member, message)
+    };
+    if message.id <= member.cleared_before_message_id
+        || Message::is_hidden_for(conn, message.id, user_id).await?
+    {
+        return Err(message_not_found());
+    }
+    Ok((message, chat, member))
+}
+
+/// `PUT /messages/{id}`: replaces the text of the caller's own message and
+/// keeps the old text in its history.
+///
+/// Errors: 422 for bad text; 404 `message_not_found` (also once deleted);
+/// 403 `not_a_member` / `not_message_sender`.
+pub async fn edit_message(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    message_id: i64,
+    text: &str,
+) -> AppResult<MessageRead> {
+    validate_text(text)?;
+    let me = auth.user_id;
+    let mut conn = ctx.db.get().await?;
+    let (message, event) = crate::transaction!(conn, async |conn| {
+        let (message, chat, _) = visible_message(conn, message_id, me, true).await?;
+        if message.deleted_at.is_some() {
+            return Err(message_not_found());
+        }
+        if message.sender_id != Some(me) {
+            return Err(AppError::forbidden(
+                "not_message_sender",
+                "Only the sender can edit a message.",
+            ));
+        }
+        let edited = Message::edit(conn, &message, text).await?;
+        let mut read = edited.to_read("sent");
+        read.mentions = Message::mentions_of(conn, &[edited.id])
+            .await?
+            .into_iter()
+            .map(|(_, user_id)| user_id)
+            .collect();
+        let event = event::record(conn, chat.id, |seq| ServerEvent::MessageUpdated {
+            chat_id: chat.id,
+            seq,
+            message: read,
+        })
+        .await?;
+        Ok((edited, event))
+    })?;
+    ctx.bus.publish_chat_events(&[event]).await;
+    read_for(&mut conn, &message, me).await
+}
+
+/// `DELETE /messages/{id}?for_all=`: `for_all = true` deletes for everyone
+/// (the sender, or a chat owner / admin) and leaves a tombstone; otherwise
+/// hides the message for the caller only. Deleting twice is not an error.
+///
+/// Errors: 404 `message_not_found`; 403 `not_a_member` /
+/// `cannot_delete_for_all`.
+pub async fn delete_message(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    message_id: i64,
+    for_all: bool,
+) -> AppResult<()> {
+    let me = auth.user_id;
+    let mut conn = ctx.db.get().await?;
+    let (chat_id, event) = crate::transaction!(conn, async |conn| {
+        let (message, chat, member) = visible_message(conn, message_id, me, true).await?;
+        if !for_all {
+            Message::hide_for(conn, message.id, me).await?;
+            return Ok((chat.id, None));
+        }
+        if message.sender_id != Some(me)
+            && !permissions::allows(chat.chat_type, member.role, Action::DeleteOthersMessage)
+        {
+            return Err(AppError::forbidden(
+                "cannot_delete_for_all",
+                "Only the sender or a chat admin can delete a message for everyone.",
+            ));
+        }
+        if message.deleted_at.is_some() {
+            return Ok((chat.id, None));
+        }
+        Message::delete_for_all(conn, message.id).await?;
+        event::redact_message(conn, message.id).await?;
+        let event = event::record(conn, chat.id, |seq| ServerEvent::MessageDeleted {
+            chat_id: chat.id,
+            seq: Some(seq),
+            message_id: message.id,
+            for_all: true,
+        })
+        .await?;
+        Ok((chat.id, Some(event)))
+    })?;
+    match event {
+        Some(event) => ctx.bus.publish_chat_events(&[event]).await,
+        None if !for_all => {
+            let hidden = ServerEvent::MessageDeleted {
+                chat_id,
+                seq: None,
+                message_id,
+                for_all: false,
+            };
+            ctx.bus.publish(Topic::User(me), hidden.to_bytes()).await;
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// `GET /messages/{id}/edits`: the texts a message had before each edit,
+/// oldest first.
+///
+/// Errors: 404 `message_not_found`; 403 `not_a_member`.
+pub async fn message_edits(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    message_id: i64,
+) -> AppResult<Vec<MessageEditRead>> {
+    let mut conn = ctx.db.get().await?;
+    let (message, _, _) = visible_message(&mut conn, message_id, auth.user_id, false).await?;
+    let edits = Message::edits(&mut conn, message.id).await?;
+    Ok(edits.iter().map(|e| e.to_read()).collect())
+}

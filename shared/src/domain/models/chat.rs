@@ -1,0 +1,475 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::domain::kinds::{ChatType, MemberRole, MessageType};
+use crate::infra::schema::{chat_members, chats, users};
+
+/// A row of `chats`.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = chats, check_for_backend(diesel::pg::Pg))]
+pub struct Chat {
+    pub id: i64,
+    pub public_id: String,
+    pub chat_type: ChatType,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub avatar_url: Option<String>,
+    pub handle: Option<String>,
+    pub is_public: bool,
+    pub private_key: Option<String>,
+    pub created_by: Option<i64>,
+    pub pinned_message_id: Option<i64>,
+    pub last_seq: i64,
+    pub last_activity_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A chat about to be inserted.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = chats)]
+pub struct NewChat<'a> {
+    pub public_id: &'a str,
+    pub chat_type: ChatType,
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub handle: Option<&'a str>,
+    pub is_public: bool,
+    pub private_key: Option<&'a str>,
+    pub created_by: Option<i64>,
+}
+
+/// A row of `chat_members`.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = chat_members, check_for_backend(diesel::pg::Pg))]
+pub struct ChatMember {
+    pub id: i64,
+    pub chat_id: i64,
+    pub user_id: i64,
+    pub role: MemberRole,
+    pub nickname: Option<String>,
+    pub last_read_message_id: i64,
+    pub last_delivered_message_id: i64,
+    pub cleared_before_message_id: i64,
+    pub muted: bool,
+    pub archived: bool,
+    pub pinned: bool,
+    pub joined_at: DateTime<Utc>,
+    /// The seq of this member's latest `member_joined` (0: a member since
+    /// the chat began).
+    pub joined_seq: i64,
+}
+
+/// A member about to be inserted.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = chat_members)]
+pub struct NewChatMember {
+    pub chat_id: i64,
+    pub user_id: i64,
+    pub role: MemberRole,
+}
+
+/// One chat as a member sees it in the chat list: the row `GET /chats` is
+/// built from (see [`ChatListRow::load`]).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ChatListRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub public_id: String,
+    #[diesel(sql_type = Text)]
+    pub chat_type: ChatType,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub title: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub description: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub avatar_url: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub handle: Option<String>,
+    #[diesel(sql_type = Bool)]
+    pub is_public: bool,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub pinned_message_id: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    pub last_seq: i64,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Text)]
+    pub my_role: MemberRole,
+    #[diesel(sql_type = Bool)]
+    pub archived: bool,
+    #[diesel(sql_type = Bool)]
+    pub pinned: bool,
+    #[diesel(sql_type = BigInt)]
+    pub members_count: i64,
+    #[diesel(sql_type = BigInt)]
+    pub unread_count: i64,
+    #[diesel(sql_type = BigInt)]
+    pub unread_mentions_count: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub last_message_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_message_text: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_message_type: Option<MessageType>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub last_message_created_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub counterpart_user_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub counterpart_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub counterpart_username: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub counterpart_avatar_url: Option<String>,
+}
+
+/// Which chats [`ChatListRow::load`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct ChatListFilter {
+    /// Only this chat (for `GET /chats/{id}`).
+    pub chat_id: Option<i64>,
+    /// Archived chats instead of the others.
+    pub archived: bool,
+    /// Chats that sort after this one (newest activity first).
+    pub before_id: Option<i64>,
+    /// Case-insensitive substring of the title (or the counterpart's name).
+    pub query: Option<String>,
+    pub limit: i64,
+}
+
+// One query for the whole list: unread counts are computed from positions
+// (messages after max(last_read, cleared_before) from others, not hidden),
+// so they cannot drift (ARCHITECTURE §2).
+const CHAT_LIST_SQL: &str = r#"
+SELECT c.id, c.public_id, c.type AS chat_type, c.title, c.description, c.avatar_url, c.handle,
+       c.is_public, c.pinned_message_id, c.last_seq, c.created_at,
+       m.role AS my_role, m.archived, m.pinned,
+       (SELECT count(*) FROM chat_members cm WHERE cm.chat_id = c.id) AS members_count,
+       (SELECT count(*) FROM messages x
+         WHERE x.chat_id = c.id
+           AND x.id > GREATEST(m.last_read_message_id, m.cleared_before_message_id)
+           AND x.deleted_at IS NULL
+           AND x.sender_id IS DISTINCT FROM m.user_id
+           AND NOT EXISTS (SELECT 1 FROM message_hidden h
+                            WHERE h.user_id = m.user_id AND h.message_id = x.id)) AS unread_count,
+       (SELECT count(*) FROM mentions n JOIN messages x ON x.id = n.message_id
+         WHERE n.user_id = m.user_id AND x.chat_id = c.id
+           AND x.id > GREATEST(m.last_read_message_id, m.cleared_before_message_id)
+           AND x.deleted_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM message_hidden h
+                            WHERE h.user_id = m.user_id AND h.message_id = x.id)) AS unread_mentions_count,
+       lm.id AS last_message_id, lm.text AS last_message_text, lm.type AS last_message_type,
+       lm.created_at AS last_message_created_at,
+       cp.id AS counterpart_user_id, cp.name AS counterpart_name,
+       cp.username AS counterpart_username, cp.avatar_url AS counterpart_avatar_url
+  FROM chat_members m
+  JOIN chats c ON c.id = m.chat_id
+  LEFT JOIN LATERAL (
+        SELECT x.id, x.text, x.type, x.created_at FROM messages x
+         WHERE x.chat_id = c.id AND x.deleted_at IS NULL
+           AND x.id > m.cleared_before_message_id
+           AND NOT EXISTS (SELECT 1 FROM message_hidden h
+                            WHERE h.user_id = m.user_id AND h.message_id = x.id)
+         ORDER BY x.id DESC LIMIT 1) lm ON TRUE
+  LEFT JOIN LATERAL (
+        SELECT u.id, u.name, u.username, u.avatar_url
+          FROM chat_members o JOIN users u ON u.id = o.user_id
+         WHERE o.chat_id = c.id AND o.user_id <> m.user_id
+         ORDER BY o.id LIMIT 1) cp ON c.type = 'private'
+ WHERE m.user_id = $1
+   AND ($2::bigint IS NULL OR c.id = $2)
+   AND ($2::bigint IS NOT NULL OR m.archived = $3)
+   AND ($4::bigint IS NULL OR (c.last_activity_at, c.id) <
+        (SELECT b.last_activity_at, b.id FROM chats b WHERE b.id = $4))
+   AND ($5::text IS NULL OR strpos(lower(COALESCE(c.title, cp.name, '')), lower($5)) > 0)
+ ORDER BY c.last_activity_at DESC, c.id DESC
+ LIMIT $6
+"#;
+
+impl ChatListRow {
+    /// The chats of `user_id` that match `filter`, newest activity first.
+    pub async fn load(
+        conn: &mut AsyncPgConnection,
+        user_id: i64,
+        filter: &ChatListFilter,
+    ) -> QueryResult<Vec<ChatListRow>> {
+        diesel::sql_query(CHAT_LIST_SQL)
+            .bind::<BigInt, _>(user_id)
+            .bind::<Nullable<BigInt>, _>(filter.chat_id)
+            .bind::<Bool, _>(filter.archived)
+            .bind::<Nullable<BigInt>, _>(filter.before_id)
+            .bind::<Nullable<Text>, _>(filter.query.as_deref())
+            .bind::<BigInt, _>(filter.limit)
+            .load(conn)
+            .await
+    }
+}
+
+impl Chat {
+    /// The chat with `id`; `NotFound` if there is none.
+    pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Chat> {
+        chats::table
+            .find(id)
+            .select(Chat::as_select())
+            .first(conn)
+            .await
+    }
+
+    /// Locks the chat's row until commit (`FOR NO KEY UPDATE`) and returns
+    /// it. Every transaction that changes a chat (its seq, members or
+    /// messages) takes this lock first, so that locks are always taken in
+    /// one order (the chat, then its members and messages) and changes of
+    /// one chat are serialised (issue 6, items 2–3). `NotFound` if there is
+    /// no such chat.
+    pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Chat> {
+        chats::table
+            .find(id)
+            .select(Chat::as_select())
+            .for_no_key_update()
+            .first(conn)
+            .await
+    }
+
+    /// Sets the title.
+    pub async fn set_title(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        title: &str,
+    ) -> QueryResult<Chat> {
+        diesel::update(chats::table.find(id))
+            .set((
+                chats::title.eq(title),
+                chats::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Chat::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// The chat's current `last_seq`.
+    pub async fn last_seq(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<i64> {
+        chats::table
+            .find(id)
+            .select(chats::last_seq)
+            .first(conn)
+            .await
+    }
+
+    /// The private chat of a pair, by its `private_key`.
+    pub async fn find_private(
+        conn: &mut AsyncPgConnection,
+        private_key: &str,
+    ) -> QueryResult<Option<Chat>> {
+        chats::table
+            .filter(chats::private_key.eq(private_key))
+            .select(Chat::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// Inserts a chat; for a private chat whose pair already has one,
+    /// inserts nothing and returns `None`.
+    pub async fn insert(
+        conn: &mut AsyncPgConnection,
+        new: NewChat<'_>,
+    ) -> QueryResult<Option<Chat>> {
+        diesel::insert_into(chats::table)
+            .values(new)
+            .on_conflict_do_nothing()
+            .returning(Chat::as_returning())
+            .get_result(conn)
+            .await
+            .optional()
+    }
+}
+
+impl ChatMember {
+    /// One member of a chat with their name and username.
+    pub async fn with_user(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        user_id: i64,
+    ) -> QueryResult<(ChatMember, String, String)> {
+        chat_members::table
+            .inner_join(users::table)
+            .filter(chat_members::chat_id.eq(chat_id))
+            .filter(chat_members::user_id.eq(user_id))
+            .select((ChatMember::as_select(), users::name, users::username))
+            .first(conn)
+            .await
+    }
+
+    /// The wire form, with the member's `name` and `username`.
+    pub fn into_read(
+        self,
+        name: String,
+        username: String,
+    ) -> crate::wire::native::dto::ChatMemberRead {
+        crate::wire::native::dto::ChatMemberRead {
+            id: self.id,
+            user_id: self.user_id,
+            role: self.role,
+            joined_at: self.joined_at,
+            name,
+            username,
+            nickname: self.nickname,
+        }
+    }
+
+    /// The membership of `user_id` in `chat_id`, if any.
+    pub async fn find(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        user_id: i64,
+    ) -> QueryResult<Option<ChatMember>> {
+        chat_members::table
+            .filter(chat_members::chat_id.eq(chat_id))
+            .filter(chat_members::user_id.eq(user_id))
+            .select(ChatMember::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// Removes a membership; returns whether there was one.
+    pub async fn delete(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        user_id: i64,
+    ) -> QueryResult<bool> {
+        let n = diesel::delete(
+            chat_members::table
+                .filter(chat_members::chat_id.eq(chat_id))
+                .filter(chat_members::user_id.eq(user_id)),
+        )
+        .execute(conn)
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Records the seq of a member's `member_joined` (see
+    /// [`ChatMember::joined_seq`]).
+    pub async fn set_joined_seq(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        user_id: i64,
+        seq: i64,
+    ) -> QueryResult<()> {
+        diesel::update(
+            chat_members::table
+                .filter(chat_members::chat_id.eq(chat_id))
+                .filter(chat_members::user_id.eq(user_id)),
+        )
+        .set(chat_members::joined_seq.eq(seq))
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Sets a member's role.
+    pub async fn set_role(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        role: MemberRole,
+    ) -> QueryResult<()> {
+        diesel::update(chat_members::table.find(id))
+            .set(chat_members::role.eq(role))
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The longest-standing member other than `user_id`, admins first: who
+    /// inherits a group when its owner leaves.
+    pub async fn successor(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        user_id: i64,
+    ) -> QueryResult<Option<ChatMember>> {
+        chat_members::table
+            .filter(chat_members::chat_id.eq(chat_id))
+            .filter(chat_members::user_id.ne(user_id))
+            .order((
+                chat_members::role.eq(MemberRole::Admin).desc(),
+                chat_members::id.asc(),
+            ))
+            .select(ChatMember::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// Inserts members.
+    pub async fn insert_all(
+        conn: &mut AsyncPgConnection,
+        members: &[NewChatMember],
+    ) -> QueryResult<()> {
+        diesel::insert_into(chat_members::table)
+            .values(members)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The user ids of a chat's members, in joining order.
+    pub async fn user_ids(conn: &mut AsyncPgConnection, chat_id: i64) -> QueryResult<Vec<i64>> {
+        chat_members::table
+            .filter(chat_members::chat_id.eq(chat_id))
+            .order(chat_members::id.asc())
+            .select(chat_members::user_id)
+            .load(conn)
+            .await
+    }
+
+    /// A chat's members with their names, in joining order.
+    pub async fn with_users(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+    ) -> QueryResult<Vec<(ChatMember, String, String)>> {
+        chat_members::table
+            .inner_join(users::table)
+            .filter(chat_members::chat_id.eq(chat_id))
+            .order(chat_members::id.asc())
+            .select((ChatMember::as_select(), users::name, users::username))
+            .load(conn)
+            .await
+    }
+
+    /// Every chat `user_id` belongs to, with the chat's current `last_seq`:
+    /// where a new socket starts.
+    pub async fn chats_of_user(
+        conn: &mut AsyncPgConnection,
+        user_id: i64,
+    ) -> QueryResult<Vec<(i64, i64)>> {
+        chat_members::table
+            .inner_join(chats::table)
+            .filter(chat_members::user_id.eq(user_id))
+            .select((chats::id, chats::last_seq))
+            .load(conn)
+            .await
+    }
+
+    /// The furthest read and delivered positions among members other than `user_id`.
+    pub async fn others_positions(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        user_id: i64,
+    ) -> QueryResult<(i64, i64)> {
+        use diesel::dsl::max;
+        let (read, delivered): (Option<i64>, Option<i64>) = chat_members::table
+            .filter(chat_members::chat_id.eq(chat_id))
+            .filter(chat_members::user_id.ne(user_id))
+            .select((
+                max(chat_members::last_read_message_id),
+                max(chat_members::last_delivered_message_id),
+            ))
+            .first(conn)
+            .await?;
+        Ok((read.unwrap_or(0), delivered.unwrap_or(0)))
+    }
+}

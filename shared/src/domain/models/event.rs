@@ -1,0 +1,144 @@
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::infra::bus::ChatEvent;
+
+use crate::domain::models::EventKind;
+use crate::infra::schema::{chat_events, chats};
+use crate::wire::native::events::ServerEvent;
+
+/// A row of `chat_events`: one durable change of a chat, at `seq`.
+/// `payload` is the whole [`ServerEvent`] as clients receive it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = chat_events, check_for_backend(diesel::pg::Pg))]
+pub struct ChatEventRow {
+    pub chat_id: i64,
+    pub seq: i64,
+    pub event_type: EventKind,
+    pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Takes the chat's next seq: `UPDATE chats SET last_seq = last_seq + 1`.
+/// The row lock this takes serialises writers of one chat until commit, so
+/// seq order is commit order (ARCHITECTURE §2). Must run in a transaction.
+pub async fn next_seq(conn: &mut AsyncPgConnection, chat_id: i64) -> QueryResult<i64> {
+    diesel::update(chats::table.find(chat_id))
+        .set((
+            chats::last_seq.eq(chats::last_seq + 1),
+            chats::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(chats::last_seq)
+        .get_result(conn)
+        .await
+}
+
+/// Records one durable change of a chat: takes the next seq and appends the
+/// event `make(seq)` to the log. Must run in the transaction that makes the
+/// change; publish the result after commit.
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    chat_id: i64,
+    make: impl FnOnce(i64) -> ServerEvent,
+) -> QueryResult<ChatEvent> {
+    let seq = next_seq(conn, chat_id).await?;
+    append(conn, chat_id, seq, &make(seq)).await
+}
+
+/// [`next_seq`] for a new message: also moves the chat to the top of its
+/// members' lists (`last_activity_at`), in the same statement.
+pub async fn next_message_seq(conn: &mut AsyncPgConnection, chat_id: i64) -> QueryResult<i64> {
+    diesel::update(chats::table.find(chat_id))
+        .set((
+            chats::last_seq.eq(chats::last_seq + 1),
+            chats::updated_at.eq(diesel::dsl::now),
+            chats::last_activity_at.eq(diesel::dsl::now),
+        ))
+        .returning(chats::last_seq)
+        .get_result(conn)
+        .await
+}
+
+/// Appends `event` to the chat's log at `seq` (taken with [`next_seq`] in
+/// the same transaction) and returns it ready to publish after commit.
+pub async fn append(
+    conn: &mut AsyncPgConnection,
+    chat_id: i64,
+    seq: i64,
+    event: &ServerEvent,
+) -> QueryResult<ChatEvent> {
+    let kind = event.logged_kind().ok_or_else(|| {
+        diesel::result::Error::SerializationError(
+            format!("{} is not a logged event", event.kind()).into(),
+        )
+    })?;
+    let payload = serde_json::to_value(event)
+        .map_err(|e| diesel::result::Error::SerializationError(e.into()))?;
+    let created_at: DateTime<Utc> = diesel::insert_into(chat_events::table)
+        .values((
+            chat_events::chat_id.eq(chat_id),
+            chat_events::seq.eq(seq),
+            chat_events::event_type.eq(kind),
+            chat_events::payload.eq(&payload),
+            chat_events::message_id.eq(event.message_id()),
+        ))
+        .returning(chat_events::created_at)
+        .get_result(conn)
+        .await?;
+    Ok(ChatEvent {
+        chat_id,
+        seq,
+        created_at,
+        payload: event.to_bytes(),
+    })
+}
+
+/// Removes a message's content from every logged event that carried it
+/// (`message_created`, `message_updated`): the copies keep their seq and
+/// become the tombstone the message list shows (`text: null`, `deleted:
+/// true`, no mentions, reactions or attachments). Runs in the transaction
+/// that deletes the message for everyone, so no replay path (REST events,
+/// `/updates`, socket `resume`, SSE `Last-Event-ID`) can serve the text
+/// afterwards (issue 6, item 1). Returns the number of events redacted.
+pub async fn redact_message(conn: &mut AsyncPgConnection, message_id: i64) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE chat_events \
+            SET payload = jsonb_set(payload, '{message}', (payload -> 'message') || jsonb_build_object( \
+                'text', NULL, 'deleted', TRUE, 'mentions', '[]'::jsonb, 'reactions', '[]'::jsonb, \
+                'attachments', '[]'::jsonb, 'attachment_waveform', NULL)) \
+          WHERE message_id = $1 AND type IN ('message_created', 'message_updated')",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(message_id)
+    .execute(conn)
+    .await
+}
+
+impl ChatEventRow {
+    /// Events of `chat_id` with `after_seq < seq <= up_to_seq`, in order, at most `limit`.
+    pub async fn range(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        after_seq: i64,
+        up_to_seq: Option<i64>,
+        limit: i64,
+    ) -> QueryResult<Vec<ChatEventRow>> {
+        let mut query = chat_events::table
+            .filter(chat_events::chat_id.eq(chat_id))
+            .filter(chat_events::seq.gt(after_seq))
+            .select(ChatEventRow::as_select())
+            .order(chat_events::seq.asc())
+            .limit(limit)
+            .into_boxed();
+        if let Some(up_to) = up_to_seq {
+            query = query.filter(chat_events::seq.le(up_to));
+        }
+        query.load(conn).await
+    }
+
+    /// The event's bytes as sent to clients.
+    pub fn payload_bytes(&self) -> Bytes {
+        Bytes::from(serde_json::to_vec(&self.payload).unwrap_or_default())
+    }
+}

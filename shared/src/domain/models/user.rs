@@ -1,0 +1,108 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::domain::kinds::Privacy;
+use crate::infra::schema::users;
+use crate::wire::native::dto::AuthUserResponse;
+
+/// A row of `users`.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub username: String,
+    pub password_hash: String,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub email_verified: bool,
+    pub allow_private_messages: bool,
+    pub privacy_last_seen: Privacy,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Who may see `email`: `everyone`, `contacts` or `nobody` (default).
+    pub privacy_email: Privacy,
+}
+
+/// A user about to be inserted; `email` is already normalised to lower case.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub username: &'a str,
+    pub password_hash: &'a str,
+}
+
+impl User {
+    /// The user with `id`; `NotFound` if there is none.
+    pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<User> {
+        users::table
+            .find(id)
+            .select(User::as_select())
+            .first(conn)
+            .await
+    }
+
+    /// The user whose (normalised, lower-case) email is `email`.
+    pub async fn find_by_email(
+        conn: &mut AsyncPgConnection,
+        email: &str,
+    ) -> QueryResult<Option<User>> {
+        users::table
+            .filter(users::email.eq(email))
+            .select(User::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// The users among `ids` that exist, as their ids.
+    pub async fn existing_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<i64>> {
+        users::table
+            .filter(users::id.eq_any(ids))
+            .select(users::id)
+            .load(conn)
+            .await
+    }
+
+    /// Inserts a user. Errors: a unique violation on email or username.
+    pub async fn insert(conn: &mut AsyncPgConnection, new: NewUser<'_>) -> QueryResult<User> {
+        diesel::insert_into(users::table)
+            .values(new)
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Marks the user's email as verified.
+    pub async fn mark_email_verified(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<()> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::email_verified.eq(true),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// `AuthUserResponse` for this user (seed 004 §3.1).
+    pub fn to_auth_response(&self) -> AuthUserResponse {
+        AuthUserResponse {
+            id: self.id,
+            email: self.email.clone(),
+            name: self.name.clone(),
+            username: self.username.clone(),
+            bio: self.bio.clone(),
+            avatar_url: self.avatar_url.clone(),
+            email_verified: self.email_verified,
+            twofa_enabled: false,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}

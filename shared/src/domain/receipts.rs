@@ -1,0 +1,113 @@
+//! Delivery and read receipts (seed 004 §8, `POST /messages/status`; the
+//! socket's `delivered` / `read` frames). A member's positions only move
+//! forward; reading implies delivery. Unread counts are computed from these
+//! positions (see [`crate::domain::models::chat::ChatListRow`]), so they follow
+//! exactly. Receipt events are ephemeral: they go over pub/sub, not the log.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::accounts::AuthContext;
+use crate::domain::chats::require_member;
+use crate::domain::context::AppContext;
+use crate::domain::error::{AppError, AppResult};
+use crate::domain::models::Message;
+use crate::infra::bus::Topic;
+use crate::infra::schema::chat_members;
+use crate::wire::native::events::ServerEvent;
+
+/// Which position to move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptKind {
+    MessageDelivered,
+    MessageRead,
+}
+
+/// `MessageStatusUpdateRequest` (seed 004 §3.4).
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatusUpdateRequest {
+    pub chat_id: i64,
+    pub message_id: i64,
+    pub status: ReceiptKind,
+}
+
+/// The caller's positions after the update (seed 004 §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusPositions {
+    pub last_delivered_message_id: i64,
+    pub last_read_message_id: i64,
+}
+
+/// Moves the caller's delivered (and, for `MessageRead`, read) position in
+/// `chat_id` up to `message_id`, never back. When a position moved, the
+/// chat's members hear `message_delivered` / `message_read`.
+///
+/// Errors: 404 `chat_not_found` / `message_not_found` (also a message of
+/// another chat); 403 `not_a_member`.
+pub async fn update_status(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    req: &StatusUpdateRequest,
+) -> AppResult<StatusPositions> {
+    let mut conn = ctx.db.get().await?;
+    let (_, before) = require_member(&mut conn, req.chat_id, auth.user_id).await?;
+    let message = Message::find(&mut conn, req.message_id)
+        .await
+        .ok()
+        .filter(|m| m.chat_id == req.chat_id)
+        .ok_or_else(|| AppError::not_found("message_not_found", "This message does not exist."))?;
+    let read_target = match req.status {
+        ReceiptKind::MessageRead => message.id,
+        ReceiptKind::MessageDelivered => 0,
+    };
+    let (delivered, read): (i64, i64) = diesel::update(
+        chat_members::table
+            .filter(chat_members::chat_id.eq(req.chat_id))
+            .filter(chat_members::user_id.eq(auth.user_id)),
+    )
+    .set((
+        chat_members::last_delivered_message_id.eq(greatest(
+            chat_members::last_delivered_message_id,
+            message.id,
+        )),
+        chat_members::last_read_message_id
+            .eq(greatest(chat_members::last_read_message_id, read_target)),
+    ))
+    .returning((
+        chat_members::last_delivered_message_id,
+        chat_members::last_read_message_id,
+    ))
+    .get_result(&mut conn)
+    .await?;
+    let event = if read > before.last_read_message_id {
+        Some(ServerEvent::MessageRead {
+            chat_id: req.chat_id,
+            user_id: auth.user_id,
+            message_id: read,
+        })
+    } else if delivered > before.last_delivered_message_id {
+        Some(ServerEvent::MessageDelivered {
+            chat_id: req.chat_id,
+            user_id: auth.user_id,
+            message_id: delivered,
+        })
+    } else {
+        None
+    };
+    if let Some(event) = event {
+        ctx.bus
+            .publish(Topic::Chat(req.chat_id), event.to_bytes())
+            .await;
+    }
+    Ok(StatusPositions {
+        last_delivered_message_id: delivered,
+        last_read_message_id: read,
+    })
+}
+
+diesel::define_sql_function! {
+    /// PostgreSQL's `GREATEST(a, b)`.
+    fn greatest(a: diesel::sql_types::BigInt, b: diesel::sql_types::BigInt) -> diesel::sql_types::BigInt;
+}

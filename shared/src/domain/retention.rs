@@ -1,0 +1,64 @@
+//! Retention (ARCHITECTURE §4): old rows that nobody needs any more. The
+//! worker runs [`prune`] every `RETENTION_INTERVAL_SECS`.
+
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::infra::schema::{chat_events, email_tokens, sessions};
+
+/// Rows removed by one [`prune`] pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub chat_events: usize,
+    pub sessions: usize,
+    pub email_tokens: usize,
+}
+
+/// Events deleted per statement, so that one pass never holds long locks.
+const BATCH: i64 = 10_000;
+
+/// Deletes chat events older than `event_days` (clients further behind get
+/// `resync_required`), sessions that expired or were revoked over a week
+/// ago, and email tokens past their expiry.
+pub async fn prune(conn: &mut AsyncPgConnection, event_days: i64) -> QueryResult<Pruned> {
+    let mut pruned = Pruned::default();
+    let cutoff = Utc::now() - Duration::days(event_days);
+    loop {
+        let batch = chat_events::table
+            .filter(chat_events::created_at.lt(cutoff))
+            .select((chat_events::chat_id, chat_events::seq))
+            .limit(BATCH)
+            .load::<(i64, i64)>(conn)
+            .await?;
+        if batch.is_empty() {
+            break;
+        }
+        for chunk in batch.chunks(1000) {
+            let mut delete = diesel::delete(chat_events::table).into_boxed();
+            for (chat_id, seq) in chunk {
+                delete = delete.or_filter(
+                    chat_events::chat_id
+                        .eq(*chat_id)
+                        .and(chat_events::seq.eq(*seq)),
+                );
+            }
+            pruned.chat_events += delete.execute(conn).await?;
+        }
+    }
+    let week_ago = Utc::now() - Duration::days(7);
+    pruned.sessions = diesel::delete(
+        sessions::table.filter(
+            sessions::expires_at
+                .lt(week_ago)
+                .or(sessions::revoked_at.lt(week_ago)),
+        ),
+    )
+    .execute(conn)
+    .await?;
+    pruned.email_tokens =
+        diesel::delete(email_tokens::table.filter(email_tokens::expires_at.lt(Utc::now())))
+            .execute(conn)
+            .await?;
+    Ok(pruned)
+}

@@ -1,0 +1,331 @@
+//! Users (seed 004 §6, the parts presence needs): the profile with its
+//! privacy settings, and contacts. Last-seen privacy (seed 004 §3.7):
+//! `everyone`, `contacts` (only users in the target's contact list see it)
+//! or `nobody`. Email privacy (`privacy_email`, same levels, default
+//! `nobody`) works the same way: another user's `email` is `null` unless
+//! its owner allows the viewer to see it (issue 6, item 6).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::accounts::AuthContext;
+use crate::domain::context::AppContext;
+use crate::domain::error::{AppError, AppResult};
+use crate::domain::models::{ChatType, Privacy, User};
+use crate::domain::validate;
+use crate::infra::schema::{chat_members, chats, contacts, users};
+
+/// `UserRead` (seed 004 §3.2) plus the privacy setting.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserRead {
+    pub id: i64,
+    pub name: String,
+    pub username: String,
+    pub email: String,
+    pub avatar_url: Option<String>,
+    pub bio: Option<String>,
+    pub email_verified: bool,
+    pub allow_private_messages: bool,
+    pub privacy_last_seen: Privacy,
+    pub privacy_email: Privacy,
+    pub twofa_enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `UserSearchRead` (seed 004 §3.2). `email` is `null` where its owner's
+/// `privacy_email` hides it from the viewer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserSearchRead {
+    pub id: i64,
+    pub name: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+/// `UserProfileUpdate` (seed 004 §3.2) plus `privacy_last_seen`; every
+/// field is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProfileUpdate {
+    pub name: Option<String>,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub allow_private_messages: Option<bool>,
+    pub privacy_last_seen: Option<Privacy>,
+    pub privacy_email: Option<Privacy>,
+}
+
+/// `{ "email": "..." }` for `POST /users/contacts/by-email`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmailRequest {
+    pub email: String,
+}
+
+fn user_read(user: User) -> UserRead {
+    UserRead {
+        id: user.id,
+        name: user.name,
+        username: user.username,
+        email: user.email,
+        avatar_url: user.avatar_url,
+        bio: user.bio,
+        email_verified: user.email_verified,
+        allow_private_messages: user.allow_private_messages,
+        privacy_last_seen: user.privacy_last_seen,
+        privacy_email: user.privacy_email,
+        twofa_enabled: false,
+        created_at: user.created_at,
+        updated_at: user.updated_at,
+    }
+}
+
+/// `GET /users/me`.
+pub async fn me(ctx: &AppContext, auth: &AuthContext) -> AppResult<UserRead> {
+    let mut conn = ctx.db.get().await?;
+    Ok(user_read(User::find(&mut conn, auth.user_id).await?))
+}
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = users)]
+struct ProfileChanges {
+    name: Option<String>,
+    bio: Option<Option<String>>,
+    avatar_url: Option<Option<String>>,
+    allow_private_messages: Option<bool>,
+    privacy_last_seen: Option<Privacy>,
+    privacy_email: Option<Privacy>,
+}
+
+/// `PUT /users/profile`: changes the given fields.
+///
+/// Errors: 422 naming the invalid field.
+pub async fn update_profile(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    req: ProfileUpdate,
+) -> AppResult<UserRead> {
+    let changes = ProfileChanges {
+        name: req
+            .name
+            .map(|n| validate::text_field("name", &n, 1, 64))
+            .transpose()?,
+        bio: req
+            .bio
+            .map(|b| {
+                validate::text_field("bio", &b, 0, 500).map(|b| Some(b).filter(|b| !b.is_empty()))
+            })
+            .transpose()?,
+        avatar_url: req
+            .avatar_url
+            .map(|a| {
+                validate::text_field("avatar_url", &a, 0, 2048)
+                    .map(|a| Some(a).filter(|a| !a.is_empty()))
+            })
+            .transpose()?,
+        allow_private_messages: req.allow_private_messages,
+        privacy_last_seen: req.privacy_last_seen,
+        privacy_email: req.privacy_email,
+    };
+    let mut conn = ctx.db.get().await?;
+    let nothing = changes.name.is_none()
+        && changes.bio.is_none()
+        && changes.avatar_url.is_none()
+        && changes.allow_private_messages.is_none()
+        && changes.privacy_last_seen.is_none()
+        && changes.privacy_email.is_none();
+    if !nothing {
+        diesel::update(users::table.find(auth.user_id))
+            .set((&changes, users::updated_at.eq(diesel::dsl::now)))
+            .execute(&mut conn)
+            .await?;
+    }
+    Ok(user_read(User::find(&mut conn, auth.user_id).await?))
+}
+
+/// `GET /users/contacts`: the caller's contacts, by name, each `email`
+/// shown only where that contact's `privacy_email` allows the caller.
+pub async fn list_contacts(ctx: &AppContext, auth: &AuthContext) -> AppResult<Vec<UserSearchRead>> {
+    let mut conn = ctx.db.get().await?;
+    let rows: Vec<User> = contacts::table
+        .inner_join(users::table.on(users::id.eq(contacts::contact_id)))
+        .filter(contacts::owner_id.eq(auth.user_id))
+        .order(users::name.asc())
+        .select(User::as_select())
+        .load(&mut conn)
+        .await?;
+    // Which of them keep the caller as a contact (for `contacts` privacy).
+    let ids: Vec<i64> = rows.iter().map(|u| u.id).collect();
+    let keep_me: Vec<i64> = contacts::table
+        .filter(contacts::contact_id.eq(auth.user_id))
+        .filter(contacts::owner_id.eq_any(&ids))
+        .select(contacts::owner_id)
+        .load(&mut conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|u| {
+            let visible = u.id == auth.user_id || u.privacy_email.allows(keep_me.contains(&u.id));
+            UserSearchRead {
+                id: u.id,
+                name: u.name,
+                username: u.username,
+                email: visible.then_some(u.email),
+                avatar_url: u.avatar_url,
+            }
+        })
+        .collect())
+}
+
+/// `POST /users/{id}/contacts` and `POST /users/contacts/by-email`: adds a
+/// contact (idempotent).
+///
+/// Errors: 404 `user_not_found`; 422 when adding oneself.
+pub async fn add_contact(ctx: &AppContext, auth: &AuthContext, contact_id: i64) -> AppResult<()> {
+    if contact_id == auth.user_id {
+        return Err(AppError::validation("user_id", "You cannot add yourself."));
+    }
+    let mut conn = ctx.db.get().await?;
+    User::find(&mut conn, contact_id)
+        .await
+        .map_err(|e| match e {
+            diesel::result::Error::NotFound => {
+                AppError::not_found("user_not_found", "This user does not exist.")
+            }
+            e => e.into(),
+        })?;
+    diesel::insert_into(contacts::table)
+        .values((
+            contacts::owner_id.eq(auth.user_id),
+            contacts::contact_id.eq(contact_id),
+        ))
+        .on_conflict_do_nothing()
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}
+
+/// `POST /users/contacts/by-email`: adds the user with this address as a
+/// contact when there is one. The answer is the same whether or not the
+/// address belongs to anyone, so that addresses cannot be probed (issue 6,
+/// item 6).
+///
+/// Errors: 422 for a malformed address.
+pub async fn add_contact_by_email(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    email: &str,
+) -> AppResult<()> {
+    let email = validate::email(email)?;
+    let mut conn = ctx.db.get().await?;
+    let Some(user) = User::find_by_email(&mut conn, &email).await? else {
+        return Ok(());
+    };
+    if user.id == auth.user_id {
+        return Ok(());
+    }
+    diesel::insert_into(contacts::table)
+        .values((
+            contacts::owner_id.eq(auth.user_id),
+            contacts::contact_id.eq(user.id),
+        ))
+        .on_conflict_do_nothing()
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}
+
+/// `DELETE /users/{id}/contacts` (idempotent).
+pub async fn remove_contact(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    contact_id: i64,
+) -> AppResult<()> {
+    let mut conn = ctx.db.get().await?;
+    diesel::delete(
+        contacts::table
+            .filter(contacts::owner_id.eq(auth.user_id))
+            .filter(contacts::contact_id.eq(contact_id)),
+    )
+    .execute(&mut conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether `viewer_id` may see `target`'s online status and last-seen time
+/// under the target's `privacy_last_seen`.
+pub async fn can_see_last_seen(
+    conn: &mut AsyncPgConnection,
+    target_id: i64,
+    privacy: Privacy,
+    viewer_id: i64,
+) -> QueryResult<bool> {
+    if privacy != Privacy::Contacts {
+        return Ok(privacy.allows(false));
+    }
+    diesel::select(diesel::dsl::exists(
+        contacts::table
+            .filter(contacts::owner_id.eq(target_id))
+            .filter(contacts::contact_id.eq(viewer_id)),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Who hears about `user_id`'s presence, privacy applied: the other members
+/// of their private chats and the users who keep them as a contact, less
+/// those the user's `privacy_last_seen` hides it from.
+pub async fn presence_audience(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+) -> QueryResult<Vec<i64>> {
+    let user = User::find(conn, user_id).await?;
+    if user.privacy_last_seen == Privacy::Nobody {
+        return Ok(Vec::new());
+    }
+    let my_private_chats: Vec<i64> = chat_members::table
+        .inner_join(chats::table)
+        .filter(chat_members::user_id.eq(user_id))
+        .filter(chats::chat_type.eq(ChatType::Private))
+        .select(chat_members::chat_id)
+        .load(conn)
+        .await?;
+    let mut audience: Vec<i64> = chat_members::table
+        .filter(chat_members::chat_id.eq_any(&my_private_chats))
+        .filter(chat_members::user_id.ne(user_id))
+        .select(chat_members::user_id)
+        .load(conn)
+        .await?;
+    let watchers: Vec<i64> = contacts::table
+        .filter(contacts::contact_id.eq(user_id))
+        .select(contacts::owner_id)
+        .load(conn)
+        .await?;
+    audience.extend(watchers);
+    audience.sort_unstable();
+    audience.dedup();
+    if user.privacy_last_seen == Privacy::Contacts {
+        let mine: Vec<i64> = contacts::table
+            .filter(contacts::owner_id.eq(user_id))
+            .select(contacts::contact_id)
+            .load(conn)
+            .await?;
+        audience.retain(|id| mine.contains(id));
+    }
+    Ok(audience)
+}
+
+/// Records when the user was last seen (their last socket closed).
+pub async fn touch_last_seen(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::last_seen_at.eq(at))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,270 @@
+//! The bus that carries published events between API replicas
+//! (ARCHITECTURE §3): topics, Redis pub/sub or an in-process loop.
+//!
+//! Durable chat events are written to `chat_events` in the transaction that
+//! makes the change (see [`crate::domain::models::event`]); after the commit they are
+//! published here. Live delivery is at-most-once; the log makes it complete.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// A durable chat event ready to publish: its chat, its seq and its bytes.
+#[derive(Debug, Clone)]
+pub struct ChatEvent {
+    pub chat_id: i64,
+    pub seq: i64,
+    pub created_at: DateTime<Utc>,
+    pub payload: Bytes,
+}
+
+/// Where an event is published. Never a format string at the call site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Every member of the chat.
+    Chat(i64),
+    /// Every socket of one user (chat membership changes, delete-for-me).
+    User(i64),
+}
+
+impl Topic {
+    /// The Redis channel name: `{prefix}:chat:{id}` / `{prefix}:user:{id}`.
+    pub fn channel(&self, prefix: &str) -> String {
+        match self {
+            Topic::Chat(id) => format!("{prefix}:chat:{id}"),
+            Topic::User(id) => format!("{prefix}:user:{id}"),
+        }
+    }
+
+    /// The inverse of [`Topic::channel`]; `None` for a foreign channel.
+    pub fn parse(prefix: &str, channel: &str) -> Option<Topic> {
+        let rest = channel.strip_prefix(prefix)?.strip_prefix(':')?;
+        let (kind, id) = rest.split_once(':')?;
+        let id = id.parse().ok()?;
+        match kind {
+            "chat" => Some(Topic::Chat(id)),
+            "user" => Some(Topic::User(id)),
+            _ => None,
+        }
+    }
+}
+
+/// What the bus hands to the replica's hub: an event that arrived on a topic
+/// this replica subscribed to, or a note that the connection to Redis was lost
+/// (live events may have been missed; sockets should catch up from the log).
+#[derive(Debug, Clone)]
+pub enum BusMessage {
+    Event { topic: Topic, payload: Bytes },
+    Reconnected,
+}
+
+/// Publishes events and (on API replicas) subscribes to topics. Cheap to
+/// clone. With Redis it reaches every replica; without, it loops back inside
+/// this process (one replica only).
+#[derive(Clone)]
+pub struct EventBus {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    prefix: String,
+    backend: Backend,
+    sink: Option<UnboundedSender<BusMessage>>,
+}
+
+enum Backend {
+    Redis {
+        publisher: ConnectionManager,
+        subscriber: Option<ConnectionManager>,
+    },
+    Local,
+}
+
+impl EventBus {
+    /// A bus over Redis. `publisher` is the app's shared connection; when
+    /// `sink` is given, a second RESP3 connection subscribes and forwards what
+    /// arrives (it resubscribes by itself after Redis comes back).
+    ///
+    /// Errors: the subscriber connection cannot be opened.
+    pub async fn redis(
+        redis_url: &str,
+        prefix: &str,
+        publisher: ConnectionManager,
+        sink: Option<UnboundedSender<BusMessage>>,
+    ) -> anyhow::Result<Self> {
+        let subscriber = match &sink {
+            Some(sink) => Some(subscriber_connection(redis_url, prefix, sink.clone()).await?),
+            None => None,
+        };
+        Ok(EventBus {
+            inner: Arc::new(Inner {
+                prefix: prefix.to_owned(),
+                backend: Backend::Redis {
+                    publisher,
+                    subscriber,
+                },
+                sink,
+            }),
+        })
+    }
+
+    /// An in-process bus: what is published comes straight back to `sink`.
+    pub fn local(prefix: &str, sink: Option<UnboundedSender<BusMessage>>) -> Self {
+        EventBus {
+            inner: Arc::new(Inner {
+                prefix: prefix.to_owned(),
+                backend: Backend::Local,
+                sink,
+            }),
+        }
+    }
+
+    /// Publishes `payload` on `topic`. Live delivery is best-effort: a
+    /// failure is logged and the event log fills the hole on catch-up.
+    pub async fn publish(&self, topic: Topic, payload: Bytes) {
+        match &self.inner.backend {
+            Backend::Redis { publisher, .. } => {
+                let mut conn = publisher.clone();
+                let channel = topic.channel(&self.inner.prefix);
+                let result: redis::RedisResult<i64> =
+                    conn.publish(&channel, payload.as_ref()).await;
+                if let Err(err) = result {
+                    tracing::warn!(%channel, error = %err, "publish failed; clients will catch up from the log");
+                }
+            }
+            Backend::Local => {
+                if let Some(sink) = &self.inner.sink {
+                    let _ = sink.send(BusMessage::Event { topic, payload });
+                }
+            }
+        }
+    }
+
+    /// Publishes durable chat events in order on their chat topics.
+    pub async fn publish_chat_events(&self, events: &[ChatEvent]) {
+        for event in events {
+            self.publish(Topic::Chat(event.chat_id), event.payload.clone())
+                .await;
+        }
+    }
+
+    /// Subscribes to `topics`; returns when Redis has confirmed.
+    pub async fn subscribe(&self, topics: &[Topic]) -> redis::RedisResult<()> {
+        self.subscription(topics, true).await
+    }
+
+    /// Unsubscribes from `topics`.
+    pub async fn unsubscribe(&self, topics: &[Topic]) -> redis::RedisResult<()> {
+        self.subscription(topics, false).await
+    }
+
+    async fn subscription(&self, topics: &[Topic], subscribe: bool) -> redis::RedisResult<()> {
+        let Backend::Redis {
+            subscriber: Some(subscriber),
+            ..
+        } = &self.inner.backend
+        else {
+            return Ok(());
+        };
+        if topics.is_empty() {
+            return Ok(());
+        }
+        let channels: Vec<String> = topics
+            .iter()
+            .map(|t| t.channel(&self.inner.prefix))
+            .collect();
+        let mut conn = subscriber.clone();
+        if subscribe {
+            conn.subscribe(&channels).await
+        } else {
+            conn.unsubscribe(&channels).await
+        }
+    }
+
+    /// `true` when events cross replicas (Redis), `false` for the in-process bus.
+    pub fn is_distributed(&self) -> bool {
+        matches!(self.inner.backend, Backend::Redis { .. })
+    }
+
+    /// Pings Redis through the subscriber connection, which makes a dropped
+    /// connection reconnect (and resubscribe). `Ok` for the local bus.
+    pub async fn ping_subscriber(&self) -> redis::RedisResult<()> {
+        if let Backend::Redis {
+            subscriber: Some(subscriber),
+            ..
+        } = &self.inner.backend
+        {
+            let mut conn = subscriber.clone();
+            let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn subscriber_connection(
+    redis_url: &str,
+    prefix: &str,
+    sink: UnboundedSender<BusMessage>,
+) -> anyhow::Result<ConnectionManager> {
+    let info = redis::IntoConnectionInfo::into_connection_info(redis_url)?;
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_protocol(redis::ProtocolVersion::RESP3);
+    let client = redis::Client::open(info.set_redis_settings(settings))?;
+    let prefix = prefix.to_owned();
+    let config = ConnectionManagerConfig::new()
+        .set_automatic_resubscription()
+        .set_push_sender(move |push: redis::PushInfo| {
+            let message = match push.kind {
+                redis::PushKind::Message => {
+                    let mut data = push.data.into_iter();
+                    match (data.next(), data.next()) {
+                        (
+                            Some(redis::Value::BulkString(channel)),
+                            Some(redis::Value::BulkString(payload)),
+                        ) => std::str::from_utf8(&channel)
+                            .ok()
+                            .and_then(|c| Topic::parse(&prefix, c))
+                            .map(|topic| BusMessage::Event {
+                                topic,
+                                payload: Bytes::from(payload),
+                            }),
+                        _ => None,
+                    }
+                }
+                redis::PushKind::Disconnection => Some(BusMessage::Reconnected),
+                _ => None,
+            };
+            match message {
+                Some(message) => sink.send(message).map_err(|_| redis::aio::SendError),
+                None => Ok(()),
+            }
+        });
+    Ok(client.get_connection_manager_with_config(config).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_round_trip_through_channel_names() {
+        for topic in [Topic::Chat(42), Topic::User(7)] {
+            let channel = topic.channel("t1");
+            assert_eq!(Topic::parse("t1", &channel), Some(topic));
+            assert_eq!(Topic::parse("t2", &channel), None);
+        }
+        assert_eq!(Topic::chat_or_none("t1:chat:x"), None);
+    }
+
+    impl Topic {
+        fn chat_or_none(channel: &str) -> Option<Topic> {
+            Topic::parse("t1", channel)
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The PostgreSQL pool (diesel-async + deadpool) and the embedded migrations.
+
+use std::time::Duration;
+
+use diesel::ConnectionError;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+
+pub use diesel_async::pooled_connection::deadpool::PoolError;
+
+/// The pool every process shares; cheap to clone.
+pub type DbPool = diesel_async::pooled_connection::deadpool::Pool<AsyncPgConnection>;
+/// A connection checked out of [`DbPool`].
+pub type DbConn = diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>;
+
+/// Every migration under `migrations/`, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
+
+/// A statement running longer than this is cancelled by PostgreSQL.
+const STATEMENT_TIMEOUT_MS: u64 = 30_000;
+
+fn establish(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<AsyncPgConnection>> {
+    async move {
+        let mut conn = AsyncPgConnection::establish(url).await?;
+        conn.batch_execute(&format!(
+            "SET statement_timeout = {STATEMENT_TIMEOUT_MS}; SET application_name = 'parley'"
+        ))
+        .await
+        .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+        Ok(conn)
+    }
+    .boxed()
+}
+
+/// Builds the pool (`max_size` connections, 5 s to wait for one). Connects
+/// lazily: an unreachable database shows up as 503s and in `/health/ready`.
+pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool> {
+    let mut config = ManagerConfig::default();
+    config.custom_setup = Box::new(establish);
+    let manager = AsyncDieselConnectionManager::new_with_config(database_url, config);
+    let pool = DbPool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(Duration::from_secs(5)))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()?;
+    Ok(pool)
+}
+
+/// Applies every pending migration and returns their names.
+pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
+    let url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+        use diesel::Connection;
+        use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        Ok(applied.iter().map(|m| m.to_string()).collect())
+    })
+    .await?
+}
+
+/// `SELECT 1` within `timeout`: the readiness probe's database check.
+pub async fn ping(pool: &DbPool, timeout: Duration) -> bool {
+    let check = async {
+        let mut conn = pool.get().await.ok()?;
+        diesel::sql_query("SELECT 1").execute(&mut conn).await.ok()
+    };
+    matches!(tokio::time::timeout(timeout, check).await, Ok(Some(_)))
+}

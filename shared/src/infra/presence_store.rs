@@ -1,0 +1,246 @@
+//! Presence (ARCHITECTURE §3): a user is online while at least one of
+//! their sockets, on any replica, is alive.
+//!
+//! In Redis, each user has a sorted set `{prefix}:presence:{user_id}` of
+//! their sockets (`{replica}:{conn}`) scored by expiry time (ms), renewed by
+//! the owning replica every third of the TTL; `{prefix}:presence:online`
+//! scores each online user by their latest expiry. When a replica dies its
+//! sockets are not renewed: any replica's sweep finds the users whose
+//! sockets all expired and announces them offline, within about the TTL.
+//! Scripts keep each step atomic, so exactly one caller announces a
+//! transition. Without Redis, an in-process map serves the one replica.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::Utc;
+use redis::Script;
+use redis::aio::ConnectionManager;
+
+/// Where presence lives.
+pub struct Presence {
+    backend: Backend,
+    prefix: String,
+    ttl: Duration,
+}
+
+enum Backend {
+    Redis(ConnectionManager),
+    Local(Mutex<HashMap<i64, HashSet<String>>>),
+}
+
+const CONNECT: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local before = redis.call('ZCARD', KEYS[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[2], 'GT', ARGV[2], ARGV[4])
+if before == 0 then return 1 else return 0 end
+";
+
+const DISCONNECT: &str = r"
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  return redis.call('ZREM', KEYS[2], ARGV[3])
+end
+return 0
+";
+
+const RENEW: &str = r"
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return redis.call('ZADD', KEYS[2], 'GT', ARGV[2], ARGV[3])
+";
+
+const SWEEP: &str = r"
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 500)
+local gone = {}
+for _, user in ipairs(due) do
+  local key = ARGV[2] .. user
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
+  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if #top == 0 then
+    redis.call('ZREM', KEYS[1], user)
+    table.insert(gone, user)
+  else
+    redis.call('ZADD', KEYS[1], top[2], user)
+  end
+end
+return gone
+";
+
+impl Presence {
+    /// Presence in Redis (`Some`) or in this process (`None`); sockets
+    /// expire `ttl` after their last renewal.
+    pub fn new(redis: Option<ConnectionManager>, prefix: &str, ttl: Duration) -> Self {
+        let backend = match redis {
+            Some(conn) => Backend::Redis(conn),
+            None => Backend::Local(Mutex::new(HashMap::new())),
+        };
+        Presence {
+            backend,
+            prefix: prefix.to_owned(),
+            ttl,
+        }
+    }
+
+    /// How long a socket stays present without renewal.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    fn user_key(&self, user_id: i64) -> String {
+        format!("{}:presence:{user_id}", self.prefix)
+    }
+
+    fn online_key(&self) -> String {
+        format!("{}:presence:online", self.prefix)
+    }
+
+    fn expiry_ms(&self) -> i64 {
+        Utc::now().timestamp_millis() + self.ttl.as_millis() as i64
+    }
+
+    fn local(
+        map: &Mutex<HashMap<i64, HashSet<String>>>,
+    ) -> std::sync::MutexGuard<'_, HashMap<i64, HashSet<String>>> {
+        map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Socket `conn_key` of `user_id` opened; `true` if the user just came online.
+    pub async fn connect(&self, user_id: i64, conn_key: &str) -> redis::RedisResult<bool> {
+        match &self.backend {
+            Backend::Redis(conn) => {
+                let mut conn = conn.clone();
+                let came_online: i64 = Script::new(CONNECT)
+                    .key(self.user_key(user_id))
+                    .key(self.online_key())
+                    .arg(conn_key)
+                    .arg(self.expiry_ms())
+                    .arg(Utc::now().timestamp_millis())
+                    .arg(user_id)
+                    .arg(self.ttl.as_millis() as i64 * 2)
+                    .invoke_async(&mut conn)
+                    .await?;
+                Ok(came_online == 1)
+            }
+            Backend::Local(map) => {
+                let mut map = Self::local(map);
+                let sockets = map.entry(user_id).or_default();
+                sockets.insert(conn_key.to_owned());
+                Ok(sockets.len() == 1)
+            }
+        }
+    }
+
+    /// Socket `conn_key` of `user_id` closed; `true` if that was the user's
+    /// last socket (they just went offline).
+    pub async fn disconnect(&self, user_id: i64, conn_key: &str) -> redis::RedisResult<bool> {
+        match &self.backend {
+            Backend::Redis(conn) => {
+                let mut conn = conn.clone();
+                let went_offline: i64 = Script::new(DISCONNECT)
+                    .key(self.user_key(user_id))
+                    .key(self.online_key())
+                    .arg(conn_key)
+                    .arg(Utc::now().timestamp_millis())
+                    .arg(user_id)
+                    .invoke_async(&mut conn)
+                    .await?;
+                Ok(went_offline == 1)
+            }
+            Backend::Local(map) => {
+                let mut map = Self::local(map);
+                let Some(sockets) = map.get_mut(&user_id) else {
+                    return Ok(false);
+                };
+                sockets.remove(conn_key);
+                if sockets.is_empty() {
+                    map.remove(&user_id);
+                    return Ok(true);
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// Extends the life of these live sockets by the TTL. Returns the users
+    /// a sweep had meanwhile taken for gone (announce them online again).
+    pub async fn renew(&self, sockets: &[(i64, String)]) -> redis::RedisResult<Vec<i64>> {
+        let Backend::Redis(conn) = &self.backend else {
+            return Ok(Vec::new());
+        };
+        let mut conn = conn.clone();
+        let expiry = self.expiry_ms();
+        let script = Script::new(RENEW);
+        let mut back = Vec::new();
+        for (user_id, conn_key) in sockets {
+            let added: i64 = script
+                .key(self.user_key(*user_id))
+                .key(self.online_key())
+                .arg(conn_key)
+                .arg(expiry)
+                .arg(*user_id)
+                .arg(self.ttl.as_millis() as i64 * 2)
+                .invoke_async(&mut conn)
+                .await?;
+            if added == 1 && !back.contains(user_id) {
+                back.push(*user_id);
+            }
+        }
+        Ok(back)
+    }
+
+    /// Finds users whose sockets all expired (their replica died) and
+    /// returns them; each is returned to exactly one caller.
+    pub async fn sweep(&self) -> redis::RedisResult<Vec<i64>> {
+        let Backend::Redis(conn) = &self.backend else {
+            return Ok(Vec::new());
+        };
+        let mut conn = conn.clone();
+        let gone: Vec<String> = Script::new(SWEEP)
+            .key(self.online_key())
+            .arg(Utc::now().timestamp_millis())
+            .arg(format!("{}:presence:", self.prefix))
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(gone.iter().filter_map(|u| u.parse().ok()).collect())
+    }
+
+    /// Which of `user_ids` are online now.
+    pub async fn online(&self, user_ids: &[i64]) -> redis::RedisResult<HashSet<i64>> {
+        match &self.backend {
+            Backend::Redis(conn) => {
+                if user_ids.is_empty() {
+                    return Ok(HashSet::new());
+                }
+                let mut conn = conn.clone();
+                let now = Utc::now().timestamp_millis();
+                let mut pipe = redis::pipe();
+                for user_id in user_ids {
+                    pipe.cmd("ZCOUNT")
+                        .arg(self.user_key(*user_id))
+                        .arg(now)
+                        .arg("+inf");
+                }
+                let counts: Vec<i64> = pipe.query_async(&mut conn).await?;
+                Ok(user_ids
+                    .iter()
+                    .zip(counts)
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(id, _)| *id)
+                    .collect())
+            }
+            Backend::Local(map) => {
+                let map = Self::local(map);
+                Ok(user_ids
+                    .iter()
+                    .filter(|id| map.contains_key(id))
+                    .copied()
+                    .collect())
+            }
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Wire types: the JSON bodies of the native API (seed 004 §3, plus API.md).
+//! They are separate from the diesel row structs in [`crate::domain::models`], so a
+//! table can change without breaking clients.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::kinds::{ChatType, MemberRole, MessageType};
+
+/// `RegisterRequest` (seed 004 §3.1).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub name: String,
+    pub username: String,
+    pub password: String,
+}
+
+/// `LoginRequest` (seed 004 §3.1); `otp_code` is accepted and unused until 2FA lands.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub otp_code: Option<String>,
+}
+
+/// `{ "refresh_token": "jwt" }`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// `{ "token": "..." }` for `POST /auth/verify-email`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenRequest {
+    pub token: String,
+}
+
+/// `TokenResponse` (seed 004 §3.1). `expires_in` is the access token's
+/// lifetime in seconds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+}
+
+/// `{ "message": "..." }`, with the new user on register.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessageResponse {
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<AuthUserResponse>,
+}
+
+/// `AuthUserResponse` (seed 004 §3.1).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AuthUserResponse {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub username: String,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub email_verified: bool,
+    pub twofa_enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `ChatCreateRequest` (seed 004 §3.3).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChatCreateRequest {
+    #[serde(rename = "type")]
+    pub chat_type: ChatType,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub handle: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub is_public: bool,
+    #[serde(default)]
+    pub member_ids: Vec<i64>,
+}
+
+/// `ChatRead` (seed 004 §3.3): a chat as one member sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChatRead {
+    pub id: i64,
+    pub public_id: String,
+    #[serde(rename = "type")]
+    pub chat_type: ChatType,
+    pub title: Option<String>,
+    pub avatar_url: Option<String>,
+    pub display_title: String,
+    pub handle: Option<String>,
+    pub description: Option<String>,
+    pub is_public: bool,
+    pub is_saved: bool,
+    pub archived: bool,
+    pub pinned: bool,
+    pub unread_count: i64,
+    pub unread_mentions_count: i64,
+    pub pinned_message_id: Option<i64>,
+    pub members_count: i64,
+    pub online_count: i64,
+    pub subscribers_count: Option<i64>,
+    pub counterpart_user_id: Option<i64>,
+    pub counterpart_name: Option<String>,
+    pub counterpart_username: Option<String>,
+    pub counterpart_avatar_url: Option<String>,
+    pub counterpart_is_online: Option<bool>,
+    pub counterpart_last_seen_at: Option<DateTime<Utc>>,
+    pub last_message_id: Option<i64>,
+    pub last_message_text: Option<String>,
+    pub last_message_type: Option<MessageType>,
+    pub last_message_created_at: Option<DateTime<Utc>>,
+    /// The chat's newest event seq: a client that holds it is up to date.
+    pub last_seq: i64,
+    pub my_role: MemberRole,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A member item of `ChatDetailRead` (seed 004 §3.3, plus names).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChatMemberRead {
+    pub id: i64,
+    pub user_id: i64,
+    pub role: MemberRole,
+    pub joined_at: DateTime<Utc>,
+    pub name: String,
+    pub username: String,
+    /// The member's nickname in this chat, if set (seed 003's `edited_name`).
+    pub nickname: Option<String>,
+}
+
+/// `ChatDetailRead` = `ChatRead` + `members[]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChatDetailRead {
+    #[serde(flatten)]
+    pub chat: ChatRead,
+    pub members: Vec<ChatMemberRead>,
+}
+
+/// A chat as every member sees it: carried by `chat_created` events, which
+/// are serialised once for all recipients.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChatInfo {
+    pub id: i64,
+    pub public_id: String,
+    #[serde(rename = "type")]
+    pub chat_type: ChatType,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub avatar_url: Option<String>,
+    pub handle: Option<String>,
+    pub is_public: bool,
+    pub created_by: Option<i64>,
+    pub member_ids: Vec<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `MessageCreateRequest` (seed 004 §3.4).
+#[derive(Debug, Clone, Deserialize)]
+pub struct MessageCreateRequest {
+    pub chat_id: i64,
+    #[serde(rename = "type", default)]
+    pub message_type: Option<MessageType>,
+    pub text: String,
+    #[serde(default)]
+    pub client_message_id: Option<String>,
+    #[serde(default)]
+    pub reply_to_message_id: Option<i64>,
+}
+
+/// `{ "text": "..." }` for `PUT /messages/{id}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MessageUpdateRequest {
+    pub text: String,
+}
+
+/// A reaction summary item (seed 004 §8): filled in once reactions land.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ReactionSummary {
+    pub emoji: String,
+    pub count: i64,
+}
+
+/// `MessageRead` (seed 004 §3.4 plus API.md: `seq`, `edited_at`, `deleted`,
+/// `reactions`, `attachments`, `mentions`). `text` is `null` once the
+/// message is deleted for everyone.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MessageRead {
+    pub id: i64,
+    pub chat_id: i64,
+    pub sender_id: Option<i64>,
+    pub seq: i64,
+    pub reply_to_message_id: Option<i64>,
+    pub forwarded_from_message_id: Option<i64>,
+    #[serde(rename = "type")]
+    pub message_type: MessageType,
+    pub text: Option<String>,
+    pub client_message_id: Option<String>,
+    /// `sent`, `delivered` or `read`: how far the other members got.
+    pub delivery_status: String,
+    pub attachment_waveform: Option<Vec<i32>>,
+    pub reactions: Vec<ReactionSummary>,
+    pub attachments: Vec<serde_json::Value>,
+    pub mentions: Vec<i64>,
+    pub deleted: bool,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One entry of `GET /messages/{id}/edits`: the text before an edit.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MessageEditRead {
+    pub id: i64,
+    pub message_id: i64,
+    pub old_text: String,
+    pub edited_at: DateTime<Utc>,
+}

@@ -1,0 +1,5 @@
+//! The native API's wire types (seed 004 §3, API.md): request and read
+//! DTOs ([`dto`]) and realtime frames ([`events`]).
+
+pub mod dto;
+pub mod events;
