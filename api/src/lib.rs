@@ -34,12 +34,12 @@ pub struct Application {
 
 impl Application {
     /// Connects to Redis (when configured), builds the hub and binds
-    /// `settings.bind` (port 0 picks a free port).
+    /// `settings.http.bind` (port 0 picks a free port).
     ///
     /// Errors: the address cannot be bound, or Redis is configured and unreachable.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let (sink, bus_rx) = tokio::sync::mpsc::unbounded_channel();
-        let bind = settings.bind.clone();
+        let bind = settings.http.bind.clone();
         let ctx = AppContext::build(settings, Some(sink)).await?;
         let hub = Hub::new(ctx.bus.clone());
         spawn_dispatcher(hub.clone(), bus_rx);

@@ -26,15 +26,13 @@ async fn main() -> ExitCode {
             tracing::info!(settings = %settings, "starting parley-api");
             parley_api::run(settings).await
         }
-        Some("migrate") => {
-            match parley_shared::infra::db::run_migrations(&settings.database_url).await {
-                Ok(applied) => {
-                    tracing::info!(count = applied.len(), ?applied, "migrations applied");
-                    Ok(())
-                }
-                Err(err) => Err(err),
+        Some("migrate") => match parley_shared::infra::db::run_migrations(&settings.db.url).await {
+            Ok(applied) => {
+                tracing::info!(count = applied.len(), ?applied, "migrations applied");
+                Ok(())
             }
-        }
+            Err(err) => Err(err),
+        },
         Some(other) => {
             eprintln!("usage: parley-api [serve|migrate]  (unknown command {other:?})");
             return ExitCode::from(2);

@@ -28,48 +28,84 @@ pub enum LogFormat {
     Json,
 }
 
-/// Everything both binaries read at start. Build it with
-/// [`Settings::from_env`]; tests build it with [`Settings::from_map`].
-#[derive(Clone, Deserialize)]
+/// Everything both binaries read at start, one group per subsystem. Build
+/// it with [`Settings::from_env`]; tests build it with
+/// [`Settings::from_map`]. Each field names its environment variable (the
+/// names are those of ARCHITECTURE §8, unchanged by the grouping).
+#[derive(Clone)]
 pub struct Settings {
-    /// `DATABASE_URL`: PostgreSQL connection string.
-    pub database_url: String,
-    /// `REDIS_URL`: Redis; `None` (empty variable) = in-process event bus,
-    /// one API replica, no worker jobs.
-    #[serde(default, deserialize_with = "empty_as_none")]
-    pub redis_url: Option<String>,
-    /// `PARLEY_REDIS_PREFIX`: prefix of every Redis key and channel, so that
-    /// several deployments (or tests) can share one Redis. Default `parley`.
-    #[serde(rename = "parley_redis_prefix")]
-    pub redis_prefix: String,
+    /// `PARLEY_ENV`.
+    pub env: Environment,
+    /// `LOG_FORMAT`.
+    pub log_format: LogFormat,
+    /// `PARLEY_DATA_DIR`: local files (mail in `mail/`, uploads later).
+    pub data_dir: PathBuf,
+    pub http: HttpSettings,
+    pub db: DbSettings,
+    pub redis: RedisSettings,
+    pub auth: AuthSettings,
+    pub mail: MailSettings,
+    pub realtime: RealtimeSettings,
+    pub limits: LimitSettings,
+    pub retention: RetentionSettings,
+}
+
+/// The HTTP server.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
     /// `PARLEY_BIND`: the API's listen address, e.g. `127.0.0.1:8080`
     /// (port 0 picks a free port).
-    #[serde(rename = "parley_bind")]
     pub bind: String,
-    /// `PARLEY_DATA_DIR`: local files (mail in `mail/`, uploads later).
-    #[serde(rename = "parley_data_dir")]
-    pub data_dir: PathBuf,
-    /// `PARLEY_ENV`.
-    #[serde(rename = "parley_env")]
-    pub env: Environment,
+    /// `PUBLIC_URL`: the base URL clients reach (links in emails).
+    pub public_url: String,
+}
+
+/// PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct DbSettings {
+    /// `DATABASE_URL`: the connection string.
+    pub url: String,
+    /// `DATABASE_POOL_SIZE`: connections per process.
+    pub pool_size: usize,
+}
+
+/// Redis: the event bus, presence and the job queue.
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    /// `REDIS_URL`; `None` (empty variable) = in-process event bus, one API
+    /// replica, no worker jobs.
+    pub url: Option<String>,
+    /// `PARLEY_REDIS_PREFIX`: prefix of every Redis key and channel, so that
+    /// several deployments (or tests) can share one Redis. Default `parley`.
+    pub prefix: String,
+}
+
+/// Tokens and login rules.
+#[derive(Clone)]
+pub struct AuthSettings {
     /// `JWT_SECRET`: HMAC key of access and refresh tokens.
     pub jwt_secret: SecretString,
     /// `ACCESS_TOKEN_TTL_SECS`: access token lifetime in seconds.
     pub access_token_ttl_secs: i64,
     /// `REFRESH_TOKEN_TTL_SECS`: refresh token (session) lifetime in seconds.
     pub refresh_token_ttl_secs: i64,
+    /// `AUTH_REQUIRE_VERIFIED_EMAIL`: refuse login until the email is verified.
+    pub require_verified_email: bool,
+}
+
+/// Outgoing email.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
     /// `SMTP_URL`, e.g. `smtp://127.0.0.1:1025`; `None` = `.eml` files under
     /// `<data_dir>/mail`.
-    #[serde(default, deserialize_with = "empty_as_none")]
     pub smtp_url: Option<String>,
     /// `MAIL_FROM`: the sender of Parley's emails.
-    pub mail_from: String,
-    /// `PUBLIC_URL`: base of links put in emails.
-    pub public_url: String,
-    /// `LOG_FORMAT`.
-    pub log_format: LogFormat,
-    /// `DATABASE_POOL_SIZE`: connections per process.
-    pub database_pool_size: usize,
+    pub from: String,
+}
+
+/// Sockets, SSE and presence.
+#[derive(Debug, Clone)]
+pub struct RealtimeSettings {
     /// `WS_HEARTBEAT_INTERVAL_MS`: how often the server pings a socket and
     /// how often clients are told to send `ping`.
     pub ws_heartbeat_interval_ms: u64,
@@ -82,29 +118,167 @@ pub struct Settings {
     /// `PRESENCE_TTL_SECS`: a socket counts as present this long after its
     /// replica last renewed it; a dead replica's users go offline within it.
     pub presence_ttl_secs: u64,
-    /// `CHAT_EVENTS_RETENTION_DAYS`: how long the per-chat event log keeps
-    /// events; a client further behind gets `resync_required`.
-    pub chat_events_retention_days: i64,
-    /// `RETENTION_INTERVAL_SECS`: how often the worker prunes.
-    pub retention_interval_secs: u64,
-    /// `MESSAGE_RATE_LIMIT_PER_MINUTE`: sends per user per minute (0 = off).
-    pub message_rate_limit_per_minute: u32,
-    /// `DUPLICATE_MESSAGE_COOLDOWN_SECONDS`: the same text to the same chat
-    /// again within this many seconds is refused (0 = off).
-    pub duplicate_message_cooldown_seconds: i64,
-    /// `LOGIN_RATE_LIMIT_PER_MINUTE`: per client IP (0 = off).
-    pub login_rate_limit_per_minute: u32,
-    /// `REGISTER_RATE_LIMIT_PER_MINUTE`: per client IP (0 = off).
-    pub register_rate_limit_per_minute: u32,
-    /// `REFRESH_RATE_LIMIT_PER_MINUTE`: per client IP (0 = off).
-    pub refresh_rate_limit_per_minute: u32,
-    /// `RESET_RATE_LIMIT_PER_MINUTE`: verification / reset flows, per IP (0 = off).
-    pub reset_rate_limit_per_minute: u32,
     /// `WS_ALLOWED_ORIGINS`: comma-separated origins allowed to open sockets
     /// and SSE streams (browsers send `Origin`); empty = any.
     pub ws_allowed_origins: String,
+}
+
+/// Rate limits (seed 004 §12); 0 turns one off.
+#[derive(Debug, Clone)]
+pub struct LimitSettings {
+    /// `MESSAGE_RATE_LIMIT_PER_MINUTE`: sends per user per minute.
+    pub message_per_minute: u32,
+    /// `DUPLICATE_MESSAGE_COOLDOWN_SECONDS`: the same text to the same chat
+    /// again within this many seconds is refused.
+    pub duplicate_message_cooldown_seconds: i64,
+    /// `LOGIN_RATE_LIMIT_PER_MINUTE`: per client IP.
+    pub login_per_minute: u32,
+    /// `REGISTER_RATE_LIMIT_PER_MINUTE`: per client IP.
+    pub register_per_minute: u32,
+    /// `REFRESH_RATE_LIMIT_PER_MINUTE`: per client IP.
+    pub refresh_per_minute: u32,
+    /// `RESET_RATE_LIMIT_PER_MINUTE`: verification / reset flows, per IP.
+    pub reset_per_minute: u32,
+}
+
+/// What the worker prunes, and how often.
+#[derive(Debug, Clone)]
+pub struct RetentionSettings {
+    /// `CHAT_EVENTS_RETENTION_DAYS`: how long the per-chat event log keeps
+    /// events; a client further behind gets `resync_required`.
+    pub chat_events_days: i64,
+    /// `RETENTION_INTERVAL_SECS`: how often the worker prunes.
+    pub interval_secs: u64,
+}
+
+impl From<Raw> for Settings {
+    fn from(raw: Raw) -> Self {
+        Settings {
+            env: raw.env,
+            log_format: raw.log_format,
+            data_dir: raw.data_dir,
+            http: HttpSettings {
+                bind: raw.bind,
+                public_url: raw.public_url,
+            },
+            db: DbSettings {
+                url: raw.database_url,
+                pool_size: raw.database_pool_size,
+            },
+            redis: RedisSettings {
+                url: raw.redis_url,
+                prefix: raw.redis_prefix,
+            },
+            auth: AuthSettings {
+                jwt_secret: raw.jwt_secret,
+                access_token_ttl_secs: raw.access_token_ttl_secs,
+                refresh_token_ttl_secs: raw.refresh_token_ttl_secs,
+                require_verified_email: raw.auth_require_verified_email,
+            },
+            mail: MailSettings {
+                smtp_url: raw.smtp_url,
+                from: raw.mail_from,
+            },
+            realtime: RealtimeSettings {
+                ws_heartbeat_interval_ms: raw.ws_heartbeat_interval_ms,
+                sse_heartbeat_interval_ms: raw.sse_heartbeat_interval_ms,
+                ws_outbound_queue: raw.ws_outbound_queue,
+                presence_ttl_secs: raw.presence_ttl_secs,
+                ws_allowed_origins: raw.ws_allowed_origins,
+            },
+            limits: LimitSettings {
+                message_per_minute: raw.message_rate_limit_per_minute,
+                duplicate_message_cooldown_seconds: raw.duplicate_message_cooldown_seconds,
+                login_per_minute: raw.login_rate_limit_per_minute,
+                register_per_minute: raw.register_rate_limit_per_minute,
+                refresh_per_minute: raw.refresh_rate_limit_per_minute,
+                reset_per_minute: raw.reset_rate_limit_per_minute,
+            },
+            retention: RetentionSettings {
+                chat_events_days: raw.chat_events_retention_days,
+                interval_secs: raw.retention_interval_secs,
+            },
+        }
+    }
+}
+
+/// The variables as read, flat (their names are the contract); turned into
+/// the nested [`Settings`] at once.
+#[derive(Deserialize)]
+struct Raw {
+    /// `DATABASE_URL`: PostgreSQL connection string.
+    database_url: String,
+    /// `REDIS_URL`: Redis; `None` (empty variable) = in-process event bus,
+    /// one API replica, no worker jobs.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    redis_url: Option<String>,
+    /// `PARLEY_REDIS_PREFIX`: prefix of every Redis key and channel, so that
+    /// several deployments (or tests) can share one Redis. Default `parley`.
+    #[serde(rename = "parley_redis_prefix")]
+    redis_prefix: String,
+    /// `PARLEY_BIND`: the API's listen address, e.g. `127.0.0.1:8080`
+    /// (port 0 picks a free port).
+    #[serde(rename = "parley_bind")]
+    bind: String,
+    /// `PARLEY_DATA_DIR`: local files (mail in `mail/`, uploads later).
+    #[serde(rename = "parley_data_dir")]
+    data_dir: PathBuf,
+    /// `PARLEY_ENV`.
+    #[serde(rename = "parley_env")]
+    env: Environment,
+    /// `JWT_SECRET`: HMAC key of access and refresh tokens.
+    jwt_secret: SecretString,
+    /// `ACCESS_TOKEN_TTL_SECS`: access token lifetime in seconds.
+    access_token_ttl_secs: i64,
+    /// `REFRESH_TOKEN_TTL_SECS`: refresh token (session) lifetime in seconds.
+    refresh_token_ttl_secs: i64,
+    /// `SMTP_URL`, e.g. `smtp://127.0.0.1:1025`; `None` = `.eml` files under
+    /// `<data_dir>/mail`.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    smtp_url: Option<String>,
+    /// `MAIL_FROM`: the sender of Parley's emails.
+    mail_from: String,
+    /// `PUBLIC_URL`: base of links put in emails.
+    public_url: String,
+    /// `LOG_FORMAT`.
+    log_format: LogFormat,
+    /// `DATABASE_POOL_SIZE`: connections per process.
+    database_pool_size: usize,
+    /// `WS_HEARTBEAT_INTERVAL_MS`: how often the server pings a socket and
+    /// how often clients are told to send `ping`.
+    ws_heartbeat_interval_ms: u64,
+    /// `SSE_HEARTBEAT_INTERVAL_MS`: how often an SSE stream gets a
+    /// `: heartbeat` comment (seed 002 §12).
+    sse_heartbeat_interval_ms: u64,
+    /// `WS_OUTBOUND_QUEUE`: frames buffered per socket before a slow client
+    /// is closed with 1013.
+    ws_outbound_queue: usize,
+    /// `PRESENCE_TTL_SECS`: a socket counts as present this long after its
+    /// replica last renewed it; a dead replica's users go offline within it.
+    presence_ttl_secs: u64,
+    /// `CHAT_EVENTS_RETENTION_DAYS`: how long the per-chat event log keeps
+    /// events; a client further behind gets `resync_required`.
+    chat_events_retention_days: i64,
+    /// `RETENTION_INTERVAL_SECS`: how often the worker prunes.
+    retention_interval_secs: u64,
+    /// `MESSAGE_RATE_LIMIT_PER_MINUTE`: sends per user per minute (0 = off).
+    message_rate_limit_per_minute: u32,
+    /// `DUPLICATE_MESSAGE_COOLDOWN_SECONDS`: the same text to the same chat
+    /// again within this many seconds is refused (0 = off).
+    duplicate_message_cooldown_seconds: i64,
+    /// `LOGIN_RATE_LIMIT_PER_MINUTE`: per client IP (0 = off).
+    login_rate_limit_per_minute: u32,
+    /// `REGISTER_RATE_LIMIT_PER_MINUTE`: per client IP (0 = off).
+    register_rate_limit_per_minute: u32,
+    /// `REFRESH_RATE_LIMIT_PER_MINUTE`: per client IP (0 = off).
+    refresh_rate_limit_per_minute: u32,
+    /// `RESET_RATE_LIMIT_PER_MINUTE`: verification / reset flows, per IP (0 = off).
+    reset_rate_limit_per_minute: u32,
+    /// `WS_ALLOWED_ORIGINS`: comma-separated origins allowed to open sockets
+    /// and SSE streams (browsers send `Origin`); empty = any.
+    ws_allowed_origins: String,
     /// `AUTH_REQUIRE_VERIFIED_EMAIL`: refuse login until the email is verified.
-    pub auth_require_verified_email: bool,
+    auth_require_verified_email: bool,
 }
 
 /// A configuration that cannot be used; the message says which variable.
@@ -182,7 +356,8 @@ impl Settings {
         let env = config::Environment::default()
             .try_parsing(true)
             .source(source);
-        let settings: Settings = builder.add_source(env).build()?.try_deserialize()?;
+        let raw: Raw = builder.add_source(env).build()?.try_deserialize()?;
+        let settings = Settings::from(raw);
         settings.validate()?;
         Ok(settings)
     }
@@ -190,30 +365,32 @@ impl Settings {
     /// Refuses what would be unsafe: in production, the development JWT
     /// secret, a secret shorter than 32 bytes, or the file mailer.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.chat_events_retention_days < 1 || self.retention_interval_secs == 0 {
+        if self.retention.chat_events_days < 1 || self.retention.interval_secs == 0 {
             return Err(ConfigError::Invalid(
                 "CHAT_EVENTS_RETENTION_DAYS and RETENTION_INTERVAL_SECS must be at least 1".into(),
             ));
         }
-        if self.access_token_ttl_secs <= 0 || self.refresh_token_ttl_secs <= 0 {
+        if self.auth.access_token_ttl_secs <= 0 || self.auth.refresh_token_ttl_secs <= 0 {
             return Err(ConfigError::Invalid(
                 "ACCESS_TOKEN_TTL_SECS and REFRESH_TOKEN_TTL_SECS must be positive".into(),
             ));
         }
-        if self.ws_outbound_queue == 0 || self.database_pool_size == 0 || self.presence_ttl_secs < 2
+        if self.realtime.ws_outbound_queue == 0
+            || self.db.pool_size == 0
+            || self.realtime.presence_ttl_secs < 2
         {
             return Err(ConfigError::Invalid(
                 "WS_OUTBOUND_QUEUE and DATABASE_POOL_SIZE must be at least 1, PRESENCE_TTL_SECS at least 2".into(),
             ));
         }
         if self.env == Environment::Production {
-            let secret = self.jwt_secret.expose_secret();
+            let secret = self.auth.jwt_secret.expose_secret();
             if secret == DEV_JWT_SECRET || secret.len() < 32 {
                 return Err(ConfigError::Invalid(
                     "PARLEY_ENV=production needs JWT_SECRET set to a random value of at least 32 bytes".into(),
                 ));
             }
-            if self.smtp_url.is_none() {
+            if self.mail.smtp_url.is_none() {
                 return Err(ConfigError::Invalid(
                     "PARLEY_ENV=production needs SMTP_URL (the file mailer is for development)"
                         .into(),
@@ -225,7 +402,8 @@ impl Settings {
 
     /// The origins of `WS_ALLOWED_ORIGINS`; empty = any origin.
     pub fn allowed_origins(&self) -> Vec<String> {
-        self.ws_allowed_origins
+        self.realtime
+            .ws_allowed_origins
             .split(',')
             .map(|o| o.trim().trim_end_matches('/').to_owned())
             .filter(|o| !o.is_empty())
@@ -255,7 +433,7 @@ fn redact_url(url: &str) -> String {
 /// Printed once at start: every setting, secrets redacted.
 impl fmt::Display for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secret = if self.jwt_secret.expose_secret() == DEV_JWT_SECRET {
+        let secret = if self.auth.jwt_secret.expose_secret() == DEV_JWT_SECRET {
             "<development default>"
         } else {
             "<set>"
@@ -265,23 +443,25 @@ impl fmt::Display for Settings {
             "env={:?} bind={} database_url={} redis_url={} redis_prefix={} data_dir={} \
              smtp_url={} jwt_secret={} access_ttl={}s refresh_ttl={}s log_format={:?} pool={}",
             self.env,
-            self.bind,
-            redact_url(&self.database_url),
-            self.redis_url
+            self.http.bind,
+            redact_url(&self.db.url),
+            self.redis
+                .url
                 .as_deref()
                 .map(redact_url)
                 .unwrap_or_else(|| "<none: in-process bus>".into()),
-            self.redis_prefix,
+            self.redis.prefix,
             self.data_dir.display(),
-            self.smtp_url
+            self.mail
+                .smtp_url
                 .as_deref()
                 .map(redact_url)
                 .unwrap_or_else(|| format!("<none: files in {}>", self.mail_dir().display())),
             secret,
-            self.access_token_ttl_secs,
-            self.refresh_token_ttl_secs,
+            self.auth.access_token_ttl_secs,
+            self.auth.refresh_token_ttl_secs,
             self.log_format,
-            self.database_pool_size,
+            self.db.pool_size,
         )
     }
 }
@@ -307,9 +487,9 @@ mod tests {
     #[test]
     fn defaults_apply_and_empty_redis_means_none() {
         let s = Settings::from_map(vars(&[("REDIS_URL", "")])).unwrap();
-        assert_eq!(s.redis_url, None);
-        assert_eq!(s.bind, "127.0.0.1:8080");
-        assert_eq!(s.access_token_ttl_secs, 900);
+        assert_eq!(s.redis.url, None);
+        assert_eq!(s.http.bind, "127.0.0.1:8080");
+        assert_eq!(s.auth.access_token_ttl_secs, 900);
         assert_eq!(s.env, Environment::Development);
     }
 

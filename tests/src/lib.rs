@@ -570,23 +570,25 @@ impl WsClient {
         }
     }
 
-    /// `true` if no frame of type `kind` arrives within `wait` (other frames
-    /// are read and dropped).
-    pub async fn has_no(&mut self, kind: &str, wait: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            match self.next_any(left).await {
-                Ok(frame) if frame["type"] == kind => return false,
-                Ok(_) => continue,
-                Err(_) => return true,
-            }
-        }
-    }
-
-    /// `true` if no text frame (other than `presence`) arrives within `wait`.
-    pub async fn is_quiet_for(&mut self, wait: Duration) -> bool {
-        self.next_json(wait).await.is_err()
+    /// Asserts that the next frame (other than `presence`) within `timeout`
+    /// is the `message_created` of `message` (a `MessageRead`, or an ack's
+    /// `message`), and returns it.
+    ///
+    /// How tests show that something did *not* arrive: make a later event
+    /// happen on the same path (here, a message sent after it), then check
+    /// that the very next frame is that later event. Nothing that was merely
+    /// late can slip past it, unlike a quiet window.
+    pub async fn expect_next_message(&mut self, message: &Value, timeout: Duration) -> Value {
+        let frame = self
+            .next_json(timeout)
+            .await
+            .unwrap_or_else(|err| panic!("expected message {}: {err}", message["id"]));
+        assert!(
+            frame["type"] == "message_created" && frame["message"]["id"] == message["id"],
+            "expected message {} to be the next frame, got {frame}",
+            message["id"]
+        );
+        frame
     }
 }
 
@@ -718,6 +720,37 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// This app's settings, as it was built with them.
+    pub fn settings(&self) -> parley_shared::Settings {
+        parley_shared::Settings::from_map(self.env.clone()).expect("settings")
+    }
+
+    /// `access_token` (a valid access token of this app) signed again with
+    /// this app's key after `adjust` changed its claims: e.g. an `exp` in the
+    /// past, for an expired token of a live session without waiting for one
+    /// to expire.
+    pub fn resign_access_token(
+        &self,
+        access_token: &str,
+        adjust: impl FnOnce(&mut parley_shared::infra::tokens::Claims),
+    ) -> String {
+        use parley_shared::infra::tokens::{TokenKeys, TokenKind};
+        use secrecy::ExposeSecret;
+        let settings = self.settings();
+        let mut claims = TokenKeys::from_settings(&settings)
+            .verify(access_token, TokenKind::Access)
+            .expect("a valid access token");
+        adjust(&mut claims);
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(
+                settings.auth.jwt_secret.expose_secret().as_bytes(),
+            ),
+        )
+        .expect("sign a token")
+    }
+
     /// An app on a Redis server of its own, which the test may stop and
     /// restart in place (`RedisServer::start_on(redis.port)`).
     pub async fn spawn_with_redis() -> (TestApp, RedisServer) {

@@ -8,8 +8,10 @@ use apalis::prelude::{
     Attempt, BackendExt, BoxDynError, Data, Monitor, PollSnapshot, PollStrategy, TaskId,
     WorkerBuilder, WorkerBuilderExt,
 };
-use parley_shared::infra::jobs::{self, SendEmail};
+use parley_shared::domain::jobs::{Job, JobVisitor};
+use parley_shared::infra::jobs;
 use parley_shared::{AppContext, Settings};
+use redis::aio::ConnectionManager;
 
 /// How often an idle worker looks for new jobs.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -49,20 +51,62 @@ impl PollStrategy for EveryInterval {
     }
 }
 
-/// Runs the `send_email` job: see [`parley_shared::domain::emails::perform_send_email`].
-pub async fn send_email(
-    job: SendEmail,
+/// Runs one job of kind `J` (see [`Job::run`]); an error makes apalis
+/// retry it.
+pub async fn run_job<J: Job>(
+    job: J,
     ctx: Data<AppContext>,
     task_id: TaskId,
     attempt: Attempt,
 ) -> Result<(), BoxDynError> {
-    tracing::info!(task.id = %task_id, job.id = %job.job_id, attempt = attempt.current(), "send_email");
-    parley_shared::domain::emails::perform_send_email(&ctx, &job)
-        .await
-        .map_err(|err| {
-            tracing::warn!(job.id = %job.job_id, error = format!("{err:#}"), "send_email failed; will retry");
-            BoxDynError::from(err)
-        })
+    let key = job.idempotency_key();
+    tracing::info!(job = J::NAME, task.id = %task_id, job.id = %key, attempt = attempt.current(), "job started");
+    job.run(&ctx).await.map_err(|err| {
+        tracing::warn!(job = J::NAME, job.id = %key, error = format!("{err:#}"), "job failed; will retry");
+        BoxDynError::from(err)
+    })
+}
+
+/// Registers one apalis worker per kind of job with the monitor.
+struct Register {
+    monitor: Option<Monitor>,
+    ctx: AppContext,
+    conn: ConnectionManager,
+}
+
+impl JobVisitor for Register {
+    fn visit<J: Job>(&mut self) {
+        let storage =
+            jobs::storage::<J>(self.conn.clone(), &self.ctx.settings.redis.prefix, J::NAME);
+        let ctx = self.ctx.clone();
+        tracing::info!(
+            queue = jobs::queue_name(&ctx.settings.redis.prefix, J::NAME),
+            "worker registered"
+        );
+        let monitor = self.monitor.take().unwrap_or_default();
+        self.monitor = Some(monitor.register(move |restarts| {
+            // A unique name per process and start: apalis refuses a name
+            // that reported in recently.
+            let name = format!(
+                "parley-{}-{}-{}",
+                J::NAME,
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            );
+            if restarts > 0 {
+                tracing::warn!(restarts, job = J::NAME, "worker restarted");
+            }
+            WorkerBuilder::new(name)
+                .backend(
+                    storage
+                        .clone()
+                        .poll_with_strategy(EveryInterval::new(POLL_INTERVAL)),
+                )
+                .data(ctx.clone())
+                .concurrency(4)
+                .build(run_job::<J>)
+        }));
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -93,35 +137,18 @@ where
         .redis
         .clone()
         .ok_or_else(|| anyhow::anyhow!("parley-worker needs REDIS_URL (jobs live in Redis)"))?;
-    let storage = jobs::send_email_storage(conn, &ctx.settings.redis_prefix);
-    tracing::info!(
-        queue = jobs::send_email_queue(&ctx.settings.redis_prefix),
-        "parley-worker started"
-    );
+    tracing::info!("parley-worker started");
     let retention = tokio::spawn(run_retention(ctx.clone()));
     let relay = tokio::spawn(run_outbox_relay(ctx.clone()));
-    Monitor::new()
-        .register(move |restarts| {
-            // A unique name per process and start: apalis refuses a name
-            // that reported in recently.
-            let name = format!(
-                "parley-send-email-{}-{}",
-                std::process::id(),
-                uuid::Uuid::new_v4().simple()
-            );
-            if restarts > 0 {
-                tracing::warn!(restarts, "send_email worker restarted");
-            }
-            WorkerBuilder::new(name)
-                .backend(
-                    storage
-                        .clone()
-                        .poll_with_strategy(EveryInterval::new(POLL_INTERVAL)),
-                )
-                .data(ctx.clone())
-                .concurrency(4)
-                .build(send_email)
-        })
+    let mut register = Register {
+        monitor: Some(Monitor::new()),
+        ctx: ctx.clone(),
+        conn,
+    };
+    parley_shared::domain::jobs::all(&mut register);
+    register
+        .monitor
+        .unwrap_or_default()
         // A Redis error ends a worker; start it again rather than stop working.
         .should_restart(|_, _| true)
         .shutdown_timeout(Duration::from_secs(10))
@@ -177,7 +204,7 @@ async fn run_outbox_relay(ctx: AppContext) {
 /// Prunes old rows now and then every `RETENTION_INTERVAL_SECS`. Several
 /// workers may run it at once; deleting is idempotent.
 async fn run_retention(ctx: AppContext) {
-    let mut tick = tokio::time::interval(Duration::from_secs(ctx.settings.retention_interval_secs));
+    let mut tick = tokio::time::interval(Duration::from_secs(ctx.settings.retention.interval_secs));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
@@ -185,7 +212,7 @@ async fn run_retention(ctx: AppContext) {
             let mut conn = ctx.db.get().await?;
             let pruned = parley_shared::domain::retention::prune(
                 &mut conn,
-                ctx.settings.chat_events_retention_days,
+                ctx.settings.retention.chat_events_days,
             )
             .await?;
             anyhow::Ok(pruned)

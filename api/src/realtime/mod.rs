@@ -1,7 +1,13 @@
 //! The realtime gateway (ARCHITECTURE §3): the per-replica [`hub`] and the
-//! [`socket`] task that serves both WebSockets and [`sse`].
+//! [`socket`] task that serves both WebSockets and [`sse`]. The socket's
+//! parts without I/O are their own modules: [`ordering`] (exactly once, in
+//! order), [`commands`] (client frames), [`close`] (close codes), [`typing`].
 
+pub mod close;
+pub mod commands;
 pub mod hub;
+pub mod ordering;
 pub mod socket;
 pub mod sse;
 pub mod transport;
+pub mod typing;

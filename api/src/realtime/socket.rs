@@ -8,12 +8,12 @@
 //! (events published by several replicas arrive out of order, or were lost
 //! while Redis was away) is filled from `chat_events` before the event.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{CloseCode, CloseReason};
+use actix_ws::CloseReason;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use parley_shared::AppError;
@@ -22,19 +22,23 @@ use parley_shared::domain::catchup::{UpdatesToken, hidden_stub, read_events};
 use parley_shared::domain::messages;
 use parley_shared::domain::models::{Chat, ChatMember, Message, Session as AuthSession};
 use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
-use parley_shared::domain::validate;
 use parley_shared::infra::bus::Topic;
-use parley_shared::wire::native::dto::MessageCreateRequest;
 use parley_shared::wire::native::events::ServerEvent;
-use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
 
 use crate::error::ApiError;
 use crate::extract::{AuthUser, WS_BEARER_PROTOCOL, check_origin};
+use crate::realtime::close;
+use crate::realtime::commands::{self, ClientCommand, app_error_frame, error_frame};
 use crate::realtime::hub::{ConnId, Outbound};
+use crate::realtime::ordering::{Offer, Positions};
 use crate::realtime::transport::{Transport, WsTransport};
+use crate::realtime::typing::{self, Typing};
 use crate::state::ApiState;
 
+/// Database commands (`send`, `read`, `delivered`) a socket may have in
+/// flight; past it a command is refused with `too_many_commands`.
+const COMMAND_QUEUE: usize = 64;
 /// The largest client frame accepted, in bytes.
 const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Events read from the log per query while catching up.
@@ -68,48 +72,6 @@ pub async fn connect_ws(
     Ok(response)
 }
 
-/// A client frame: `{"type": ..., "ref"?: ...}` plus the type's fields.
-#[derive(Debug, Deserialize)]
-struct ClientFrame {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(rename = "ref", default)]
-    reference: Option<serde_json::Value>,
-    /// The frame's other fields.
-    #[serde(flatten)]
-    rest: serde_json::Value,
-}
-
-/// `read` / `delivered {chat_id, message_id}`.
-#[derive(Debug, Deserialize)]
-struct ChatMessageFrame {
-    chat_id: i64,
-    message_id: i64,
-}
-
-/// `typing {chat_id, is_typing}`, `join_room / leave_room {chat_id}`.
-#[derive(Debug, Deserialize)]
-struct ChatFrame {
-    chat_id: i64,
-    #[serde(default)]
-    is_typing: Option<bool>,
-}
-
-/// `resume {chats: {"<chat_id>": <last_seq>}}`.
-#[derive(Debug, Deserialize)]
-struct ResumeFrame {
-    chats: BTreeMap<String, i64>,
-}
-
-impl ClientFrame {
-    fn reference(&self) -> Option<String> {
-        self.reference.as_ref().map(|r| match r {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-    }
-}
-
 /// Why the socket loop ended.
 enum End {
     /// The client went away or closed.
@@ -123,11 +85,11 @@ pub(crate) struct Socket<T: Transport> {
     auth: AuthContext,
     transport: T,
     /// The last seq sent to this client, per followed chat.
-    positions: HashMap<i64, i64>,
+    positions: Positions,
     /// Chats focused with `join_room`: their typing signals reach this socket.
     focused: HashSet<i64>,
-    /// Chats this client is typing in: when it last said so.
-    typing: HashMap<i64, Instant>,
+    /// Chats this client is typing in.
+    typing: Typing,
     /// Set when the socket must close after what it just sent.
     closing: Option<CloseReason>,
     /// This socket's id in the hub.
@@ -151,21 +113,6 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// bounded queue is held meanwhile.
 const SLOW_CLOSE_LINGER: Duration = Duration::from_secs(30);
 
-fn too_slow() -> CloseReason {
-    CloseReason {
-        code: CloseCode::Again,
-        description: Some("too slow: reconnect and resume".into()),
-    }
-}
-
-/// Close code after `session_revoked` (API.md).
-const SESSION_REVOKED_CODE: u16 = 4001;
-
-/// How long a typing signal holds without renewal (API.md: ~5 s).
-const TYPING_TTL: Duration = Duration::from_secs(5);
-/// A renewed `typing` is passed on at most this often.
-const TYPING_THROTTLE: Duration = Duration::from_secs(2);
-
 /// Runs one realtime connection until it ends: registers it with the hub,
 /// follows the user's chats, resumes from `resume_from` when given, then
 /// serves. `client` is the WebSocket's incoming frames (SSE has none).
@@ -176,14 +123,14 @@ pub(crate) async fn run<T: Transport>(
     client: Option<actix_ws::MessageStream>,
     resume_from: Option<UpdatesToken>,
 ) {
-    let capacity = state.ctx.settings.ws_outbound_queue;
+    let capacity = state.ctx.settings.realtime.ws_outbound_queue;
     let (tx, rx) = mpsc::channel(capacity);
     let overflow = Arc::new(Notify::new());
     let conn = match state.hub.register(auth.user_id, tx, overflow.clone()).await {
         Ok(conn) => conn,
         Err(err) => {
             tracing::warn!(user.id = auth.user_id, error = %err, "socket refused: subscribe failed");
-            transport.close(Some(CloseCode::Error.into())).await;
+            transport.close(Some(close::server_error())).await;
             return;
         }
     };
@@ -209,9 +156,9 @@ pub(crate) async fn run<T: Transport>(
         state,
         auth,
         transport,
-        positions: HashMap::new(),
+        positions: Positions::default(),
         focused: HashSet::new(),
-        typing: HashMap::new(),
+        typing: Typing::default(),
         closing: None,
         conn,
         overflow: overflow.clone(),
@@ -251,11 +198,11 @@ pub(crate) async fn run<T: Transport>(
         }
         Err(err) => {
             tracing::warn!(user.id = auth.user_id, conn.id = conn, error = %err.0, "socket failed");
-            Some(CloseCode::Error.into())
+            Some(close::server_error())
         }
     };
     let linger = match &reason {
-        Some(reason) if reason.code == CloseCode::Again => SLOW_CLOSE_LINGER,
+        Some(reason) if close::is_too_slow(reason) => SLOW_CLOSE_LINGER,
         _ => CLOSE_TIMEOUT,
     };
     let _ = tokio::time::timeout(linger, socket.transport.close(reason)).await;
@@ -279,10 +226,10 @@ impl<T: Transport> Socket<T> {
         });
         self.start(conn).await?;
         if let Some(token) = resume_from {
-            let chats: Vec<i64> = self.positions.keys().copied().collect();
+            let chats: Vec<i64> = self.positions.chats();
             for chat_id in chats {
                 let from = token.seqs.get(&chat_id).copied().unwrap_or(0);
-                self.positions.insert(chat_id, from);
+                self.positions.set(chat_id, from);
                 if !self.replay(chat_id, None).await? {
                     return Ok(End::Gone);
                 }
@@ -303,6 +250,18 @@ impl<T: Transport> Socket<T> {
             u64::try_from(self.auth.expires_at - chrono::Utc::now().timestamp()).unwrap_or(0);
         let token_expiry = tokio::time::sleep(Duration::from_secs(expires_in));
         tokio::pin!(token_expiry);
+        // Database commands run on their own task, in order; their answers
+        // come back here to be sent.
+        let (commands, queued) = mpsc::channel(COMMAND_QUEUE);
+        let (answers_tx, mut answers) = mpsc::channel(COMMAND_QUEUE);
+        if has_client {
+            tokio::spawn(run_commands(
+                self.state.clone(),
+                self.auth,
+                queued,
+                answers_tx,
+            ));
+        }
         loop {
             if let Some(reason) = self.closing.take() {
                 return Ok(End::Close(reason));
@@ -328,7 +287,7 @@ impl<T: Transport> Socket<T> {
                     let opens_gate = gated;
                     match frame {
                         Some(Ok(actix_ws::AggregatedMessage::Text(text))) => {
-                            if !self.on_client_text(&text).await? {
+                            if !self.on_client_text(&text, &commands).await? {
                                 return Ok(End::Gone);
                             }
                             if opens_gate {
@@ -350,8 +309,13 @@ impl<T: Transport> Socket<T> {
                         Some(Ok(actix_ws::AggregatedMessage::Close(_))) | None => return Ok(End::Gone),
                         Some(Err(err)) => {
                             tracing::debug!(error = %err, "websocket protocol error");
-                            return Ok(End::Close(CloseCode::Protocol.into()));
+                            return Ok(End::Close(close::protocol_error()));
                         }
+                    }
+                }
+                Some(answer) = answers.recv() => {
+                    if !self.send(answer).await {
+                        return Ok(End::Gone);
                     }
                 }
                 _ = &mut gate, if gated => {
@@ -371,15 +335,11 @@ impl<T: Transport> Socket<T> {
                 }
                 _ = heartbeat.tick() => {
                     if has_client && last_heard.elapsed() > interval * 2 + Duration::from_secs(5) {
-                        return Ok(End::Close(CloseReason {
-                            code: CloseCode::Away,
-                            description: Some("heartbeat timeout".into()),
-                        }));
+                        return Ok(End::Close(close::heartbeat_timeout()));
                     }
                     if !self.transport.heartbeat().await {
                         return Ok(End::Gone);
                     }
-                    self.check_session().await?;
                 }
             }
         }
@@ -404,13 +364,13 @@ impl<T: Transport> Socket<T> {
         // committed after this read reaches the socket live.
         let mut db = self.state.ctx.db.get().await?;
         for (chat_id, last_seq) in ChatMember::chats_of_user(&mut db, user_id).await? {
-            self.positions.insert(chat_id, last_seq);
+            self.positions.set(chat_id, last_seq);
         }
         drop(db);
         let ready = ServerEvent::Ready {
             user_id,
             session_id: self.auth.session_id.to_string(),
-            heartbeat_interval_ms: self.state.ctx.settings.ws_heartbeat_interval_ms,
+            heartbeat_interval_ms: self.state.ctx.settings.realtime.ws_heartbeat_interval_ms,
         };
         self.send(ready.to_bytes()).await;
         Ok(())
@@ -425,24 +385,23 @@ impl<T: Transport> Socket<T> {
                 payload,
                 edited_message,
             } => {
-                let Some(position) = self.positions.get(&chat_id).copied() else {
+                match self.positions.offer(chat_id, seq) {
                     // Not (yet) followed by this socket: it will catch up
                     // when it follows the chat.
-                    return Ok(true);
-                };
-                if seq <= position {
-                    return Ok(true);
+                    Offer::NotFollowed | Offer::Drop => return Ok(true),
+                    Offer::Deliver => {}
+                    Offer::Fill { up_to, .. } => {
+                        if !self.replay(chat_id, Some(up_to)).await? {
+                            return Ok(false);
+                        }
+                        // The fill may have reached the user's own leave, or
+                        // past this event (a skipped absence).
+                        if self.positions.offer(chat_id, seq) != Offer::Deliver {
+                            return Ok(true);
+                        }
+                    }
                 }
-                if seq > position + 1 && !self.replay(chat_id, Some(seq - 1)).await? {
-                    return Ok(false);
-                }
-                match self.positions.get(&chat_id) {
-                    // The replay reached the user's own leave: nothing more.
-                    None => return Ok(true),
-                    Some(p) if *p >= seq => return Ok(true),
-                    Some(_) => {}
-                }
-                self.positions.insert(chat_id, seq);
+                self.positions.advance(chat_id, seq);
                 let payload = match edited_message {
                     Some(message_id) if self.hid(message_id).await? => {
                         hidden_stub(chat_id, seq, message_id)
@@ -456,11 +415,11 @@ impl<T: Transport> Socket<T> {
                 seq,
                 payload,
             } => {
-                if self.positions.contains_key(&chat_id) {
+                if self.positions.follows(chat_id) {
                     // Already followed (the join raced with the start).
                     return self.replay(chat_id, None).await;
                 }
-                self.positions.insert(chat_id, seq);
+                self.positions.set(chat_id, seq);
                 if !self.send(payload).await {
                     return Ok(false);
                 }
@@ -469,7 +428,7 @@ impl<T: Transport> Socket<T> {
             }
             Outbound::ChatLeft { chat_id, seq } => {
                 // Send what came before the leave, then stop following.
-                if self.positions.get(&chat_id).is_some_and(|p| *p < seq)
+                if self.positions.get(chat_id).is_some_and(|p| p < seq)
                     && !self.replay(chat_id, Some(seq)).await?
                 {
                     return Ok(false);
@@ -494,14 +453,14 @@ impl<T: Transport> Socket<T> {
                 if session_id != self.auth.session_id.to_string() {
                     return Ok(true);
                 }
-                self.closing = Some(revoked_close());
+                self.closing = Some(close::session_revoked());
                 Ok(self.send(payload).await)
             }
             Outbound::Direct(payload) => Ok(self.send(payload).await),
             Outbound::Resync => {
                 // A revocation may have been lost with the connection.
                 self.check_session().await?;
-                let chats: Vec<i64> = self.positions.keys().copied().collect();
+                let chats: Vec<i64> = self.positions.chats();
                 for chat_id in chats {
                     if !self.replay(chat_id, None).await? {
                         return Ok(false);
@@ -517,7 +476,7 @@ impl<T: Transport> Socket<T> {
     /// when the log no longer reaches back. `Ok(false)` when the client is gone.
     async fn replay(&mut self, chat_id: i64, up_to: Option<i64>) -> Result<bool, ApiError> {
         loop {
-            let position = self.positions.get(&chat_id).copied().unwrap_or(0);
+            let position = self.positions.get(chat_id).unwrap_or(0);
             if up_to.is_some_and(|u| position >= u) {
                 return Ok(true);
             }
@@ -538,25 +497,20 @@ impl<T: Transport> Socket<T> {
                 (slice, last_seq)
             };
             if slice.resync_required {
-                self.positions.insert(chat_id, last_seq);
+                self.positions.set(chat_id, last_seq);
                 let resync = ServerEvent::ResyncRequired { chat_id, last_seq };
                 return Ok(self.send(resync.to_bytes()).await);
             }
             for (seq, bytes) in slice.events {
-                self.positions.insert(chat_id, seq);
+                self.positions.set(chat_id, seq);
                 if !self.send(bytes).await {
                     return Ok(false);
                 }
             }
             // Past the events when the user's leave was undone by a re-join:
             // what happened while they were out is skipped.
-            if !slice.left
-                && self
-                    .positions
-                    .get(&chat_id)
-                    .is_some_and(|p| *p < slice.reached_seq)
-            {
-                self.positions.insert(chat_id, slice.reached_seq);
+            if !slice.left {
+                self.positions.advance(chat_id, slice.reached_seq);
             }
             if slice.left {
                 self.unfollow(chat_id).await;
@@ -579,7 +533,7 @@ impl<T: Transport> Socket<T> {
         let mut reached = BTreeMap::new();
         for (key, seq) in chats {
             let chat_id = match key.parse::<i64>() {
-                Ok(id) if self.positions.contains_key(&id) && seq >= 0 => id,
+                Ok(id) if self.positions.follows(id) && seq >= 0 => id,
                 _ => {
                     let error = error_frame(
                         "not_a_member",
@@ -592,11 +546,11 @@ impl<T: Transport> Socket<T> {
                     continue;
                 }
             };
-            self.positions.insert(chat_id, seq);
+            self.positions.set(chat_id, seq);
             if !self.replay(chat_id, None).await? {
                 return Ok(false);
             }
-            reached.insert(key, self.positions.get(&chat_id).copied().unwrap_or(seq));
+            reached.insert(key, self.positions.get(chat_id).unwrap_or(seq));
         }
         let resumed = ServerEvent::Resumed {
             reference,
@@ -606,111 +560,69 @@ impl<T: Transport> Socket<T> {
     }
 
     /// Answers one client text frame; `Ok(false)` when the client is gone.
-    async fn on_client_text(&mut self, text: &str) -> Result<bool, ApiError> {
-        let frame: ClientFrame = match serde_json::from_str(text) {
-            Ok(frame) => frame,
-            Err(_) => {
-                let error = error_frame(
-                    "malformed_frame",
-                    "A frame is a JSON object with a \"type\".",
-                    None,
-                );
-                return Ok(self.send(error.to_bytes()).await);
-            }
+    /// Commands that use the database go to the socket's command task, so
+    /// that a slow `send` never holds up delivery.
+    async fn on_client_text(
+        &mut self,
+        text: &str,
+        commands: &mpsc::Sender<(Option<String>, ClientCommand)>,
+    ) -> Result<bool, ApiError> {
+        let (reference, command) = match commands::parse(text) {
+            Ok(parsed) => parsed,
+            Err(error) => return Ok(self.send(error).await),
         };
-        // PostgreSQL refuses NUL in text: refuse the frame, naming the field.
-        if text.contains("\\u0000")
-            && let Some(field) = serde_json::from_str::<serde_json::Value>(text)
-                .ok()
-                .and_then(|v| validate::nul_path(&v))
-        {
-            let error = app_error_frame(&validate::nul_error(field), frame.reference());
-            return Ok(self.send(error.to_bytes()).await);
-        }
-        let reply = match frame.kind.as_str() {
-            "ping" => ServerEvent::Pong {
-                reference: frame.reference(),
-            },
-            "send" => match serde_json::from_value::<MessageCreateRequest>(frame.rest.clone()) {
-                Ok(req) => {
-                    match messages::send_message(&self.state.ctx, self.auth.user_id, &req).await {
-                        Ok((message, _)) => ServerEvent::Ack {
-                            reference: frame.reference(),
-                            message: Some(message),
-                        },
-                        Err(err) => app_error_frame(&err, frame.reference()),
-                    }
-                }
-                Err(err) => invalid_frame("send", &err, frame.reference()),
-            },
-            kind @ ("read" | "delivered") => {
-                match serde_json::from_value::<ChatMessageFrame>(frame.rest.clone()) {
-                    Ok(target) => {
-                        let req = StatusUpdateRequest {
-                            chat_id: target.chat_id,
-                            message_id: target.message_id,
-                            status: if kind == "read" {
-                                ReceiptKind::MessageRead
-                            } else {
-                                ReceiptKind::MessageDelivered
-                            },
-                        };
-                        match receipts::update_status(&self.state.ctx, &self.auth, &req).await {
-                            Ok(_) => match frame.reference() {
-                                Some(reference) => ServerEvent::Ack {
-                                    reference: Some(reference),
-                                    message: None,
-                                },
-                                None => return Ok(true),
-                            },
-                            Err(err) => app_error_frame(&err, frame.reference()),
-                        }
-                    }
-                    Err(err) => invalid_frame(kind, &err, frame.reference()),
-                }
-            }
-            kind @ ("typing" | "join_room" | "leave_room") => {
-                match serde_json::from_value::<ChatFrame>(frame.rest.clone()) {
-                    Ok(target) if !self.positions.contains_key(&target.chat_id) => {
-                        app_error_frame(&AppError::not_a_member(), frame.reference())
-                    }
-                    Ok(target) => {
-                        match kind {
-                            "typing" => {
-                                self.set_typing(target.chat_id, target.is_typing.unwrap_or(true))
-                                    .await
-                            }
-                            "join_room" => {
-                                self.focused.insert(target.chat_id);
-                            }
-                            _ => {
-                                self.focused.remove(&target.chat_id);
-                            }
-                        }
-                        match frame.reference() {
-                            Some(reference) => ServerEvent::Ack {
-                                reference: Some(reference),
-                                message: None,
-                            },
-                            None => return Ok(true),
-                        }
-                    }
-                    Err(err) => invalid_frame(kind, &err, frame.reference()),
-                }
-            }
-            "resume" => match serde_json::from_value::<ResumeFrame>(frame.rest.clone()) {
-                Ok(resume) => return self.resume(resume.chats, frame.reference()).await,
-                Err(err) => error_frame(
-                    "invalid_frame",
-                    &format!("resume needs chats: {{\"<chat_id>\": <last_seq>}} ({err})"),
-                    frame.reference(),
+        if command.uses_database() {
+            let refused = match commands.try_send((reference, command)) {
+                Ok(()) => return Ok(true),
+                Err(mpsc::error::TrySendError::Full((reference, _))) => error_frame(
+                    "too_many_commands",
+                    "Too many commands in flight on this socket; wait for their answers.",
+                    reference,
                 ),
-            },
-            other => error_frame(
-                "unknown_frame",
-                &format!("Unknown frame type {other:?}."),
-                frame.reference(),
-            ),
+                Err(mpsc::error::TrySendError::Closed((reference, _))) => app_error_frame(
+                    &AppError::internal(anyhow::anyhow!("command task gone")),
+                    reference,
+                ),
+            };
+            return Ok(self.send(refused.to_bytes()).await);
+        }
+        let reply = match command {
+            ClientCommand::Ping => ServerEvent::Pong { reference },
+            ClientCommand::Resume { chats } => return self.resume(chats, reference).await,
+            ClientCommand::Typing { chat_id, .. }
+            | ClientCommand::JoinRoom { chat_id }
+            | ClientCommand::LeaveRoom { chat_id }
+                if !self.positions.follows(chat_id) =>
+            {
+                app_error_frame(&AppError::not_a_member(), reference)
+            }
+            ClientCommand::Typing { chat_id, is_typing } => {
+                self.set_typing(chat_id, is_typing.unwrap_or(true)).await;
+                match reference {
+                    Some(reference) => ack(reference),
+                    None => return Ok(true),
+                }
+            }
+            ClientCommand::JoinRoom { chat_id } => {
+                self.focused.insert(chat_id);
+                match reference {
+                    Some(reference) => ack(reference),
+                    None => return Ok(true),
+                }
+            }
+            ClientCommand::LeaveRoom { chat_id } => {
+                self.focused.remove(&chat_id);
+                match reference {
+                    Some(reference) => ack(reference),
+                    None => return Ok(true),
+                }
+            }
+            // Sent to the command task above.
+            ClientCommand::Send(_)
+            | ClientCommand::Read { .. }
+            | ClientCommand::Delivered { .. } => {
+                return Ok(true);
+            }
         };
         Ok(self.send(reply.to_bytes()).await)
     }
@@ -723,9 +635,9 @@ impl<T: Transport> Socket<T> {
 
     /// Stops following a chat the user left (nothing more of it is sent).
     async fn unfollow(&mut self, chat_id: i64) {
-        self.positions.remove(&chat_id);
+        self.positions.unfollow(chat_id);
         self.focused.remove(&chat_id);
-        if self.typing.remove(&chat_id).is_some() {
+        if self.typing.forget(chat_id) {
             self.publish_typing(chat_id, false).await;
         }
         self.state.hub.leave_chat(self.conn, chat_id).await;
@@ -738,7 +650,7 @@ impl<T: Transport> Socket<T> {
             reason: reason.to_owned(),
         };
         self.send(event.to_bytes()).await;
-        self.closing = Some(revoked_close());
+        self.closing = Some(close::session_revoked());
     }
 
     /// Closes the socket if its session was revoked meanwhile (a fallback
@@ -755,20 +667,12 @@ impl<T: Transport> Socket<T> {
     /// Publishes this user's typing state in `chat_id` (throttled while it
     /// is renewed) and remembers it, so that it can expire.
     async fn set_typing(&mut self, chat_id: i64, is_typing: bool) {
-        let now = Instant::now();
-        if is_typing {
-            let recent = self
-                .typing
-                .get(&chat_id)
-                .is_some_and(|at| now.duration_since(*at) < TYPING_THROTTLE);
-            self.typing.insert(chat_id, now);
-            if recent {
-                return;
-            }
-        } else if self.typing.remove(&chat_id).is_none() {
-            return;
+        if self
+            .typing
+            .set(chat_id, is_typing, tokio::time::Instant::now())
+        {
+            self.publish_typing(chat_id, is_typing).await;
         }
-        self.publish_typing(chat_id, is_typing).await;
     }
 
     async fn publish_typing(&self, chat_id: i64, is_typing: bool) {
@@ -776,7 +680,7 @@ impl<T: Transport> Socket<T> {
             chat_id,
             user_id: self.auth.user_id,
             is_typing,
-            expires_in_ms: TYPING_TTL.as_millis() as u64,
+            expires_in_ms: typing::TTL.as_millis() as u64,
         };
         self.state
             .ctx
@@ -787,22 +691,14 @@ impl<T: Transport> Socket<T> {
 
     /// Says `is_typing: false` for chats whose typing was not renewed.
     async fn expire_typing(&mut self) {
-        let expired: Vec<i64> = self
-            .typing
-            .iter()
-            .filter(|(_, at)| at.elapsed() >= TYPING_TTL)
-            .map(|(chat, _)| *chat)
-            .collect();
-        for chat_id in expired {
-            self.typing.remove(&chat_id);
+        for chat_id in self.typing.expire(tokio::time::Instant::now()) {
             self.publish_typing(chat_id, false).await;
         }
     }
 
     /// On close: this user stopped typing everywhere it was.
     async fn stop_all_typing(&mut self) {
-        let chats: Vec<i64> = self.typing.drain().map(|(chat, _)| chat).collect();
-        for chat_id in chats {
+        for chat_id in self.typing.drain() {
             self.publish_typing(chat_id, false).await;
         }
     }
@@ -813,10 +709,10 @@ impl<T: Transport> Socket<T> {
         let overflow = self.overflow.clone();
         tokio::select! {
             biased;
-            sent = self.transport.send(payload, &self.positions) => sent,
+            sent = self.transport.send(payload, self.positions.as_map()) => sent,
             _ = overflow.notified() => {
                 tracing::info!(user.id = self.auth.user_id, "closing a slow socket (1013)");
-                self.closing = Some(too_slow());
+                self.closing = Some(close::too_slow());
                 false
             }
         }
@@ -833,35 +729,90 @@ async fn next_frame(
     }
 }
 
-fn revoked_close() -> CloseReason {
-    CloseReason {
-        code: CloseCode::Other(SESSION_REVOKED_CODE),
-        description: Some("session revoked".into()),
+/// `ack` with only the `ref`.
+fn ack(reference: String) -> ServerEvent {
+    ServerEvent::Ack {
+        reference: Some(reference),
+        message: None,
     }
 }
 
-fn app_error_frame(err: &AppError, reference: Option<String>) -> ServerEvent {
-    if let AppError::Internal(cause) = err {
-        tracing::error!(
-            error = format!("{cause:#}"),
-            "internal error answering a frame"
-        );
+/// Runs the database commands of one socket, one at a time and in order
+/// (a client's sends keep their order), and hands each answer back to the
+/// socket loop. Ends when the socket drops its sender.
+async fn run_commands(
+    state: Arc<ApiState>,
+    auth: AuthContext,
+    mut commands: mpsc::Receiver<(Option<String>, ClientCommand)>,
+    answers: mpsc::Sender<Bytes>,
+) {
+    while let Some((reference, command)) = commands.recv().await {
+        let answer = match command {
+            ClientCommand::Send(req) => {
+                match messages::send_message(&state.ctx, auth.user_id, &req).await {
+                    Ok((message, _)) => Some(ServerEvent::Ack {
+                        reference,
+                        message: Some(message),
+                    }),
+                    Err(err) => Some(app_error_frame(&err, reference)),
+                }
+            }
+            ClientCommand::Read {
+                chat_id,
+                message_id,
+            } => {
+                receipt(
+                    &state,
+                    &auth,
+                    chat_id,
+                    message_id,
+                    ReceiptKind::MessageRead,
+                    reference,
+                )
+                .await
+            }
+            ClientCommand::Delivered {
+                chat_id,
+                message_id,
+            } => {
+                receipt(
+                    &state,
+                    &auth,
+                    chat_id,
+                    message_id,
+                    ReceiptKind::MessageDelivered,
+                    reference,
+                )
+                .await
+            }
+            // Not database commands: the socket answers them itself.
+            _ => None,
+        };
+        if let Some(answer) = answer
+            && answers.send(answer.to_bytes()).await.is_err()
+        {
+            return;
+        }
     }
-    error_frame(err.code(), &err.detail(), reference)
 }
 
-fn invalid_frame(kind: &str, err: &serde_json::Error, reference: Option<String>) -> ServerEvent {
-    error_frame(
-        "invalid_frame",
-        &format!("Invalid {kind} frame: {err}"),
-        reference,
-    )
-}
-
-fn error_frame(code: &str, detail: &str, reference: Option<String>) -> ServerEvent {
-    ServerEvent::Error {
-        detail: detail.to_owned(),
-        code: code.to_owned(),
-        reference,
+/// `read` / `delivered`: moves the position; answers only a frame with a
+/// `ref`, or a refusal.
+async fn receipt(
+    state: &ApiState,
+    auth: &AuthContext,
+    chat_id: i64,
+    message_id: i64,
+    status: ReceiptKind,
+    reference: Option<String>,
+) -> Option<ServerEvent> {
+    let req = StatusUpdateRequest {
+        chat_id,
+        message_id,
+        status,
+    };
+    match receipts::update_status(&state.ctx, auth, &req).await {
+        Ok(_) => reference.map(ack),
+        Err(err) => Some(app_error_frame(&err, reference)),
     }
 }

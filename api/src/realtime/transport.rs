@@ -55,7 +55,7 @@ impl Transport for WsTransport {
     }
 
     fn heartbeat_interval(&self, settings: &Settings) -> Duration {
-        Duration::from_millis(settings.ws_heartbeat_interval_ms)
+        Duration::from_millis(settings.realtime.ws_heartbeat_interval_ms)
     }
 }
 
@@ -113,6 +113,6 @@ impl Transport for SseTransport {
     }
 
     fn heartbeat_interval(&self, settings: &Settings) -> Duration {
-        Duration::from_millis(settings.sse_heartbeat_interval_ms)
+        Duration::from_millis(settings.realtime.sse_heartbeat_interval_ms)
     }
 }

@@ -20,12 +20,15 @@ use uuid::Uuid;
 use crate::domain::context::AppContext;
 use crate::domain::emails::hash_token;
 use crate::domain::error::{AppError, AppResult};
+use crate::domain::jobs::{
+    self,
+    send_email::{EmailKind, SendEmail},
+};
 use crate::domain::models::session::NewSession;
 use crate::domain::models::user::NewUser;
 use crate::domain::models::{Session, User};
 use crate::domain::validate;
 use crate::infra::bus::Topic;
-use crate::infra::jobs::{EmailKind, SendEmail};
 use crate::infra::schema::email_tokens;
 use crate::infra::tokens::{Claims, TokenKeys, TokenKind};
 use crate::wire::native::dto::{LoginRequest, RegisterRequest, TokenResponse};
@@ -167,7 +170,7 @@ pub async fn register(ctx: &AppContext, req: RegisterRequest) -> AppResult<User>
                     user_id: user.id,
                     kind: EmailKind::Welcome,
                 };
-                crate::infra::jobs::stage(conn, &job).await?;
+                jobs::stage(conn, &job).await?;
             }
             Ok(user)
         })
@@ -175,15 +178,14 @@ pub async fn register(ctx: &AppContext, req: RegisterRequest) -> AppResult<User>
     tracing::info!(user.id = user.id, "user registered");
     if ctx.jobs.is_none() {
         // No queue and so no worker (no Redis): this process sends it.
-        crate::domain::emails::enqueue_email_or_log(
+        jobs::run_inline(
             ctx,
             SendEmail {
                 job_id,
                 user_id: user.id,
                 kind: EmailKind::Welcome,
             },
-        )
-        .await;
+        );
     }
     Ok(user)
 }
@@ -215,7 +217,7 @@ pub async fn login(
             ));
         }
     };
-    if ctx.settings.auth_require_verified_email && !user.email_verified {
+    if ctx.settings.auth.require_verified_email && !user.email_verified {
         return Err(AppError::forbidden(
             "email_not_verified",
             "Verify your email address before logging in.",
@@ -231,7 +233,7 @@ pub async fn login(
             refresh_jti,
             device: device.map(|d| truncate(d, 200)),
             ip,
-            expires_at: Utc::now() + Duration::seconds(ctx.settings.refresh_token_ttl_secs),
+            expires_at: Utc::now() + Duration::seconds(ctx.settings.auth.refresh_token_ttl_secs),
         },
     )
     .await?;

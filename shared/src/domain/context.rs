@@ -42,25 +42,25 @@ impl AppContext {
         sink: Option<UnboundedSender<BusMessage>>,
     ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
-        let db = crate::infra::db::build_pool(&settings.database_url, settings.database_pool_size)?;
-        let redis = match &settings.redis_url {
+        let db = crate::infra::db::build_pool(&settings.db.url, settings.db.pool_size)?;
+        let redis = match &settings.redis.url {
             Some(url) => Some(crate::infra::connect_redis(url).await?),
             None => None,
         };
-        let bus = match (&settings.redis_url, &redis) {
+        let bus = match (&settings.redis.url, &redis) {
             (Some(url), Some(conn)) => {
-                EventBus::redis(url, &settings.redis_prefix, conn.clone(), sink).await?
+                EventBus::redis(url, &settings.redis.prefix, conn.clone(), sink).await?
             }
-            _ => EventBus::local(&settings.redis_prefix, sink),
+            _ => EventBus::local(&settings.redis.prefix, sink),
         };
         let jobs = redis
             .as_ref()
-            .map(|conn| JobQueue::new(conn.clone(), &settings.redis_prefix));
+            .map(|conn| JobQueue::new(conn.clone(), &settings.redis.prefix));
         let mailer = Mailer::from_settings(&settings)?;
         let presence = Arc::new(Presence::new(
             redis.clone(),
-            &settings.redis_prefix,
-            std::time::Duration::from_secs(settings.presence_ttl_secs),
+            &settings.redis.prefix,
+            std::time::Duration::from_secs(settings.realtime.presence_ttl_secs),
         ));
         Ok(AppContext {
             limits: RateLimits::from_settings(&settings),

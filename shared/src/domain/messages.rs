@@ -125,7 +125,7 @@ pub async fn send_message(
         return Ok((read, SendOutcome::Existing));
     }
     ctx.limits.check(Limit::Message, &sender_id.to_string())?;
-    let cooldown = ctx.settings.duplicate_message_cooldown_seconds;
+    let cooldown = ctx.settings.limits.duplicate_message_cooldown_seconds;
     if cooldown > 0
         && let Some(age) =
             Message::same_text_age(&mut conn, req.chat_id, sender_id, &req.text).await?

@@ -17,7 +17,7 @@ impl Mailer {
     /// SMTP from `SMTP_URL` (e.g. `smtp://127.0.0.1:1025`, `smtps://user:pw@host`),
     /// else files in [`Settings::mail_dir`] (created if missing).
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
-        match &settings.smtp_url {
+        match &settings.mail.smtp_url {
             Some(url) => Ok(Mailer::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.build(),
             )),

@@ -55,11 +55,11 @@ impl RateLimits {
     /// Limiters from the settings; a limit of 0 turns one off.
     pub fn from_settings(settings: &Settings) -> Self {
         RateLimits {
-            message: limiter(settings.message_rate_limit_per_minute),
-            login: limiter(settings.login_rate_limit_per_minute),
-            register: limiter(settings.register_rate_limit_per_minute),
-            refresh: limiter(settings.refresh_rate_limit_per_minute),
-            reset: limiter(settings.reset_rate_limit_per_minute),
+            message: limiter(settings.limits.message_per_minute),
+            login: limiter(settings.limits.login_per_minute),
+            register: limiter(settings.limits.register_per_minute),
+            refresh: limiter(settings.limits.refresh_per_minute),
+            reset: limiter(settings.limits.reset_per_minute),
         }
     }
 

@@ -77,12 +77,12 @@ pub struct TokenKeys {
 impl TokenKeys {
     /// Keys from `JWT_SECRET` and the two lifetimes.
     pub fn from_settings(settings: &Settings) -> Self {
-        let secret = settings.jwt_secret.expose_secret().as_bytes();
+        let secret = settings.auth.jwt_secret.expose_secret().as_bytes();
         TokenKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
-            access_ttl_secs: settings.access_token_ttl_secs,
-            refresh_ttl_secs: settings.refresh_token_ttl_secs,
+            access_ttl_secs: settings.auth.access_token_ttl_secs,
+            refresh_ttl_secs: settings.auth.refresh_token_ttl_secs,
         }
     }
 

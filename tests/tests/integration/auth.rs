@@ -179,18 +179,24 @@ async fn tokens_are_checked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_access_tokens_are_refused() {
-    let app = TestApp::spawn_with(|env| {
-        env.insert("ACCESS_TOKEN_TTL_SECS".into(), "1".into());
-    })
-    .await;
+    let app = TestApp::spawn().await;
     let user = app.api.register_and_login("gina").await;
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let (status, err) = app
-        .api
-        .get("/api/v1/auth/me", Some(&user.access_token))
-        .await;
+    // The session's own access token, signed again with an `exp` that has
+    // passed (rather than waiting for a short-lived one to expire).
+    let now = chrono::Utc::now().timestamp();
+    let expired = app.resign_access_token(&user.access_token, |claims| {
+        claims.iat = now - 120;
+        claims.exp = now - 60;
+    });
+    let (status, err) = app.api.get("/api/v1/auth/me", Some(&expired)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(err["code"], "token_expired");
+    // The same claims with an `exp` ahead are accepted: only the expiry
+    // was refused.
+    let fresh = app.resign_access_token(&user.access_token, |claims| claims.exp = now + 60);
+    let (status, me) = app.api.get("/api/v1/auth/me", Some(&fresh)).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["id"], user.id);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -241,10 +241,9 @@ async fn resume_replays_exactly_what_was_missed_then_goes_live() {
     let live = app.api.send_text(&others[0], chats[0], "live").await;
     let frame = ws.expect_type("message_created", WAIT).await.unwrap();
     assert_eq!(frame["message"]["id"], live["id"]);
-    assert!(
-        ws.is_quiet_for(Duration::from_millis(300)).await,
-        "nothing twice"
-    );
+    // Nothing twice: the next frame is the message sent after it.
+    let later = app.api.send_text(&others[0], chats[0], "later").await;
+    ws.expect_next_message(&later, WAIT).await;
 
     // The same through GET /updates, page by page.
     let mut via_updates: HashMap<i64, Vec<i64>> = HashMap::new();
@@ -278,7 +277,7 @@ async fn resume_replays_exactly_what_was_missed_then_goes_live() {
     expected
         .get_mut(&chats[0])
         .unwrap()
-        .push(live["id"].as_i64().unwrap());
+        .extend([live["id"].as_i64().unwrap(), later["id"].as_i64().unwrap()]);
     assert_eq!(via_updates, expected);
     let (_, after) = app
         .api
@@ -339,10 +338,9 @@ async fn events_sent_during_resume_are_neither_lost_nor_duplicated() {
         expected.extend(&during[chat]);
         assert_eq!(got[chat], expected, "chat {chat}");
     }
-    assert!(
-        ws.is_quiet_for(Duration::from_millis(300)).await,
-        "nothing twice"
-    );
+    // Nothing twice: the next frame is a message sent after all of them.
+    let later = app.api.send_text(&others[0], chats[0], "later").await;
+    ws.expect_next_message(&later, WAIT).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -393,7 +391,7 @@ async fn the_worker_prunes_old_events_and_late_clients_resync() {
     .unwrap();
 
     let settings = parley_shared::Settings::from_map(app.env.clone()).unwrap();
-    assert_eq!(settings.chat_events_retention_days, 30);
+    assert_eq!(settings.retention.chat_events_days, 30);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let worker = tokio::spawn(parley_worker::run_until(settings, async move {
         let _ = stopped.await;
@@ -444,10 +442,33 @@ async fn an_event_between_ready_and_resume_is_sent_once_in_order() {
     let app = TestApp::spawn().await;
     let (a, b, chat) = app.api.pair("xaver", "yvonne").await;
     let older = app.api.send_text(&a, chat, "missed while away").await;
+    // A probe: a socket of A's that is already live (its first frame opened
+    // its gate) and also follows a second chat, which B is not in.
+    let c = app.api.register_and_login("zenzi").await;
+    let probe_chat = app.api.private_chat(&a, &c).await;
+    let mut probe = app.api.connect_ws(&a.access_token).await;
+    probe
+        .send_json(&json!({"type": "ping", "ref": "probe"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        probe.expect_type("pong", WAIT).await.unwrap()["ref"],
+        "probe"
+    );
+
     let mut ws = app.api.connect_ws(&b.access_token).await;
     // Committed after `ready`, before the client says `resume`.
     let newer = app.api.send_text(&a, chat, "sent right after ready").await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Wait until the live event is queued on B's socket: a message published
+    // after it, in the probe's chat, reached the probe, and this replica
+    // routes what it receives in order.
+    let marker = app.api.send_text(&c, probe_chat, "marker").await;
+    let seen = probe.expect_type("message_created", WAIT).await.unwrap();
+    assert_eq!(
+        seen["message"]["id"], newer["id"],
+        "the probe sees B's chat first"
+    );
+    probe.expect_next_message(&marker, WAIT).await;
     ws.send_json(&json!({"type": "resume", "chats": {chat.to_string(): 1}}))
         .await
         .unwrap();
@@ -462,8 +483,7 @@ async fn an_event_between_ready_and_resume_is_sent_once_in_order() {
         (Some(3), &newer["id"])
     );
     assert_eq!(ws.next_json(WAIT).await.unwrap()["type"], "resumed");
-    assert!(
-        ws.is_quiet_for(Duration::from_millis(300)).await,
-        "nothing twice"
-    );
+    // Nothing twice: the next frame is the message sent after all of them.
+    let later = app.api.send_text(&a, chat, "later").await;
+    ws.expect_next_message(&later, WAIT).await;
 }

@@ -82,10 +82,17 @@ async fn a_killed_replicas_users_go_offline_within_the_ttl() {
 async fn last_seen_privacy_is_applied() {
     let app = TestApp::spawn().await;
     let target = app.api.register_and_login("erik").await;
-    let friend = app.api.register_and_login("faye").await;
+    // The stranger registers before the friend: a lower id, so an
+    // announcement (which goes to its audience in id order) that wrongly
+    // included the stranger would reach them before the friend.
     let stranger = app.api.register_and_login("gabe").await;
+    let friend = app.api.register_and_login("faye").await;
+    let stranger_chat = app.api.private_chat(&stranger, &target).await;
     app.api.private_chat(&friend, &target).await;
-    app.api.private_chat(&stranger, &target).await;
+    // Someone whose presence the friend sees, to show what the friend does
+    // not see.
+    let witness = app.api.register_and_login("hugo").await;
+    app.api.private_chat(&witness, &friend).await;
 
     // contacts: only users in the target's contacts see it.
     let (status, _) = app
@@ -113,12 +120,12 @@ async fn last_seen_privacy_is_applied() {
     let ws_target = app.api.connect_ws(&target.access_token).await;
     let seen = ws_friend.expect_type("presence", WAIT).await.unwrap();
     assert_eq!(seen["user_id"], target.id);
-    assert!(
-        ws_stranger
-            .has_no("presence", Duration::from_millis(500))
-            .await,
-        "not a contact"
-    );
+    // Not a contact: the stranger's next frame, presence included, is a
+    // message sent after the announcement reached the friend.
+    let later = app.api.send_text(&target, stranger_chat, "hello").await;
+    let next = ws_stranger.next_any(WAIT).await.unwrap();
+    assert_eq!(next["type"], "message_created", "not a contact: {next}");
+    assert_eq!(next["message"]["id"], later["id"]);
     assert_eq!(
         chat_with(&app.api, &friend, &target).await["counterpart_is_online"],
         true
@@ -143,10 +150,14 @@ async fn last_seen_privacy_is_applied() {
         .await;
     assert_eq!(status, StatusCode::OK);
     let _ws_target = app.api.connect_ws(&target.access_token).await;
-    assert!(
-        ws_friend
-            .has_no("presence", Duration::from_millis(500))
-            .await
+    // The friend's next presence frame is the witness coming online, who
+    // connects after the target.
+    let _ws_witness = app.api.connect_ws(&witness.access_token).await;
+    let next = ws_friend.expect_type("presence", WAIT).await.unwrap();
+    assert_eq!(
+        next,
+        json!({"type": "presence", "user_id": witness.id, "is_online": true, "last_seen_at": null}),
+        "nobody sees the target"
     );
     assert_eq!(
         chat_with(&app.api, &friend, &target).await["counterpart_is_online"],

@@ -127,6 +127,8 @@ async fn ready_ping_and_errors() {
 async fn members_get_chat_events(app: &TestApp) {
     let (a, b, chat) = app.api.pair("sue", "tim").await;
     let outsider = app.api.register_and_login("ulf").await;
+    // The outsider's own chat, to show what reaches their socket.
+    let outsiders_chat = app.api.private_chat(&a, &outsider).await;
     let mut ws_b = app.api.connect_ws(&b.access_token).await;
     let mut ws_out = app.api.connect_ws(&outsider.access_token).await;
 
@@ -164,10 +166,10 @@ async fn members_get_chat_events(app: &TestApp) {
         deleted,
         json!({"type": "message_deleted", "chat_id": chat, "seq": m["seq"].as_i64().unwrap() + 2, "message_id": id, "for_all": true})
     );
-    assert!(
-        ws_out.is_quiet_for(Duration::from_millis(300)).await,
-        "outsiders hear nothing"
-    );
+    // Outsiders hear nothing: the next frame on the outsider's socket is a
+    // message sent after all of that, in their own chat.
+    let later = app.api.send_text(&a, outsiders_chat, "later").await;
+    ws_out.expect_next_message(&later, WAIT).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -242,7 +244,9 @@ async fn delete_for_me_reaches_only_my_sockets() {
             json!({"type": "message_deleted", "chat_id": chat, "message_id": m["id"], "for_all": false})
         );
     }
-    assert!(ws_a.is_quiet_for(Duration::from_millis(300)).await);
+    // Not A's: the next frame on A's socket is a message sent after it.
+    let later = app.api.send_text(&b, chat, "later").await;
+    ws_a.expect_next_message(&later, WAIT).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -285,7 +289,12 @@ async fn send_over_the_socket_is_acked_and_idempotent() {
     assert_eq!(again["message"]["id"], id);
     let created = ws_b.expect_type("message_created", WAIT).await.unwrap();
     assert_eq!(created["message"]["id"], id);
-    assert!(ws_b.is_quiet_for(Duration::from_millis(400)).await);
+    // Once: B's next frame is the next message.
+    let later = json!({"type": "send", "ref": "s2", "chat_id": chat, "text": "later", "client_message_id": "sock-2"});
+    ws_a.send_json(&later).await.unwrap();
+    let later = ws_a.expect_type("ack", WAIT).await.unwrap();
+    assert_eq!(later["ref"], "s2");
+    ws_b.expect_next_message(&later["message"], WAIT).await;
 
     let mut ws_out = app.api.connect_ws(&outsider.access_token).await;
     ws_out
@@ -311,7 +320,12 @@ async fn send_over_the_socket_is_acked_and_idempotent() {
         .api
         .get(&format!("/api/v1/messages/{chat}"), Some(&a.access_token))
         .await;
-    assert_eq!(page.as_array().unwrap().len(), 1);
+    let ids: Vec<&Value> = page.as_array().unwrap().iter().map(|m| &m["id"]).collect();
+    assert_eq!(ids.len(), 2, "the retry stored nothing: {page}");
+    assert!(
+        ids.contains(&&id) && ids.contains(&&later["message"]["id"]),
+        "{page}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -351,24 +365,25 @@ async fn typing_reaches_focused_members_and_expires() {
     // Not renewed: it expires by itself.
     let stopped = ws_b.next_json(Duration::from_secs(8)).await.unwrap();
     assert_eq!(stopped["is_typing"], false);
-    assert!(
-        ws_c.is_quiet_for(Duration::from_millis(200)).await,
-        "not focused"
-    );
-    assert!(
-        ws_a2.is_quiet_for(Duration::from_millis(200)).await,
-        "not my own typing"
-    );
+    // Neither typing frame reached C (not focused) or A's other socket (not
+    // my own typing): their next frame is a message sent after both.
+    let later = app.api.send_text(&a, chat, "later").await;
+    ws_c.expect_next_message(&later, WAIT).await;
+    ws_a2.expect_next_message(&later, WAIT).await;
+    ws_b.expect_next_message(&later, WAIT).await;
 
     // After leave_room, nothing.
-    ws_b.send_json(&json!({"type": "leave_room", "chat_id": chat}))
+    ws_b.send_json(&json!({"type": "leave_room", "ref": "l", "chat_id": chat}))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    ws_a.send_json(&json!({"type": "typing", "chat_id": chat, "is_typing": true}))
+    assert_eq!(ws_b.expect_type("ack", WAIT).await.unwrap()["ref"], "l");
+    // With a ref, typing is acknowledged once it is published.
+    ws_a.send_json(&json!({"type": "typing", "ref": "t", "chat_id": chat, "is_typing": true}))
         .await
         .unwrap();
-    assert!(ws_b.is_quiet_for(Duration::from_millis(500)).await);
+    assert_eq!(ws_a.expect_type("ack", WAIT).await.unwrap()["ref"], "t");
+    let after_leave = app.api.send_text(&a, chat, "after leave_room").await;
+    ws_b.expect_next_message(&after_leave, WAIT).await;
 
     // Typing in a chat that is not yours is refused.
     let other = app.api.register_and_login("emil").await;

@@ -157,11 +157,15 @@ async fn receipts_reach_the_other_members_once() {
         read,
         json!({"type": "message_read", "chat_id": chat, "user_id": b.id, "message_id": m["id"]})
     );
-    // Reading it again moves nothing and says nothing.
-    ws_b.send_json(&json!({"type": "read", "chat_id": chat, "message_id": m["id"]}))
+    // Reading it again moves nothing and says nothing: once it is
+    // acknowledged, A's next frame is the next message.
+    ws_b.send_json(&json!({"type": "read", "ref": "r2", "chat_id": chat, "message_id": m["id"]}))
         .await
         .unwrap();
-    assert!(ws_a.is_quiet_for(Duration::from_millis(400)).await);
+    let ack = ws_b.expect_type("ack", WAIT).await.unwrap();
+    assert_eq!(ack["ref"], "r2");
+    let later = app.api.send_text(&b, chat, "yes, just now").await;
+    ws_a.expect_next_message(&later, WAIT).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
