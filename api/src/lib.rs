@@ -12,6 +12,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use futures_util::FutureExt;
 use futures_util::future::Either;
+use parley_shared::infra::bus::BusSink;
 use parley_shared::{AppContext, AppError, Settings};
 use tracing_actix_web::{RequestId, TracingLogger};
 
@@ -24,6 +25,10 @@ pub mod state;
 use crate::error::ApiError;
 use crate::realtime::hub::{Hub, spawn_dispatcher, spawn_presence_loop};
 use crate::state::ApiState;
+
+/// Messages from the bus waiting for the hub; past it they are dropped and
+/// every socket catches up from the log.
+const BUS_QUEUE: usize = 65_536;
 
 /// A built API server, bound to its port, not yet running.
 pub struct Application {
@@ -38,10 +43,10 @@ impl Application {
     ///
     /// Errors: the address cannot be bound, or Redis is configured and unreachable.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let (sink, bus_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (sink, bus_rx) = BusSink::new(BUS_QUEUE);
         let bind = settings.http.bind.clone();
         let ctx = AppContext::build(settings, Some(sink)).await?;
-        let hub = Hub::new(ctx.bus.clone());
+        let hub = Hub::new(ctx.bus.clone(), ctx.db.clone());
         spawn_dispatcher(hub.clone(), bus_rx);
         spawn_presence_loop(hub.clone(), ctx.clone());
         let limits = ctx.limits.clone();

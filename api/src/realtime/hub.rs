@@ -15,7 +15,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use parley_shared::AppError;
 use parley_shared::domain::models::EventKind;
-use parley_shared::infra::bus::{BusMessage, EventBus, Topic};
+use parley_shared::domain::models::Message;
+use parley_shared::infra::bus::{BusMessage, BusReceiver, EventBus, Topic};
+use parley_shared::infra::db::DbPool;
 use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
 
@@ -31,8 +33,9 @@ pub enum Outbound {
         chat_id: i64,
         seq: i64,
         payload: Bytes,
-        /// For an edit: the message, which the socket's user may have hidden.
-        edited_message: Option<i64>,
+        /// For an edit: who, among this replica's followers of the chat,
+        /// may not see the message's content (they get a stub).
+        hidden: Hidden,
     },
     /// The socket's user now belongs to `chat_id` (from `seq` on): follow it.
     ChatJoined {
@@ -57,6 +60,21 @@ pub enum Outbound {
     /// Live events may have been lost (Redis reconnected): catch every chat
     /// up from the log.
     Resync,
+}
+
+/// Who may not see an edited message's content, looked up once per event
+/// and replica (not once per socket).
+#[derive(Debug, Clone)]
+pub enum Hidden {
+    /// Not an edit: nothing to hide.
+    Nobody,
+    /// An edit of `message_id`; these users hid it or cleared past it.
+    Users {
+        message_id: i64,
+        users: Arc<HashSet<i64>>,
+    },
+    /// An edit of `message_id`, but the lookup failed: each socket asks.
+    Unknown { message_id: i64 },
 }
 
 /// The part of an event the hub reads to route it.
@@ -93,6 +111,8 @@ struct State {
 /// See the module documentation.
 pub struct Hub {
     bus: EventBus,
+    /// For the per-event lookups of routing (hidden edits).
+    db: DbPool,
     state: Mutex<State>,
     /// Serialises subscription changes, so that a SUBSCRIBE and an
     /// UNSUBSCRIBE of one topic reach Redis in the order they were decided.
@@ -107,9 +127,10 @@ pub struct Hub {
 
 impl Hub {
     /// A hub over `bus`. Feed it with [`Hub::dispatch`].
-    pub fn new(bus: EventBus) -> Arc<Hub> {
+    pub fn new(bus: EventBus, db: DbPool) -> Arc<Hub> {
         Arc::new(Hub {
             bus,
+            db,
             state: Mutex::new(State::default()),
             subscriptions: tokio::sync::Mutex::new(()),
             next_id: AtomicU64::new(1),
@@ -266,16 +287,22 @@ impl Hub {
                         self.user_joined_chat(user_id, chat_id, seq, payload).await;
                     }
                     (Topic::Chat(chat_id), _, Some(seq)) => {
-                        let edited_message = (kind == Some(EventKind::MessageUpdated))
+                        let edited = (kind == Some(EventKind::MessageUpdated))
                             .then(|| header.message.as_ref().map(|m| m.id))
                             .flatten();
+                        let hidden = match edited {
+                            Some(message_id) => {
+                                self.hidden_among_followers(chat_id, message_id).await
+                            }
+                            None => Hidden::Nobody,
+                        };
                         self.broadcast(
                             Topic::Chat(chat_id),
                             Outbound::ChatEvent {
                                 chat_id,
                                 seq,
                                 payload: payload.clone(),
-                                edited_message,
+                                hidden,
                             },
                         );
                         if kind == Some(EventKind::MemberLeft)
@@ -318,6 +345,41 @@ impl Hub {
                 self.bus_up.store(false, Ordering::Relaxed);
                 let hub = Arc::clone(self);
                 tokio::spawn(async move { hub.recover_subscriptions().await });
+            }
+        }
+    }
+
+    /// Who among this replica's followers of `chat_id` may not see the
+    /// content of `message_id`: one query for all of them.
+    async fn hidden_among_followers(&self, chat_id: i64, message_id: i64) -> Hidden {
+        let followers: Vec<i64> = {
+            let state = self.state();
+            let mut users: Vec<i64> = state
+                .by_chat
+                .get(&chat_id)
+                .into_iter()
+                .flatten()
+                .filter_map(|conn| state.conns.get(conn).map(|e| e.user_id))
+                .collect();
+            users.sort_unstable();
+            users.dedup();
+            users
+        };
+        if followers.is_empty() {
+            return Hidden::Nobody;
+        }
+        let lookup = async {
+            let mut conn = self.db.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok::<_, anyhow::Error>(Message::hidden_among(&mut conn, message_id, &followers).await?)
+        };
+        match lookup.await {
+            Ok(users) => Hidden::Users {
+                message_id,
+                users: Arc::new(users.into_iter().collect()),
+            },
+            Err(err) => {
+                tracing::warn!(message.id = message_id, error = %err, "hidden lookup failed; sockets ask");
+                Hidden::Unknown { message_id }
             }
         }
     }
@@ -394,6 +456,12 @@ impl Hub {
         }
         tracing::info!("redis subscription restored; sockets catch up from the log");
         self.bus_up.store(true, Ordering::Relaxed);
+        self.resync_all();
+    }
+
+    /// Tells every local socket to catch each of its chats up from the log
+    /// (live events may have been lost).
+    pub fn resync_all(&self) {
         let conns: Vec<ConnId> = self.state().conns.keys().copied().collect();
         for conn in conns {
             self.send_to(conn, Outbound::Resync);
@@ -429,10 +497,23 @@ fn offer(entry: &ConnEntry, outbound: Outbound) {
 }
 
 /// Starts the task that feeds the hub from the bus, in arrival order.
-pub fn spawn_dispatcher(hub: Arc<Hub>, mut rx: mpsc::UnboundedReceiver<BusMessage>) {
+pub fn spawn_dispatcher(hub: Arc<Hub>, rx: BusReceiver) {
+    let BusReceiver {
+        mut messages,
+        overflow,
+    } = rx;
     tokio::spawn(async move {
-        while let Some(message) = rx.recv().await {
-            hub.dispatch(message).await;
+        loop {
+            tokio::select! {
+                message = messages.recv() => match message {
+                    Some(message) => hub.dispatch(message).await,
+                    None => return,
+                },
+                () = overflow.notified() => {
+                    tracing::warn!(dropped = overflow.dropped(), "bus queue overflowed; sockets catch up from the log");
+                    hub.resync_all();
+                }
+            }
         }
     });
 }

@@ -18,19 +18,20 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use parley_shared::AppError;
 use parley_shared::domain::accounts::AuthContext;
-use parley_shared::domain::catchup::{UpdatesToken, hidden_stub, read_events};
+use parley_shared::domain::catchup::{UpdatesToken, read_events};
 use parley_shared::domain::messages;
 use parley_shared::domain::models::{Chat, ChatMember, Message, Session as AuthSession};
 use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
 use parley_shared::infra::bus::Topic;
 use parley_shared::wire::native::events::ServerEvent;
+use parley_shared::wire::native::render;
 use tokio::sync::{Notify, mpsc};
 
 use crate::error::ApiError;
 use crate::extract::{AuthUser, WS_BEARER_PROTOCOL, check_origin};
 use crate::realtime::close;
 use crate::realtime::commands::{self, ClientCommand, app_error_frame, error_frame};
-use crate::realtime::hub::{ConnId, Outbound};
+use crate::realtime::hub::{ConnId, Hidden, Outbound};
 use crate::realtime::ordering::{Offer, Positions};
 use crate::realtime::transport::{Transport, WsTransport};
 use crate::realtime::typing::{self, Typing};
@@ -383,7 +384,7 @@ impl<T: Transport> Socket<T> {
                 chat_id,
                 seq,
                 payload,
-                edited_message,
+                hidden,
             } => {
                 match self.positions.offer(chat_id, seq) {
                     // Not (yet) followed by this socket: it will catch up
@@ -402,11 +403,18 @@ impl<T: Transport> Socket<T> {
                     }
                 }
                 self.positions.advance(chat_id, seq);
-                let payload = match edited_message {
-                    Some(message_id) if self.hid(message_id).await? => {
-                        hidden_stub(chat_id, seq, message_id)
+                let hidden_message = match hidden {
+                    Hidden::Nobody => None,
+                    Hidden::Users { message_id, users } => {
+                        users.contains(&self.auth.user_id).then_some(message_id)
                     }
-                    _ => payload,
+                    Hidden::Unknown { message_id } => {
+                        self.hid(message_id).await?.then_some(message_id)
+                    }
+                };
+                let payload = match hidden_message {
+                    Some(message_id) => render::hidden(chat_id, seq, message_id),
+                    None => payload,
                 };
                 Ok(self.send(payload).await)
             }
@@ -501,9 +509,9 @@ impl<T: Transport> Socket<T> {
                 let resync = ServerEvent::ResyncRequired { chat_id, last_seq };
                 return Ok(self.send(resync.to_bytes()).await);
             }
-            for (seq, bytes) in slice.events {
+            for (seq, item) in slice.events {
                 self.positions.set(chat_id, seq);
-                if !self.send(bytes).await {
+                if !self.send(render::replay_item(&item)).await {
                     return Ok(false);
                 }
             }

@@ -5,6 +5,7 @@ use parley_shared::domain::catchup::{self, ChatEventsQuery, UpdatesQuery};
 use parley_shared::domain::chats::{self, ListChatsQuery};
 use parley_shared::domain::members::{self, AddMemberRequest, TitleRequest};
 use parley_shared::wire::native::dto::ChatCreateRequest;
+use parley_shared::wire::native::render;
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
@@ -52,9 +53,9 @@ pub async fn list_chat_events(
     path: web::Path<i64>,
     query: web::Query<ChatEventsQuery>,
 ) -> ApiResult<HttpResponse> {
-    let page =
+    let events =
         catchup::chat_events(&state.ctx, &caller, path.into_inner(), query.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(page))
+    Ok(HttpResponse::Ok().json(render::chat_events_page(&events)))
 }
 
 /// `GET /updates?since&limit` → 200 `UpdatesPage`.
@@ -63,8 +64,8 @@ pub async fn get_updates(
     caller: AuthUser,
     query: web::Query<UpdatesQuery>,
 ) -> ApiResult<HttpResponse> {
-    let page = catchup::updates(&state.ctx, &caller, query.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(page))
+    let updates = catchup::updates(&state.ctx, &caller, query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(render::updates_page(&updates)))
 }
 
 /// `PATCH /chats/{chat_id}/title` → 200 `ChatRead`.

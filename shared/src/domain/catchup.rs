@@ -20,7 +20,6 @@ use std::collections::{BTreeMap, HashSet};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bytes::Bytes;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
@@ -29,6 +28,7 @@ use crate::domain::accounts::AuthContext;
 use crate::domain::chats::require_member;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
+use crate::domain::events::{ChatEvents, ChatUpdates, ReplayItem, Updates};
 use crate::domain::models::{ChatEventRow, ChatMember, EventKind};
 use crate::domain::validate;
 use crate::infra::schema::message_hidden;
@@ -36,8 +36,8 @@ use crate::infra::schema::message_hidden;
 /// What the log holds after a reader's position.
 #[derive(Debug, Clone, Default)]
 pub struct EventSlice {
-    /// `(seq, bytes)` in seq order, as the reader may see them.
-    pub events: Vec<(i64, Bytes)>,
+    /// `(seq, item)` in seq order.
+    pub events: Vec<(i64, ReplayItem)>,
     /// The log no longer reaches back to the position: reload the chat.
     pub resync_required: bool,
     /// The seq the reader stands at after these events.
@@ -47,27 +47,6 @@ pub struct EventSlice {
     /// The slice ends with the reader's own `member_left` and they did not
     /// join again: nothing after it is theirs to see.
     pub left: bool,
-}
-
-fn message_id_of(payload: &serde_json::Value) -> Option<i64> {
-    payload["message_id"]
-        .as_i64()
-        .or_else(|| payload["message"]["id"].as_i64())
-}
-
-/// What a reader who hid a message gets instead of an event about it:
-/// `{"type": "message_hidden", "chat_id", "seq", "message_id"}` — the seq,
-/// without the content.
-pub fn hidden_stub(chat_id: i64, seq: i64, message_id: i64) -> Bytes {
-    Bytes::from(
-        serde_json::json!({
-            "type": "message_hidden",
-            "chat_id": chat_id,
-            "seq": seq,
-            "message_id": message_id,
-        })
-        .to_string(),
-    )
 }
 
 /// Reads up to `limit` events of `chat_id` after `after_seq` (and up to
@@ -100,7 +79,7 @@ pub async fn read_events(
     let mut rows = ChatEventRow::range(conn, chat_id, after_seq, Some(target), limit).await?;
     let member = ChatMember::find(conn, chat_id, user_id).await?;
     let own_leave = rows.iter().position(|r| {
-        r.event_type == EventKind::MemberLeft && r.payload["user_id"].as_i64() == Some(user_id)
+        r.event_type == EventKind::MemberLeft && r.stored().left_user() == Some(user_id)
     });
     // Where the reader stands after a leave they later undid by joining again.
     let mut rejoined_at = None;
@@ -118,10 +97,7 @@ pub async fn read_events(
             ..EventSlice::default()
         });
     }
-    let message_ids: Vec<i64> = rows
-        .iter()
-        .filter_map(|r| message_id_of(&r.payload))
-        .collect();
+    let message_ids: Vec<i64> = rows.iter().filter_map(|r| r.message_id).collect();
     let cleared_before = member.as_ref().map_or(0, |m| m.cleared_before_message_id);
     let hidden: HashSet<i64> = if message_ids.is_empty() {
         HashSet::new()
@@ -144,16 +120,20 @@ pub async fn read_events(
     let events = rows
         .iter()
         .map(|row| {
-            let bytes = match message_id_of(&row.payload) {
+            let item = match row.message_id {
                 Some(id)
                     if (hidden.contains(&id) || id <= cleared_before)
                         && row.event_type != EventKind::MessageDeleted =>
                 {
-                    hidden_stub(row.chat_id, row.seq, id)
+                    ReplayItem::Hidden {
+                        chat_id: row.chat_id,
+                        seq: row.seq,
+                        message_id: id,
+                    }
                 }
-                _ => row.payload_bytes(),
+                _ => ReplayItem::Event(row.stored()),
             };
-            (row.seq, bytes)
+            (row.seq, item)
         })
         .collect();
     Ok(EventSlice {
@@ -173,23 +153,8 @@ pub struct ChatEventsQuery {
     pub limit: Option<i64>,
 }
 
-/// The answer of `GET /chats/{id}/events`. `events` are the frames a socket
-/// would have received; continue from `next_after_seq` while `has_more`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ChatEventsPage {
-    pub chat_id: i64,
-    pub events: Vec<serde_json::Value>,
-    pub next_after_seq: i64,
-    pub last_seq: i64,
-    pub has_more: bool,
-    pub resync_required: bool,
-}
-
-fn to_values(events: &[(i64, Bytes)]) -> Vec<serde_json::Value> {
-    events
-        .iter()
-        .filter_map(|(_, bytes)| serde_json::from_slice(bytes).ok())
-        .collect()
+fn items(events: Vec<(i64, ReplayItem)>) -> Vec<ReplayItem> {
+    events.into_iter().map(|(_, item)| item).collect()
 }
 
 /// `GET /chats/{id}/events?after_seq=N&limit=`: the chat's events after `N`,
@@ -202,7 +167,7 @@ pub async fn chat_events(
     auth: &AuthContext,
     chat_id: i64,
     query: ChatEventsQuery,
-) -> AppResult<ChatEventsPage> {
+) -> AppResult<ChatEvents> {
     let limit = validate::limit(query.limit, 100, 1000)?;
     if query.after_seq < 0 {
         return Err(AppError::validation(
@@ -222,9 +187,9 @@ pub async fn chat_events(
         limit,
     )
     .await?;
-    Ok(ChatEventsPage {
+    Ok(ChatEvents {
         chat_id,
-        events: to_values(&slice.events),
+        events: items(slice.events),
         next_after_seq: slice.reached_seq,
         last_seq: chat.last_seq,
         has_more: slice.has_more,
@@ -263,27 +228,6 @@ pub struct UpdatesQuery {
     pub limit: Option<i64>,
 }
 
-/// What changed in one chat since the token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ChatUpdates {
-    pub chat_id: i64,
-    pub events: Vec<serde_json::Value>,
-    pub last_seq: i64,
-    pub has_more: bool,
-    pub resync_required: bool,
-}
-
-/// The answer of `GET /updates`: the chats that changed, and the token to
-/// pass next time (call again at once while `has_more`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct UpdatesPage {
-    pub chats: Vec<ChatUpdates>,
-    /// Chats in the token that the caller no longer belongs to.
-    pub left_chat_ids: Vec<i64>,
-    pub token: String,
-    pub has_more: bool,
-}
-
 /// `GET /updates?since=<token>`: for every chat of the caller, the events
 /// since the token. Without `since`, no events and the current token.
 /// A chat that is new to the token is replayed from its start when the log
@@ -294,7 +238,7 @@ pub async fn updates(
     ctx: &AppContext,
     auth: &AuthContext,
     query: UpdatesQuery,
-) -> AppResult<UpdatesPage> {
+) -> AppResult<Updates> {
     let limit = validate::limit(query.limit, 100, 1000)?;
     let since = match query.since.as_deref() {
         None | Some("") => None,
@@ -338,7 +282,7 @@ pub async fn updates(
         next.seqs.insert(chat_id, slice.reached_seq);
         changed.push(ChatUpdates {
             chat_id,
-            events: to_values(&slice.events),
+            events: items(slice.events),
             last_seq,
             has_more: slice.has_more,
             resync_required: slice.resync_required,
@@ -354,7 +298,7 @@ pub async fn updates(
                 .collect()
         })
         .unwrap_or_default();
-    Ok(UpdatesPage {
+    Ok(Updates {
         chats: changed,
         left_chat_ids,
         token: next.encode(),

@@ -10,12 +10,12 @@ use rand::Rng;
 use crate::domain::accounts::AuthContext;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
+use crate::domain::events::DomainEvent;
 use crate::domain::models::chat::{ChatListFilter, ChatListRow, NewChat, NewChatMember};
 use crate::domain::models::{Chat, ChatMember, ChatType, MemberRole, Privacy, User, event};
 use crate::domain::validate;
 use crate::infra::bus::{ChatEvent, Topic};
-use crate::wire::native::dto::{ChatCreateRequest, ChatDetailRead, ChatInfo, ChatRead};
-use crate::wire::native::events::ServerEvent;
+use crate::wire::native::dto::{ChatCreateRequest, ChatDetailRead, ChatRead};
 
 /// Query of `GET /chats` (seed 004 §7).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -74,22 +74,6 @@ fn random_public_id() -> String {
     (0..24)
         .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
         .collect()
-}
-
-pub(crate) fn chat_info(chat: &Chat, member_ids: Vec<i64>) -> ChatInfo {
-    ChatInfo {
-        id: chat.id,
-        public_id: chat.public_id.clone(),
-        chat_type: chat.chat_type,
-        title: chat.title.clone(),
-        description: chat.description.clone(),
-        avatar_url: chat.avatar_url.clone(),
-        handle: chat.handle.clone(),
-        is_public: chat.is_public,
-        created_by: chat.created_by,
-        member_ids,
-        created_at: chat.created_at,
-    }
 }
 
 /// The validated shape of a create request.
@@ -321,15 +305,8 @@ async fn record_chat_created(
     chat: &Chat,
     member_ids: Vec<i64>,
 ) -> AppResult<ChatEvent> {
-    let info = chat_info(chat, member_ids);
-    Ok(
-        event::record(conn, chat.id, |seq| ServerEvent::ChatCreated {
-            chat_id: chat.id,
-            seq,
-            chat: info,
-        })
-        .await?,
-    )
+    let chat = chat.snapshot(member_ids);
+    Ok(event::record(conn, chat.id, |_| DomainEvent::ChatCreated { chat }).await?)
 }
 
 fn to_chat_read(row: ChatListRow, presence: &PresenceView) -> ChatRead {

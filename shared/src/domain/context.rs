@@ -6,14 +6,13 @@ use std::sync::Arc;
 use redis::aio::ConnectionManager;
 
 use crate::config::Settings;
-use crate::infra::bus::{BusMessage, EventBus};
+use crate::infra::bus::{BusSink, EventBus};
 use crate::infra::db::DbPool;
 use crate::infra::jobs::JobQueue;
 use crate::infra::mail::Mailer;
 use crate::infra::presence_store::Presence;
 use crate::infra::ratelimit::RateLimits;
 use crate::infra::tokens::TokenKeys;
-use tokio::sync::mpsc::UnboundedSender;
 
 /// Shared services of one process. API handlers, socket frames and worker
 /// jobs all call domain functions with it, so one rule has one home.
@@ -37,10 +36,7 @@ impl AppContext {
     /// configured), the bus, the job queue and the mailer. With `sink`, the
     /// bus also subscribes (an API replica) and hands arriving events to it;
     /// without, it only publishes (the worker).
-    pub async fn build(
-        settings: Settings,
-        sink: Option<UnboundedSender<BusMessage>>,
-    ) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings, sink: Option<BusSink>) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
         let db = crate::infra::db::build_pool(&settings.db.url, settings.db.pool_size)?;
         let redis = match &settings.redis.url {

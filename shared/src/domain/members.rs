@@ -9,16 +9,17 @@ use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 
 use crate::domain::accounts::AuthContext;
-use crate::domain::chats::{chat_info, require_member_locked};
+use crate::domain::chats::require_member_locked;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
+use crate::domain::events::{DomainEvent, LeaveReason, MemberSnapshot};
 use crate::domain::models::chat::NewChatMember;
 use crate::domain::models::{Chat, ChatMember, ChatType, MemberRole, User, event};
 use crate::domain::permissions::{self, Action};
 use crate::domain::validate;
 use crate::infra::bus::{ChatEvent, Topic};
 use crate::wire::native::dto::{ChatMemberRead, ChatRead};
-use crate::wire::native::events::ServerEvent;
+use crate::wire::native::render;
 
 /// `{ "user_id": 123 }` for `POST /chats/{id}/members`.
 #[derive(Debug, Clone, Deserialize)]
@@ -58,26 +59,24 @@ fn require_allowed(chat: &Chat, member: &ChatMember, action: Action) -> AppResul
     Ok(())
 }
 
-async fn member_read(
+async fn member_snapshot(
     conn: &mut AsyncPgConnection,
     chat_id: i64,
     user_id: i64,
-) -> AppResult<ChatMemberRead> {
+) -> AppResult<MemberSnapshot> {
     let (member, name, username) = ChatMember::with_user(conn, chat_id, user_id).await?;
-    Ok(member.into_read(name, username))
+    Ok(member.snapshot(name, username))
 }
 
 async fn append_left(
     conn: &mut AsyncPgConnection,
     chat_id: i64,
     user_id: i64,
-    reason: &str,
+    reason: LeaveReason,
 ) -> AppResult<ChatEvent> {
-    Ok(event::record(conn, chat_id, |seq| ServerEvent::MemberLeft {
-        chat_id,
-        seq,
+    Ok(event::record(conn, chat_id, |_| DomainEvent::MemberLeft {
         user_id,
-        reason: reason.to_owned(),
+        reason,
     })
     .await?)
 }
@@ -122,16 +121,11 @@ pub async fn add_member(
             }],
         )
         .await?;
-        let member = member_read(conn, chat_id, req.user_id).await?;
-        let event = event::record(conn, chat_id, |seq| ServerEvent::MemberJoined {
-            chat_id,
-            seq,
-            user_id: req.user_id,
-            member: member.clone(),
-        })
-        .await?;
+        let member = member_snapshot(conn, chat_id, req.user_id).await?;
+        let read = render::member(&member);
+        let event = event::record(conn, chat_id, |_| DomainEvent::MemberJoined { member }).await?;
         ChatMember::set_joined_seq(conn, chat_id, req.user_id, event.seq).await?;
-        Ok((member, event))
+        Ok((read, event))
     })?;
     ctx.bus
         .publish(Topic::User(req.user_id), event.payload.clone())
@@ -174,7 +168,7 @@ pub async fn remove_member(
         if !ChatMember::delete(conn, chat_id, user_id).await? {
             return Err(member_not_found());
         }
-        append_left(conn, chat_id, user_id, "removed").await
+        append_left(conn, chat_id, user_id, LeaveReason::Removed).await
     })?;
     ctx.bus.publish_chat_events(&[event]).await;
     tracing::info!(
@@ -198,19 +192,14 @@ pub async fn leave_chat(ctx: &AppContext, auth: &AuthContext, chat_id: i64) -> A
         if !ChatMember::delete(conn, chat_id, me.user_id).await? {
             return Err(AppError::not_a_member());
         }
-        let mut events = vec![append_left(conn, chat_id, me.user_id, "left").await?];
+        let mut events = vec![append_left(conn, chat_id, me.user_id, LeaveReason::Left).await?];
         if me.role == MemberRole::Owner
             && let Some(heir) = ChatMember::successor(conn, chat_id, me.user_id).await?
         {
             ChatMember::set_role(conn, heir.id, MemberRole::Owner).await?;
-            let member = member_read(conn, chat_id, heir.user_id).await?;
-            let updated = event::record(conn, chat_id, |seq| ServerEvent::MemberUpdated {
-                chat_id,
-                seq,
-                user_id: heir.user_id,
-                member,
-            })
-            .await?;
+            let member = member_snapshot(conn, chat_id, heir.user_id).await?;
+            let updated =
+                event::record(conn, chat_id, |_| DomainEvent::MemberUpdated { member }).await?;
             events.push(updated);
         }
         Ok(events)
@@ -238,15 +227,8 @@ pub async fn set_title(
         require_allowed(&chat, &me, Action::EditChatInfo)?;
         let chat = Chat::set_title(conn, chat_id, &title).await?;
         let member_ids = ChatMember::user_ids(conn, chat_id).await?;
-        let info = chat_info(&chat, member_ids);
-        Ok(
-            event::record(conn, chat_id, |seq| ServerEvent::ChatUpdated {
-                chat_id,
-                seq,
-                chat: info,
-            })
-            .await?,
-        )
+        let chat = chat.snapshot(member_ids);
+        Ok(event::record(conn, chat_id, |_| DomainEvent::ChatUpdated { chat }).await?)
     })?;
     ctx.bus.publish_chat_events(&[event]).await;
     crate::domain::chats::read_chat(ctx, &mut conn, auth.user_id, chat_id).await

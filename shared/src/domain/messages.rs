@@ -14,6 +14,7 @@ use crate::domain::accounts::AuthContext;
 use crate::domain::chats::{require_member, require_member_locked};
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
+use crate::domain::events::DomainEvent;
 use crate::domain::models::message::{NewMessage, PageCursor};
 use crate::domain::models::{Chat, ChatMember, Message, MessageType, event};
 use crate::domain::permissions::{self, Action};
@@ -22,6 +23,7 @@ use crate::infra::bus::Topic;
 use crate::infra::ratelimit::Limit;
 use crate::wire::native::dto::{MessageCreateRequest, MessageEditRead, MessageRead};
 use crate::wire::native::events::ServerEvent;
+use crate::wire::native::render;
 
 /// The longest message text, in characters.
 pub const MAX_TEXT_CHARS: usize = 4096;
@@ -167,14 +169,11 @@ pub async fn send_message(
         )
         .await?
         .ok_or_else(|| AppError::conflict(DUPLICATE_CODE, "retry in flight"))?;
-        let mut read = message.to_read("sent");
-        read.mentions = Message::record_mentions(conn, &message, &req.text).await?;
-        let created = ServerEvent::MessageCreated {
-            chat_id: chat.id,
-            seq,
-            message: read.clone(),
-        };
-        let event = event::append(conn, chat.id, seq, &created).await?;
+        let mentions = Message::record_mentions(conn, &message, &req.text).await?;
+        let snapshot = message.snapshot(mentions);
+        let read = render::message(&snapshot, "sent");
+        let created = DomainEvent::MessageCreated { message: snapshot };
+        let event = event::append(conn, chat.id, seq, created).await?;
         Ok((event, read))
     });
     match result {
@@ -363,18 +362,14 @@ pub async fn edit_message(
             ));
         }
         let edited = Message::edit(conn, &message, text).await?;
-        let mut read = edited.to_read("sent");
-        read.mentions = Message::mentions_of(conn, &[edited.id])
+        let mentions = Message::mentions_of(conn, &[edited.id])
             .await?
             .into_iter()
             .map(|(_, user_id)| user_id)
             .collect();
-        let event = event::record(conn, chat.id, |seq| ServerEvent::MessageUpdated {
-            chat_id: chat.id,
-            seq,
-            message: read,
-        })
-        .await?;
+        let message = edited.snapshot(mentions);
+        let event =
+            event::record(conn, chat.id, |_| DomainEvent::MessageUpdated { message }).await?;
         Ok((edited, event))
     })?;
     ctx.bus.publish_chat_events(&[event]).await;
@@ -414,11 +409,8 @@ pub async fn delete_message(
         }
         Message::delete_for_all(conn, message.id).await?;
         event::redact_message(conn, message.id).await?;
-        let event = event::record(conn, chat.id, |seq| ServerEvent::MessageDeleted {
-            chat_id: chat.id,
-            seq: Some(seq),
+        let event = event::record(conn, chat.id, |_| DomainEvent::MessageDeleted {
             message_id: message.id,
-            for_all: true,
         })
         .await?;
         Ok((chat.id, Some(event)))

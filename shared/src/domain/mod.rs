@@ -12,6 +12,7 @@ pub mod chats;
 pub mod context;
 pub mod emails;
 pub mod error;
+pub mod events;
 pub mod jobs;
 pub mod kinds;
 pub mod members;

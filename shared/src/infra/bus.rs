@@ -11,7 +11,9 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tokio::sync::mpsc::UnboundedSender;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{Notify, mpsc};
 
 /// A durable chat event ready to publish: its chat, its seq and its bytes.
 #[derive(Debug, Clone)]
@@ -62,6 +64,87 @@ pub enum BusMessage {
     Reconnected,
 }
 
+/// The bounded queue from the bus to a replica's hub. When it is full an
+/// arriving event is dropped, counted, and the hub is told
+/// ([`OverflowSignal::notified`]) so that every socket catches up from the
+/// log: an overflow costs a catch-up, never a lost event.
+#[derive(Clone)]
+pub struct BusSink {
+    tx: mpsc::Sender<BusMessage>,
+    shared: Arc<Overflow>,
+}
+
+struct Overflow {
+    dropped: AtomicU64,
+    notify: Notify,
+}
+
+/// The hub's end of a [`BusSink`]: the messages, and the signal that some
+/// were dropped.
+pub struct BusReceiver {
+    pub messages: mpsc::Receiver<BusMessage>,
+    pub overflow: OverflowSignal,
+}
+
+/// Tells the hub that the queue was full and messages were dropped.
+pub struct OverflowSignal {
+    shared: Arc<Overflow>,
+}
+
+/// The queue was closed (the hub is gone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinkClosed;
+
+impl BusSink {
+    /// A queue of `capacity` messages.
+    pub fn new(capacity: usize) -> (BusSink, BusReceiver) {
+        let (tx, rx) = mpsc::channel(capacity);
+        let shared = Arc::new(Overflow {
+            dropped: AtomicU64::new(0),
+            notify: Notify::new(),
+        });
+        (
+            BusSink {
+                tx,
+                shared: shared.clone(),
+            },
+            BusReceiver {
+                messages: rx,
+                overflow: OverflowSignal { shared },
+            },
+        )
+    }
+
+    /// Queues `message` without waiting; a full queue drops it and tells
+    /// the receiver.
+    ///
+    /// Errors: [`SinkClosed`].
+    pub fn offer(&self, message: BusMessage) -> Result<(), SinkClosed> {
+        match self.tx.try_send(message) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                self.shared.notify.notify_one();
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(SinkClosed),
+        }
+    }
+}
+
+impl OverflowSignal {
+    /// Resolves when messages were dropped since the last call (the queue
+    /// was full).
+    pub async fn notified(&self) {
+        self.shared.notify.notified().await;
+    }
+
+    /// How many messages were dropped since this process started.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+}
+
 /// Publishes events and (on API replicas) subscribes to topics. Cheap to
 /// clone. With Redis it reaches every replica; without, it loops back inside
 /// this process (one replica only).
@@ -73,7 +156,7 @@ pub struct EventBus {
 struct Inner {
     prefix: String,
     backend: Backend,
-    sink: Option<UnboundedSender<BusMessage>>,
+    sink: Option<BusSink>,
 }
 
 enum Backend {
@@ -94,7 +177,7 @@ impl EventBus {
         redis_url: &str,
         prefix: &str,
         publisher: ConnectionManager,
-        sink: Option<UnboundedSender<BusMessage>>,
+        sink: Option<BusSink>,
     ) -> anyhow::Result<Self> {
         let subscriber = match &sink {
             Some(sink) => Some(subscriber_connection(redis_url, prefix, sink.clone()).await?),
@@ -113,7 +196,7 @@ impl EventBus {
     }
 
     /// An in-process bus: what is published comes straight back to `sink`.
-    pub fn local(prefix: &str, sink: Option<UnboundedSender<BusMessage>>) -> Self {
+    pub fn local(prefix: &str, sink: Option<BusSink>) -> Self {
         EventBus {
             inner: Arc::new(Inner {
                 prefix: prefix.to_owned(),
@@ -138,7 +221,7 @@ impl EventBus {
             }
             Backend::Local => {
                 if let Some(sink) = &self.inner.sink {
-                    let _ = sink.send(BusMessage::Event { topic, payload });
+                    let _ = sink.offer(BusMessage::Event { topic, payload });
                 }
             }
         }
@@ -208,7 +291,7 @@ impl EventBus {
 async fn subscriber_connection(
     redis_url: &str,
     prefix: &str,
-    sink: UnboundedSender<BusMessage>,
+    sink: BusSink,
 ) -> anyhow::Result<ConnectionManager> {
     let info = redis::IntoConnectionInfo::into_connection_info(redis_url)?;
     let settings = info
@@ -241,7 +324,7 @@ async fn subscriber_connection(
                 _ => None,
             };
             match message {
-                Some(message) => sink.send(message).map_err(|_| redis::aio::SendError),
+                Some(message) => sink.offer(message).map_err(|_| redis::aio::SendError),
                 None => Ok(()),
             }
         });

@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::domain::events::{ChatSnapshot, MemberSnapshot};
 use crate::domain::kinds::{ChatType, MemberRole, MessageType};
 use crate::infra::schema::{chat_members, chats, users};
 
@@ -234,6 +235,23 @@ impl Chat {
             .await
     }
 
+    /// The chat as a domain event carries it, with its members.
+    pub fn snapshot(&self, member_ids: Vec<i64>) -> ChatSnapshot {
+        ChatSnapshot {
+            id: self.id,
+            public_id: self.public_id.clone(),
+            chat_type: self.chat_type,
+            title: self.title.clone(),
+            description: self.description.clone(),
+            avatar_url: self.avatar_url.clone(),
+            handle: self.handle.clone(),
+            is_public: self.is_public,
+            created_by: self.created_by,
+            member_ids,
+            created_at: self.created_at,
+        }
+    }
+
     /// Sets the title.
     pub async fn set_title(
         conn: &mut AsyncPgConnection,
@@ -310,14 +328,20 @@ impl ChatMember {
         name: String,
         username: String,
     ) -> crate::wire::native::dto::ChatMemberRead {
-        crate::wire::native::dto::ChatMemberRead {
+        crate::wire::native::render::member(&self.snapshot(name, username))
+    }
+
+    /// The membership as a domain event carries it, with the member's
+    /// `name` and `username`.
+    pub fn snapshot(&self, name: String, username: String) -> MemberSnapshot {
+        MemberSnapshot {
             id: self.id,
             user_id: self.user_id,
             role: self.role,
             joined_at: self.joined_at,
             name,
             username,
-            nickname: self.nickname,
+            nickname: self.nickname.clone(),
         }
     }
 

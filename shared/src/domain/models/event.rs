@@ -1,16 +1,17 @@
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::infra::bus::ChatEvent;
 
+use crate::domain::events::{DomainEvent, LoggedEvent, StoredEvent, VERSION};
 use crate::domain::models::EventKind;
 use crate::infra::schema::{chat_events, chats};
-use crate::wire::native::events::ServerEvent;
+use crate::wire::native::render;
 
 /// A row of `chat_events`: one durable change of a chat, at `seq`.
-/// `payload` is the whole [`ServerEvent`] as clients receive it.
+/// `payload` is a [`LoggedEvent`] (older rows: the native frame; read it
+/// with [`ChatEventRow::stored`]).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = chat_events, check_for_backend(diesel::pg::Pg))]
 pub struct ChatEventRow {
@@ -19,6 +20,8 @@ pub struct ChatEventRow {
     pub event_type: EventKind,
     pub payload: serde_json::Value,
     pub created_at: DateTime<Utc>,
+    /// The message a message event is about.
+    pub message_id: Option<i64>,
 }
 
 /// Takes the chat's next seq: `UPDATE chats SET last_seq = last_seq + 1`.
@@ -41,10 +44,10 @@ pub async fn next_seq(conn: &mut AsyncPgConnection, chat_id: i64) -> QueryResult
 pub async fn record(
     conn: &mut AsyncPgConnection,
     chat_id: i64,
-    make: impl FnOnce(i64) -> ServerEvent,
+    make: impl FnOnce(i64) -> DomainEvent,
 ) -> QueryResult<ChatEvent> {
     let seq = next_seq(conn, chat_id).await?;
-    append(conn, chat_id, seq, &make(seq)).await
+    append(conn, chat_id, seq, make(seq)).await
 }
 
 /// [`next_seq`] for a new message: also moves the chat to the top of its
@@ -62,19 +65,23 @@ pub async fn next_message_seq(conn: &mut AsyncPgConnection, chat_id: i64) -> Que
 }
 
 /// Appends `event` to the chat's log at `seq` (taken with [`next_seq`] in
-/// the same transaction) and returns it ready to publish after commit.
+/// the same transaction) and returns it ready to publish after commit,
+/// rendered once for the native API.
 pub async fn append(
     conn: &mut AsyncPgConnection,
     chat_id: i64,
     seq: i64,
-    event: &ServerEvent,
+    event: DomainEvent,
 ) -> QueryResult<ChatEvent> {
-    let kind = event.logged_kind().ok_or_else(|| {
-        diesel::result::Error::SerializationError(
-            format!("{} is not a logged event", event.kind()).into(),
-        )
-    })?;
-    let payload = serde_json::to_value(event)
+    let kind = event.kind();
+    let message_id = event.message_id();
+    let logged = LoggedEvent {
+        v: VERSION,
+        chat_id,
+        seq,
+        event,
+    };
+    let payload = serde_json::to_value(&logged)
         .map_err(|e| diesel::result::Error::SerializationError(e.into()))?;
     let created_at: DateTime<Utc> = diesel::insert_into(chat_events::table)
         .values((
@@ -82,7 +89,7 @@ pub async fn append(
             chat_events::seq.eq(seq),
             chat_events::event_type.eq(kind),
             chat_events::payload.eq(&payload),
-            chat_events::message_id.eq(event.message_id()),
+            chat_events::message_id.eq(message_id),
         ))
         .returning(chat_events::created_at)
         .get_result(conn)
@@ -91,7 +98,7 @@ pub async fn append(
         chat_id,
         seq,
         created_at,
-        payload: event.to_bytes(),
+        payload: render::chat_event(&logged).to_bytes(),
     })
 }
 
@@ -103,11 +110,17 @@ pub async fn append(
 /// `/updates`, socket `resume`, SSE `Last-Event-ID`) can serve the text
 /// afterwards (issue 6, item 1). Returns the number of events redacted.
 pub async fn redact_message(conn: &mut AsyncPgConnection, message_id: i64) -> QueryResult<usize> {
+    // Versioned rows hold a snapshot under event.message; older rows the
+    // native frame's message.
     diesel::sql_query(
         "UPDATE chat_events \
-            SET payload = jsonb_set(payload, '{message}', (payload -> 'message') || jsonb_build_object( \
-                'text', NULL, 'deleted', TRUE, 'mentions', '[]'::jsonb, 'reactions', '[]'::jsonb, \
-                'attachments', '[]'::jsonb, 'attachment_waveform', NULL)) \
+            SET payload = CASE WHEN payload ? 'v' \
+                THEN jsonb_set(payload, '{event,message}', (payload #> '{event,message}') \
+                     || jsonb_build_object('text', NULL, 'deleted', TRUE, 'mentions', '[]'::jsonb)) \
+                ELSE jsonb_set(payload, '{message}', (payload -> 'message') || jsonb_build_object( \
+                     'text', NULL, 'deleted', TRUE, 'mentions', '[]'::jsonb, 'reactions', '[]'::jsonb, \
+                     'attachments', '[]'::jsonb, 'attachment_waveform', NULL)) \
+                END \
           WHERE message_id = $1 AND type IN ('message_created', 'message_updated')",
     )
     .bind::<diesel::sql_types::BigInt, _>(message_id)
@@ -137,8 +150,8 @@ impl ChatEventRow {
         query.load(conn).await
     }
 
-    /// The event's bytes as sent to clients.
-    pub fn payload_bytes(&self) -> Bytes {
-        Bytes::from(serde_json::to_vec(&self.payload).unwrap_or_default())
+    /// The stored event, versioned or older.
+    pub fn stored(&self) -> StoredEvent {
+        StoredEvent::read(&self.payload)
     }
 }

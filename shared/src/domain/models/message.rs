@@ -2,11 +2,13 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::domain::events::MessageSnapshot;
 use crate::domain::kinds::MessageType;
 use crate::infra::schema::{
     chat_members, mentions, message_edits, message_hidden, messages, users,
 };
 use crate::wire::native::dto::{MessageEditRead, MessageRead};
+use crate::wire::native::render;
 
 /// A row of `messages`. `seq` is the chat seq of its `message_created` event.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -310,6 +312,32 @@ impl Message {
             .await
     }
 
+    /// Which of `user_ids` may not see the message's content: they hid it,
+    /// or cleared the chat's history up to or past it. One lookup per edit
+    /// and replica, for all of its local followers.
+    pub async fn hidden_among(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        user_ids: &[i64],
+    ) -> QueryResult<Vec<i64>> {
+        let mut hidden: Vec<i64> = message_hidden::table
+            .filter(message_hidden::message_id.eq(id))
+            .filter(message_hidden::user_id.eq_any(user_ids))
+            .select(message_hidden::user_id)
+            .load(conn)
+            .await?;
+        let cleared: Vec<i64> = messages::table
+            .inner_join(chat_members::table.on(chat_members::chat_id.eq(messages::chat_id)))
+            .filter(messages::id.eq(id))
+            .filter(chat_members::user_id.eq_any(user_ids))
+            .filter(messages::id.le(chat_members::cleared_before_message_id))
+            .select(chat_members::user_id)
+            .load(conn)
+            .await?;
+        hidden.extend(cleared);
+        Ok(hidden)
+    }
+
     /// The message's edit history, oldest first.
     pub async fn edits(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Vec<MessageEdit>> {
         message_edits::table
@@ -320,10 +348,16 @@ impl Message {
             .await
     }
 
-    /// `MessageRead` with the given delivery status (`sent`, `delivered`, `read`).
+    /// `MessageRead` with the given delivery status (`sent`, `delivered`,
+    /// `read`) and no mentions (the caller adds them).
     pub fn to_read(&self, delivery_status: &str) -> MessageRead {
+        render::message(&self.snapshot(Vec::new()), delivery_status)
+    }
+
+    /// The message as a domain event carries it, with its `mentions`.
+    pub fn snapshot(&self, mentions: Vec<i64>) -> MessageSnapshot {
         let deleted = self.deleted_at.is_some();
-        MessageRead {
+        MessageSnapshot {
             id: self.id,
             chat_id: self.chat_id,
             sender_id: self.sender_id,
@@ -333,11 +367,7 @@ impl Message {
             message_type: self.message_type,
             text: (!deleted).then(|| self.text.clone()),
             client_message_id: self.client_message_id.clone(),
-            delivery_status: delivery_status.to_owned(),
-            attachment_waveform: None,
-            reactions: Vec::new(),
-            attachments: Vec::new(),
-            mentions: Vec::new(),
+            mentions,
             deleted,
             edited_at: self.edited_at,
             created_at: self.created_at,

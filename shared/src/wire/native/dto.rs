@@ -225,3 +225,36 @@ pub struct MessageEditRead {
     pub old_text: String,
     pub edited_at: DateTime<Utc>,
 }
+
+/// The answer of `GET /chats/{id}/events`. `events` are the frames a socket
+/// would have received; continue from `next_after_seq` while `has_more`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChatEventsPage {
+    pub chat_id: i64,
+    pub events: Vec<serde_json::Value>,
+    pub next_after_seq: i64,
+    pub last_seq: i64,
+    pub has_more: bool,
+    pub resync_required: bool,
+}
+
+/// What changed in one chat since an updates token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChatUpdatesRead {
+    pub chat_id: i64,
+    pub events: Vec<serde_json::Value>,
+    pub last_seq: i64,
+    pub has_more: bool,
+    pub resync_required: bool,
+}
+
+/// The answer of `GET /updates`: the chats that changed, and the token to
+/// pass next time (call again at once while `has_more`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UpdatesPage {
+    pub chats: Vec<ChatUpdatesRead>,
+    /// Chats in the token that the caller no longer belongs to.
+    pub left_chat_ids: Vec<i64>,
+    pub token: String,
+    pub has_more: bool,
+}

@@ -5,7 +5,6 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::kinds::EventKind;
 use crate::wire::native::dto::{ChatInfo, ChatMemberRead, MessageRead};
 
 /// A server → client frame. Serialised once per replica; chat events carry
@@ -157,33 +156,6 @@ impl ServerEvent {
             ServerEvent::ResyncRequired { .. } => "resync_required",
             ServerEvent::Resumed { .. } => "resumed",
             ServerEvent::Error { .. } => "error",
-        }
-    }
-
-    /// The kind stored in `chat_events.type` for an event that belongs in
-    /// a chat's log; `None` for frames that are never logged.
-    pub fn logged_kind(&self) -> Option<EventKind> {
-        Some(match self {
-            ServerEvent::MessageCreated { .. } => EventKind::MessageCreated,
-            ServerEvent::MessageUpdated { .. } => EventKind::MessageUpdated,
-            ServerEvent::MessageDeleted { seq: Some(_), .. } => EventKind::MessageDeleted,
-            ServerEvent::ChatCreated { .. } => EventKind::ChatCreated,
-            ServerEvent::ChatUpdated { .. } => EventKind::ChatUpdated,
-            ServerEvent::MemberJoined { .. } => EventKind::MemberJoined,
-            ServerEvent::MemberUpdated { .. } => EventKind::MemberUpdated,
-            ServerEvent::MemberLeft { .. } => EventKind::MemberLeft,
-            _ => return None,
-        })
-    }
-
-    /// The message a message event is about (`message_created`,
-    /// `message_updated`, `message_deleted`); `None` for other events.
-    pub fn message_id(&self) -> Option<i64> {
-        match self {
-            ServerEvent::MessageCreated { message, .. }
-            | ServerEvent::MessageUpdated { message, .. } => Some(message.id),
-            ServerEvent::MessageDeleted { message_id, .. } => Some(*message_id),
-            _ => None,
         }
     }
 
