@@ -1,12 +1,12 @@
 -- Which message a chat event is about (message_created / _updated / _deleted),
 -- so that deleting a message for everyone can redact its earlier events
 -- (issue 6, item 1). Not a foreign key: an event insert must not lock the
--- message row.
+-- message row. No index: redaction finds the rows by (chat_id, seq >= the
+-- message's seq), the primary key.
 ALTER TABLE chat_events ADD COLUMN message_id BIGINT;
 UPDATE chat_events
    SET message_id = COALESCE((payload ->> 'message_id')::bigint, (payload -> 'message' ->> 'id')::bigint)
  WHERE type IN ('message_created', 'message_updated', 'message_deleted');
-CREATE INDEX chat_events_message_id_idx ON chat_events (message_id) WHERE message_id IS NOT NULL;
 
 -- Messages already deleted for everyone: their logged copies lose the content.
 UPDATE chat_events e

@@ -31,7 +31,6 @@ use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::{ChatEvents, ChatUpdates, ReplayItem, Updates};
 use crate::domain::models::{ChatEventRow, ChatMember, EventKind};
 use crate::domain::validate;
-use crate::infra::schema::message_hidden;
 
 /// What the log holds after a reader's position.
 #[derive(Debug, Clone, Default)]
@@ -47,6 +46,47 @@ pub struct EventSlice {
     /// The slice ends with the reader's own `member_left` and they did not
     /// join again: nothing after it is theirs to see.
     pub left: bool,
+}
+
+/// What a replay needs to know of its reader, in one query: where they
+/// cleared the chat's history, when they last joined, and which of the
+/// replayed messages they hid.
+#[derive(Debug, QueryableByName)]
+struct ReaderView {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    is_member: bool,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    cleared_before: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    joined_seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::BigInt>)]
+    hidden: Vec<i64>,
+}
+
+impl ReaderView {
+    async fn load(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        user_id: i64,
+        message_ids: &[i64],
+    ) -> QueryResult<ReaderView> {
+        // Hidden messages count for a reader who just left too (the replay
+        // up to their leave).
+        diesel::sql_query(
+            "SELECT cm.user_id IS NOT NULL AS is_member, \
+                    COALESCE(cm.cleared_before_message_id, 0) AS cleared_before, \
+                    COALESCE(cm.joined_seq, 0) AS joined_seq, \
+                    ARRAY(SELECT h.message_id FROM message_hidden h \
+                           WHERE h.user_id = $2 AND h.message_id = ANY($3)) AS hidden \
+               FROM (SELECT 1) AS one \
+               LEFT JOIN chat_members cm ON cm.chat_id = $1 AND cm.user_id = $2",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(chat_id)
+        .bind::<diesel::sql_types::BigInt, _>(user_id)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(message_ids)
+        .get_result(conn)
+        .await
+    }
 }
 
 /// Reads up to `limit` events of `chat_id` after `after_seq` (and up to
@@ -77,16 +117,17 @@ pub async fn read_events(
         });
     }
     let mut rows = ChatEventRow::range(conn, chat_id, after_seq, Some(target), limit).await?;
-    let member = ChatMember::find(conn, chat_id, user_id).await?;
+    let message_ids: Vec<i64> = rows.iter().filter_map(|r| r.message_id).collect();
+    let reader = ReaderView::load(conn, chat_id, user_id, &message_ids).await?;
     let own_leave = rows.iter().position(|r| {
         r.event_type == EventKind::MemberLeft && r.stored().left_user() == Some(user_id)
     });
     // Where the reader stands after a leave they later undid by joining again.
     let mut rejoined_at = None;
     if let Some(i) = own_leave {
-        rejoined_at = member
-            .as_ref()
-            .map(|m| m.joined_seq)
+        rejoined_at = reader
+            .is_member
+            .then_some(reader.joined_seq)
             .filter(|joined| *joined > rows[i].seq);
         rows.truncate(i + 1);
     }
@@ -97,20 +138,8 @@ pub async fn read_events(
             ..EventSlice::default()
         });
     }
-    let message_ids: Vec<i64> = rows.iter().filter_map(|r| r.message_id).collect();
-    let cleared_before = member.as_ref().map_or(0, |m| m.cleared_before_message_id);
-    let hidden: HashSet<i64> = if message_ids.is_empty() {
-        HashSet::new()
-    } else {
-        message_hidden::table
-            .filter(message_hidden::user_id.eq(user_id))
-            .filter(message_hidden::message_id.eq_any(&message_ids))
-            .select(message_hidden::message_id)
-            .load::<i64>(conn)
-            .await?
-            .into_iter()
-            .collect()
-    };
+    let cleared_before = reader.cleared_before;
+    let hidden: HashSet<i64> = reader.hidden.into_iter().collect();
     // After a leave undone by a re-join, the next event is the re-join.
     let reached_seq = match rejoined_at {
         Some(joined) => joined - 1,

@@ -35,7 +35,7 @@ pub async fn require_member(
     chat_id: i64,
     user_id: i64,
 ) -> AppResult<(Chat, ChatMember)> {
-    let chat = Chat::find(conn, chat_id).await.map_err(chat_not_found)?;
+    let chat = Chat::find(conn, chat_id).await.map_err(or_chat_not_found)?;
     let member = ChatMember::find(conn, chat_id, user_id)
         .await?
         .ok_or_else(AppError::not_a_member)?;
@@ -52,14 +52,15 @@ pub async fn require_member_locked(
     chat_id: i64,
     user_id: i64,
 ) -> AppResult<(Chat, ChatMember)> {
-    let chat = Chat::lock(conn, chat_id).await.map_err(chat_not_found)?;
+    let chat = Chat::lock(conn, chat_id).await.map_err(or_chat_not_found)?;
     let member = ChatMember::find(conn, chat_id, user_id)
         .await?
         .ok_or_else(AppError::not_a_member)?;
     Ok((chat, member))
 }
 
-fn chat_not_found(err: diesel::result::Error) -> AppError {
+/// `NotFound` of a chat as 404 `chat_not_found`; other errors as they are.
+pub(crate) fn or_chat_not_found(err: diesel::result::Error) -> AppError {
     match err {
         diesel::result::Error::NotFound => {
             AppError::not_found("chat_not_found", "This chat does not exist.")

@@ -8,6 +8,7 @@
 //! [`StoredEvent`] reads both, and the old rows keep rendering as they were.
 //! Snapshots are taken from rows by the models (`Message::snapshot`, …).
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -161,22 +162,25 @@ pub struct LoggedEvent {
 }
 
 /// A row of the log as read: a versioned domain event, or a row written
-/// before them, which holds the native frame itself.
+/// before them, which holds the native frame itself (kept as its JSON text:
+/// it is sent as it is).
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoredEvent {
     V1(LoggedEvent),
-    Legacy(serde_json::Value),
+    Legacy(Bytes),
 }
 
 impl StoredEvent {
-    /// Reads a stored payload.
-    pub fn read(payload: &serde_json::Value) -> StoredEvent {
-        if payload.get("v").is_some()
-            && let Ok(event) = serde_json::from_value::<LoggedEvent>(payload.clone())
+    /// Reads a stored payload from its JSON text (PostgreSQL prints a
+    /// `jsonb` with its shortest keys first, so a versioned row starts with
+    /// `{"v"`).
+    pub fn read(text: &str) -> StoredEvent {
+        if text.starts_with("{\"v\"")
+            && let Ok(event) = serde_json::from_str::<LoggedEvent>(text)
         {
             return StoredEvent::V1(event);
         }
-        StoredEvent::Legacy(payload.clone())
+        StoredEvent::Legacy(Bytes::copy_from_slice(text.as_bytes()))
     }
 
     /// The user whose `member_left` this is, if it is one.
@@ -187,9 +191,12 @@ impl StoredEvent {
                 ..
             }) => Some(*user_id),
             StoredEvent::V1(_) => None,
-            StoredEvent::Legacy(frame) => (frame["type"] == "member_left")
-                .then(|| frame["user_id"].as_i64())
-                .flatten(),
+            StoredEvent::Legacy(text) => {
+                let frame: serde_json::Value = serde_json::from_slice(text).ok()?;
+                (frame["type"] == "member_left")
+                    .then(|| frame["user_id"].as_i64())
+                    .flatten()
+            }
         }
     }
 }
@@ -262,12 +269,14 @@ mod tests {
             serde_json::json!({"v": 1, "chat_id": 3, "seq": 9,
                 "event": {"kind": "member_left", "user_id": 5, "reason": "removed"}})
         );
-        let stored = StoredEvent::read(&json);
+        // As PostgreSQL prints a jsonb: shortest keys first, with spaces.
+        let text = r#"{"v": 1, "seq": 9, "event": {"kind": "member_left", "reason": "removed", "user_id": 5}, "chat_id": 3}"#;
+        let stored = StoredEvent::read(text);
         assert_eq!(stored, StoredEvent::V1(logged));
         assert_eq!(stored.left_user(), Some(5));
         let old = serde_json::json!({"type": "member_left", "chat_id": 3, "seq": 9,
             "user_id": 5, "reason": "left"});
-        let stored = StoredEvent::read(&old);
+        let stored = StoredEvent::read(&old.to_string());
         assert!(matches!(stored, StoredEvent::Legacy(_)));
         assert_eq!(stored.left_user(), Some(5));
     }

@@ -138,7 +138,15 @@ pub async fn send_message(
         });
     }
     let result = crate::transaction!(conn, async |conn| {
-        let (chat, member) = require_member_locked(conn, req.chat_id, sender_id).await?;
+        // The seq first: it locks the chat's row, so that the membership and
+        // role read next cannot change before commit.
+        let chat = event::take_message_seq(conn, req.chat_id)
+            .await
+            .map_err(crate::domain::chats::or_chat_not_found)?;
+        let seq = chat.last_seq;
+        let member = ChatMember::find(conn, chat.id, sender_id)
+            .await?
+            .ok_or_else(AppError::not_a_member)?;
         if !permissions::allows(chat.chat_type, member.role, Action::PostMessage) {
             return Err(AppError::forbidden(
                 "cannot_post",
@@ -154,7 +162,6 @@ pub async fn send_message(
                 ));
             }
         }
-        let seq = event::next_message_seq(conn, chat.id).await?;
         let message = Message::insert(
             conn,
             NewMessage {
@@ -408,7 +415,7 @@ pub async fn delete_message(
             return Ok((chat.id, None));
         }
         Message::delete_for_all(conn, message.id).await?;
-        event::redact_message(conn, message.id).await?;
+        event::redact_message(conn, &message).await?;
         let event = event::record(conn, chat.id, |_| DomainEvent::MessageDeleted {
             message_id: message.id,
         })

@@ -5,20 +5,20 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use crate::infra::bus::ChatEvent;
 
 use crate::domain::events::{DomainEvent, LoggedEvent, StoredEvent, VERSION};
-use crate::domain::models::EventKind;
+use crate::domain::models::{Chat, EventKind, Message};
 use crate::infra::schema::{chat_events, chats};
 use crate::wire::native::render;
 
 /// A row of `chat_events`: one durable change of a chat, at `seq`.
-/// `payload` is a [`LoggedEvent`] (older rows: the native frame; read it
-/// with [`ChatEventRow::stored`]).
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = chat_events, check_for_backend(diesel::pg::Pg))]
+/// `payload` is the JSON text of a [`LoggedEvent`] (older rows: of the
+/// native frame); read it with [`ChatEventRow::stored`]. Loaded as text so
+/// that replaying parses each row once.
+#[derive(Debug, Clone, Queryable)]
 pub struct ChatEventRow {
     pub chat_id: i64,
     pub seq: i64,
     pub event_type: EventKind,
-    pub payload: serde_json::Value,
+    pub payload: String,
     pub created_at: DateTime<Utc>,
     /// The message a message event is about.
     pub message_id: Option<i64>,
@@ -50,16 +50,20 @@ pub async fn record(
     append(conn, chat_id, seq, make(seq)).await
 }
 
-/// [`next_seq`] for a new message: also moves the chat to the top of its
-/// members' lists (`last_activity_at`), in the same statement.
-pub async fn next_message_seq(conn: &mut AsyncPgConnection, chat_id: i64) -> QueryResult<i64> {
+/// [`next_seq`] for a new message, as the first statement of the send: it
+/// locks the chat's row (the lock order of every write, [`Chat::lock`]),
+/// moves the chat to the top of its members' lists (`last_activity_at`) and
+/// returns the chat with its new `last_seq`, the message's seq, in one
+/// statement. A send that is then refused rolls it back. `NotFound` if
+/// there is no such chat.
+pub async fn take_message_seq(conn: &mut AsyncPgConnection, chat_id: i64) -> QueryResult<Chat> {
     diesel::update(chats::table.find(chat_id))
         .set((
             chats::last_seq.eq(chats::last_seq + 1),
             chats::updated_at.eq(diesel::dsl::now),
             chats::last_activity_at.eq(diesel::dsl::now),
         ))
-        .returning(chats::last_seq)
+        .returning(Chat::as_returning())
         .get_result(conn)
         .await
 }
@@ -109,7 +113,9 @@ pub async fn append(
 /// that deletes the message for everyone, so no replay path (REST events,
 /// `/updates`, socket `resume`, SSE `Last-Event-ID`) can serve the text
 /// afterwards (issue 6, item 1). Returns the number of events redacted.
-pub async fn redact_message(conn: &mut AsyncPgConnection, message_id: i64) -> QueryResult<usize> {
+/// The events are found by the chat's primary key from the message's seq
+/// on, so the log needs no index of its own for this.
+pub async fn redact_message(conn: &mut AsyncPgConnection, message: &Message) -> QueryResult<usize> {
     // Versioned rows hold a snapshot under event.message; older rows the
     // native frame's message.
     diesel::sql_query(
@@ -121,9 +127,12 @@ pub async fn redact_message(conn: &mut AsyncPgConnection, message_id: i64) -> Qu
                      'text', NULL, 'deleted', TRUE, 'mentions', '[]'::jsonb, 'reactions', '[]'::jsonb, \
                      'attachments', '[]'::jsonb, 'attachment_waveform', NULL)) \
                 END \
-          WHERE message_id = $1 AND type IN ('message_created', 'message_updated')",
+          WHERE chat_id = $2 AND seq >= $3 AND message_id = $1 \
+            AND type IN ('message_created', 'message_updated')",
     )
-    .bind::<diesel::sql_types::BigInt, _>(message_id)
+    .bind::<diesel::sql_types::BigInt, _>(message.id)
+    .bind::<diesel::sql_types::BigInt, _>(message.chat_id)
+    .bind::<diesel::sql_types::BigInt, _>(message.seq)
     .execute(conn)
     .await
 }
@@ -140,7 +149,14 @@ impl ChatEventRow {
         let mut query = chat_events::table
             .filter(chat_events::chat_id.eq(chat_id))
             .filter(chat_events::seq.gt(after_seq))
-            .select(ChatEventRow::as_select())
+            .select((
+                chat_events::chat_id,
+                chat_events::seq,
+                chat_events::event_type,
+                diesel::dsl::sql::<diesel::sql_types::Text>("payload::text"),
+                chat_events::created_at,
+                chat_events::message_id,
+            ))
             .order(chat_events::seq.asc())
             .limit(limit)
             .into_boxed();
