@@ -768,30 +768,17 @@ async fn run_commands(
             ClientCommand::Read {
                 chat_id,
                 message_id,
-            } => {
-                receipt(
-                    &state,
-                    &auth,
-                    chat_id,
-                    message_id,
-                    ReceiptKind::MessageRead,
-                    reference,
-                )
-                .await
             }
-            ClientCommand::Delivered {
+            | ClientCommand::Delivered {
                 chat_id,
                 message_id,
             } => {
-                receipt(
-                    &state,
-                    &auth,
-                    chat_id,
-                    message_id,
-                    ReceiptKind::MessageDelivered,
-                    reference,
-                )
-                .await
+                let status = if matches!(command, ClientCommand::Read { .. }) {
+                    ReceiptKind::MessageRead
+                } else {
+                    ReceiptKind::MessageDelivered
+                };
+                receipt(&state, &auth, chat_id, message_id, status, reference).await
             }
             // Not database commands: the socket answers them itself.
             _ => None,

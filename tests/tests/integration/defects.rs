@@ -907,6 +907,26 @@ fn assert_scrubbed(source: &str, events: &[Value], message_id: i64, secrets: &[&
     assert!(created[0]["message"]["text"].is_null(), "{source}: {text}");
 }
 
+/// Sends `texts[0]` as `user`, edits it to `texts[1]`, deletes it for
+/// everyone; returns the message id.
+async fn send_edit_delete(api: &Api, user: &TestUser, chat: i64, texts: [&str; 2]) -> i64 {
+    let m = api.send_text(user, chat, texts[0]).await;
+    let id = m["id"].as_i64().unwrap();
+    let (status, body) = api
+        .put(
+            &format!("/api/v1/messages/{id}"),
+            tok(user),
+            &json!({"text": texts[1]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = api
+        .delete(&format!("/api/v1/messages/{id}?for_all=true"), tok(user))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    id
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_deleted_for_everyone_is_never_replayed() {
     let app = TestApp::spawn().await;
@@ -915,22 +935,7 @@ async fn text_deleted_for_everyone_is_never_replayed() {
     assert_eq!(status, StatusCode::OK, "{before}");
     let old_token = before["token"].as_str().unwrap().to_owned();
 
-    let m = app.api.send_text(&a, chat, SECRETS[0]).await;
-    let id = m["id"].as_i64().unwrap();
-    let (status, body) = app
-        .api
-        .put(
-            &format!("/api/v1/messages/{id}"),
-            tok(&a),
-            &json!({"text": SECRETS[1]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = app
-        .api
-        .delete(&format!("/api/v1/messages/{id}?for_all=true"), tok(&a))
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let id = send_edit_delete(&app.api, &a, chat, SECRETS).await;
 
     // The chat's log, for the sender and the other member.
     for user in [&a, &b] {
@@ -1001,22 +1006,7 @@ async fn a_member_who_joins_later_sees_no_text_deleted_for_everyone() {
     let late = app.api.register_and_login("liv").await;
     let g = group(&app.api, &owner, &[&member]).await;
     let secrets = ["secret g1", "secret g2"];
-    let m = app.api.send_text(&owner, g, secrets[0]).await;
-    let id = m["id"].as_i64().unwrap();
-    let (status, body) = app
-        .api
-        .put(
-            &format!("/api/v1/messages/{id}"),
-            tok(&owner),
-            &json!({"text": secrets[1]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = app
-        .api
-        .delete(&format!("/api/v1/messages/{id}?for_all=true"), tok(&owner))
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    send_edit_delete(&app.api, &owner, g, secrets).await;
     add_member(&app.api, &owner, g, &late).await;
 
     let (status, page) = app
