@@ -18,9 +18,9 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use parley_shared::AppError;
 use parley_shared::domain::accounts::AuthContext;
-use parley_shared::domain::catchup::{UpdatesToken, read_events};
+use parley_shared::domain::catchup::{ReplayMarks, UpdatesToken, read_events};
 use parley_shared::domain::messages;
-use parley_shared::domain::models::{Chat, ChatMember, Message, Session as AuthSession};
+use parley_shared::domain::models::{ChatMember, Message, Session as AuthSession};
 use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
 use parley_shared::infra::bus::Topic;
 use parley_shared::wire::native::events::ServerEvent;
@@ -491,18 +491,18 @@ impl<T: Transport> Socket<T> {
             // Read a page, then let the connection go before sending.
             let (slice, last_seq) = {
                 let mut db = self.state.ctx.db.get().await?;
-                let last_seq = Chat::last_seq(&mut db, chat_id).await?;
+                let marks = ReplayMarks::load(&mut db, chat_id, self.auth.user_id).await?;
                 let slice = read_events(
                     &mut db,
                     self.auth.user_id,
                     chat_id,
                     position,
                     up_to,
-                    last_seq,
+                    marks,
                     REPLAY_PAGE,
                 )
                 .await?;
-                (slice, last_seq)
+                (slice, marks.last_seq)
             };
             if slice.resync_required {
                 self.positions.set(chat_id, last_seq);

@@ -28,9 +28,10 @@ use crate::domain::accounts::AuthContext;
 use crate::domain::chats::require_member;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
-use crate::domain::events::{ChatEvents, ChatUpdates, ReplayItem, Updates};
+use crate::domain::events::{ChatEvents, ChatUpdates, ReplayItem, StoredEvent, Updates};
 use crate::domain::models::{ChatEventRow, ChatMember, EventKind};
 use crate::domain::validate;
+use crate::infra::schema::{chat_members, chats, message_hidden};
 
 /// What the log holds after a reader's position.
 #[derive(Debug, Clone, Default)]
@@ -48,44 +49,52 @@ pub struct EventSlice {
     pub left: bool,
 }
 
-/// What a replay needs to know of its reader, in one query: where they
-/// cleared the chat's history, when they last joined, and which of the
-/// replayed messages they hid.
-#[derive(Debug, QueryableByName)]
-struct ReaderView {
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    is_member: bool,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    cleared_before: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    joined_seq: i64,
-    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::BigInt>)]
-    hidden: Vec<i64>,
+/// Where a chat stands, and the reader's marks in it that a replay needs:
+/// where they cleared its history and when they last joined (`None` for a
+/// reader who is not, or no longer, a member).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplayMarks {
+    pub last_seq: i64,
+    pub cleared_before: i64,
+    pub joined_seq: Option<i64>,
 }
 
-impl ReaderView {
-    async fn load(
+impl ReplayMarks {
+    /// The marks of `user_id` in `chat_id`, in one (prepared, cached) query.
+    /// `NotFound` if there is no such chat.
+    pub async fn load(
         conn: &mut AsyncPgConnection,
         chat_id: i64,
         user_id: i64,
-        message_ids: &[i64],
-    ) -> QueryResult<ReaderView> {
-        // Hidden messages count for a reader who just left too (the replay
-        // up to their leave).
-        diesel::sql_query(
-            "SELECT cm.user_id IS NOT NULL AS is_member, \
-                    COALESCE(cm.cleared_before_message_id, 0) AS cleared_before, \
-                    COALESCE(cm.joined_seq, 0) AS joined_seq, \
-                    ARRAY(SELECT h.message_id FROM message_hidden h \
-                           WHERE h.user_id = $2 AND h.message_id = ANY($3)) AS hidden \
-               FROM (SELECT 1) AS one \
-               LEFT JOIN chat_members cm ON cm.chat_id = $1 AND cm.user_id = $2",
-        )
-        .bind::<diesel::sql_types::BigInt, _>(chat_id)
-        .bind::<diesel::sql_types::BigInt, _>(user_id)
-        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(message_ids)
-        .get_result(conn)
-        .await
+    ) -> QueryResult<ReplayMarks> {
+        let (last_seq, cleared, joined): (i64, Option<i64>, Option<i64>) = chats::table
+            .left_join(
+                chat_members::table.on(chat_members::chat_id
+                    .eq(chats::id)
+                    .and(chat_members::user_id.eq(user_id))),
+            )
+            .filter(chats::id.eq(chat_id))
+            .select((
+                chats::last_seq,
+                chat_members::cleared_before_message_id.nullable(),
+                chat_members::joined_seq.nullable(),
+            ))
+            .first(conn)
+            .await?;
+        Ok(ReplayMarks {
+            last_seq,
+            cleared_before: cleared.unwrap_or(0),
+            joined_seq: joined,
+        })
+    }
+
+    /// The marks of a member whose row the caller already holds.
+    pub fn of_member(last_seq: i64, member: &ChatMember) -> ReplayMarks {
+        ReplayMarks {
+            last_seq,
+            cleared_before: member.cleared_before_message_id,
+            joined_seq: Some(member.joined_seq),
+        }
     }
 }
 
@@ -98,9 +107,10 @@ pub async fn read_events(
     chat_id: i64,
     after_seq: i64,
     up_to: Option<i64>,
-    chat_last_seq: i64,
+    marks: ReplayMarks,
     limit: i64,
 ) -> QueryResult<EventSlice> {
+    let chat_last_seq = marks.last_seq;
     let target = up_to.map_or(chat_last_seq, |u| u.min(chat_last_seq));
     if after_seq > chat_last_seq {
         // The reader claims a position the chat never reached.
@@ -117,18 +127,13 @@ pub async fn read_events(
         });
     }
     let mut rows = ChatEventRow::range(conn, chat_id, after_seq, Some(target), limit).await?;
-    let message_ids: Vec<i64> = rows.iter().filter_map(|r| r.message_id).collect();
-    let reader = ReaderView::load(conn, chat_id, user_id, &message_ids).await?;
     let own_leave = rows.iter().position(|r| {
         r.event_type == EventKind::MemberLeft && r.stored().left_user() == Some(user_id)
     });
     // Where the reader stands after a leave they later undid by joining again.
     let mut rejoined_at = None;
     if let Some(i) = own_leave {
-        rejoined_at = reader
-            .is_member
-            .then_some(reader.joined_seq)
-            .filter(|joined| *joined > rows[i].seq);
+        rejoined_at = marks.joined_seq.filter(|joined| *joined > rows[i].seq);
         rows.truncate(i + 1);
     }
     if rows.as_slice().first().map(|r| r.seq) != Some(after_seq + 1) {
@@ -138,8 +143,22 @@ pub async fn read_events(
             ..EventSlice::default()
         });
     }
-    let cleared_before = reader.cleared_before;
-    let hidden: HashSet<i64> = reader.hidden.into_iter().collect();
+    let cleared_before = marks.cleared_before;
+    let message_ids: Vec<i64> = rows.iter().filter_map(|r| r.message_id).collect();
+    // Hidden messages count for a reader who just left too (the replay up
+    // to their leave).
+    let hidden: HashSet<i64> = if message_ids.is_empty() {
+        HashSet::new()
+    } else {
+        message_hidden::table
+            .filter(message_hidden::user_id.eq(user_id))
+            .filter(message_hidden::message_id.eq_any(&message_ids))
+            .select(message_hidden::message_id)
+            .load::<i64>(conn)
+            .await?
+            .into_iter()
+            .collect()
+    };
     // After a leave undone by a re-join, the next event is the re-join.
     let reached_seq = match rejoined_at {
         Some(joined) => joined - 1,
@@ -147,7 +166,7 @@ pub async fn read_events(
     };
     let left = own_leave.is_some() && rejoined_at.is_none();
     let events = rows
-        .iter()
+        .into_iter()
         .map(|row| {
             let item = match row.message_id {
                 Some(id)
@@ -160,7 +179,7 @@ pub async fn read_events(
                         message_id: id,
                     }
                 }
-                _ => ReplayItem::Event(row.stored()),
+                _ => ReplayItem::Event(StoredEvent::read(row.payload)),
             };
             (row.seq, item)
         })
@@ -205,14 +224,14 @@ pub async fn chat_events(
         ));
     }
     let mut conn = ctx.db.get().await?;
-    let (chat, _) = require_member(&mut conn, chat_id, auth.user_id).await?;
+    let (chat, member) = require_member(&mut conn, chat_id, auth.user_id).await?;
     let slice = read_events(
         &mut conn,
         auth.user_id,
         chat_id,
         query.after_seq,
         None,
-        chat.last_seq,
+        ReplayMarks::of_member(chat.last_seq, &member),
         limit,
     )
     .await?;
@@ -297,16 +316,8 @@ pub async fn updates(
             next.seqs.insert(chat_id, last_seq);
             continue;
         }
-        let slice = read_events(
-            &mut conn,
-            auth.user_id,
-            chat_id,
-            from,
-            None,
-            last_seq,
-            limit,
-        )
-        .await?;
+        let marks = ReplayMarks::load(&mut conn, chat_id, auth.user_id).await?;
+        let slice = read_events(&mut conn, auth.user_id, chat_id, from, None, marks, limit).await?;
         has_more |= slice.has_more;
         next.seqs.insert(chat_id, slice.reached_seq);
         changed.push(ChatUpdates {

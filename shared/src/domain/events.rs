@@ -8,7 +8,6 @@
 //! [`StoredEvent`] reads both, and the old rows keep rendering as they were.
 //! Snapshots are taken from rows by the models (`Message::snapshot`, …).
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -162,25 +161,22 @@ pub struct LoggedEvent {
 }
 
 /// A row of the log as read: a versioned domain event, or a row written
-/// before them, which holds the native frame itself (kept as its JSON text:
-/// it is sent as it is).
+/// before them, which holds the native frame itself (sent as it is).
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoredEvent {
     V1(LoggedEvent),
-    Legacy(Bytes),
+    Legacy(serde_json::Value),
 }
 
 impl StoredEvent {
-    /// Reads a stored payload from its JSON text (PostgreSQL prints a
-    /// `jsonb` with its shortest keys first, so a versioned row starts with
-    /// `{"v"`).
-    pub fn read(text: &str) -> StoredEvent {
-        if text.starts_with("{\"v\"")
-            && let Ok(event) = serde_json::from_str::<LoggedEvent>(text)
+    /// Reads a stored payload (without copying it for the versioned form).
+    pub fn read(payload: serde_json::Value) -> StoredEvent {
+        if payload.get("v").is_some()
+            && let Ok(event) = LoggedEvent::deserialize(&payload)
         {
             return StoredEvent::V1(event);
         }
-        StoredEvent::Legacy(Bytes::copy_from_slice(text.as_bytes()))
+        StoredEvent::Legacy(payload)
     }
 
     /// The user whose `member_left` this is, if it is one.
@@ -191,12 +187,9 @@ impl StoredEvent {
                 ..
             }) => Some(*user_id),
             StoredEvent::V1(_) => None,
-            StoredEvent::Legacy(text) => {
-                let frame: serde_json::Value = serde_json::from_slice(text).ok()?;
-                (frame["type"] == "member_left")
-                    .then(|| frame["user_id"].as_i64())
-                    .flatten()
-            }
+            StoredEvent::Legacy(frame) => (frame["type"] == "member_left")
+                .then(|| frame["user_id"].as_i64())
+                .flatten(),
         }
     }
 }
@@ -269,14 +262,12 @@ mod tests {
             serde_json::json!({"v": 1, "chat_id": 3, "seq": 9,
                 "event": {"kind": "member_left", "user_id": 5, "reason": "removed"}})
         );
-        // As PostgreSQL prints a jsonb: shortest keys first, with spaces.
-        let text = r#"{"v": 1, "seq": 9, "event": {"kind": "member_left", "reason": "removed", "user_id": 5}, "chat_id": 3}"#;
-        let stored = StoredEvent::read(text);
+        let stored = StoredEvent::read(json);
         assert_eq!(stored, StoredEvent::V1(logged));
         assert_eq!(stored.left_user(), Some(5));
         let old = serde_json::json!({"type": "member_left", "chat_id": 3, "seq": 9,
             "user_id": 5, "reason": "left"});
-        let stored = StoredEvent::read(&old.to_string());
+        let stored = StoredEvent::read(old);
         assert!(matches!(stored, StoredEvent::Legacy(_)));
         assert_eq!(stored.left_user(), Some(5));
     }

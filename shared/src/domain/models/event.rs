@@ -10,15 +10,15 @@ use crate::infra::schema::{chat_events, chats};
 use crate::wire::native::render;
 
 /// A row of `chat_events`: one durable change of a chat, at `seq`.
-/// `payload` is the JSON text of a [`LoggedEvent`] (older rows: of the
-/// native frame); read it with [`ChatEventRow::stored`]. Loaded as text so
-/// that replaying parses each row once.
-#[derive(Debug, Clone, Queryable)]
+/// `payload` is a [`LoggedEvent`] (older rows: the native frame); read it
+/// with [`ChatEventRow::stored`].
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = chat_events, check_for_backend(diesel::pg::Pg))]
 pub struct ChatEventRow {
     pub chat_id: i64,
     pub seq: i64,
     pub event_type: EventKind,
-    pub payload: String,
+    pub payload: serde_json::Value,
     pub created_at: DateTime<Utc>,
     /// The message a message event is about.
     pub message_id: Option<i64>,
@@ -149,14 +149,9 @@ impl ChatEventRow {
         let mut query = chat_events::table
             .filter(chat_events::chat_id.eq(chat_id))
             .filter(chat_events::seq.gt(after_seq))
-            .select((
-                chat_events::chat_id,
-                chat_events::seq,
-                chat_events::event_type,
-                diesel::dsl::sql::<diesel::sql_types::Text>("payload::text"),
-                chat_events::created_at,
-                chat_events::message_id,
-            ))
+            // A typed select (no SQL literal): the connection keeps the
+            // prepared statement.
+            .select(ChatEventRow::as_select())
             .order(chat_events::seq.asc())
             .limit(limit)
             .into_boxed();
@@ -168,6 +163,6 @@ impl ChatEventRow {
 
     /// The stored event, versioned or older.
     pub fn stored(&self) -> StoredEvent {
-        StoredEvent::read(&self.payload)
+        StoredEvent::read(self.payload.clone())
     }
 }
