@@ -479,6 +479,25 @@ impl Api {
     }
 }
 
+/// Polls `condition` every 50 ms until it holds; panics with `what` when it
+/// still does not after `timeout`. For state that has no event to wait on
+/// (a row written by another process, a counter); frames are awaited with
+/// [`WsClient::next_json`] instead.
+pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !condition().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A registered, logged-in user.
 #[derive(Debug, Clone)]
 pub struct TestUser {

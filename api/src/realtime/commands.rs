@@ -1,14 +1,22 @@
 //! Client frames (docs/realtime.md, "Frames the client sends") as one
-//! tagged enum, and the error frames that answer a refused one.
+//! tagged enum, the error frames that answer a refused one, and the task
+//! that runs a socket's database commands in order, off its delivery path.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use parley_shared::AppError;
+use parley_shared::domain::accounts::AuthContext;
+use parley_shared::domain::messages;
+use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
 use parley_shared::domain::validate;
 use parley_shared::wire::native::dto::MessageCreateRequest;
 use parley_shared::wire::native::events::ServerEvent;
 use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use crate::state::ApiState;
 
 /// What a client may ask over its socket. Every frame may also carry a
 /// `ref` (string or number) that the answer echoes.
@@ -147,6 +155,81 @@ pub fn error_frame(code: &str, detail: &str, reference: Option<String>) -> Serve
         detail: detail.to_owned(),
         code: code.to_owned(),
         reference,
+    }
+}
+
+/// `ack` with only the `ref`.
+pub(crate) fn ack(reference: String) -> ServerEvent {
+    ServerEvent::Ack {
+        reference: Some(reference),
+        message: None,
+    }
+}
+
+/// Runs the database commands of one socket, one at a time and in order
+/// (a client's sends keep their order), and hands each answer back to the
+/// socket loop. Ends when the socket drops its sender.
+pub(crate) async fn run_commands(
+    state: Arc<ApiState>,
+    auth: AuthContext,
+    mut commands: mpsc::Receiver<(Option<String>, ClientCommand)>,
+    answers: mpsc::Sender<Bytes>,
+) {
+    while let Some((reference, command)) = commands.recv().await {
+        let answer = match command {
+            ClientCommand::Send(req) => {
+                match messages::send_message(&state.ctx, auth.user_id, &req).await {
+                    Ok((message, _)) => Some(ServerEvent::Ack {
+                        reference,
+                        message: Some(message),
+                    }),
+                    Err(err) => Some(app_error_frame(&err, reference)),
+                }
+            }
+            ClientCommand::Read {
+                chat_id,
+                message_id,
+            }
+            | ClientCommand::Delivered {
+                chat_id,
+                message_id,
+            } => {
+                let status = if matches!(command, ClientCommand::Read { .. }) {
+                    ReceiptKind::MessageRead
+                } else {
+                    ReceiptKind::MessageDelivered
+                };
+                receipt(&state, &auth, chat_id, message_id, status, reference).await
+            }
+            // Not database commands: the socket answers them itself.
+            _ => None,
+        };
+        if let Some(answer) = answer
+            && answers.send(answer.to_bytes()).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// `read` / `delivered`: moves the position; answers only a frame with a
+/// `ref`, or a refusal.
+async fn receipt(
+    state: &ApiState,
+    auth: &AuthContext,
+    chat_id: i64,
+    message_id: i64,
+    status: ReceiptKind,
+    reference: Option<String>,
+) -> Option<ServerEvent> {
+    let req = StatusUpdateRequest {
+        chat_id,
+        message_id,
+        status,
+    };
+    match receipts::update_status(&state.ctx, auth, &req).await {
+        Ok(_) => reference.map(ack),
+        Err(err) => Some(app_error_frame(&err, reference)),
     }
 }
 

@@ -19,9 +19,7 @@ use futures_util::StreamExt;
 use parley_shared::AppError;
 use parley_shared::domain::accounts::AuthContext;
 use parley_shared::domain::catchup::{ReplayMarks, UpdatesToken, read_events};
-use parley_shared::domain::messages;
 use parley_shared::domain::models::{ChatMember, Message, Session as AuthSession};
-use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
 use parley_shared::infra::bus::Topic;
 use parley_shared::wire::native::events::ServerEvent;
 use parley_shared::wire::native::render;
@@ -30,7 +28,9 @@ use tokio::sync::{Notify, mpsc};
 use crate::error::ApiError;
 use crate::extract::{AuthUser, WS_BEARER_PROTOCOL, check_origin};
 use crate::realtime::close;
-use crate::realtime::commands::{self, ClientCommand, app_error_frame, error_frame};
+use crate::realtime::commands::{
+    self, ClientCommand, ack, app_error_frame, error_frame, run_commands,
+};
 use crate::realtime::hub::{ConnId, Hidden, Outbound};
 use crate::realtime::ordering::{Offer, Positions};
 use crate::realtime::transport::{Transport, WsTransport};
@@ -734,80 +734,5 @@ async fn next_frame(
     match stream {
         Some(stream) => stream.next().await,
         None => std::future::pending().await,
-    }
-}
-
-/// `ack` with only the `ref`.
-fn ack(reference: String) -> ServerEvent {
-    ServerEvent::Ack {
-        reference: Some(reference),
-        message: None,
-    }
-}
-
-/// Runs the database commands of one socket, one at a time and in order
-/// (a client's sends keep their order), and hands each answer back to the
-/// socket loop. Ends when the socket drops its sender.
-async fn run_commands(
-    state: Arc<ApiState>,
-    auth: AuthContext,
-    mut commands: mpsc::Receiver<(Option<String>, ClientCommand)>,
-    answers: mpsc::Sender<Bytes>,
-) {
-    while let Some((reference, command)) = commands.recv().await {
-        let answer = match command {
-            ClientCommand::Send(req) => {
-                match messages::send_message(&state.ctx, auth.user_id, &req).await {
-                    Ok((message, _)) => Some(ServerEvent::Ack {
-                        reference,
-                        message: Some(message),
-                    }),
-                    Err(err) => Some(app_error_frame(&err, reference)),
-                }
-            }
-            ClientCommand::Read {
-                chat_id,
-                message_id,
-            }
-            | ClientCommand::Delivered {
-                chat_id,
-                message_id,
-            } => {
-                let status = if matches!(command, ClientCommand::Read { .. }) {
-                    ReceiptKind::MessageRead
-                } else {
-                    ReceiptKind::MessageDelivered
-                };
-                receipt(&state, &auth, chat_id, message_id, status, reference).await
-            }
-            // Not database commands: the socket answers them itself.
-            _ => None,
-        };
-        if let Some(answer) = answer
-            && answers.send(answer.to_bytes()).await.is_err()
-        {
-            return;
-        }
-    }
-}
-
-/// `read` / `delivered`: moves the position; answers only a frame with a
-/// `ref`, or a refusal.
-async fn receipt(
-    state: &ApiState,
-    auth: &AuthContext,
-    chat_id: i64,
-    message_id: i64,
-    status: ReceiptKind,
-    reference: Option<String>,
-) -> Option<ServerEvent> {
-    let req = StatusUpdateRequest {
-        chat_id,
-        message_id,
-        status,
-    };
-    match receipts::update_status(&state.ctx, auth, &req).await {
-        Ok(_) => reference.map(ack),
-        Err(err) => Some(app_error_frame(&err, reference)),
     }
 }

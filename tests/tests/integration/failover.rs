@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use parley_tests::{
     Api, RedisServer, TestApp, TestDatabase, TestUser, WsClient, redis_prefix, spawn_api_process,
-    temp_dir,
+    temp_dir, wait_until,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -138,16 +138,12 @@ async fn kill_9_of_a_replica_loses_and_doubles_nothing() {
     ));
     // Mid-traffic: once a quarter of the messages are acknowledged (three
     // quarters are still to come).
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while acks.load(Ordering::Relaxed) < per_user / 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "only {} messages acknowledged within {:?}",
-            acks.load(Ordering::Relaxed),
-            WAIT
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until(
+        "a quarter of the messages are acknowledged",
+        WAIT,
+        || async { acks.load(Ordering::Relaxed) >= per_user / 2 },
+    )
+    .await;
     p2.kill().await;
 
     // B and C were on the dead replica: read what they got, then reconnect
@@ -282,19 +278,16 @@ async fn realtime_connections_are_refused_with_503_while_redis_is_down() {
 
     redis.stop();
     // The replica notices the lost connection on its own; wait for that.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let status = ws_upgrade_status(&app.api, &user.access_token).await;
-        if status == 503 {
-            break;
-        }
-        assert_eq!(status, 101, "an upgrade is accepted or refused with 503");
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "sockets were still accepted 10 s after Redis went away"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(
+        "sockets are refused with 503",
+        Duration::from_secs(10),
+        || async {
+            let status = ws_upgrade_status(&app.api, &user.access_token).await;
+            assert!(matches!(status, 101 | 503), "accepted or 503, not {status}");
+            status == 503
+        },
+    )
+    .await;
     let (status, body) = app
         .api
         .get("/api/v1/sse/subscribe", Some(&user.access_token))
@@ -303,14 +296,12 @@ async fn realtime_connections_are_refused_with_503_while_redis_is_down() {
     assert_eq!(body["code"], "service_unavailable");
 
     let _redis = RedisServer::start_on(redis.port).await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while ws_upgrade_status(&app.api, &user.access_token).await != 101 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "sockets still refused 15 s after Redis returned"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(
+        "sockets are accepted once Redis is back",
+        Duration::from_secs(15),
+        || async { ws_upgrade_status(&app.api, &user.access_token).await == 101 },
+    )
+    .await;
     let mut ws = app.api.connect_ws(&user.access_token).await;
     let (status, _) = app
         .api

@@ -11,7 +11,7 @@ use parley_shared::domain::jobs::Job;
 use parley_shared::domain::jobs::send_email::{EmailKind, SendEmail};
 use parley_shared::infra::jobs::{JobQueue, queue_name};
 use parley_shared::infra::schema::email_deliveries;
-use parley_tests::{RedisServer, TestApp, redis_url};
+use parley_tests::{RedisServer, TestApp, redis_url, wait_until};
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use reqwest::StatusCode;
@@ -68,7 +68,7 @@ async fn idle_worker_picks_up_jobs_promptly_and_runs_each_once() {
     let app = TestApp::spawn().await;
     let user = app.api.register_and_login("wanda").await;
     let worker = app.start_worker();
-    let mut redis = parley_shared::infra::connect_redis(&redis_url())
+    let redis = parley_shared::infra::connect_redis(&redis_url())
         .await
         .unwrap();
     let queue = JobQueue::new(redis.clone(), &app.prefix);
@@ -76,14 +76,12 @@ async fn idle_worker_picks_up_jobs_promptly_and_runs_each_once() {
 
     // The welcome email of the registration (relayed from the outbox) goes
     // first, so that the mail files counted below are this test's jobs'.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while deliveries_to(&app, user.id).await == 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the welcome email was not sent within 5 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        "the welcome email is sent",
+        Duration::from_secs(5),
+        || async { deliveries_to(&app, user.id).await > 0 },
+    )
+    .await;
 
     // Several jobs, each pushed after the worker went idle again. apalis'
     // own interval poller could miss one and sleep until its 30 s heartbeat.
@@ -94,33 +92,30 @@ async fn idle_worker_picks_up_jobs_promptly_and_runs_each_once() {
             kind: EmailKind::Welcome,
         };
         queue.push(SendEmail::NAME, job.clone()).await.unwrap();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while deliveries(&app, job.job_id).await == 0 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "job not picked up within 5 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_until("the job is picked up", Duration::from_secs(5), || async {
+            deliveries(&app, job.job_id).await > 0
+        })
+        .await;
         // The same job again (a retry): recorded once, no second email.
         let files_before = std::fs::read_dir(app.data_dir.join("mail"))
             .unwrap()
             .count();
         queue.push(SendEmail::NAME, job.clone()).await.unwrap();
         // Until the worker has run both tasks of the job (the retry too).
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        loop {
-            let (tasks, finished) = tasks_of_job(&mut redis, &email_queue, job.job_id).await;
-            assert_eq!(tasks, 2, "the job and its retry are queued");
-            if finished == tasks {
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the retry did not run within 5 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_until(
+            "the job and its retry have run",
+            Duration::from_secs(5),
+            || {
+                let mut redis = redis.clone();
+                let queue = email_queue.clone();
+                async move {
+                    let (tasks, finished) = tasks_of_job(&mut redis, &queue, job.job_id).await;
+                    assert_eq!(tasks, 2, "the job and its retry are queued");
+                    finished == tasks
+                }
+            },
+        )
+        .await;
         assert_eq!(deliveries(&app, job.job_id).await, 1);
         let files_after = std::fs::read_dir(app.data_dir.join("mail"))
             .unwrap()
@@ -168,14 +163,12 @@ async fn a_welcome_email_staged_while_redis_is_down_is_sent_when_it_returns() {
             .await
             .unwrap()
     };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while sent().await == 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the staged welcome email was not sent within 15 s of Redis returning"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(
+        "the staged welcome email is sent once Redis is back",
+        Duration::from_secs(15),
+        || async { sent().await > 0 },
+    )
+    .await;
     let mail = std::fs::read_dir(app.data_dir.join("mail"))
         .unwrap()
         .count();
