@@ -3,10 +3,10 @@
 //!
 //! - `infra` imports nothing from `domain` or `wire`;
 //! - `wire` imports from `domain` only what it renders: the closed sets
-//!   (`domain::kinds`), domain events and replays ([`WIRE_RENDERS`]);
-//! - `domain` reaches `wire` only from the files listed in
-//!   [`DOMAIN_TO_WIRE`], which still return wire types (issue 7 moves their
-//!   rendering to the transports; the list may only shrink);
+//!   (`domain::kinds`), domain events, replays and live events
+//!   ([`WIRE_RENDERS`]);
+//! - `domain` never imports `wire`: it returns domain types (views,
+//!   snapshots, events) and the transports render them;
 //! - no import cycle between modules (`infra`, `wire`, `config`,
 //!   `telemetry`, and each `domain::<module>`).
 
@@ -14,17 +14,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The domain modules whose results `wire` renders (and may import).
-const WIRE_RENDERS: &[&str] = &["domain::kinds", "domain::events"];
-
-/// Domain modules that still use wire types.
-const DOMAIN_TO_WIRE: &[&str] = &[
-    "domain::accounts",
-    "domain::chats",
-    "domain::members",
-    "domain::messages",
+const WIRE_RENDERS: &[&str] = &[
+    "domain::kinds",
+    "domain::events",
+    "domain::live",
+    "domain::views",
     "domain::models",
-    "domain::presence",
-    "domain::receipts",
 ];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -222,7 +217,7 @@ fn layers_point_only_downwards_and_never_in_a_circle() {
             let wrong = match (from.as_str(), to.as_str()) {
                 ("infra", to) => to.starts_with("domain") || to == "wire",
                 ("wire", to) => to.starts_with("domain") && !WIRE_RENDERS.contains(&to),
-                (from, "wire") => from.starts_with("domain") && !DOMAIN_TO_WIRE.contains(&from),
+                (from, "wire") => from.starts_with("domain"),
                 _ => false,
             };
             if wrong {
@@ -233,11 +228,4 @@ fn layers_point_only_downwards_and_never_in_a_circle() {
     assert!(forbidden.is_empty(), "forbidden imports: {forbidden:#?}");
     let found = cycles(&edges);
     assert!(found.is_empty(), "import cycles: {found:#?}");
-    // The list of domain modules still using wire types only shrinks.
-    for module in DOMAIN_TO_WIRE {
-        assert!(
-            edges.get(*module).is_some_and(|t| t.contains("wire")),
-            "{module} no longer uses wire types: take it off DOMAIN_TO_WIRE"
-        );
-    }
 }

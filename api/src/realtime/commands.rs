@@ -8,11 +8,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parley_shared::AppError;
 use parley_shared::domain::accounts::AuthContext;
-use parley_shared::domain::messages;
+use parley_shared::domain::messages::{self, MessageCreateRequest};
 use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
 use parley_shared::domain::validate;
-use parley_shared::wire::native::dto::MessageCreateRequest;
 use parley_shared::wire::native::events::ServerEvent;
+use parley_shared::wire::native::render;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
@@ -181,7 +181,7 @@ pub(crate) async fn run_commands(
                 match messages::send_message(&state.ctx, auth.user_id, &req).await {
                     Ok((message, _)) => Some(ServerEvent::Ack {
                         reference,
-                        message: Some(message),
+                        message: Some(render::message_view(&message)),
                     }),
                     Err(err) => Some(app_error_frame(&err, reference)),
                 }

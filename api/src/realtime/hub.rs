@@ -3,26 +3,44 @@
 //! follow from that (`chat:{id}` while a local socket follows the chat,
 //! `user:{id}` while the user has a local socket).
 //!
-//! The bus hands every arriving event to [`Hub::dispatch`], which routes the
-//! same bytes to each interested socket's bounded queue. A socket whose
-//! queue is full is told to close (1013); it recovers by catching up.
+//! The bus hands every arriving event to [`Hub::dispatch`], which decodes
+//! it once ([`LiveEvent`]), routes it on its typed fields and puts the same
+//! shared [`Frame`] on each interested socket's bounded queue. A socket
+//! whose queue is full is told to close (1013); it recovers by catching up.
+//!
+//! The maps are sharded (by socket id and by topic), so that sockets of
+//! different chats do not contend for one lock. Each topic carries its own
+//! subscription state: a SUBSCRIBE and an UNSUBSCRIBE of one topic reach
+//! Redis in the order they were decided, while different topics go to
+//! Redis concurrently (pipelined on the one connection).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use bytes::Bytes;
+use futures_util::future::join_all;
 use parley_shared::AppError;
-use parley_shared::domain::models::EventKind;
+use parley_shared::domain::catchup;
+use parley_shared::domain::events::{DomainEvent, LoggedEvent};
+use parley_shared::domain::live::LiveEvent;
 use parley_shared::domain::models::Message;
 use parley_shared::infra::bus::{BusMessage, BusReceiver, EventBus, Topic};
 use parley_shared::infra::db::DbPool;
-use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
+
+use crate::realtime::frame::Frame;
 
 /// A local socket's id within this replica.
 pub type ConnId = u64;
+
+/// How many locks each map is split into.
+const SHARDS: usize = 32;
+
+/// The largest gap in a chat's live events a replica fills from the log
+/// for all its sockets; a wider one (after an outage) is left to each
+/// socket's own catch-up.
+const HUB_FILL_MAX: i64 = 200;
 
 /// What the hub puts on a socket's queue.
 #[derive(Debug, Clone)]
@@ -32,7 +50,7 @@ pub enum Outbound {
     ChatEvent {
         chat_id: i64,
         seq: i64,
-        payload: Bytes,
+        frame: Arc<Frame>,
         /// For an edit: who, among this replica's followers of the chat,
         /// may not see the message's content (they get a stub).
         hidden: Hidden,
@@ -41,7 +59,7 @@ pub enum Outbound {
     ChatJoined {
         chat_id: i64,
         seq: i64,
-        payload: Bytes,
+        frame: Arc<Frame>,
     },
     /// The socket's user left `chat_id` (after `seq`): stop following it.
     ChatLeft { chat_id: i64, seq: i64 },
@@ -50,13 +68,16 @@ pub enum Outbound {
     Typing {
         chat_id: i64,
         user_id: i64,
-        payload: Bytes,
+        frame: Arc<Frame>,
     },
     /// A session of this socket's user was revoked: the socket of that
     /// session sends it and closes.
-    SessionRevoked { session_id: String, payload: Bytes },
+    SessionRevoked {
+        session_id: String,
+        frame: Arc<Frame>,
+    },
     /// A user-scoped or ephemeral event, sent as it is.
-    Direct(Bytes),
+    Direct(Arc<Frame>),
     /// Live events may have been lost (Redis reconnected): catch every chat
     /// up from the log.
     Resync,
@@ -77,35 +98,75 @@ pub enum Hidden {
     Unknown { message_id: i64 },
 }
 
-/// The part of an event the hub reads to route it.
-#[derive(Debug, Deserialize)]
-struct Header {
-    #[serde(rename = "type")]
-    kind: String,
-    chat_id: Option<i64>,
-    seq: Option<i64>,
-    user_id: Option<i64>,
-    session_id: Option<String>,
-    message: Option<MessageHead>,
-}
-
-#[derive(Debug, Deserialize)]
-struct MessageHead {
-    id: i64,
-}
-
-struct ConnEntry {
+/// One local socket.
+struct Conn {
+    id: ConnId,
     user_id: i64,
     tx: mpsc::Sender<Outbound>,
     overflow: Arc<Notify>,
-    chats: HashSet<i64>,
+    /// The chats it follows (to leave them when it goes).
+    chats: Mutex<HashSet<i64>>,
 }
 
-#[derive(Default)]
-struct State {
-    conns: HashMap<ConnId, ConnEntry>,
-    by_user: HashMap<i64, HashSet<ConnId>>,
-    by_chat: HashMap<i64, HashSet<ConnId>>,
+/// The local followers of one topic, and whether Redis has it subscribed
+/// (`true` once a SUBSCRIBE was confirmed). The async lock orders the
+/// topic's SUBSCRIBE / UNSUBSCRIBE.
+struct TopicEntry {
+    followers: HashMap<ConnId, Arc<Conn>>,
+    subscribed: Arc<tokio::sync::Mutex<bool>>,
+    /// For a chat: the last seq this replica handed to its sockets, once
+    /// it has handed one.
+    position: Option<i64>,
+}
+
+/// A map split into [`SHARDS`] locks by key.
+struct Sharded<K, V> {
+    shards: Vec<Mutex<HashMap<K, V>>>,
+}
+
+/// Where a key's shard is.
+trait ShardKey {
+    fn shard(&self) -> usize;
+}
+
+impl ShardKey for ConnId {
+    fn shard(&self) -> usize {
+        (*self % SHARDS as u64) as usize
+    }
+}
+
+impl ShardKey for Topic {
+    fn shard(&self) -> usize {
+        let (id, kind) = match self {
+            Topic::Chat(id) => (*id, 0),
+            Topic::User(id) => (*id, 1),
+        };
+        ((id.unsigned_abs() * 2 + kind) % SHARDS as u64) as usize
+    }
+}
+
+impl<K: ShardKey, V> Sharded<K, V> {
+    fn new() -> Self {
+        Sharded {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+        }
+    }
+
+    fn lock(&self, key: &K) -> MutexGuard<'_, HashMap<K, V>> {
+        lock(&self.shards[key.shard()])
+    }
+
+    /// Every shard, one at a time.
+    fn each(&self, mut f: impl FnMut(&HashMap<K, V>)) {
+        for shard in &self.shards {
+            f(&lock(shard));
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves plain maps behind; keep going.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// See the module documentation.
@@ -113,16 +174,14 @@ pub struct Hub {
     bus: EventBus,
     /// For the per-event lookups of routing (hidden edits).
     db: DbPool,
-    state: Mutex<State>,
-    /// Serialises subscription changes, so that a SUBSCRIBE and an
-    /// UNSUBSCRIBE of one topic reach Redis in the order they were decided.
-    subscriptions: tokio::sync::Mutex<()>,
+    conns: Sharded<ConnId, Arc<Conn>>,
+    topics: Sharded<Topic, TopicEntry>,
     next_id: AtomicU64,
     /// This replica's id, part of every socket's presence key.
     replica_id: String,
     /// `false` from the loss of the Redis subscription connection until it
     /// is back: new realtime connections are refused (503) meanwhile.
-    bus_up: std::sync::atomic::AtomicBool,
+    bus_up: AtomicBool,
 }
 
 impl Hub {
@@ -131,11 +190,11 @@ impl Hub {
         Arc::new(Hub {
             bus,
             db,
-            state: Mutex::new(State::default()),
-            subscriptions: tokio::sync::Mutex::new(()),
+            conns: Sharded::new(),
+            topics: Sharded::new(),
             next_id: AtomicU64::new(1),
             replica_id: uuid::Uuid::new_v4().simple().to_string(),
-            bus_up: std::sync::atomic::AtomicBool::new(true),
+            bus_up: AtomicBool::new(true),
         })
     }
 
@@ -153,15 +212,10 @@ impl Hub {
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock leaves plain maps behind; keep going.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Adds a socket of `user_id`; returns once this replica is subscribed
     /// to the user's topic. `overflow` is notified when its queue is full.
     ///
-    /// Errors: Redis refused the subscription.
+    /// Errors: Redis refused the subscription (the socket is not added).
     pub async fn register(
         &self,
         user_id: i64,
@@ -169,24 +223,16 @@ impl Hub {
         overflow: Arc<Notify>,
     ) -> redis::RedisResult<ConnId> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let _guard = self.subscriptions.lock().await;
-        let first = {
-            let mut state = self.state();
-            state.conns.insert(
-                id,
-                ConnEntry {
-                    user_id,
-                    tx,
-                    overflow,
-                    chats: HashSet::new(),
-                },
-            );
-            let conns = state.by_user.entry(user_id).or_default();
-            conns.insert(id);
-            conns.len() == 1
-        };
-        if first && let Err(err) = self.bus.subscribe(&[Topic::User(user_id)]).await {
-            drop(_guard);
+        let conn = Arc::new(Conn {
+            id,
+            user_id,
+            tx,
+            overflow,
+            chats: Mutex::new(HashSet::new()),
+        });
+        self.conns.lock(&id).insert(id, conn.clone());
+        let subscribed = self.follow(Topic::User(user_id), &conn);
+        if let Err(err) = self.reconcile(Topic::User(user_id), subscribed).await {
             self.unregister(id).await;
             return Err(err);
         }
@@ -196,57 +242,114 @@ impl Hub {
     /// Makes socket `conn` follow `chat_ids`; returns once this replica is
     /// subscribed to each of them.
     ///
-    /// Errors: Redis refused the subscription.
+    /// Errors: Redis refused a subscription.
     pub async fn join_chats(&self, conn: ConnId, chat_ids: &[i64]) -> redis::RedisResult<()> {
-        let _guard = self.subscriptions.lock().await;
-        let new_topics: Vec<Topic> = {
-            let mut state = self.state();
-            let Some(entry) = state.conns.get_mut(&conn) else {
-                return Ok(());
-            };
-            entry.chats.extend(chat_ids.iter().copied());
-            chat_ids
-                .iter()
-                .filter(|chat_id| {
-                    let conns = state.by_chat.entry(**chat_id).or_default();
-                    conns.insert(conn) && conns.len() == 1
-                })
-                .map(|chat_id| Topic::Chat(*chat_id))
-                .collect()
+        let Some(conn) = self.conns.lock(&conn).get(&conn).cloned() else {
+            return Ok(());
         };
-        self.bus.subscribe(&new_topics).await
+        lock(&conn.chats).extend(chat_ids.iter().copied());
+        let changes: Vec<_> = chat_ids
+            .iter()
+            .map(|chat_id| {
+                let topic = Topic::Chat(*chat_id);
+                (topic, self.follow(topic, &conn))
+            })
+            .collect();
+        join_all(changes.into_iter().map(|(t, s)| self.reconcile(t, s)))
+            .await
+            .into_iter()
+            .collect()
     }
 
     /// Removes socket `conn` and drops the subscriptions nobody here needs.
     pub async fn unregister(&self, conn: ConnId) {
-        let _guard = self.subscriptions.lock().await;
-        let unused: Vec<Topic> = {
-            let mut state = self.state();
-            let Some(entry) = state.conns.remove(&conn) else {
-                return;
-            };
-            let mut unused = Vec::new();
-            for chat_id in &entry.chats {
-                if let Some(conns) = state.by_chat.get_mut(chat_id) {
-                    conns.remove(&conn);
-                    if conns.is_empty() {
-                        state.by_chat.remove(chat_id);
-                        unused.push(Topic::Chat(*chat_id));
-                    }
-                }
-            }
-            if let Some(conns) = state.by_user.get_mut(&entry.user_id) {
-                conns.remove(&conn);
-                if conns.is_empty() {
-                    state.by_user.remove(&entry.user_id);
-                    unused.push(Topic::User(entry.user_id));
-                }
-            }
-            unused
+        let Some(conn) = self.conns.lock(&conn).remove(&conn) else {
+            return;
         };
-        if let Err(err) = self.bus.unsubscribe(&unused).await {
-            tracing::warn!(error = %err, "unsubscribe failed");
+        let chats: Vec<i64> = lock(&conn.chats).drain().collect();
+        let topics = chats
+            .into_iter()
+            .map(Topic::Chat)
+            .chain([Topic::User(conn.user_id)]);
+        let changes: Vec<_> = topics
+            .filter_map(|topic| self.unfollow(topic, conn.id).map(|s| (topic, s)))
+            .collect();
+        for result in join_all(changes.into_iter().map(|(t, s)| self.reconcile(t, s))).await {
+            if let Err(err) = result {
+                tracing::warn!(error = %err, "unsubscribe failed");
+            }
         }
+    }
+
+    /// Makes socket `conn` stop following `chat_id`, and drops the
+    /// subscription when no local socket follows it any more.
+    pub async fn leave_chat(&self, conn: ConnId, chat_id: i64) {
+        if let Some(entry) = self.conns.lock(&conn).get(&conn) {
+            lock(&entry.chats).remove(&chat_id);
+        }
+        let topic = Topic::Chat(chat_id);
+        if let Some(subscribed) = self.unfollow(topic, conn)
+            && let Err(err) = self.reconcile(topic, subscribed).await
+        {
+            tracing::warn!(chat.id = chat_id, error = %err, "unsubscribe failed");
+        }
+    }
+
+    /// Adds `conn` to the topic's followers; returns the topic's
+    /// subscription state, to [`Hub::reconcile`].
+    fn follow(&self, topic: Topic, conn: &Arc<Conn>) -> Arc<tokio::sync::Mutex<bool>> {
+        let mut shard = self.topics.lock(&topic);
+        let entry = shard.entry(topic).or_insert_with(|| TopicEntry {
+            followers: HashMap::new(),
+            subscribed: Arc::new(tokio::sync::Mutex::new(false)),
+            position: None,
+        });
+        entry.followers.insert(conn.id, conn.clone());
+        entry.subscribed.clone()
+    }
+
+    /// Removes `conn` from the topic's followers; the topic's subscription
+    /// state when nobody here follows it any more.
+    fn unfollow(&self, topic: Topic, conn: ConnId) -> Option<Arc<tokio::sync::Mutex<bool>>> {
+        let mut shard = self.topics.lock(&topic);
+        let entry = shard.get_mut(&topic)?;
+        entry.followers.remove(&conn);
+        entry.followers.is_empty().then(|| entry.subscribed.clone())
+    }
+
+    /// Brings Redis in line with the topic's followers as they are now
+    /// (subscribed while anyone here follows it), under the topic's own
+    /// lock; forgets the topic once it is unfollowed and unsubscribed.
+    /// Changes decided in any order converge on the last state.
+    async fn reconcile(
+        &self,
+        topic: Topic,
+        state: Arc<tokio::sync::Mutex<bool>>,
+    ) -> redis::RedisResult<()> {
+        let mut subscribed = state.lock().await;
+        let current = |entry: &TopicEntry| Arc::ptr_eq(&entry.subscribed, &state);
+        let wanted = self
+            .topics
+            .lock(&topic)
+            .get(&topic)
+            .is_some_and(|entry| current(entry) && !entry.followers.is_empty());
+        if wanted && !*subscribed {
+            self.bus.subscribe(&[topic]).await?;
+            *subscribed = true;
+        } else if !wanted && *subscribed {
+            self.bus.unsubscribe(&[topic]).await?;
+            *subscribed = false;
+        }
+        if !*subscribed {
+            let mut shard = self.topics.lock(&topic);
+            if shard
+                .get(&topic)
+                .is_some_and(|entry| current(entry) && entry.followers.is_empty())
+            {
+                shard.remove(&topic);
+            }
+        }
+        Ok(())
     }
 
     /// The presence key of socket `conn`: `{replica}:{conn}`.
@@ -256,90 +359,31 @@ impl Hub {
 
     /// Every local socket as `(user_id, presence key)`.
     pub fn presence_entries(&self) -> Vec<(i64, String)> {
-        self.state()
-            .conns
-            .iter()
-            .map(|(conn, entry)| (entry.user_id, self.presence_key(*conn)))
-            .collect()
+        let mut entries = Vec::new();
+        self.conns.each(|shard| {
+            entries.extend(
+                shard
+                    .values()
+                    .map(|conn| (conn.user_id, self.presence_key(conn.id))),
+            );
+        });
+        entries
     }
 
     /// The number of sockets connected to this replica.
     pub fn socket_count(&self) -> usize {
-        self.state().conns.len()
+        let mut count = 0;
+        self.conns.each(|shard| count += shard.len());
+        count
     }
 
     /// Routes one message from the bus. Called in arrival order by one task.
     pub async fn dispatch(self: &Arc<Self>, message: BusMessage) {
         match message {
-            BusMessage::Event { topic, payload } => {
-                let Ok(header) = serde_json::from_slice::<Header>(&payload) else {
-                    tracing::warn!(?topic, "dropping an event without a type");
-                    return;
-                };
-                let kind = header.kind.parse::<EventKind>().ok();
-                match (topic, header.chat_id, header.seq) {
-                    (Topic::User(user_id), Some(chat_id), Some(seq))
-                        if matches!(
-                            kind,
-                            Some(EventKind::ChatCreated | EventKind::MemberJoined)
-                        ) =>
-                    {
-                        self.user_joined_chat(user_id, chat_id, seq, payload).await;
-                    }
-                    (Topic::Chat(chat_id), _, Some(seq)) => {
-                        let edited = (kind == Some(EventKind::MessageUpdated))
-                            .then(|| header.message.as_ref().map(|m| m.id))
-                            .flatten();
-                        let hidden = match edited {
-                            Some(message_id) => {
-                                self.hidden_among_followers(chat_id, message_id).await
-                            }
-                            None => Hidden::Nobody,
-                        };
-                        self.broadcast(
-                            Topic::Chat(chat_id),
-                            Outbound::ChatEvent {
-                                chat_id,
-                                seq,
-                                payload: payload.clone(),
-                                hidden,
-                            },
-                        );
-                        if kind == Some(EventKind::MemberLeft)
-                            && let Some(user_id) = header.user_id
-                        {
-                            self.user_left_chat(user_id, chat_id, seq).await;
-                        }
-                    }
-                    (Topic::Chat(chat_id), _, None) if header.kind == "typing" => {
-                        let user_id = header.user_id.unwrap_or_default();
-                        self.broadcast(
-                            Topic::Chat(chat_id),
-                            Outbound::Typing {
-                                chat_id,
-                                user_id,
-                                payload: payload.clone(),
-                            },
-                        );
-                    }
-                    (Topic::Chat(chat_id), _, None) => {
-                        self.broadcast(Topic::Chat(chat_id), Outbound::Direct(payload.clone()));
-                    }
-                    (Topic::User(user_id), _, _) if header.kind == "session_revoked" => {
-                        let session_id = header.session_id.unwrap_or_default();
-                        self.broadcast(
-                            Topic::User(user_id),
-                            Outbound::SessionRevoked {
-                                session_id,
-                                payload,
-                            },
-                        );
-                    }
-                    (Topic::User(user_id), _, _) => {
-                        self.broadcast(Topic::User(user_id), Outbound::Direct(payload));
-                    }
-                }
-            }
+            BusMessage::Event { topic, payload } => match LiveEvent::decode(&payload) {
+                Ok(event) => self.route(topic, Frame::new(event)).await,
+                Err(err) => tracing::warn!(?topic, error = %err, "dropping a foreign event"),
+            },
             BusMessage::Reconnected => {
                 tracing::warn!("lost the Redis subscription connection; reconnecting");
                 self.bus_up.store(false, Ordering::Relaxed);
@@ -349,22 +393,132 @@ impl Hub {
         }
     }
 
+    /// Routes one decoded event on its typed fields.
+    async fn route(&self, topic: Topic, frame: Arc<Frame>) {
+        match (topic, &frame.event) {
+            (Topic::User(user_id), LiveEvent::Chat(logged))
+                if matches!(
+                    logged.event,
+                    DomainEvent::ChatCreated { .. } | DomainEvent::MemberJoined { .. }
+                ) =>
+            {
+                let (chat_id, seq) = (logged.chat_id, logged.seq);
+                self.user_joined_chat(user_id, chat_id, seq, &frame).await;
+            }
+            (Topic::Chat(chat_id), LiveEvent::Chat(logged)) => {
+                self.chat_event_in_order(chat_id, logged.seq, frame.clone())
+                    .await;
+            }
+            (Topic::Chat(chat_id), LiveEvent::Typing { user_id, .. }) => {
+                let user_id = *user_id;
+                self.broadcast(
+                    topic,
+                    Outbound::Typing {
+                        chat_id,
+                        user_id,
+                        frame,
+                    },
+                );
+            }
+            (Topic::User(_), LiveEvent::SessionRevoked { session_id, .. }) => {
+                let session_id = session_id.clone();
+                self.broadcast(topic, Outbound::SessionRevoked { session_id, frame });
+            }
+            _ => self.broadcast(topic, Outbound::Direct(frame)),
+        }
+    }
+
+    /// Hands a chat's logged event to the local followers in seq order,
+    /// once: an event already handed (it was read to fill a gap) is
+    /// dropped, and a gap before it is filled from the log once for all
+    /// sockets (events published by two replicas often arrive out of
+    /// order). Sockets still order what they get themselves
+    /// ([`super::ordering`]), so a gap left here costs a per-socket fill,
+    /// never a lost event.
+    async fn chat_event_in_order(&self, chat_id: i64, seq: i64, frame: Arc<Frame>) {
+        let topic = Topic::Chat(chat_id);
+        let position = self
+            .topics
+            .lock(&topic)
+            .get(&topic)
+            .and_then(|entry| entry.position);
+        match in_order(position, seq) {
+            InOrder::Drop => return,
+            InOrder::FillThenHand { after, up_to } => {
+                for missing in self.read_gap(chat_id, after, up_to).await {
+                    let missing_seq = missing.seq;
+                    let missing = Frame::new(LiveEvent::Chat(missing));
+                    self.hand_chat_event(chat_id, missing_seq, missing).await;
+                }
+            }
+            InOrder::Hand => {}
+        }
+        self.hand_chat_event(chat_id, seq, frame).await;
+    }
+
+    /// The events between a replica's position and a later live event, or
+    /// none when the log cannot give them whole.
+    async fn read_gap(&self, chat_id: i64, after_seq: i64, up_to_seq: i64) -> Vec<LoggedEvent> {
+        let read = async {
+            let mut conn = self.db.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok::<_, anyhow::Error>(
+                catchup::logged_range(&mut conn, chat_id, after_seq, up_to_seq).await?,
+            )
+        };
+        match read.await {
+            Ok(Some(events)) => events,
+            Ok(None) => Vec::new(),
+            Err(err) => {
+                tracing::warn!(chat.id = chat_id, error = %err, "gap fill failed; sockets fill their own");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Offers one logged event to the chat's local followers and moves the
+    /// replica's position.
+    async fn hand_chat_event(&self, chat_id: i64, seq: i64, frame: Arc<Frame>) {
+        let topic = Topic::Chat(chat_id);
+        let LiveEvent::Chat(logged) = &frame.event else {
+            return;
+        };
+        let hidden = match &logged.event {
+            DomainEvent::MessageUpdated { message } => {
+                self.hidden_among_followers(chat_id, message.id).await
+            }
+            _ => Hidden::Nobody,
+        };
+        let left = match &logged.event {
+            DomainEvent::MemberLeft { user_id, .. } => Some(*user_id),
+            _ => None,
+        };
+        if let Some(entry) = self.topics.lock(&topic).get_mut(&topic) {
+            entry.position = Some(entry.position.map_or(seq, |p| p.max(seq)));
+            let outbound = Outbound::ChatEvent {
+                chat_id,
+                seq,
+                frame: frame.clone(),
+                hidden,
+            };
+            for conn in entry.followers.values() {
+                offer(conn, outbound.clone());
+            }
+        }
+        if let Some(user_id) = left {
+            self.user_left_chat(user_id, chat_id, seq).await;
+        }
+    }
+
     /// Who among this replica's followers of `chat_id` may not see the
     /// content of `message_id`: one query for all of them.
     async fn hidden_among_followers(&self, chat_id: i64, message_id: i64) -> Hidden {
-        let followers: Vec<i64> = {
-            let state = self.state();
-            let mut users: Vec<i64> = state
-                .by_chat
-                .get(&chat_id)
-                .into_iter()
-                .flatten()
-                .filter_map(|conn| state.conns.get(conn).map(|e| e.user_id))
-                .collect();
-            users.sort_unstable();
-            users.dedup();
-            users
-        };
+        let mut followers: Vec<i64> = self
+            .followers(Topic::Chat(chat_id))
+            .iter()
+            .map(|conn| conn.user_id)
+            .collect();
+        followers.sort_unstable();
+        followers.dedup();
         if followers.is_empty() {
             return Hidden::Nobody;
         }
@@ -384,64 +538,35 @@ impl Hub {
         }
     }
 
-    /// The local sockets of `user_id`.
-    fn conns_of(&self, user_id: i64) -> Vec<ConnId> {
-        self.state()
-            .by_user
-            .get(&user_id)
-            .map(|c| c.iter().copied().collect())
+    /// The local sockets following `topic`.
+    fn followers(&self, topic: Topic) -> Vec<Arc<Conn>> {
+        self.topics
+            .lock(&topic)
+            .get(&topic)
+            .map(|entry| entry.followers.values().cloned().collect())
             .unwrap_or_default()
     }
 
-    async fn user_joined_chat(&self, user_id: i64, chat_id: i64, seq: i64, payload: Bytes) {
-        let conns = self.conns_of(user_id);
-        for conn in conns {
-            if let Err(err) = self.join_chats(conn, &[chat_id]).await {
+    async fn user_joined_chat(&self, user_id: i64, chat_id: i64, seq: i64, frame: &Arc<Frame>) {
+        for conn in self.followers(Topic::User(user_id)) {
+            if let Err(err) = self.join_chats(conn.id, &[chat_id]).await {
                 tracing::warn!(chat.id = chat_id, error = %err, "subscribe failed");
             }
-            self.send_to(
-                conn,
+            offer(
+                &conn,
                 Outbound::ChatJoined {
                     chat_id,
                     seq,
-                    payload: payload.clone(),
+                    frame: frame.clone(),
                 },
             );
         }
     }
 
     async fn user_left_chat(&self, user_id: i64, chat_id: i64, seq: i64) {
-        let conns = self.conns_of(user_id);
-        for conn in conns {
-            self.send_to(conn, Outbound::ChatLeft { chat_id, seq });
-            self.leave_chat(conn, chat_id).await;
-        }
-    }
-
-    /// Makes socket `conn` stop following `chat_id`, and drops the
-    /// subscription when no local socket follows it any more.
-    pub async fn leave_chat(&self, conn: ConnId, chat_id: i64) {
-        let _guard = self.subscriptions.lock().await;
-        let unused = {
-            let mut state = self.state();
-            if let Some(entry) = state.conns.get_mut(&conn) {
-                entry.chats.remove(&chat_id);
-            }
-            match state.by_chat.get_mut(&chat_id) {
-                Some(conns) => {
-                    conns.remove(&conn);
-                    if conns.is_empty() {
-                        state.by_chat.remove(&chat_id);
-                        true
-                    } else {
-                        false
-                    }
-                }
-                None => false,
-            }
-        };
-        if unused && let Err(err) = self.bus.unsubscribe(&[Topic::Chat(chat_id)]).await {
-            tracing::warn!(chat.id = chat_id, error = %err, "unsubscribe failed");
+        for conn in self.followers(Topic::User(user_id)) {
+            offer(&conn, Outbound::ChatLeft { chat_id, seq });
+            self.leave_chat(conn.id, chat_id).await;
         }
     }
 
@@ -462,37 +587,53 @@ impl Hub {
     /// Tells every local socket to catch each of its chats up from the log
     /// (live events may have been lost).
     pub fn resync_all(&self) {
-        let conns: Vec<ConnId> = self.state().conns.keys().copied().collect();
-        for conn in conns {
-            self.send_to(conn, Outbound::Resync);
-        }
+        self.conns.each(|shard| {
+            for conn in shard.values() {
+                offer(conn, Outbound::Resync);
+            }
+        });
     }
 
     /// Offers `outbound` to every local socket following `topic`.
     fn broadcast(&self, topic: Topic, outbound: Outbound) {
-        let state = self.state();
-        let conns = match topic {
-            Topic::Chat(id) => state.by_chat.get(&id),
-            Topic::User(id) => state.by_user.get(&id),
-        };
-        for conn in conns.into_iter().flatten() {
-            if let Some(entry) = state.conns.get(conn) {
-                offer(entry, outbound.clone());
+        if let Some(entry) = self.topics.lock(&topic).get(&topic) {
+            for conn in entry.followers.values() {
+                offer(conn, outbound.clone());
             }
-        }
-    }
-
-    fn send_to(&self, conn: ConnId, outbound: Outbound) {
-        if let Some(entry) = self.state().conns.get(&conn) {
-            offer(entry, outbound);
         }
     }
 }
 
+/// What a replica does with a chat's live event at `seq`, given the last
+/// seq it handed to its sockets.
+#[derive(Debug, PartialEq, Eq)]
+enum InOrder {
+    /// Already handed (read from the log to fill a gap).
+    Drop,
+    /// Read `after < seq <= up_to` from the log and hand it first.
+    FillThenHand { after: i64, up_to: i64 },
+    /// Hand it: the next one, the first one, or past a gap too wide to
+    /// fill here (sockets fill their own).
+    Hand,
+}
+
+fn in_order(position: Option<i64>, seq: i64) -> InOrder {
+    match position {
+        Some(position) if seq <= position => InOrder::Drop,
+        Some(position) if seq > position + 1 && seq - position - 1 <= HUB_FILL_MAX => {
+            InOrder::FillThenHand {
+                after: position,
+                up_to: seq - 1,
+            }
+        }
+        _ => InOrder::Hand,
+    }
+}
+
 /// Queues without waiting; a full queue marks the socket as too slow.
-fn offer(entry: &ConnEntry, outbound: Outbound) {
-    if let Err(mpsc::error::TrySendError::Full(_)) = entry.tx.try_send(outbound) {
-        entry.overflow.notify_one();
+fn offer(conn: &Conn, outbound: Outbound) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = conn.tx.try_send(outbound) {
+        conn.overflow.notify_one();
     }
 }
 
@@ -546,4 +687,40 @@ pub fn spawn_presence_loop(hub: Arc<Hub>, ctx: parley_shared::AppContext) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_chat_events_are_handed_once_in_order_with_gaps_filled() {
+        assert_eq!(in_order(None, 7), InOrder::Hand);
+        assert_eq!(in_order(Some(6), 7), InOrder::Hand);
+        assert_eq!(in_order(Some(7), 7), InOrder::Drop);
+        assert_eq!(in_order(Some(9), 7), InOrder::Drop);
+        assert_eq!(
+            in_order(Some(4), 7),
+            InOrder::FillThenHand { after: 4, up_to: 6 }
+        );
+        // A gap of HUB_FILL_MAX + 1 events.
+        let wide = 7 + HUB_FILL_MAX + 2;
+        assert_eq!(in_order(Some(7), wide), InOrder::Hand);
+        assert_eq!(
+            in_order(Some(7), wide - 1),
+            InOrder::FillThenHand {
+                after: 7,
+                up_to: wide - 2
+            }
+        );
+    }
+
+    #[test]
+    fn topics_spread_over_the_shards() {
+        let chat = Topic::Chat(5).shard();
+        let user = Topic::User(5).shard();
+        assert_ne!(chat, user);
+        assert!(chat < SHARDS && user < SHARDS);
+        assert!(Topic::Chat(-3).shard() < SHARDS);
+    }
 }

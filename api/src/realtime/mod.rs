@@ -5,6 +5,8 @@
 
 pub mod close;
 pub mod commands;
+mod delivery;
+pub mod frame;
 pub mod hub;
 pub mod ordering;
 pub mod socket;

@@ -8,7 +8,7 @@
 //! (events published by several replicas arrive out of order, or were lost
 //! while Redis was away) is filled from `chat_events` before the event.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,11 +18,11 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use parley_shared::AppError;
 use parley_shared::domain::accounts::AuthContext;
-use parley_shared::domain::catchup::{ReplayMarks, UpdatesToken, read_events};
-use parley_shared::domain::models::{ChatMember, Message, Session as AuthSession};
+use parley_shared::domain::catchup::UpdatesToken;
+use parley_shared::domain::live::{self, LiveEvent};
+use parley_shared::domain::models::{ChatMember, Session as AuthSession};
 use parley_shared::infra::bus::Topic;
 use parley_shared::wire::native::events::ServerEvent;
-use parley_shared::wire::native::render;
 use tokio::sync::{Notify, mpsc};
 
 use crate::error::ApiError;
@@ -31,8 +31,8 @@ use crate::realtime::close;
 use crate::realtime::commands::{
     self, ClientCommand, ack, app_error_frame, error_frame, run_commands,
 };
-use crate::realtime::hub::{ConnId, Hidden, Outbound};
-use crate::realtime::ordering::{Offer, Positions};
+use crate::realtime::hub::{ConnId, Outbound};
+use crate::realtime::ordering::Positions;
 use crate::realtime::transport::{Transport, WsTransport};
 use crate::realtime::typing::{self, Typing};
 use crate::state::ApiState;
@@ -42,8 +42,6 @@ use crate::state::ApiState;
 const COMMAND_QUEUE: usize = 64;
 /// The largest client frame accepted, in bytes.
 const MAX_FRAME_BYTES: usize = 64 * 1024;
-/// Events read from the log per query while catching up.
-const REPLAY_PAGE: i64 = 500;
 
 /// Upgrades to a WebSocket. A missing or bad token is a 401 JSON answer
 /// before the upgrade (the [`AuthUser`] extractor).
@@ -82,21 +80,21 @@ enum End {
 }
 
 pub(crate) struct Socket<T: Transport> {
-    state: Arc<ApiState>,
-    auth: AuthContext,
-    transport: T,
+    pub(super) state: Arc<ApiState>,
+    pub(super) auth: AuthContext,
+    pub(super) transport: T,
     /// The last seq sent to this client, per followed chat.
-    positions: Positions,
+    pub(super) positions: Positions,
     /// Chats focused with `join_room`: their typing signals reach this socket.
-    focused: HashSet<i64>,
+    pub(super) focused: HashSet<i64>,
     /// Chats this client is typing in.
-    typing: Typing,
+    pub(super) typing: Typing,
     /// Set when the socket must close after what it just sent.
-    closing: Option<CloseReason>,
+    pub(super) closing: Option<CloseReason>,
     /// This socket's id in the hub.
-    conn: ConnId,
+    pub(super) conn: ConnId,
     /// Notified by the hub when this socket's queue is full.
-    overflow: Arc<Notify>,
+    pub(super) overflow: Arc<Notify>,
 }
 
 /// After `ready`, live events wait this long for the client's first frame
@@ -377,196 +375,6 @@ impl<T: Transport> Socket<T> {
         Ok(())
     }
 
-    /// Sends one queued item; `Ok(false)` when the client is gone.
-    async fn deliver(&mut self, outbound: Outbound) -> Result<bool, ApiError> {
-        match outbound {
-            Outbound::ChatEvent {
-                chat_id,
-                seq,
-                payload,
-                hidden,
-            } => {
-                match self.positions.offer(chat_id, seq) {
-                    // Not (yet) followed by this socket: it will catch up
-                    // when it follows the chat.
-                    Offer::NotFollowed | Offer::Drop => return Ok(true),
-                    Offer::Deliver => {}
-                    Offer::Fill { up_to, .. } => {
-                        if !self.replay(chat_id, Some(up_to)).await? {
-                            return Ok(false);
-                        }
-                        // The fill may have reached the user's own leave, or
-                        // past this event (a skipped absence).
-                        if self.positions.offer(chat_id, seq) != Offer::Deliver {
-                            return Ok(true);
-                        }
-                    }
-                }
-                self.positions.advance(chat_id, seq);
-                let hidden_message = match hidden {
-                    Hidden::Nobody => None,
-                    Hidden::Users { message_id, users } => {
-                        users.contains(&self.auth.user_id).then_some(message_id)
-                    }
-                    Hidden::Unknown { message_id } => {
-                        self.hid(message_id).await?.then_some(message_id)
-                    }
-                };
-                let payload = match hidden_message {
-                    Some(message_id) => render::hidden(chat_id, seq, message_id),
-                    None => payload,
-                };
-                Ok(self.send(payload).await)
-            }
-            Outbound::ChatJoined {
-                chat_id,
-                seq,
-                payload,
-            } => {
-                if self.positions.follows(chat_id) {
-                    // Already followed (the join raced with the start).
-                    return self.replay(chat_id, None).await;
-                }
-                self.positions.set(chat_id, seq);
-                if !self.send(payload).await {
-                    return Ok(false);
-                }
-                // Anything published before this replica subscribed.
-                self.replay(chat_id, None).await
-            }
-            Outbound::ChatLeft { chat_id, seq } => {
-                // Send what came before the leave, then stop following.
-                if self.positions.get(chat_id).is_some_and(|p| p < seq)
-                    && !self.replay(chat_id, Some(seq)).await?
-                {
-                    return Ok(false);
-                }
-                self.unfollow(chat_id).await;
-                Ok(true)
-            }
-            Outbound::Typing {
-                chat_id,
-                user_id,
-                payload,
-            } => {
-                if user_id == self.auth.user_id || !self.focused.contains(&chat_id) {
-                    return Ok(true);
-                }
-                Ok(self.send(payload).await)
-            }
-            Outbound::SessionRevoked {
-                session_id,
-                payload,
-            } => {
-                if session_id != self.auth.session_id.to_string() {
-                    return Ok(true);
-                }
-                self.closing = Some(close::session_revoked());
-                Ok(self.send(payload).await)
-            }
-            Outbound::Direct(payload) => Ok(self.send(payload).await),
-            Outbound::Resync => {
-                // A revocation may have been lost with the connection.
-                self.check_session().await?;
-                let chats: Vec<i64> = self.positions.chats();
-                for chat_id in chats {
-                    if !self.replay(chat_id, None).await? {
-                        return Ok(false);
-                    }
-                }
-                Ok(true)
-            }
-        }
-    }
-
-    /// Sends the chat's logged events after the client's position, up to
-    /// `up_to` (or the end), as this user may see them; `resync_required`
-    /// when the log no longer reaches back. `Ok(false)` when the client is gone.
-    async fn replay(&mut self, chat_id: i64, up_to: Option<i64>) -> Result<bool, ApiError> {
-        loop {
-            let position = self.positions.get(chat_id).unwrap_or(0);
-            if up_to.is_some_and(|u| position >= u) {
-                return Ok(true);
-            }
-            // Read a page, then let the connection go before sending.
-            let (slice, last_seq) = {
-                let mut db = self.state.ctx.db.get().await?;
-                let marks = ReplayMarks::load(&mut db, chat_id, self.auth.user_id).await?;
-                let slice = read_events(
-                    &mut db,
-                    self.auth.user_id,
-                    chat_id,
-                    position,
-                    up_to,
-                    marks,
-                    REPLAY_PAGE,
-                )
-                .await?;
-                (slice, marks.last_seq)
-            };
-            if slice.resync_required {
-                self.positions.set(chat_id, last_seq);
-                let resync = ServerEvent::ResyncRequired { chat_id, last_seq };
-                return Ok(self.send(resync.to_bytes()).await);
-            }
-            for (seq, item) in slice.events {
-                self.positions.set(chat_id, seq);
-                if !self.send(render::replay_item(&item)).await {
-                    return Ok(false);
-                }
-            }
-            // Past the events when the user's leave was undone by a re-join:
-            // what happened while they were out is skipped.
-            if !slice.left {
-                self.positions.advance(chat_id, slice.reached_seq);
-            }
-            if slice.left {
-                self.unfollow(chat_id).await;
-                return Ok(true);
-            }
-            if !slice.has_more {
-                return Ok(true);
-            }
-        }
-    }
-
-    /// `resume {chats: {"<chat_id>": <last_seq>}}`: replays what the client
-    /// missed in each chat, then answers `resumed`. Live events that arrive
-    /// meanwhile wait in the queue and are dropped if the replay sent them.
-    async fn resume(
-        &mut self,
-        chats: BTreeMap<String, i64>,
-        reference: Option<String>,
-    ) -> Result<bool, ApiError> {
-        let mut reached = BTreeMap::new();
-        for (key, seq) in chats {
-            let chat_id = match key.parse::<i64>() {
-                Ok(id) if self.positions.follows(id) && seq >= 0 => id,
-                _ => {
-                    let error = error_frame(
-                        "not_a_member",
-                        &format!("Cannot resume chat {key:?}: not one of your chats."),
-                        reference.clone(),
-                    );
-                    if !self.send(error.to_bytes()).await {
-                        return Ok(false);
-                    }
-                    continue;
-                }
-            };
-            self.positions.set(chat_id, seq);
-            if !self.replay(chat_id, None).await? {
-                return Ok(false);
-            }
-            reached.insert(key, self.positions.get(chat_id).unwrap_or(seq));
-        }
-        let resumed = ServerEvent::Resumed {
-            reference,
-            chats: reached,
-        };
-        Ok(self.send(resumed.to_bytes()).await)
-    }
-
     /// Answers one client text frame; `Ok(false)` when the client is gone.
     /// Commands that use the database go to the socket's command task, so
     /// that a slow `send` never holds up delivery.
@@ -635,14 +443,8 @@ impl<T: Transport> Socket<T> {
         Ok(self.send(reply.to_bytes()).await)
     }
 
-    /// Whether this socket's user hid `message_id` (delete-for-me).
-    async fn hid(&self, message_id: i64) -> Result<bool, ApiError> {
-        let mut db = self.state.ctx.db.get().await?;
-        Ok(Message::is_hidden_for(&mut db, message_id, self.auth.user_id).await?)
-    }
-
     /// Stops following a chat the user left (nothing more of it is sent).
-    async fn unfollow(&mut self, chat_id: i64) {
+    pub(super) async fn unfollow(&mut self, chat_id: i64) {
         self.positions.unfollow(chat_id);
         self.focused.remove(&chat_id);
         if self.typing.forget(chat_id) {
@@ -663,7 +465,7 @@ impl<T: Transport> Socket<T> {
 
     /// Closes the socket if its session was revoked meanwhile (a fallback
     /// for a `session_revoked` lost while Redis was away).
-    async fn check_session(&mut self) -> Result<(), ApiError> {
+    pub(super) async fn check_session(&mut self) -> Result<(), ApiError> {
         let mut db = self.state.ctx.db.get().await?;
         if !AuthSession::is_active(&mut db, self.auth.session_id, self.auth.user_id).await? {
             drop(db);
@@ -684,17 +486,13 @@ impl<T: Transport> Socket<T> {
     }
 
     async fn publish_typing(&self, chat_id: i64, is_typing: bool) {
-        let event = ServerEvent::Typing {
+        let event = LiveEvent::Typing {
             chat_id,
             user_id: self.auth.user_id,
             is_typing,
             expires_in_ms: typing::TTL.as_millis() as u64,
         };
-        self.state
-            .ctx
-            .bus
-            .publish(Topic::Chat(chat_id), event.to_bytes())
-            .await;
+        live::publish(&self.state.ctx.bus, Topic::Chat(chat_id), &event).await;
     }
 
     /// Says `is_typing: false` for chats whose typing was not renewed.
@@ -713,7 +511,7 @@ impl<T: Transport> Socket<T> {
 
     /// Sends one frame; `false` when the client is gone, or when it stopped
     /// reading and its queue overflowed meanwhile (then `closing` is 1013).
-    async fn send(&mut self, payload: Bytes) -> bool {
+    pub(super) async fn send(&mut self, payload: Bytes) -> bool {
         let overflow = self.overflow.clone();
         tokio::select! {
             biased;

@@ -2,10 +2,10 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use parley_shared::domain::accounts as auth;
+use parley_shared::domain::accounts::{LoginRequest, RegisterRequest};
 use parley_shared::domain::models::User;
-use parley_shared::wire::native::dto::{
-    LoginRequest, MessageResponse, RefreshRequest, TokenRequest,
-};
+use parley_shared::wire::native::dto::{MessageResponse, RefreshRequest, TokenRequest};
+use parley_shared::wire::native::render;
 
 use parley_shared::infra::ratelimit::Limit;
 
@@ -17,13 +17,13 @@ use crate::state::ApiState;
 pub async fn register(
     req: HttpRequest,
     state: web::Data<ApiState>,
-    body: JsonBody<parley_shared::wire::native::dto::RegisterRequest>,
+    body: JsonBody<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
     state.ctx.limits.check(Limit::Register, &client_ip(&req))?;
     let user = auth::register(&state.ctx, body.0).await?;
     Ok(HttpResponse::Created().json(MessageResponse {
         message: "Registered. Check your email to confirm your address.".into(),
-        user: Some(user.to_auth_response()),
+        user: Some(render::auth_user(&user)),
     }))
 }
 
@@ -40,7 +40,7 @@ pub async fn login(
     let ip = req.peer_addr().map(|a| a.ip().to_string());
     state.ctx.limits.check(Limit::Login, &client_ip(&req))?;
     let tokens = auth::login(&state.ctx, body.0, device, ip.as_deref()).await?;
-    Ok(HttpResponse::Ok().json(tokens))
+    Ok(HttpResponse::Ok().json(render::tokens(&tokens)))
 }
 
 /// `POST /auth/refresh` → 200 `TokenResponse` (the refresh token rotates).
@@ -51,7 +51,7 @@ pub async fn refresh(
 ) -> ApiResult<HttpResponse> {
     state.ctx.limits.check(Limit::Refresh, &client_ip(&req))?;
     let tokens = auth::refresh(&state.ctx, &body.0.refresh_token).await?;
-    Ok(HttpResponse::Ok().json(tokens))
+    Ok(HttpResponse::Ok().json(render::tokens(&tokens)))
 }
 
 /// `POST /auth/verify-email` → 200 `MessageResponse`.
@@ -72,7 +72,7 @@ pub async fn verify_email(
 pub async fn me(state: web::Data<ApiState>, caller: AuthUser) -> ApiResult<HttpResponse> {
     let mut conn = state.ctx.db.get().await?;
     let user = User::find(&mut conn, caller.user_id).await?;
-    Ok(HttpResponse::Ok().json(user.to_auth_response()))
+    Ok(HttpResponse::Ok().json(render::auth_user(&user)))
 }
 
 /// `GET /auth/sessions` → 200 `SessionRead[]`.

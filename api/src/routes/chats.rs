@@ -2,9 +2,8 @@
 
 use actix_web::{HttpResponse, web};
 use parley_shared::domain::catchup::{self, ChatEventsQuery, UpdatesQuery};
-use parley_shared::domain::chats::{self, ListChatsQuery};
+use parley_shared::domain::chats::{self, ChatCreateRequest, ListChatsQuery};
 use parley_shared::domain::members::{self, AddMemberRequest, TitleRequest};
-use parley_shared::wire::native::dto::ChatCreateRequest;
 use parley_shared::wire::native::render;
 
 use crate::error::ApiResult;
@@ -19,6 +18,7 @@ pub async fn create_chat(
     body: JsonBody<ChatCreateRequest>,
 ) -> ApiResult<HttpResponse> {
     let (chat, created) = chats::create_chat(&state.ctx, &caller, body.0).await?;
+    let chat = render::chat_view(&chat);
     Ok(if created {
         HttpResponse::Created().json(chat)
     } else {
@@ -33,7 +33,7 @@ pub async fn list_chats(
     query: web::Query<ListChatsQuery>,
 ) -> ApiResult<HttpResponse> {
     let list = chats::list_chats(&state.ctx, &caller, query.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(list))
+    Ok(HttpResponse::Ok().json(render::chat_views(&list)))
 }
 
 /// `GET /chats/{chat_id}` → 200 `ChatDetailRead`.
@@ -43,7 +43,7 @@ pub async fn get_chat(
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let chat = chats::get_chat(&state.ctx, &caller, path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(chat))
+    Ok(HttpResponse::Ok().json(render::chat_detail(&chat)))
 }
 
 /// `GET /chats/{chat_id}/events?after_seq&limit` → 200 `ChatEventsPage`.
@@ -76,7 +76,7 @@ pub async fn set_title(
     body: JsonBody<TitleRequest>,
 ) -> ApiResult<HttpResponse> {
     let chat = members::set_title(&state.ctx, &caller, path.into_inner(), &body.0).await?;
-    Ok(HttpResponse::Ok().json(chat))
+    Ok(HttpResponse::Ok().json(render::chat_view(&chat)))
 }
 
 /// `POST /chats/{chat_id}/leave` → 204.
@@ -97,7 +97,7 @@ pub async fn add_member(
     body: JsonBody<AddMemberRequest>,
 ) -> ApiResult<HttpResponse> {
     let member = members::add_member(&state.ctx, &caller, path.into_inner(), &body.0).await?;
-    Ok(HttpResponse::Created().json(member))
+    Ok(HttpResponse::Created().json(render::member(&member)))
 }
 
 /// `DELETE /chats/{chat_id}/members/{user_id}` → 204.

@@ -1,9 +1,10 @@
 //! `/api/v1/messages` (seed 004 §8).
 
 use actix_web::{HttpResponse, web};
-use parley_shared::domain::messages::{self, ListMessagesQuery, SendOutcome};
+use parley_shared::domain::messages::{self, ListMessagesQuery, MessageCreateRequest, SendOutcome};
 use parley_shared::domain::receipts::{self, StatusUpdateRequest};
-use parley_shared::wire::native::dto::{MessageCreateRequest, MessageUpdateRequest};
+use parley_shared::wire::native::dto::MessageUpdateRequest;
+use parley_shared::wire::native::render;
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
@@ -17,6 +18,7 @@ pub async fn create_message(
     body: JsonBody<MessageCreateRequest>,
 ) -> ApiResult<HttpResponse> {
     let (message, outcome) = messages::send_message(&state.ctx, caller.user_id, &body.0).await?;
+    let message = render::message_view(&message);
     Ok(match outcome {
         SendOutcome::Created => HttpResponse::Created().json(message),
         SendOutcome::Existing => HttpResponse::Ok().json(message),
@@ -32,7 +34,7 @@ pub async fn list_messages(
 ) -> ApiResult<HttpResponse> {
     let page =
         messages::list_messages(&state.ctx, &caller, path.into_inner(), query.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(page))
+    Ok(HttpResponse::Ok().json(render::message_views(&page)))
 }
 
 /// `PUT /messages/{id}` → 200 `MessageRead`.
@@ -44,7 +46,7 @@ pub async fn update_message(
 ) -> ApiResult<HttpResponse> {
     let message =
         messages::edit_message(&state.ctx, &caller, path.into_inner(), &body.0.text).await?;
-    Ok(HttpResponse::Ok().json(message))
+    Ok(HttpResponse::Ok().json(render::message_view(&message)))
 }
 
 /// Query of `DELETE /messages/{id}`.
@@ -72,6 +74,7 @@ pub async fn list_edits(
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let edits = messages::message_edits(&state.ctx, &caller, path.into_inner()).await?;
+    let edits: Vec<_> = edits.iter().map(render::message_edit).collect();
     Ok(HttpResponse::Ok().json(edits))
 }
 

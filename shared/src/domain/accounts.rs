@@ -24,15 +24,15 @@ use crate::domain::jobs::{
     self,
     send_email::{EmailKind, SendEmail},
 };
+use crate::domain::live::{self, LiveEvent};
 use crate::domain::models::session::NewSession;
 use crate::domain::models::user::NewUser;
 use crate::domain::models::{Session, User};
 use crate::domain::validate;
+use crate::domain::views::TokenPair;
 use crate::infra::bus::Topic;
 use crate::infra::schema::email_tokens;
 use crate::infra::tokens::{Claims, TokenKeys, TokenKind};
-use crate::wire::native::dto::{LoginRequest, RegisterRequest, TokenResponse};
-use crate::wire::native::events::ServerEvent;
 
 /// The caller of an authenticated request: who, and through which session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,24 @@ pub struct AuthContext {
     pub expires_at: i64,
 }
 
+/// `RegisterRequest` (seed 004 §3.1): what [`register`] takes.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub name: String,
+    pub username: String,
+    pub password: String,
+}
+
+/// `LoginRequest` (seed 004 §3.1): what [`login`] takes; `otp_code` is accepted and unused until 2FA lands.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub otp_code: Option<String>,
+}
+
 /// The access and refresh tokens of session `sid` (seed 004 §3.1).
 ///
 /// Errors: 500 when signing fails.
@@ -51,11 +69,10 @@ fn token_pair(
     user_id: i64,
     sid: Uuid,
     refresh_jti: Uuid,
-) -> AppResult<TokenResponse> {
-    Ok(TokenResponse {
+) -> AppResult<TokenPair> {
+    Ok(TokenPair {
         access_token: keys.sign(user_id, sid, Uuid::new_v4(), TokenKind::Access)?,
         refresh_token: keys.sign(user_id, sid, refresh_jti, TokenKind::Refresh)?,
-        token_type: "bearer".to_owned(),
         expires_in: keys.access_ttl_secs(),
     })
 }
@@ -199,7 +216,7 @@ pub async fn login(
     req: LoginRequest,
     device: Option<&str>,
     ip: Option<&str>,
-) -> AppResult<TokenResponse> {
+) -> AppResult<TokenPair> {
     let email = req.email.trim().to_lowercase();
     let mut conn = ctx.db.get().await?;
     let user = User::find_by_email(&mut conn, &email).await?;
@@ -260,7 +277,7 @@ enum RefreshOutcome {
 ///
 /// Errors: 401 `invalid_token`, `token_expired`, `session_revoked`,
 /// `refresh_token_reused`.
-pub async fn refresh(ctx: &AppContext, refresh_token: &str) -> AppResult<TokenResponse> {
+pub async fn refresh(ctx: &AppContext, refresh_token: &str) -> AppResult<TokenPair> {
     let claims = ctx.tokens.verify(refresh_token, TokenKind::Refresh)?;
     let user_id = user_id_of(&claims)?;
     let mut conn = ctx.db.get().await?;
@@ -328,13 +345,11 @@ pub async fn authenticate(ctx: &AppContext, access_token: &str) -> AppResult<Aut
 /// Tells the sockets of the revoked sessions (on every replica) to close.
 async fn announce_revoked(ctx: &AppContext, user_id: i64, sessions: &[Uuid], reason: &str) {
     for sid in sessions {
-        let event = ServerEvent::SessionRevoked {
+        let event = LiveEvent::SessionRevoked {
             session_id: sid.to_string(),
             reason: reason.to_owned(),
         };
-        ctx.bus
-            .publish(Topic::User(user_id), event.to_bytes())
-            .await;
+        live::publish(&ctx.bus, Topic::User(user_id), &event).await;
     }
 }
 

@@ -28,7 +28,9 @@ use crate::domain::accounts::AuthContext;
 use crate::domain::chats::require_member;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
-use crate::domain::events::{ChatEvents, ChatUpdates, ReplayItem, StoredEvent, Updates};
+use crate::domain::events::{
+    ChatEvents, ChatUpdates, LoggedEvent, ReplayItem, StoredEvent, Updates,
+};
 use crate::domain::models::{ChatEventRow, ChatMember, EventKind};
 use crate::domain::validate;
 use crate::infra::schema::{chat_members, chats, message_hidden};
@@ -96,6 +98,36 @@ impl ReplayMarks {
             joined_seq: Some(member.joined_seq),
         }
     }
+}
+
+/// The logged events of `chat_id` with `after_seq < seq <= up_to_seq`, in
+/// order: what a replica reads once to fill a gap in a chat's live events
+/// for all its sockets (they are the events each follower would have
+/// received live). `None` when the range is not whole in the log
+/// (retention) or holds a row written before versioned events: then each
+/// socket catches up on its own, through [`read_events`].
+pub async fn logged_range(
+    conn: &mut AsyncPgConnection,
+    chat_id: i64,
+    after_seq: i64,
+    up_to_seq: i64,
+) -> AppResult<Option<Vec<LoggedEvent>>> {
+    let count = up_to_seq - after_seq;
+    if count <= 0 {
+        return Ok(Some(Vec::new()));
+    }
+    let rows = ChatEventRow::range(conn, chat_id, after_seq, Some(up_to_seq), count).await?;
+    if rows.len() as i64 != count {
+        return Ok(None);
+    }
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        match StoredEvent::read(row.payload) {
+            StoredEvent::V1(event) => events.push(event),
+            StoredEvent::Legacy(_) => return Ok(None),
+        }
+    }
+    Ok(Some(events))
 }
 
 /// Reads up to `limit` events of `chat_id` after `after_seq` (and up to

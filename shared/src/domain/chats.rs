@@ -11,11 +11,13 @@ use crate::domain::accounts::AuthContext;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::DomainEvent;
+use crate::domain::events::LoggedEvent;
+use crate::domain::live::LiveEvent;
 use crate::domain::models::chat::{ChatListFilter, ChatListRow, NewChat, NewChatMember};
 use crate::domain::models::{Chat, ChatMember, ChatType, MemberRole, Privacy, User, event};
 use crate::domain::validate;
-use crate::infra::bus::{ChatEvent, Topic};
-use crate::wire::native::dto::{ChatCreateRequest, ChatDetailRead, ChatRead};
+use crate::domain::views::{ChatDetail, ChatView, CounterpartPresence};
+use crate::infra::bus::Topic;
 
 /// Query of `GET /chats` (seed 004 §7).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -25,6 +27,23 @@ pub struct ListChatsQuery {
     pub query: Option<String>,
     #[serde(default)]
     pub archived: bool,
+}
+
+/// `ChatCreateRequest` (seed 004 §3.3): what [`create_chat`] takes.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ChatCreateRequest {
+    #[serde(rename = "type")]
+    pub chat_type: ChatType,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub handle: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub is_public: bool,
+    #[serde(default)]
+    pub member_ids: Vec<i64>,
 }
 
 /// The chat and the caller's membership, or the error an outsider gets:
@@ -173,7 +192,7 @@ pub async fn create_chat(
     ctx: &AppContext,
     auth: &AuthContext,
     req: ChatCreateRequest,
-) -> AppResult<(ChatRead, bool)> {
+) -> AppResult<(ChatView, bool)> {
     let me = auth.user_id;
     let spec = validate_create(me, req)?;
     let mut conn = ctx.db.get().await?;
@@ -290,10 +309,9 @@ pub async fn create_chat(
     if let Some((event, member_ids)) = created {
         // Members' sockets are not subscribed to the new chat yet: tell each
         // user directly; their replicas subscribe and then follow the chat.
+        let bytes = LiveEvent::Chat(event).encode();
         for user_id in member_ids {
-            ctx.bus
-                .publish(Topic::User(user_id), event.payload.clone())
-                .await;
+            ctx.bus.publish(Topic::User(user_id), bytes.clone()).await;
         }
         tracing::info!(chat.id = chat_id, user.id = me, "chat created");
     }
@@ -305,56 +323,33 @@ async fn record_chat_created(
     conn: &mut AsyncPgConnection,
     chat: &Chat,
     member_ids: Vec<i64>,
-) -> AppResult<ChatEvent> {
+) -> AppResult<LoggedEvent> {
     let chat = chat.snapshot(member_ids);
     Ok(event::record(conn, chat.id, |_| DomainEvent::ChatCreated { chat }).await?)
 }
 
-fn to_chat_read(row: ChatListRow, presence: &PresenceView) -> ChatRead {
+fn chat_view(row: ChatListRow, presence: &PresenceView) -> ChatView {
     let display_title = row
         .title
         .clone()
         .or_else(|| row.counterpart_name.clone())
         .unwrap_or_else(|| "Deleted account".to_owned());
     let subscribers_count = (row.chat_type == ChatType::Channel).then_some(row.members_count);
-    let counterpart_view = row
+    let counterpart_presence = row
         .counterpart_user_id
         .and_then(|id| presence.visible.get(&id).copied());
-    ChatRead {
-        id: row.id,
-        public_id: row.public_id,
-        chat_type: row.chat_type,
-        title: row.title,
+    let online_count = i64::from(counterpart_presence.is_some_and(|p| p.is_online))
+        + i64::from(row.counterpart_user_id.is_some() && presence.viewer_online);
+    ChatView {
         avatar_url: row
             .avatar_url
+            .clone()
             .or_else(|| row.counterpart_avatar_url.clone()),
         display_title,
-        handle: row.handle,
-        description: row.description,
-        is_public: row.is_public,
-        is_saved: false,
-        archived: row.archived,
-        pinned: row.pinned,
-        unread_count: row.unread_count,
-        unread_mentions_count: row.unread_mentions_count,
-        pinned_message_id: row.pinned_message_id,
-        members_count: row.members_count,
-        online_count: i64::from(counterpart_view.is_some_and(|v| v.0))
-            + i64::from(row.counterpart_user_id.is_some() && presence.viewer_online),
+        online_count,
         subscribers_count,
-        counterpart_user_id: row.counterpart_user_id,
-        counterpart_name: row.counterpart_name,
-        counterpart_username: row.counterpart_username,
-        counterpart_avatar_url: row.counterpart_avatar_url,
-        counterpart_is_online: counterpart_view.map(|v| v.0),
-        counterpart_last_seen_at: counterpart_view.and_then(|v| v.1),
-        last_message_id: row.last_message_id,
-        last_message_text: row.last_message_text,
-        last_message_type: row.last_message_type,
-        last_message_created_at: row.last_message_created_at,
-        last_seq: row.last_seq,
-        my_role: row.my_role,
-        created_at: row.created_at,
+        counterpart_presence,
+        row,
     }
 }
 
@@ -362,7 +357,7 @@ fn to_chat_read(row: ChatListRow, presence: &PresenceView) -> ChatRead {
 /// counterparts (seed 004 §3.7): `(is_online, last_seen_at)` per visible
 /// counterpart; hidden ones are absent (the fields are then `null`).
 struct PresenceView {
-    visible: HashMap<i64, (bool, Option<chrono::DateTime<chrono::Utc>>)>,
+    visible: HashMap<i64, CounterpartPresence>,
     viewer_online: bool,
 }
 
@@ -406,23 +401,29 @@ async fn presence_view(
     view.viewer_online = online.contains(&viewer_id);
     for (id, seen) in visible {
         let is_online = online.contains(&id);
-        view.visible
-            .insert(id, (is_online, if is_online { None } else { seen }));
+        let last_seen_at = if is_online { None } else { seen };
+        view.visible.insert(
+            id,
+            CounterpartPresence {
+                is_online,
+                last_seen_at,
+            },
+        );
     }
     Ok(view)
 }
 
-async fn load_chat_reads(
+async fn load_chat_views(
     ctx: &AppContext,
     conn: &mut AsyncPgConnection,
     user_id: i64,
     filter: &ChatListFilter,
-) -> AppResult<Vec<ChatRead>> {
+) -> AppResult<Vec<ChatView>> {
     let rows = ChatListRow::load(conn, user_id, filter).await?;
     let presence = presence_view(ctx, conn, user_id, &rows).await?;
     Ok(rows
         .into_iter()
-        .map(|row| to_chat_read(row, &presence))
+        .map(|row| chat_view(row, &presence))
         .collect())
 }
 
@@ -431,13 +432,13 @@ pub(crate) async fn read_chat(
     conn: &mut AsyncPgConnection,
     user_id: i64,
     chat_id: i64,
-) -> AppResult<ChatRead> {
+) -> AppResult<ChatView> {
     let filter = ChatListFilter {
         chat_id: Some(chat_id),
         limit: 1,
         ..Default::default()
     };
-    load_chat_reads(ctx, conn, user_id, &filter)
+    load_chat_views(ctx, conn, user_id, &filter)
         .await?
         .into_iter()
         .next()
@@ -454,7 +455,7 @@ pub async fn list_chats(
     ctx: &AppContext,
     auth: &AuthContext,
     query: ListChatsQuery,
-) -> AppResult<Vec<ChatRead>> {
+) -> AppResult<Vec<ChatView>> {
     let filter = ChatListFilter {
         chat_id: None,
         archived: query.archived,
@@ -476,24 +477,20 @@ pub async fn list_chats(
             "before_id must be one of your chats.",
         ));
     }
-    load_chat_reads(ctx, &mut conn, auth.user_id, &filter).await
+    load_chat_views(ctx, &mut conn, auth.user_id, &filter).await
 }
 
 /// `GET /chats/{id}`: the chat with its members.
 ///
 /// Errors: 404 `chat_not_found`; 403 `not_a_member`.
-pub async fn get_chat(
-    ctx: &AppContext,
-    auth: &AuthContext,
-    chat_id: i64,
-) -> AppResult<ChatDetailRead> {
+pub async fn get_chat(ctx: &AppContext, auth: &AuthContext, chat_id: i64) -> AppResult<ChatDetail> {
     let mut conn = ctx.db.get().await?;
     require_member(&mut conn, chat_id, auth.user_id).await?;
     let chat = read_chat(ctx, &mut conn, auth.user_id, chat_id).await?;
     let members = ChatMember::with_users(&mut conn, chat_id)
         .await?
         .into_iter()
-        .map(|(m, name, username)| m.into_read(name, username))
+        .map(|(m, name, username)| m.snapshot(name, username))
         .collect();
-    Ok(ChatDetailRead { chat, members })
+    Ok(ChatDetail { chat, members })
 }

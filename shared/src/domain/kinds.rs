@@ -100,3 +100,12 @@ mod tests {
         assert!(serde_json::from_str::<Privacy>("\"friends\"").is_err());
     }
 }
+
+/// Which receipt position moved (seed 004 §8): `message_delivered` or
+/// `message_read` (reading implies delivery). Not stored as its own column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptKind {
+    MessageDelivered,
+    MessageRead,
+}

@@ -12,14 +12,14 @@ use crate::domain::accounts::AuthContext;
 use crate::domain::chats::require_member_locked;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
+use crate::domain::events::LoggedEvent;
 use crate::domain::events::{DomainEvent, LeaveReason, MemberSnapshot};
+use crate::domain::live;
 use crate::domain::models::chat::NewChatMember;
 use crate::domain::models::{Chat, ChatMember, ChatType, MemberRole, User, event};
 use crate::domain::permissions::{self, Action};
 use crate::domain::validate;
-use crate::infra::bus::{ChatEvent, Topic};
-use crate::wire::native::dto::{ChatMemberRead, ChatRead};
-use crate::wire::native::render;
+use crate::domain::views::ChatView;
 
 /// `{ "user_id": 123 }` for `POST /chats/{id}/members`.
 #[derive(Debug, Clone, Deserialize)]
@@ -73,7 +73,7 @@ async fn append_left(
     chat_id: i64,
     user_id: i64,
     reason: LeaveReason,
-) -> AppResult<ChatEvent> {
+) -> AppResult<LoggedEvent> {
     Ok(event::record(conn, chat_id, |_| DomainEvent::MemberLeft {
         user_id,
         reason,
@@ -91,7 +91,7 @@ pub async fn add_member(
     auth: &AuthContext,
     chat_id: i64,
     req: &AddMemberRequest,
-) -> AppResult<ChatMemberRead> {
+) -> AppResult<MemberSnapshot> {
     let mut conn = ctx.db.get().await?;
     let (member, event) = crate::transaction!(conn, async |conn| {
         let (chat, me) = require_member_locked(conn, chat_id, auth.user_id).await?;
@@ -122,15 +122,12 @@ pub async fn add_member(
         )
         .await?;
         let member = member_snapshot(conn, chat_id, req.user_id).await?;
-        let read = render::member(&member);
+        let joined = member.clone();
         let event = event::record(conn, chat_id, |_| DomainEvent::MemberJoined { member }).await?;
         ChatMember::set_joined_seq(conn, chat_id, req.user_id, event.seq).await?;
-        Ok((read, event))
+        Ok((joined, event))
     })?;
-    ctx.bus
-        .publish(Topic::User(req.user_id), event.payload.clone())
-        .await;
-    ctx.bus.publish_chat_events(&[event]).await;
+    live::publish_to_new_members(&ctx.bus, event, &[req.user_id]).await;
     tracing::info!(
         chat.id = chat_id,
         user.id = req.user_id,
@@ -170,7 +167,7 @@ pub async fn remove_member(
         }
         append_left(conn, chat_id, user_id, LeaveReason::Removed).await
     })?;
-    ctx.bus.publish_chat_events(&[event]).await;
+    live::publish_logged(&ctx.bus, vec![event]).await;
     tracing::info!(
         chat.id = chat_id,
         user.id = user_id,
@@ -204,7 +201,7 @@ pub async fn leave_chat(ctx: &AppContext, auth: &AuthContext, chat_id: i64) -> A
         }
         Ok(events)
     })?;
-    ctx.bus.publish_chat_events(&events).await;
+    live::publish_logged(&ctx.bus, events).await;
     tracing::info!(chat.id = chat_id, user.id = auth.user_id, "member left");
     Ok(())
 }
@@ -218,7 +215,7 @@ pub async fn set_title(
     auth: &AuthContext,
     chat_id: i64,
     req: &TitleRequest,
-) -> AppResult<ChatRead> {
+) -> AppResult<ChatView> {
     let title = validate::text_field("title", &req.title, 1, 128)?;
     let mut conn = ctx.db.get().await?;
     let event = crate::transaction!(conn, async |conn| {
@@ -230,6 +227,6 @@ pub async fn set_title(
         let chat = chat.snapshot(member_ids);
         Ok(event::record(conn, chat_id, |_| DomainEvent::ChatUpdated { chat }).await?)
     })?;
-    ctx.bus.publish_chat_events(&[event]).await;
+    live::publish_logged(&ctx.bus, vec![event]).await;
     crate::domain::chats::read_chat(ctx, &mut conn, auth.user_id, chat_id).await
 }

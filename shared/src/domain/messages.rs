@@ -15,15 +15,14 @@ use crate::domain::chats::{require_member, require_member_locked};
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::DomainEvent;
-use crate::domain::models::message::{NewMessage, PageCursor};
+use crate::domain::live::{self, LiveEvent};
+use crate::domain::models::message::{MessageEdit, NewMessage, PageCursor};
 use crate::domain::models::{Chat, ChatMember, Message, MessageType, event};
 use crate::domain::permissions::{self, Action};
 use crate::domain::validate;
+use crate::domain::views::{DeliveryStatus, MessageView};
 use crate::infra::bus::Topic;
 use crate::infra::ratelimit::Limit;
-use crate::wire::native::dto::{MessageCreateRequest, MessageEditRead, MessageRead};
-use crate::wire::native::events::ServerEvent;
-use crate::wire::native::render;
 
 /// The longest message text, in characters.
 pub const MAX_TEXT_CHARS: usize = 4096;
@@ -36,6 +35,19 @@ pub struct ListMessagesQuery {
     pub limit: Option<i64>,
     pub before_id: Option<i64>,
     pub after_id: Option<i64>,
+}
+
+/// `MessageCreateRequest` (seed 004 §3.4): what [`send_message`] takes.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct MessageCreateRequest {
+    pub chat_id: i64,
+    #[serde(rename = "type", default)]
+    pub message_type: Option<MessageType>,
+    pub text: String,
+    #[serde(default)]
+    pub client_message_id: Option<String>,
+    #[serde(default)]
+    pub reply_to_message_id: Option<i64>,
 }
 
 /// What [`send_message`] did.
@@ -93,7 +105,7 @@ pub async fn send_message(
     ctx: &AppContext,
     sender_id: i64,
     req: &MessageCreateRequest,
-) -> AppResult<(MessageRead, SendOutcome)> {
+) -> AppResult<(MessageView, SendOutcome)> {
     validate_text(&req.text)?;
     match req.message_type {
         None | Some(MessageType::Text) => {}
@@ -178,14 +190,17 @@ pub async fn send_message(
         .ok_or_else(|| AppError::conflict(DUPLICATE_CODE, "retry in flight"))?;
         let mentions = Message::record_mentions(conn, &message, &req.text).await?;
         let snapshot = message.snapshot(mentions);
-        let read = render::message(&snapshot, "sent");
+        let view = MessageView {
+            message: snapshot.clone(),
+            delivery_status: DeliveryStatus::Sent,
+        };
         let created = DomainEvent::MessageCreated { message: snapshot };
         let event = event::append(conn, chat.id, seq, created).await?;
-        Ok((event, read))
+        Ok((event, view))
     });
     match result {
         Ok((event, read)) => {
-            ctx.bus.publish_chat_events(&[event]).await;
+            live::publish_logged(&ctx.bus, vec![event]).await;
             Ok((read, SendOutcome::Created))
         }
         // A concurrent retry committed first: answer with its message.
@@ -202,12 +217,12 @@ pub async fn send_message(
     }
 }
 
-/// `MessageRead` of one message for `viewer_id`, with its delivery status.
+/// One message as `viewer_id` sees it, with its delivery status.
 async fn read_for(
     conn: &mut AsyncPgConnection,
     message: &Message,
     viewer_id: i64,
-) -> AppResult<MessageRead> {
+) -> AppResult<MessageView> {
     let mut reads = reads_for(
         conn,
         message.chat_id,
@@ -220,7 +235,7 @@ async fn read_for(
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("no read model")))
 }
 
-/// `MessageRead`s for `viewer_id`: the viewer's own messages are `read` /
+/// Messages as `viewer_id` sees them: the viewer's own messages are `read` /
 /// `delivered` as far as the other members got; others' messages by the
 /// viewer's own positions.
 async fn reads_for(
@@ -228,7 +243,7 @@ async fn reads_for(
     chat_id: i64,
     viewer_id: i64,
     messages: &[Message],
-) -> AppResult<Vec<MessageRead>> {
+) -> AppResult<Vec<MessageView>> {
     let (others_read, others_delivered) =
         ChatMember::others_positions(conn, chat_id, viewer_id).await?;
     let mine = ChatMember::find(conn, chat_id, viewer_id).await?;
@@ -248,16 +263,17 @@ async fn reads_for(
             } else {
                 (my_read, my_delivered)
             };
-            let status = if m.id <= read {
-                "read"
+            let delivery_status = if m.id <= read {
+                DeliveryStatus::Read
             } else if m.id <= delivered {
-                "delivered"
+                DeliveryStatus::Delivered
             } else {
-                "sent"
+                DeliveryStatus::Sent
             };
-            let mut read = m.to_read(status);
-            read.mentions = mentioned.remove(&m.id).unwrap_or_default();
-            read
+            MessageView {
+                message: m.snapshot(mentioned.remove(&m.id).unwrap_or_default()),
+                delivery_status,
+            }
         })
         .collect())
 }
@@ -273,7 +289,7 @@ pub async fn list_messages(
     auth: &AuthContext,
     chat_id: i64,
     query: ListMessagesQuery,
-) -> AppResult<Vec<MessageRead>> {
+) -> AppResult<Vec<MessageView>> {
     let limit = validate::limit(query.limit, 50, 100)?;
     let cursor = match (query.before_id, query.after_id) {
         (None, None) => PageCursor::Latest,
@@ -353,7 +369,7 @@ pub async fn edit_message(
     auth: &AuthContext,
     message_id: i64,
     text: &str,
-) -> AppResult<MessageRead> {
+) -> AppResult<MessageView> {
     validate_text(text)?;
     let me = auth.user_id;
     let mut conn = ctx.db.get().await?;
@@ -379,7 +395,7 @@ pub async fn edit_message(
             event::record(conn, chat.id, |_| DomainEvent::MessageUpdated { message }).await?;
         Ok((edited, event))
     })?;
-    ctx.bus.publish_chat_events(&[event]).await;
+    live::publish_logged(&ctx.bus, vec![event]).await;
     read_for(&mut conn, &message, me).await
 }
 
@@ -423,15 +439,13 @@ pub async fn delete_message(
         Ok((chat.id, Some(event)))
     })?;
     match event {
-        Some(event) => ctx.bus.publish_chat_events(&[event]).await,
+        Some(event) => live::publish_logged(&ctx.bus, vec![event]).await,
         None if !for_all => {
-            let hidden = ServerEvent::MessageDeleted {
+            let event = LiveEvent::DeletedForMe {
                 chat_id,
-                seq: None,
                 message_id,
-                for_all: false,
             };
-            ctx.bus.publish(Topic::User(me), hidden.to_bytes()).await;
+            live::publish(&ctx.bus, Topic::User(me), &event).await;
         }
         None => {}
     }
@@ -446,9 +460,8 @@ pub async fn message_edits(
     ctx: &AppContext,
     auth: &AuthContext,
     message_id: i64,
-) -> AppResult<Vec<MessageEditRead>> {
+) -> AppResult<Vec<MessageEdit>> {
     let mut conn = ctx.db.get().await?;
     let (message, _, _) = visible_message(&mut conn, message_id, auth.user_id, false).await?;
-    let edits = Message::edits(&mut conn, message.id).await?;
-    Ok(edits.iter().map(|e| e.to_read()).collect())
+    Ok(Message::edits(&mut conn, message.id).await?)
 }

@@ -2,9 +2,9 @@
 //! chats, members, messages, receipts, presence and catch-up. Operations
 //! take an [`context::AppContext`] and the caller, check permissions
 //! ([`permissions`]), run one transaction and publish after commit. This
-//! layer uses [`crate::infra`]; it must not grow new uses of
-//! [`crate::wire`] (the files that still return wire types are listed in
-//! the layering test while issue 7 moves rendering to the transports).
+//! layer uses [`crate::infra`] and never [`crate::wire`]: reads return
+//! [`views`], snapshots and events, and the bus carries [`live`] events;
+//! each transport renders them (the layering test checks it).
 
 pub mod accounts;
 pub mod catchup;
@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod kinds;
+pub mod live;
 pub mod members;
 pub mod messages;
 pub mod models;
@@ -25,3 +26,4 @@ pub mod retention;
 pub mod transaction;
 pub mod users;
 pub mod validate;
+pub mod views;

@@ -5,8 +5,8 @@
 use chrono::Utc;
 
 use crate::domain::context::AppContext;
+use crate::domain::live::LiveEvent;
 use crate::infra::bus::Topic;
-use crate::wire::native::events::ServerEvent;
 
 /// Tells the user's presence audience (privacy applied, see
 /// [`crate::domain::users::presence_audience`]) that they came online or went
@@ -23,12 +23,12 @@ pub async fn announce(ctx: &AppContext, user_id: i64, is_online: bool) {
         };
         let audience = crate::domain::users::presence_audience(&mut conn, user_id).await?;
         drop(conn);
-        let event = ServerEvent::Presence {
+        let event = LiveEvent::Presence {
             user_id,
             is_online,
             last_seen_at,
         }
-        .to_bytes();
+        .encode();
         for viewer in audience {
             ctx.bus.publish(Topic::User(viewer), event.clone()).await;
         }

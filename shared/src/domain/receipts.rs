@@ -12,18 +12,12 @@ use crate::domain::accounts::AuthContext;
 use crate::domain::chats::require_member;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
+use crate::domain::live::{self, LiveEvent};
 use crate::domain::models::Message;
 use crate::infra::bus::Topic;
 use crate::infra::schema::chat_members;
-use crate::wire::native::events::ServerEvent;
 
-/// Which position to move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReceiptKind {
-    MessageDelivered,
-    MessageRead,
-}
+pub use crate::domain::kinds::ReceiptKind;
 
 /// `MessageStatusUpdateRequest` (seed 004 §3.4).
 #[derive(Debug, Clone, Deserialize)]
@@ -81,25 +75,21 @@ pub async fn update_status(
     ))
     .get_result(&mut conn)
     .await?;
-    let event = if read > before.last_read_message_id {
-        Some(ServerEvent::MessageRead {
-            chat_id: req.chat_id,
-            user_id: auth.user_id,
-            message_id: read,
-        })
+    let moved = if read > before.last_read_message_id {
+        Some((ReceiptKind::MessageRead, read))
     } else if delivered > before.last_delivered_message_id {
-        Some(ServerEvent::MessageDelivered {
-            chat_id: req.chat_id,
-            user_id: auth.user_id,
-            message_id: delivered,
-        })
+        Some((ReceiptKind::MessageDelivered, delivered))
     } else {
         None
     };
-    if let Some(event) = event {
-        ctx.bus
-            .publish(Topic::Chat(req.chat_id), event.to_bytes())
-            .await;
+    if let Some((kind, message_id)) = moved {
+        let event = LiveEvent::Receipt {
+            chat_id: req.chat_id,
+            user_id: auth.user_id,
+            message_id,
+            kind,
+        };
+        live::publish(&ctx.bus, Topic::Chat(req.chat_id), &event).await;
     }
     Ok(StatusPositions {
         last_delivered_message_id: delivered,

@@ -8,21 +8,11 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{Notify, mpsc};
-
-/// A durable chat event ready to publish: its chat, its seq and its bytes.
-#[derive(Debug, Clone)]
-pub struct ChatEvent {
-    pub chat_id: i64,
-    pub seq: i64,
-    pub created_at: DateTime<Utc>,
-    pub payload: Bytes,
-}
 
 /// Where an event is published. Never a format string at the call site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -224,14 +214,6 @@ impl EventBus {
                     let _ = sink.offer(BusMessage::Event { topic, payload });
                 }
             }
-        }
-    }
-
-    /// Publishes durable chat events in order on their chat topics.
-    pub async fn publish_chat_events(&self, events: &[ChatEvent]) {
-        for event in events {
-            self.publish(Topic::Chat(event.chat_id), event.payload.clone())
-                .await;
         }
     }
 

@@ -54,6 +54,9 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return redis.call('ZADD', KEYS[2], 'GT', ARGV[2], ARGV[3])
 ";
 
+/// Sockets renewed per pipeline.
+const RENEW_BATCH: usize = 1000;
+
 const SWEEP: &str = r"
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 500)
 local gone = {}
@@ -176,18 +179,27 @@ impl Presence {
         let expiry = self.expiry_ms();
         let script = Script::new(RENEW);
         let mut back = Vec::new();
-        for (user_id, conn_key) in sockets {
-            let added: i64 = script
-                .key(self.user_key(*user_id))
-                .key(self.online_key())
-                .arg(conn_key)
-                .arg(expiry)
-                .arg(*user_id)
-                .arg(self.ttl.as_millis() as i64 * 2)
-                .invoke_async(&mut conn)
-                .await?;
-            if added == 1 && !back.contains(user_id) {
-                back.push(*user_id);
+        // One round trip per batch: the script is (re)loaded first in the
+        // same pipeline, so EVALSHA finds it even after a Redis restart.
+        for batch in sockets.chunks(RENEW_BATCH) {
+            let mut pipe = redis::pipe();
+            pipe.cmd("SCRIPT").arg("LOAD").arg(RENEW).ignore();
+            for (user_id, conn_key) in batch {
+                pipe.cmd("EVALSHA")
+                    .arg(script.get_hash())
+                    .arg(2)
+                    .arg(self.user_key(*user_id))
+                    .arg(self.online_key())
+                    .arg(conn_key)
+                    .arg(expiry)
+                    .arg(*user_id)
+                    .arg(self.ttl.as_millis() as i64 * 2);
+            }
+            let added: Vec<i64> = pipe.query_async(&mut conn).await?;
+            for ((user_id, _), added) in batch.iter().zip(added) {
+                if added == 1 && !back.contains(user_id) {
+                    back.push(*user_id);
+                }
             }
         }
         Ok(back)

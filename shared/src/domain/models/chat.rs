@@ -322,15 +322,6 @@ impl ChatMember {
             .await
     }
 
-    /// The wire form, with the member's `name` and `username`.
-    pub fn into_read(
-        self,
-        name: String,
-        username: String,
-    ) -> crate::wire::native::dto::ChatMemberRead {
-        crate::wire::native::render::member(&self.snapshot(name, username))
-    }
-
     /// The membership as a domain event carries it, with the member's
     /// `name` and `username`.
     pub fn snapshot(&self, name: String, username: String) -> MemberSnapshot {

@@ -2,12 +2,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::infra::bus::ChatEvent;
-
 use crate::domain::events::{DomainEvent, LoggedEvent, StoredEvent, VERSION};
 use crate::domain::models::{Chat, EventKind, Message};
 use crate::infra::schema::{chat_events, chats};
-use crate::wire::native::render;
 
 /// A row of `chat_events`: one durable change of a chat, at `seq`.
 /// `payload` is a [`LoggedEvent`] (older rows: the native frame); read it
@@ -45,7 +42,7 @@ pub async fn record(
     conn: &mut AsyncPgConnection,
     chat_id: i64,
     make: impl FnOnce(i64) -> DomainEvent,
-) -> QueryResult<ChatEvent> {
+) -> QueryResult<LoggedEvent> {
     let seq = next_seq(conn, chat_id).await?;
     append(conn, chat_id, seq, make(seq)).await
 }
@@ -69,14 +66,14 @@ pub async fn take_message_seq(conn: &mut AsyncPgConnection, chat_id: i64) -> Que
 }
 
 /// Appends `event` to the chat's log at `seq` (taken with [`next_seq`] in
-/// the same transaction) and returns it ready to publish after commit,
-/// rendered once for the native API.
+/// the same transaction) and returns it ready to publish after commit
+/// ([`crate::domain::live::publish_logged`]).
 pub async fn append(
     conn: &mut AsyncPgConnection,
     chat_id: i64,
     seq: i64,
     event: DomainEvent,
-) -> QueryResult<ChatEvent> {
+) -> QueryResult<LoggedEvent> {
     let kind = event.kind();
     let message_id = event.message_id();
     let logged = LoggedEvent {
@@ -87,7 +84,7 @@ pub async fn append(
     };
     let payload = serde_json::to_value(&logged)
         .map_err(|e| diesel::result::Error::SerializationError(e.into()))?;
-    let created_at: DateTime<Utc> = diesel::insert_into(chat_events::table)
+    diesel::insert_into(chat_events::table)
         .values((
             chat_events::chat_id.eq(chat_id),
             chat_events::seq.eq(seq),
@@ -95,15 +92,9 @@ pub async fn append(
             chat_events::payload.eq(&payload),
             chat_events::message_id.eq(message_id),
         ))
-        .returning(chat_events::created_at)
-        .get_result(conn)
+        .execute(conn)
         .await?;
-    Ok(ChatEvent {
-        chat_id,
-        seq,
-        created_at,
-        payload: render::chat_event(&logged).to_bytes(),
-    })
+    Ok(logged)
 }
 
 /// Removes a message's content from every logged event that carried it

@@ -7,8 +7,6 @@ use crate::domain::kinds::MessageType;
 use crate::infra::schema::{
     chat_members, mentions, message_edits, message_hidden, messages, users,
 };
-use crate::wire::native::dto::{MessageEditRead, MessageRead};
-use crate::wire::native::render;
 
 /// A row of `messages`. `seq` is the chat seq of its `message_created` event.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -348,12 +346,6 @@ impl Message {
             .await
     }
 
-    /// `MessageRead` with the given delivery status (`sent`, `delivered`,
-    /// `read`) and no mentions (the caller adds them).
-    pub fn to_read(&self, delivery_status: &str) -> MessageRead {
-        render::message(&self.snapshot(Vec::new()), delivery_status)
-    }
-
     /// The message as a domain event carries it, with its `mentions`.
     pub fn snapshot(&self, mentions: Vec<i64>) -> MessageSnapshot {
         let deleted = self.deleted_at.is_some();
@@ -372,18 +364,6 @@ impl Message {
             edited_at: self.edited_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
-        }
-    }
-}
-
-impl MessageEdit {
-    /// The wire form.
-    pub fn to_read(&self) -> MessageEditRead {
-        MessageEditRead {
-            id: self.id,
-            message_id: self.message_id,
-            old_text: self.old_text.clone(),
-            edited_at: self.edited_at,
         }
     }
 }

@@ -4,7 +4,6 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::domain::kinds::Privacy;
 use crate::infra::schema::users;
-use crate::wire::native::dto::AuthUserResponse;
 
 /// A row of `users`.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -88,21 +87,5 @@ impl User {
             .execute(conn)
             .await?;
         Ok(())
-    }
-
-    /// `AuthUserResponse` for this user (seed 004 §3.1).
-    pub fn to_auth_response(&self) -> AuthUserResponse {
-        AuthUserResponse {
-            id: self.id,
-            email: self.email.clone(),
-            name: self.name.clone(),
-            username: self.username.clone(),
-            bio: self.bio.clone(),
-            avatar_url: self.avatar_url.clone(),
-            email_verified: self.email_verified,
-            twofa_enabled: false,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
     }
 }

@@ -7,24 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::kinds::{ChatType, MemberRole, MessageType};
 
-/// `RegisterRequest` (seed 004 §3.1).
-#[derive(Debug, Clone, Deserialize)]
-pub struct RegisterRequest {
-    pub email: String,
-    pub name: String,
-    pub username: String,
-    pub password: String,
-}
-
-/// `LoginRequest` (seed 004 §3.1); `otp_code` is accepted and unused until 2FA lands.
-#[derive(Debug, Clone, Deserialize)]
-pub struct LoginRequest {
-    pub email: String,
-    pub password: String,
-    #[serde(default)]
-    pub otp_code: Option<String>,
-}
-
 /// `{ "refresh_token": "jwt" }`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RefreshRequest {
@@ -68,23 +50,6 @@ pub struct AuthUserResponse {
     pub twofa_enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-/// `ChatCreateRequest` (seed 004 §3.3).
-#[derive(Debug, Clone, Deserialize)]
-pub struct ChatCreateRequest {
-    #[serde(rename = "type")]
-    pub chat_type: ChatType,
-    #[serde(default)]
-    pub title: Option<String>,
-    #[serde(default)]
-    pub handle: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub is_public: bool,
-    #[serde(default)]
-    pub member_ids: Vec<i64>,
 }
 
 /// `ChatRead` (seed 004 §3.3): a chat as one member sees it.
@@ -162,19 +127,6 @@ pub struct ChatInfo {
     pub created_by: Option<i64>,
     pub member_ids: Vec<i64>,
     pub created_at: DateTime<Utc>,
-}
-
-/// `MessageCreateRequest` (seed 004 §3.4).
-#[derive(Debug, Clone, Deserialize)]
-pub struct MessageCreateRequest {
-    pub chat_id: i64,
-    #[serde(rename = "type", default)]
-    pub message_type: Option<MessageType>,
-    pub text: String,
-    #[serde(default)]
-    pub client_message_id: Option<String>,
-    #[serde(default)]
-    pub reply_to_message_id: Option<i64>,
 }
 
 /// `{ "text": "..." }` for `PUT /messages/{id}`.

@@ -9,14 +9,39 @@ use crate::domain::events::{
     ChatEvents, ChatSnapshot, DomainEvent, LoggedEvent, MemberSnapshot, MessageSnapshot,
     ReplayItem, StoredEvent, Updates,
 };
+use crate::domain::kinds::ReceiptKind;
+use crate::domain::live::LiveEvent;
+use crate::domain::models::User;
+use crate::domain::models::message::MessageEdit;
+use crate::domain::views::{ChatDetail, ChatView, DeliveryStatus, MessageView, TokenPair};
 use crate::wire::native::dto::{
-    ChatEventsPage, ChatInfo, ChatMemberRead, ChatUpdatesRead, MessageRead, UpdatesPage,
+    AuthUserResponse, ChatDetailRead, ChatEventsPage, ChatInfo, ChatMemberRead, ChatRead,
+    ChatUpdatesRead, MessageEditRead, MessageRead, TokenResponse, UpdatesPage,
 };
 use crate::wire::native::events::ServerEvent;
 
-/// `MessageRead` of a snapshot, with the reader's `delivery_status`
-/// (`sent`, `delivered`, `read`).
-pub fn message(m: &MessageSnapshot, delivery_status: &str) -> MessageRead {
+/// `MessageRead` of a message as its reader sees it.
+pub fn message_view(view: &MessageView) -> MessageRead {
+    message(&view.message, view.delivery_status)
+}
+
+/// `MessageRead[]` of a page.
+pub fn message_views(views: &[MessageView]) -> Vec<MessageRead> {
+    views.iter().map(message_view).collect()
+}
+
+/// One entry of `GET /messages/{id}/edits`.
+pub fn message_edit(edit: &MessageEdit) -> MessageEditRead {
+    MessageEditRead {
+        id: edit.id,
+        message_id: edit.message_id,
+        old_text: edit.old_text.clone(),
+        edited_at: edit.edited_at,
+    }
+}
+
+/// `MessageRead` of a snapshot, with the reader's `delivery_status`.
+pub fn message(m: &MessageSnapshot, delivery_status: DeliveryStatus) -> MessageRead {
     MessageRead {
         id: m.id,
         chat_id: m.chat_id,
@@ -27,7 +52,7 @@ pub fn message(m: &MessageSnapshot, delivery_status: &str) -> MessageRead {
         message_type: m.message_type,
         text: m.text.clone(),
         client_message_id: m.client_message_id.clone(),
-        delivery_status: delivery_status.to_owned(),
+        delivery_status: delivery_status.as_str().to_owned(),
         attachment_waveform: None,
         reactions: Vec::new(),
         attachments: Vec::new(),
@@ -36,6 +61,85 @@ pub fn message(m: &MessageSnapshot, delivery_status: &str) -> MessageRead {
         edited_at: m.edited_at,
         created_at: m.created_at,
         updated_at: m.updated_at,
+    }
+}
+
+/// `ChatRead` of a chat as its viewer sees it.
+pub fn chat_view(view: &ChatView) -> ChatRead {
+    let row = &view.row;
+    let presence = view.counterpart_presence;
+    ChatRead {
+        id: row.id,
+        public_id: row.public_id.clone(),
+        chat_type: row.chat_type,
+        title: row.title.clone(),
+        avatar_url: view.avatar_url.clone(),
+        display_title: view.display_title.clone(),
+        handle: row.handle.clone(),
+        description: row.description.clone(),
+        is_public: row.is_public,
+        is_saved: false,
+        archived: row.archived,
+        pinned: row.pinned,
+        unread_count: row.unread_count,
+        unread_mentions_count: row.unread_mentions_count,
+        pinned_message_id: row.pinned_message_id,
+        members_count: row.members_count,
+        online_count: view.online_count,
+        subscribers_count: view.subscribers_count,
+        counterpart_user_id: row.counterpart_user_id,
+        counterpart_name: row.counterpart_name.clone(),
+        counterpart_username: row.counterpart_username.clone(),
+        counterpart_avatar_url: row.counterpart_avatar_url.clone(),
+        counterpart_is_online: presence.map(|p| p.is_online),
+        counterpart_last_seen_at: presence.and_then(|p| p.last_seen_at),
+        last_message_id: row.last_message_id,
+        last_message_text: row.last_message_text.clone(),
+        last_message_type: row.last_message_type,
+        last_message_created_at: row.last_message_created_at,
+        last_seq: row.last_seq,
+        my_role: row.my_role,
+        created_at: row.created_at,
+    }
+}
+
+/// `ChatRead[]` of a list.
+pub fn chat_views(views: &[ChatView]) -> Vec<ChatRead> {
+    views.iter().map(chat_view).collect()
+}
+
+/// `ChatDetailRead`: the chat and its members.
+pub fn chat_detail(detail: &ChatDetail) -> ChatDetailRead {
+    ChatDetailRead {
+        chat: chat_view(&detail.chat),
+        members: detail.members.iter().map(member).collect(),
+    }
+}
+
+/// `TokenResponse` (seed 004 §3.1).
+pub fn tokens(pair: &TokenPair) -> TokenResponse {
+    TokenResponse {
+        access_token: pair.access_token.clone(),
+        refresh_token: pair.refresh_token.clone(),
+        token_type: "bearer".to_owned(),
+        expires_in: pair.expires_in,
+    }
+}
+
+/// `AuthUserResponse` of a user (seed 004 §3.1).
+pub fn auth_user(user: &User) -> AuthUserResponse {
+    AuthUserResponse {
+        id: user.id,
+        email: user.email.clone(),
+        name: user.name.clone(),
+        username: user.username.clone(),
+        bio: user.bio.clone(),
+        avatar_url: user.avatar_url.clone(),
+        email_verified: user.email_verified,
+        // 2FA lands with issue 8.
+        twofa_enabled: false,
+        created_at: user.created_at,
+        updated_at: user.updated_at,
     }
 }
 
@@ -77,12 +181,12 @@ pub fn chat_event(logged: &LoggedEvent) -> ServerEvent {
         DomainEvent::MessageCreated { message: m } => ServerEvent::MessageCreated {
             chat_id,
             seq,
-            message: message(m, "sent"),
+            message: message(m, DeliveryStatus::Sent),
         },
         DomainEvent::MessageUpdated { message: m } => ServerEvent::MessageUpdated {
             chat_id,
             seq,
-            message: message(m, "sent"),
+            message: message(m, DeliveryStatus::Sent),
         },
         DomainEvent::MessageDeleted { message_id } => ServerEvent::MessageDeleted {
             chat_id,
@@ -117,6 +221,68 @@ pub fn chat_event(logged: &LoggedEvent) -> ServerEvent {
             seq,
             user_id: *user_id,
             reason: reason.as_str().to_owned(),
+        },
+    }
+}
+
+/// The native frame of an event from the bus (a logged chat event as
+/// [`chat_event`] renders it; the ephemeral ones as docs/realtime.md
+/// describes them).
+pub fn live(event: &LiveEvent) -> ServerEvent {
+    match event {
+        LiveEvent::Chat(logged) => chat_event(logged),
+        LiveEvent::Receipt {
+            chat_id,
+            user_id,
+            message_id,
+            kind: ReceiptKind::MessageRead,
+        } => ServerEvent::MessageRead {
+            chat_id: *chat_id,
+            user_id: *user_id,
+            message_id: *message_id,
+        },
+        LiveEvent::Receipt {
+            chat_id,
+            user_id,
+            message_id,
+            kind: ReceiptKind::MessageDelivered,
+        } => ServerEvent::MessageDelivered {
+            chat_id: *chat_id,
+            user_id: *user_id,
+            message_id: *message_id,
+        },
+        LiveEvent::Typing {
+            chat_id,
+            user_id,
+            is_typing,
+            expires_in_ms,
+        } => ServerEvent::Typing {
+            chat_id: *chat_id,
+            user_id: *user_id,
+            is_typing: *is_typing,
+            expires_in_ms: *expires_in_ms,
+        },
+        LiveEvent::Presence {
+            user_id,
+            is_online,
+            last_seen_at,
+        } => ServerEvent::Presence {
+            user_id: *user_id,
+            is_online: *is_online,
+            last_seen_at: *last_seen_at,
+        },
+        LiveEvent::SessionRevoked { session_id, reason } => ServerEvent::SessionRevoked {
+            session_id: session_id.clone(),
+            reason: reason.clone(),
+        },
+        LiveEvent::DeletedForMe {
+            chat_id,
+            message_id,
+        } => ServerEvent::MessageDeleted {
+            chat_id: *chat_id,
+            seq: None,
+            message_id: *message_id,
+            for_all: false,
         },
     }
 }
@@ -331,6 +497,66 @@ mod tests {
         ];
         for (event, expected) in cases {
             assert_eq!(frame(event), expected);
+        }
+    }
+
+    /// The ephemeral frames, from the bus's live events.
+    #[test]
+    fn ephemeral_frames_are_pinned() {
+        let cases = [
+            (
+                LiveEvent::Receipt {
+                    chat_id: 7,
+                    user_id: 4,
+                    message_id: 11,
+                    kind: ReceiptKind::MessageRead,
+                },
+                r#"{"type":"message_read","chat_id":7,"user_id":4,"message_id":11}"#,
+            ),
+            (
+                LiveEvent::Receipt {
+                    chat_id: 7,
+                    user_id: 4,
+                    message_id: 11,
+                    kind: ReceiptKind::MessageDelivered,
+                },
+                r#"{"type":"message_delivered","chat_id":7,"user_id":4,"message_id":11}"#,
+            ),
+            (
+                LiveEvent::Typing {
+                    chat_id: 7,
+                    user_id: 4,
+                    is_typing: true,
+                    expires_in_ms: 6000,
+                },
+                r#"{"type":"typing","chat_id":7,"user_id":4,"is_typing":true,"expires_in_ms":6000}"#,
+            ),
+            (
+                LiveEvent::Presence {
+                    user_id: 4,
+                    is_online: false,
+                    last_seen_at: Some(at("2026-11-26T10:00:00Z")),
+                },
+                r#"{"type":"presence","user_id":4,"is_online":false,"last_seen_at":"2026-11-26T10:00:00Z"}"#,
+            ),
+            (
+                LiveEvent::SessionRevoked {
+                    session_id: "s-1".into(),
+                    reason: "logout".into(),
+                },
+                r#"{"type":"session_revoked","session_id":"s-1","reason":"logout"}"#,
+            ),
+            (
+                LiveEvent::DeletedForMe {
+                    chat_id: 7,
+                    message_id: 11,
+                },
+                r#"{"type":"message_deleted","chat_id":7,"message_id":11,"for_all":false}"#,
+            ),
+        ];
+        for (event, expected) in cases {
+            let bytes = live(&event).to_bytes();
+            assert_eq!(String::from_utf8_lossy(&bytes), expected);
         }
     }
 

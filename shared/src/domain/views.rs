@@ -1,0 +1,80 @@
+//! What domain reads return: a message, a chat or a session's tokens as
+//! one caller sees them, with no API's field names. Each transport renders
+//! them (the native API: `crate::wire::native::render`); a dialect renders
+//! the same views its own way.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::events::{MemberSnapshot, MessageSnapshot};
+use crate::domain::models::chat::ChatListRow;
+
+/// How far the other members got with a message, as its sender sees it
+/// (seed 004 §3.4 `delivery_status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    Sent,
+    Delivered,
+    Read,
+}
+
+impl DeliveryStatus {
+    /// `sent` / `delivered` / `read`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Read => "read",
+        }
+    }
+}
+
+/// A message as one reader sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageView {
+    pub message: MessageSnapshot,
+    pub delivery_status: DeliveryStatus,
+}
+
+/// A private chat's counterpart's presence, when their privacy lets the
+/// viewer see it (seed 004 §3.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CounterpartPresence {
+    pub is_online: bool,
+    /// `None` while online, or when never seen.
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// A chat as one member sees it (seed 004 §3.3 `ChatRead`): the list row,
+/// and what is derived from it for this viewer.
+#[derive(Debug, Clone)]
+pub struct ChatView {
+    pub row: ChatListRow,
+    /// The title; for a private chat, the counterpart's name (or "Deleted
+    /// account").
+    pub display_title: String,
+    /// The chat's avatar; for a private chat, the counterpart's.
+    pub avatar_url: Option<String>,
+    /// Members online now (computed for private chats).
+    pub online_count: i64,
+    /// Channels only: their member count.
+    pub subscribers_count: Option<i64>,
+    /// `None` when hidden by privacy, or not a private chat.
+    pub counterpart_presence: Option<CounterpartPresence>,
+}
+
+/// A chat with its members (`GET /chats/{id}`).
+#[derive(Debug, Clone)]
+pub struct ChatDetail {
+    pub chat: ChatView,
+    /// In joining order.
+    pub members: Vec<MemberSnapshot>,
+}
+
+/// The tokens of a session (seed 004 §3.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// The access token's lifetime in seconds.
+    pub expires_in: i64,
+}
