@@ -20,6 +20,7 @@ const WIRE_RENDERS: &[&str] = &[
     "domain::live",
     "domain::views",
     "domain::models",
+    "domain::two_factor",
 ];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {

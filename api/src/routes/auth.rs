@@ -3,7 +3,10 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use parley_shared::domain::accounts as auth;
 use parley_shared::domain::accounts::{LoginRequest, RegisterRequest};
-use parley_shared::domain::models::User;
+use parley_shared::domain::recovery::{self, ResetPasswordRequest};
+use parley_shared::domain::two_factor::{self, CodeRequest};
+use parley_shared::domain::users::EmailRequest;
+use parley_shared::domain::views::AccountView;
 use parley_shared::wire::native::dto::{MessageResponse, RefreshRequest, TokenRequest};
 use parley_shared::wire::native::render;
 
@@ -23,7 +26,10 @@ pub async fn register(
     let user = auth::register(&state.ctx, body.0).await?;
     Ok(HttpResponse::Created().json(MessageResponse {
         message: "Registered. Check your email to confirm your address.".into(),
-        user: Some(render::auth_user(&user)),
+        user: Some(render::auth_user(&AccountView {
+            user,
+            twofa_enabled: false,
+        })),
     }))
 }
 
@@ -68,11 +74,92 @@ pub async fn verify_email(
     }))
 }
 
+/// `POST /auth/resend-verification {email}` → 200 `MessageResponse`, the
+/// same whether or not an account has the address.
+pub async fn resend_verification(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    body: JsonBody<EmailRequest>,
+) -> ApiResult<HttpResponse> {
+    state.ctx.limits.check(Limit::Reset, &client_ip(&req))?;
+    recovery::resend_verification(&state.ctx, &body.0.email).await?;
+    Ok(HttpResponse::Ok().json(MessageResponse {
+        message: "If this address belongs to an account that is not verified yet, \
+                  a new verification link is on its way."
+            .into(),
+        user: None,
+    }))
+}
+
+/// `POST /auth/request-password-reset {email}` → 200 `MessageResponse`,
+/// the same whether or not an account has the address.
+pub async fn request_password_reset(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    body: JsonBody<EmailRequest>,
+) -> ApiResult<HttpResponse> {
+    state.ctx.limits.check(Limit::Reset, &client_ip(&req))?;
+    recovery::request_password_reset(&state.ctx, &body.0.email).await?;
+    Ok(HttpResponse::Ok().json(MessageResponse {
+        message: "If this address belongs to an account, a password reset link is on its way."
+            .into(),
+        user: None,
+    }))
+}
+
+/// `POST /auth/reset-password {token, new_password}` → 200 `MessageResponse`.
+pub async fn reset_password(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    body: JsonBody<ResetPasswordRequest>,
+) -> ApiResult<HttpResponse> {
+    state.ctx.limits.check(Limit::Reset, &client_ip(&req))?;
+    recovery::reset_password(&state.ctx, &body.0).await?;
+    Ok(HttpResponse::Ok().json(MessageResponse {
+        message: "Password changed. Log in with your new password.".into(),
+        user: None,
+    }))
+}
+
+/// `POST /auth/2fa/setup` → 200 `{secret, otpauth_url}`.
+pub async fn two_factor_setup(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+) -> ApiResult<HttpResponse> {
+    let setup = two_factor::setup(&state.ctx, &caller).await?;
+    Ok(HttpResponse::Ok().json(render::two_factor_setup(&setup)))
+}
+
+/// `POST /auth/2fa/enable {code}` → 200 `MessageResponse`.
+pub async fn two_factor_enable(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    body: JsonBody<CodeRequest>,
+) -> ApiResult<HttpResponse> {
+    two_factor::enable(&state.ctx, &caller, &body.0).await?;
+    Ok(HttpResponse::Ok().json(MessageResponse {
+        message: "Two-factor authentication is on.".into(),
+        user: None,
+    }))
+}
+
+/// `POST /auth/2fa/disable {code}` → 200 `MessageResponse`.
+pub async fn two_factor_disable(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    body: JsonBody<CodeRequest>,
+) -> ApiResult<HttpResponse> {
+    two_factor::disable(&state.ctx, &caller, &body.0).await?;
+    Ok(HttpResponse::Ok().json(MessageResponse {
+        message: "Two-factor authentication is off.".into(),
+        user: None,
+    }))
+}
+
 /// `GET /auth/me` → 200 `AuthUserResponse`.
 pub async fn me(state: web::Data<ApiState>, caller: AuthUser) -> ApiResult<HttpResponse> {
-    let mut conn = state.ctx.db.get().await?;
-    let user = User::find(&mut conn, caller.user_id).await?;
-    Ok(HttpResponse::Ok().json(render::auth_user(&user)))
+    let account = auth::me(&state.ctx, &caller).await?;
+    Ok(HttpResponse::Ok().json(render::auth_user(&account)))
 }
 
 /// `GET /auth/sessions` → 200 `SessionRead[]`.

@@ -2,28 +2,23 @@
 
 use actix_web::{HttpResponse, web};
 use parley_shared::domain::catchup::{self, ChatEventsQuery, UpdatesQuery};
+use parley_shared::domain::chat_info::{self, ChatProfileUpdate, PinRequest, TitleRequest};
 use parley_shared::domain::chats::{self, ChatCreateRequest, ListChatsQuery};
-use parley_shared::domain::members::{self, AddMemberRequest, TitleRequest};
 use parley_shared::wire::native::render;
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
 use crate::state::ApiState;
 
-/// `POST /chats` → 201 `ChatRead` when created, 200 with the existing
-/// private chat of the pair.
+/// `POST /chats` → 200 `ChatRead`, both when it creates the chat and when
+/// the pair's private chat already exists (seed 004 §7).
 pub async fn create_chat(
     state: web::Data<ApiState>,
     caller: AuthUser,
     body: JsonBody<ChatCreateRequest>,
 ) -> ApiResult<HttpResponse> {
-    let (chat, created) = chats::create_chat(&state.ctx, &caller, body.0).await?;
-    let chat = render::chat_view(&chat);
-    Ok(if created {
-        HttpResponse::Created().json(chat)
-    } else {
-        HttpResponse::Ok().json(chat)
-    })
+    let (chat, _created) = chats::create_chat(&state.ctx, &caller, body.0).await?;
+    Ok(HttpResponse::Ok().json(render::chat_view(&chat)))
 }
 
 /// `GET /chats?limit&before_id&query&archived` → 200 `ChatRead[]`.
@@ -75,38 +70,28 @@ pub async fn set_title(
     path: web::Path<i64>,
     body: JsonBody<TitleRequest>,
 ) -> ApiResult<HttpResponse> {
-    let chat = members::set_title(&state.ctx, &caller, path.into_inner(), &body.0).await?;
+    let chat = chat_info::set_title(&state.ctx, &caller, path.into_inner(), &body.0).await?;
     Ok(HttpResponse::Ok().json(render::chat_view(&chat)))
 }
 
-/// `POST /chats/{chat_id}/leave` → 204.
-pub async fn leave_chat(
+/// `PATCH /chats/{chat_id}/profile` → 200 `ChatRead`.
+pub async fn set_profile(
     state: web::Data<ApiState>,
     caller: AuthUser,
     path: web::Path<i64>,
+    body: JsonBody<ChatProfileUpdate>,
 ) -> ApiResult<HttpResponse> {
-    members::leave_chat(&state.ctx, &caller, path.into_inner()).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let chat = chat_info::set_profile(&state.ctx, &caller, path.into_inner(), &body.0).await?;
+    Ok(HttpResponse::Ok().json(render::chat_view(&chat)))
 }
 
-/// `POST /chats/{chat_id}/members` → 201 `ChatMemberRead`.
-pub async fn add_member(
+/// `POST /chats/{chat_id}/pin {message_id | null}` → 200 `ChatRead`.
+pub async fn pin_message(
     state: web::Data<ApiState>,
     caller: AuthUser,
     path: web::Path<i64>,
-    body: JsonBody<AddMemberRequest>,
+    body: JsonBody<PinRequest>,
 ) -> ApiResult<HttpResponse> {
-    let member = members::add_member(&state.ctx, &caller, path.into_inner(), &body.0).await?;
-    Ok(HttpResponse::Created().json(render::member(&member)))
-}
-
-/// `DELETE /chats/{chat_id}/members/{user_id}` → 204.
-pub async fn remove_member(
-    state: web::Data<ApiState>,
-    caller: AuthUser,
-    path: web::Path<(i64, i64)>,
-) -> ApiResult<HttpResponse> {
-    let (chat_id, user_id) = path.into_inner();
-    members::remove_member(&state.ctx, &caller, chat_id, user_id).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let chat = chat_info::pin_message(&state.ctx, &caller, path.into_inner(), &body.0).await?;
+    Ok(HttpResponse::Ok().json(render::chat_view(&chat)))
 }

@@ -2,7 +2,8 @@
 //! and contacts.
 
 use actix_web::{HttpResponse, web};
-use parley_shared::domain::users::{self, EmailRequest, ProfileUpdate};
+use parley_shared::domain::blocks;
+use parley_shared::domain::users::{self, EmailRequest, ProfileUpdate, SearchQuery};
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
@@ -21,6 +22,40 @@ pub async fn update_profile(
 ) -> ApiResult<HttpResponse> {
     let user = users::update_profile(&state.ctx, &caller, body.0).await?;
     Ok(HttpResponse::Ok().json(user))
+}
+
+/// `GET /users/search?query&limit` → 200 `UserSearchRead[]`.
+pub async fn search(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    query: web::Query<SearchQuery>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(users::search(&state.ctx, &caller, &query).await?))
+}
+
+/// `GET /users/blocked` → 200 `UserSearchRead[]`.
+pub async fn list_blocked(state: web::Data<ApiState>, caller: AuthUser) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(blocks::list_blocked(&state.ctx, &caller).await?))
+}
+
+/// `POST /users/{user_id}/block` → 204.
+pub async fn block(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    blocks::block(&state.ctx, &caller, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `DELETE /users/{user_id}/block` → 204.
+pub async fn unblock(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    blocks::unblock(&state.ctx, &caller, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `GET /users/contacts` → 200 `UserSearchRead[]`.

@@ -12,13 +12,13 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{Duration, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::AsyncConnection;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::context::AppContext;
-use crate::domain::emails::hash_token;
+use crate::domain::emails::consume_email_token;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::jobs::{
     self,
@@ -28,20 +28,13 @@ use crate::domain::live::{self, LiveEvent};
 use crate::domain::models::session::NewSession;
 use crate::domain::models::user::NewUser;
 use crate::domain::models::{Session, User};
+use crate::domain::two_factor;
 use crate::domain::validate;
-use crate::domain::views::TokenPair;
+use crate::domain::views::{AccountView, TokenPair};
 use crate::infra::bus::Topic;
-use crate::infra::schema::email_tokens;
 use crate::infra::tokens::{Claims, TokenKeys, TokenKind};
 
-/// The caller of an authenticated request: who, and through which session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AuthContext {
-    pub user_id: i64,
-    pub session_id: Uuid,
-    /// When the access token expires (Unix seconds).
-    pub expires_at: i64,
-}
+pub use crate::domain::caller::AuthContext;
 
 /// `RegisterRequest` (seed 004 §3.1): what [`register`] takes.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -52,7 +45,7 @@ pub struct RegisterRequest {
     pub password: String,
 }
 
-/// `LoginRequest` (seed 004 §3.1): what [`login`] takes; `otp_code` is accepted and unused until 2FA lands.
+/// `LoginRequest` (seed 004 §3.1): what [`login`] takes; `otp_code` is required when 2FA is on.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct LoginRequest {
     pub email: String,
@@ -147,13 +140,7 @@ pub async fn register(ctx: &AppContext, req: RegisterRequest) -> AppResult<User>
     let email = validate::email(&req.email)?;
     let name = validate::text_field("name", &req.name, 1, 64)?;
     let username = validate::username(&req.username)?;
-    let password_len = req.password.chars().count();
-    if !(8..=128).contains(&password_len) {
-        return Err(AppError::validation(
-            "password",
-            "password must be 8 to 128 characters.",
-        ));
-    }
+    validate::password("password", &req.password)?;
     let password_hash = hash_password(req.password).await?;
     let job_id = Uuid::new_v4();
     let mut conn = ctx.db.get().await?;
@@ -207,10 +194,23 @@ pub async fn register(ctx: &AppContext, req: RegisterRequest) -> AppResult<User>
     Ok(user)
 }
 
+/// `GET /auth/me`: the caller's account.
+pub async fn me(ctx: &AppContext, auth: &AuthContext) -> AppResult<AccountView> {
+    let mut conn = ctx.db.get().await?;
+    let user = User::find(&mut conn, auth.user_id).await?;
+    let twofa_enabled = two_factor::is_enabled(&mut conn, user.id).await?;
+    Ok(AccountView {
+        user,
+        twofa_enabled,
+    })
+}
+
 /// `POST /auth/login`: checks the password and opens a session.
 ///
 /// Errors: 401 `invalid_credentials` (same answer for an unknown email);
-/// 403 `email_not_verified` when `AUTH_REQUIRE_VERIFIED_EMAIL` is on.
+/// 403 `email_not_verified` when `AUTH_REQUIRE_VERIFIED_EMAIL` is on; 401
+/// `otp_required` / `invalid_otp` when 2FA is on
+/// ([`two_factor::check_login`]).
 pub async fn login(
     ctx: &AppContext,
     req: LoginRequest,
@@ -240,6 +240,7 @@ pub async fn login(
             "Verify your email address before logging in.",
         ));
     }
+    two_factor::check_login(&mut conn, &user, req.otp_code.as_deref()).await?;
     let sid = Uuid::new_v4();
     let refresh_jti = Uuid::new_v4();
     Session::insert(
@@ -343,7 +344,12 @@ pub async fn authenticate(ctx: &AppContext, access_token: &str) -> AppResult<Aut
 }
 
 /// Tells the sockets of the revoked sessions (on every replica) to close.
-async fn announce_revoked(ctx: &AppContext, user_id: i64, sessions: &[Uuid], reason: &str) {
+pub(crate) async fn announce_revoked(
+    ctx: &AppContext,
+    user_id: i64,
+    sessions: &[Uuid],
+    reason: &str,
+) {
     for sid in sessions {
         let event = LiveEvent::SessionRevoked {
             session_id: sid.to_string(),
@@ -425,32 +431,16 @@ pub async fn revoke_sessions(
 ///
 /// Errors: 400 `invalid_token` for an unknown, used or expired token.
 pub async fn verify_email(ctx: &AppContext, token: &str) -> AppResult<()> {
-    use diesel::{ExpressionMethods, QueryDsl};
     let mut conn = ctx.db.get().await?;
-    let hash = hash_token(token.trim());
     conn.transaction::<_, AppError, _>(async |conn| {
-        let user_id: Option<i64> = diesel::update(
-            email_tokens::table
-                .filter(email_tokens::token_hash.eq(&hash))
-                .filter(email_tokens::kind.eq("verify_email"))
-                .filter(email_tokens::used_at.is_null())
-                .filter(email_tokens::expires_at.gt(diesel::dsl::now)),
-        )
-        .set(email_tokens::used_at.eq(diesel::dsl::now))
-        .returning(email_tokens::user_id)
-        .get_result(conn)
-        .await
-        .map(Some)
-        .or_else(|e| match e {
-            DieselError::NotFound => Ok(None),
-            other => Err(other),
-        })?;
-        let user_id = user_id.ok_or_else(|| {
-            AppError::bad_request(
-                "invalid_token",
-                "The verification link is invalid or has expired.",
-            )
-        })?;
+        let user_id = consume_email_token(conn, token, "verify_email")
+            .await?
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    "invalid_token",
+                    "The verification link is invalid or has expired.",
+                )
+            })?;
         User::mark_email_verified(conn, user_id).await?;
         Ok(())
     })

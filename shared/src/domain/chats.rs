@@ -8,6 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rand::Rng;
 
 use crate::domain::accounts::AuthContext;
+use crate::domain::blocks;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::DomainEvent;
@@ -187,7 +188,8 @@ fn validate_create(me: i64, req: ChatCreateRequest) -> AppResult<NewChatSpec> {
 ///
 /// Errors: 422 for a bad type / title / member list; 404 `user_not_found`
 /// for an unknown member; 403 `private_messages_disabled` when the other
-/// user refuses private chats; 409 `handle_taken`.
+/// user refuses private chats, `blocked` when a block stands between the
+/// caller and a member ([`blocks`]); 409 `handle_taken`.
 pub async fn create_chat(
     ctx: &AppContext,
     auth: &AuthContext,
@@ -205,6 +207,9 @@ pub async fn create_chat(
                     }
                     e => e.into(),
                 })?;
+                if blocks::between(conn, me, *other).await? {
+                    return Err(blocks::blocked());
+                }
                 let key = format!("{}:{}", me.min(*other), me.max(*other));
                 if let Some(existing) = Chat::find_private(conn, &key).await? {
                     return Ok((existing.id, None));
@@ -268,6 +273,9 @@ pub async fn create_chat(
                         "user_not_found",
                         format!("User {missing} does not exist."),
                     ));
+                }
+                if !blocks::either_way(conn, me, member_ids).await?.is_empty() {
+                    return Err(blocks::blocked());
                 }
                 let public_id = random_public_id();
                 let chat = Chat::insert(
@@ -390,8 +398,10 @@ async fn presence_view(
         .select(contacts::owner_id)
         .load(conn)
         .await?;
+    let blocked = blocks::either_way(conn, viewer_id, &ids).await?;
     let visible: Vec<(i64, Option<chrono::DateTime<chrono::Utc>>)> = people
         .into_iter()
+        .filter(|(id, _, _)| !blocked.contains(id))
         .filter(|(id, privacy, _)| privacy.allows(keep_me.contains(id)))
         .map(|(id, _, seen)| (id, seen))
         .collect();

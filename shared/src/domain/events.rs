@@ -121,6 +121,11 @@ pub enum DomainEvent {
         user_id: i64,
         reason: LeaveReason,
     },
+    /// `user_id` pinned `message_id` in the chat (`None`: unpinned).
+    MessagePinned {
+        message_id: Option<i64>,
+        user_id: i64,
+    },
 }
 
 impl DomainEvent {
@@ -135,6 +140,7 @@ impl DomainEvent {
             DomainEvent::MemberJoined { .. } => EventKind::MemberJoined,
             DomainEvent::MemberUpdated { .. } => EventKind::MemberUpdated,
             DomainEvent::MemberLeft { .. } => EventKind::MemberLeft,
+            DomainEvent::MessagePinned { .. } => EventKind::MessagePinned,
         }
     }
 

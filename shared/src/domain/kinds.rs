@@ -72,6 +72,7 @@ crate::text_enum! {
         MemberJoined = "member_joined",
         MemberUpdated = "member_updated",
         MemberLeft = "member_left",
+        MessagePinned = "message_pinned",
     }
 }
 

@@ -1,25 +1,25 @@
-//! Chat membership and chat changes (seed 004 §7): add and remove members,
-//! leave, rename. Each is one transaction that appends `member_joined` /
-//! `member_left` / `chat_updated` to the chat's log; after commit the event
-//! goes to the chat's topic, and a new member's copy also to that user's
-//! topic, so that every replica's subscriptions follow at once
-//! (ARCHITECTURE §3).
+//! Chat membership (seed 004 §7): list, add and remove members, roles,
+//! nicknames, leave. Each change is one transaction that appends
+//! `member_joined` / `member_left` / `member_updated` to the chat's log;
+//! after commit the event goes to the chat's topic, and a new member's copy
+//! also to that user's topic, so that every replica's subscriptions follow
+//! at once (ARCHITECTURE §3).
 
 use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 
 use crate::domain::accounts::AuthContext;
-use crate::domain::chats::require_member_locked;
+use crate::domain::blocks;
+use crate::domain::chats::{require_member, require_member_locked};
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::LoggedEvent;
 use crate::domain::events::{DomainEvent, LeaveReason, MemberSnapshot};
 use crate::domain::live;
-use crate::domain::models::chat::NewChatMember;
+use crate::domain::models::chat::{MemberChanges, NewChatMember};
 use crate::domain::models::{Chat, ChatMember, ChatType, MemberRole, User, event};
 use crate::domain::permissions::{self, Action};
 use crate::domain::validate;
-use crate::domain::views::ChatView;
 
 /// `{ "user_id": 123 }` for `POST /chats/{id}/members`.
 #[derive(Debug, Clone, Deserialize)]
@@ -27,13 +27,22 @@ pub struct AddMemberRequest {
     pub user_id: i64,
 }
 
-/// `{ "title": "..." }` for `PATCH /chats/{id}/title`.
+/// `{ "role": "admin" }` for `PATCH /chats/{id}/members/{user_id}/role`.
 #[derive(Debug, Clone, Deserialize)]
-pub struct TitleRequest {
-    pub title: String,
+pub struct RoleRequest {
+    pub role: MemberRole,
 }
 
-fn require_group(chat: &Chat) -> AppResult<()> {
+/// `{ "nickname": "..." }` for `PATCH /chats/{id}/members/me`; `null` or
+/// `""` clears it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NicknameRequest {
+    pub nickname: Option<String>,
+}
+
+/// Errors: 403 `private_chat` for a private chat (it has no member
+/// management and no chat profile).
+pub(crate) fn require_group(chat: &Chat) -> AppResult<()> {
     if chat.chat_type == ChatType::Private {
         return Err(AppError::forbidden(
             "private_chat",
@@ -49,7 +58,7 @@ fn member_not_found() -> AppError {
 
 /// Errors: 403 `not_chat_admin` when the member's role may not do `action`
 /// ([`permissions`]).
-fn require_allowed(chat: &Chat, member: &ChatMember, action: Action) -> AppResult<()> {
+pub(crate) fn require_allowed(chat: &Chat, member: &ChatMember, action: Action) -> AppResult<()> {
     if !permissions::allows(chat.chat_type, member.role, action) {
         return Err(AppError::forbidden(
             "not_chat_admin",
@@ -59,7 +68,7 @@ fn require_allowed(chat: &Chat, member: &ChatMember, action: Action) -> AppResul
     Ok(())
 }
 
-async fn member_snapshot(
+pub(crate) async fn member_snapshot(
     conn: &mut AsyncPgConnection,
     chat_id: i64,
     user_id: i64,
@@ -85,7 +94,8 @@ async fn append_left(
 /// channel.
 ///
 /// Errors: 404 `chat_not_found` / `user_not_found`; 403 `not_a_member`,
-/// `not_chat_admin`, `private_chat`; 409 `already_member`.
+/// `not_chat_admin`, `private_chat`, `blocked` (a block between the two,
+/// [`crate::domain::blocks`]); 409 `already_member`.
 pub async fn add_member(
     ctx: &AppContext,
     auth: &AuthContext,
@@ -103,6 +113,9 @@ pub async fn add_member(
             }
             e => e.into(),
         })?;
+        if blocks::between(conn, me.user_id, req.user_id).await? {
+            return Err(blocks::blocked());
+        }
         if ChatMember::find(conn, chat_id, req.user_id)
             .await?
             .is_some()
@@ -206,27 +219,108 @@ pub async fn leave_chat(ctx: &AppContext, auth: &AuthContext, chat_id: i64) -> A
     Ok(())
 }
 
-/// `PATCH /chats/{id}/title`: an owner or admin renames a group or channel.
+/// `GET /chats/{id}/members`: the members with their names, in joining
+/// order.
 ///
-/// Errors: 422 for a bad title; 404 `chat_not_found`; 403 `not_a_member`,
-/// `not_chat_admin`, `private_chat`.
-pub async fn set_title(
+/// Errors: 404 `chat_not_found`; 403 `not_a_member`.
+pub async fn list_members(
     ctx: &AppContext,
     auth: &AuthContext,
     chat_id: i64,
-    req: &TitleRequest,
-) -> AppResult<ChatView> {
-    let title = validate::text_field("title", &req.title, 1, 128)?;
+) -> AppResult<Vec<MemberSnapshot>> {
     let mut conn = ctx.db.get().await?;
-    let event = crate::transaction!(conn, async |conn| {
+    require_member(&mut conn, chat_id, auth.user_id).await?;
+    Ok(ChatMember::with_users(&mut conn, chat_id)
+        .await?
+        .into_iter()
+        .map(|(m, name, username)| m.snapshot(name, username))
+        .collect())
+}
+
+/// `PATCH /chats/{id}/members/{user_id}/role`: the owner changes a
+/// member's role. Making someone `owner` hands the chat over: they become
+/// the owner and the caller an admin (one owner per chat). Setting the role
+/// a member already has changes nothing and logs nothing.
+///
+/// Errors: 404 `chat_not_found` / `member_not_found`; 403 `not_a_member`,
+/// `private_chat`, `not_chat_admin` (not the owner), `cannot_change_role`
+/// (the caller themself).
+pub async fn set_role(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+    user_id: i64,
+    req: &RoleRequest,
+) -> AppResult<MemberSnapshot> {
+    let mut conn = ctx.db.get().await?;
+    let (member, events) = crate::transaction!(conn, async |conn| {
         let (chat, me) = require_member_locked(conn, chat_id, auth.user_id).await?;
         require_group(&chat)?;
-        require_allowed(&chat, &me, Action::EditChatInfo)?;
-        let chat = Chat::set_title(conn, chat_id, &title).await?;
-        let member_ids = ChatMember::user_ids(conn, chat_id).await?;
-        let chat = chat.snapshot(member_ids);
-        Ok(event::record(conn, chat_id, |_| DomainEvent::ChatUpdated { chat }).await?)
+        require_allowed(&chat, &me, Action::ChangeRole)?;
+        let target = ChatMember::find(conn, chat_id, user_id)
+            .await?
+            .ok_or_else(member_not_found)?;
+        if !permissions::can_act_on(chat.chat_type, me.role, Action::ChangeRole, target.role) {
+            return Err(AppError::forbidden(
+                "cannot_change_role",
+                "You cannot change this member's role.",
+            ));
+        }
+        let mut events = Vec::new();
+        if target.role != req.role {
+            let mut changed = vec![(user_id, req.role)];
+            if req.role == MemberRole::Owner {
+                changed.push((me.user_id, MemberRole::Admin));
+            }
+            for (user_id, role) in changed {
+                let changes = MemberChanges {
+                    role: Some(role),
+                    ..Default::default()
+                };
+                ChatMember::update(conn, chat_id, user_id, &changes).await?;
+                let member = member_snapshot(conn, chat_id, user_id).await?;
+                events.push(
+                    event::record(conn, chat_id, |_| DomainEvent::MemberUpdated { member }).await?,
+                );
+            }
+        }
+        Ok((member_snapshot(conn, chat_id, user_id).await?, events))
     })?;
-    live::publish_logged(&ctx.bus, vec![event]).await;
-    crate::domain::chats::read_chat(ctx, &mut conn, auth.user_id, chat_id).await
+    live::publish_logged(&ctx.bus, events).await;
+    Ok(member)
+}
+
+/// `PATCH /chats/{id}/members/me`: the caller's nickname in this chat,
+/// shown instead of their name there (seed 003's `edited_name`); 1–64
+/// characters, `null` or `""` clears it. Any member, any chat.
+///
+/// Errors: 422 `nickname`; 404 `chat_not_found`; 403 `not_a_member`.
+pub async fn set_nickname(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+    req: &NicknameRequest,
+) -> AppResult<MemberSnapshot> {
+    let nickname = match &req.nickname {
+        Some(nickname) => validate::clearable("nickname", nickname, 64)?,
+        None => None,
+    };
+    let mut conn = ctx.db.get().await?;
+    let (member, event) = crate::transaction!(conn, async |conn| {
+        let (_, me) = require_member_locked(conn, chat_id, auth.user_id).await?;
+        if me.nickname == nickname {
+            return Ok((member_snapshot(conn, chat_id, me.user_id).await?, None));
+        }
+        let changes = MemberChanges {
+            nickname: Some(nickname.as_deref()),
+            ..Default::default()
+        };
+        ChatMember::update(conn, chat_id, me.user_id, &changes).await?;
+        let member = member_snapshot(conn, chat_id, me.user_id).await?;
+        let updated = member.clone();
+        let event = event::record(conn, chat_id, |_| DomainEvent::MemberUpdated { member }).await?;
+        Ok((updated, Some(event)))
+    })?;
+    live::publish_logged(&ctx.bus, event.into_iter().collect()).await;
+    Ok(member)
 }

@@ -11,13 +11,14 @@ use std::collections::HashMap;
 use diesel_async::AsyncPgConnection;
 
 use crate::domain::accounts::AuthContext;
+use crate::domain::blocks;
 use crate::domain::chats::{require_member, require_member_locked};
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::DomainEvent;
 use crate::domain::live::{self, LiveEvent};
 use crate::domain::models::message::{MessageEdit, NewMessage, PageCursor};
-use crate::domain::models::{Chat, ChatMember, Message, MessageType, event};
+use crate::domain::models::{Chat, ChatMember, ChatType, Message, MessageType, event};
 use crate::domain::permissions::{self, Action};
 use crate::domain::validate;
 use crate::domain::views::{DeliveryStatus, MessageView};
@@ -100,7 +101,8 @@ fn check_retry(existing: &Message, req: &MessageCreateRequest) -> AppResult<()> 
 ///
 /// Errors: 422 for empty / too long text, an unsupported `type`, a bad
 /// `client_message_id` or a `reply_to_message_id` outside the chat; 404
-/// `chat_not_found`; 403 `not_a_member` / `cannot_post`.
+/// `chat_not_found`; 403 `not_a_member` / `cannot_post` / `blocked` (a
+/// private chat with a block between the two, [`blocks`]).
 pub async fn send_message(
     ctx: &AppContext,
     sender_id: i64,
@@ -164,6 +166,11 @@ pub async fn send_message(
                 "cannot_post",
                 "Only owners and admins can post in this channel.",
             ));
+        }
+        if chat.chat_type == ChatType::Private
+            && blocks::in_private_chat(conn, chat.id, sender_id).await?
+        {
+            return Err(blocks::blocked());
         }
         if let Some(reply_to) = req.reply_to_message_id {
             let target = Message::find(conn, reply_to).await.ok();

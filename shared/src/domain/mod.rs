@@ -7,7 +7,11 @@
 //! each transport renders them (the layering test checks it).
 
 pub mod accounts;
+pub mod blocks;
+pub mod caller;
 pub mod catchup;
+pub mod chat_info;
+pub mod chat_prefs;
 pub mod chats;
 pub mod context;
 pub mod emails;
@@ -22,8 +26,10 @@ pub mod models;
 pub mod permissions;
 pub mod presence;
 pub mod receipts;
+pub mod recovery;
 pub mod retention;
 pub mod transaction;
+pub mod two_factor;
 pub mod users;
 pub mod validate;
 pub mod views;

@@ -50,6 +50,8 @@ fn row(chat_type: ChatType, action: Action) -> [bool; 4] {
     use Action::*;
     match (chat_type, action) {
         (ChatType::Channel, PostMessage) => [true, true, false, false],
+        // Both members of a private chat are plain members; either pins.
+        (ChatType::Private, PinMessage) => [true, true, true, true],
         (_, PostMessage) => [true, true, true, true],
         (_, DeleteOthersMessage) => [true, true, true, false],
         (_, PinMessage) => [true, true, true, false],
@@ -136,6 +138,10 @@ mod tests {
         let channel = render(ChatType::Channel);
         assert_eq!(channel[0], "PostMessage: xx..");
         assert_eq!(channel[1..], render(ChatType::Group)[1..]);
+        let private = render(ChatType::Private);
+        assert_eq!(private[2], "PinMessage: xxxx");
+        assert_eq!(private[..2], render(ChatType::Group)[..2]);
+        assert_eq!(private[3..], render(ChatType::Group)[3..]);
     }
 
     #[test]

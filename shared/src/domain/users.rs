@@ -15,7 +15,7 @@ use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::models::{ChatType, Privacy, User};
 use crate::domain::validate;
-use crate::infra::schema::{chat_members, chats, contacts, users};
+use crate::infra::schema::{blocks, chat_members, chats, contacts, users};
 
 /// `UserRead` (seed 004 §3.2) plus the privacy setting.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -51,6 +51,7 @@ pub struct UserSearchRead {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ProfileUpdate {
     pub name: Option<String>,
+    pub username: Option<String>,
     pub bio: Option<String>,
     pub avatar_url: Option<String>,
     pub allow_private_messages: Option<bool>,
@@ -64,7 +65,7 @@ pub struct EmailRequest {
     pub email: String,
 }
 
-fn user_read(user: User) -> UserRead {
+fn user_read(user: User, twofa_enabled: bool) -> UserRead {
     UserRead {
         id: user.id,
         name: user.name,
@@ -76,22 +77,30 @@ fn user_read(user: User) -> UserRead {
         allow_private_messages: user.allow_private_messages,
         privacy_last_seen: user.privacy_last_seen,
         privacy_email: user.privacy_email,
-        twofa_enabled: false,
+        twofa_enabled,
         created_at: user.created_at,
         updated_at: user.updated_at,
     }
 }
 
+/// The caller's own `UserRead`.
+async fn own_read(conn: &mut diesel_async::AsyncPgConnection, user_id: i64) -> AppResult<UserRead> {
+    let user = User::find(conn, user_id).await?;
+    let twofa_enabled = crate::domain::two_factor::is_enabled(conn, user_id).await?;
+    Ok(user_read(user, twofa_enabled))
+}
+
 /// `GET /users/me`.
 pub async fn me(ctx: &AppContext, auth: &AuthContext) -> AppResult<UserRead> {
     let mut conn = ctx.db.get().await?;
-    Ok(user_read(User::find(&mut conn, auth.user_id).await?))
+    own_read(&mut conn, auth.user_id).await
 }
 
 #[derive(AsChangeset, Default)]
 #[diesel(table_name = users)]
 struct ProfileChanges {
     name: Option<String>,
+    username: Option<String>,
     bio: Option<Option<String>>,
     avatar_url: Option<Option<String>>,
     allow_private_messages: Option<bool>,
@@ -99,9 +108,10 @@ struct ProfileChanges {
     privacy_email: Option<Privacy>,
 }
 
-/// `PUT /users/profile`: changes the given fields.
+/// `PUT /users/profile`: changes the given fields (seed 004 §6; every field
+/// optional, `""` clears `bio` and `avatar_url`).
 ///
-/// Errors: 422 naming the invalid field.
+/// Errors: 422 naming the invalid field; 409 `username_taken`.
 pub async fn update_profile(
     ctx: &AppContext,
     auth: &AuthContext,
@@ -112,18 +122,14 @@ pub async fn update_profile(
             .name
             .map(|n| validate::text_field("name", &n, 1, 64))
             .transpose()?,
+        username: req.username.map(|u| validate::username(&u)).transpose()?,
         bio: req
             .bio
-            .map(|b| {
-                validate::text_field("bio", &b, 0, 500).map(|b| Some(b).filter(|b| !b.is_empty()))
-            })
+            .map(|b| validate::clearable("bio", &b, 500))
             .transpose()?,
         avatar_url: req
             .avatar_url
-            .map(|a| {
-                validate::text_field("avatar_url", &a, 0, 2048)
-                    .map(|a| Some(a).filter(|a| !a.is_empty()))
-            })
+            .map(|a| validate::clearable("avatar_url", &a, 2048))
             .transpose()?,
         allow_private_messages: req.allow_private_messages,
         privacy_last_seen: req.privacy_last_seen,
@@ -131,6 +137,7 @@ pub async fn update_profile(
     };
     let mut conn = ctx.db.get().await?;
     let nothing = changes.name.is_none()
+        && changes.username.is_none()
         && changes.bio.is_none()
         && changes.avatar_url.is_none()
         && changes.allow_private_messages.is_none()
@@ -140,9 +147,18 @@ pub async fn update_profile(
         diesel::update(users::table.find(auth.user_id))
             .set((&changes, users::updated_at.eq(diesel::dsl::now)))
             .execute(&mut conn)
-            .await?;
+            .await
+            .map_err(|err| match &err {
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    info,
+                ) if info.constraint_name() == Some("users_username_key") => {
+                    AppError::conflict("username_taken", "This username is taken.")
+                }
+                _ => err.into(),
+            })?;
     }
-    Ok(user_read(User::find(&mut conn, auth.user_id).await?))
+    own_read(&mut conn, auth.user_id).await
 }
 
 /// `GET /users/contacts`: the caller's contacts, by name, each `email`
@@ -156,18 +172,28 @@ pub async fn list_contacts(ctx: &AppContext, auth: &AuthContext) -> AppResult<Ve
         .select(User::as_select())
         .load(&mut conn)
         .await?;
-    // Which of them keep the caller as a contact (for `contacts` privacy).
+    Ok(as_seen_by(&mut conn, auth.user_id, rows).await?)
+}
+
+/// Users as `viewer_id` may see them (`UserSearchRead`): each `email` only
+/// where that user's `privacy_email` allows the viewer.
+pub(crate) async fn as_seen_by(
+    conn: &mut AsyncPgConnection,
+    viewer_id: i64,
+    rows: Vec<User>,
+) -> QueryResult<Vec<UserSearchRead>> {
+    // Which of them keep the viewer as a contact (for `contacts` privacy).
     let ids: Vec<i64> = rows.iter().map(|u| u.id).collect();
-    let keep_me: Vec<i64> = contacts::table
-        .filter(contacts::contact_id.eq(auth.user_id))
+    let keep_viewer: Vec<i64> = contacts::table
+        .filter(contacts::contact_id.eq(viewer_id))
         .filter(contacts::owner_id.eq_any(&ids))
         .select(contacts::owner_id)
-        .load(&mut conn)
+        .load(conn)
         .await?;
     Ok(rows
         .into_iter()
         .map(|u| {
-            let visible = u.id == auth.user_id || u.privacy_email.allows(keep_me.contains(&u.id));
+            let visible = u.id == viewer_id || u.privacy_email.allows(keep_viewer.contains(&u.id));
             UserSearchRead {
                 id: u.id,
                 name: u.name,
@@ -177,6 +203,61 @@ pub async fn list_contacts(ctx: &AppContext, auth: &AuthContext) -> AppResult<Ve
             }
         })
         .collect())
+}
+
+/// Query of `GET /users/search` (seed 004 §6).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    pub query: String,
+    pub limit: Option<i64>,
+}
+
+/// `GET /users/search?query=&limit=20`: users whose username starts with,
+/// or whose name contains, the query (case-insensitive; a leading `@` is
+/// dropped). Shorter than 2 characters: `[]` (seed 004 §6). Exact username
+/// first, then username matches, then name matches; the caller and users
+/// who blocked the caller are left out.
+///
+/// Errors: 422 `limit` outside 1..=50.
+pub async fn search(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    query: &SearchQuery,
+) -> AppResult<Vec<UserSearchRead>> {
+    let limit = validate::limit(query.limit, 20, 50)?;
+    let text = query.query.trim();
+    let text = text.strip_prefix('@').unwrap_or(text).trim().to_lowercase();
+    if text.chars().count() < 2 {
+        return Ok(Vec::new());
+    }
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let mut conn = ctx.db.get().await?;
+    let blocked_me = blocks::table
+        .filter(blocks::blocked_id.eq(auth.user_id))
+        .select(blocks::owner_id);
+    let rows: Vec<User> = users::table
+        .filter(users::id.ne(auth.user_id))
+        .filter(users::id.ne_all(blocked_me))
+        .filter(
+            users::username
+                .ilike(format!("{escaped}%"))
+                .or(users::name.ilike(format!("%{escaped}%"))),
+        )
+        .order((
+            users::username.eq(&text).desc(),
+            users::username.ilike(format!("{escaped}%")).desc(),
+            users::name.asc(),
+            users::id.asc(),
+        ))
+        .limit(limit)
+        .select(User::as_select())
+        .load(&mut conn)
+        .await?;
+    Ok(as_seen_by(&mut conn, auth.user_id, rows).await?)
 }
 
 /// `POST /users/{id}/contacts` and `POST /users/contacts/by-email`: adds a
@@ -276,7 +357,8 @@ pub async fn can_see_last_seen(
 
 /// Who hears about `user_id`'s presence, privacy applied: the other members
 /// of their private chats and the users who keep them as a contact, less
-/// those the user's `privacy_last_seen` hides it from.
+/// those the user's `privacy_last_seen` hides it from and those with a block
+/// between them and the user.
 pub async fn presence_audience(
     conn: &mut AsyncPgConnection,
     user_id: i64,
@@ -306,6 +388,18 @@ pub async fn presence_audience(
     audience.extend(watchers);
     audience.sort_unstable();
     audience.dedup();
+    // A block hides presence both ways.
+    let blocked: Vec<i64> = blocks::table
+        .filter(blocks::owner_id.eq(user_id))
+        .select(blocks::blocked_id)
+        .union(
+            blocks::table
+                .filter(blocks::blocked_id.eq(user_id))
+                .select(blocks::owner_id),
+        )
+        .load(conn)
+        .await?;
+    audience.retain(|viewer| !blocked.contains(viewer));
     if user.privacy_last_seen == Privacy::Contacts {
         let mine: Vec<i64> = contacts::table
             .filter(contacts::owner_id.eq(user_id))

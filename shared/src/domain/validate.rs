@@ -26,6 +26,24 @@ pub fn text_field(field: &str, value: &str, min: usize, max: usize) -> AppResult
     Ok(trimmed.to_owned())
 }
 
+/// An optional text that an empty string clears: `None` when `value` is
+/// empty after trimming, else the trimmed text of at most `max` characters.
+pub fn clearable(field: &str, value: &str, max: usize) -> AppResult<Option<String>> {
+    text_field(field, value, 0, max).map(|text| Some(text).filter(|t| !t.is_empty()))
+}
+
+/// A password of 8 to 128 characters (not trimmed: spaces count).
+pub fn password(field: &str, value: &str) -> AppResult<()> {
+    if (8..=128).contains(&value.chars().count()) {
+        Ok(())
+    } else {
+        Err(AppError::validation(
+            field,
+            format!("{field} must be 8 to 128 characters."),
+        ))
+    }
+}
+
 /// A page size within `1..=max`, `default` when absent.
 pub fn limit(value: Option<i64>, default: i64, max: i64) -> AppResult<i64> {
     match value {

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::events::{MemberSnapshot, MessageSnapshot};
+use crate::domain::models::User;
 use crate::domain::models::chat::ChatListRow;
 
 /// How far the other members got with a message, as its sender sees it
@@ -68,6 +69,21 @@ pub struct ChatDetail {
     pub chat: ChatView,
     /// In joining order.
     pub members: Vec<MemberSnapshot>,
+}
+
+/// A member's notification settings of a chat (seed 004 §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotificationSettings {
+    pub chat_id: i64,
+    pub user_id: i64,
+    pub muted: bool,
+}
+
+/// The caller's own account (seed 004 §3.1 `AuthUserResponse`).
+#[derive(Debug, Clone)]
+pub struct AccountView {
+    pub user: User,
+    pub twofa_enabled: bool,
 }
 
 /// The tokens of a session (seed 004 §3.1).

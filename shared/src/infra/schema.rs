@@ -143,7 +143,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_two_factor (user_id) {
+        user_id -> Int8,
+        secret -> Text,
+        enabled -> Bool,
+        last_step -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    blocks (owner_id, blocked_id) {
+        owner_id -> Int8,
+        blocked_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(user_two_factor -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(chat_members -> chats (chat_id));
 diesel::joinable!(chat_members -> users (user_id));
@@ -164,6 +184,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     chat_events,
     contacts,
     mentions,
+    user_two_factor,
+    blocks,
 );
 
 diesel::table! {

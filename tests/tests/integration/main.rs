@@ -4,7 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod blocks;
 mod catchup;
+mod chat_admin;
+mod chat_prefs;
 mod chats;
 mod defects;
 mod e2e;
@@ -16,8 +19,10 @@ mod presence;
 mod ratelimit;
 mod realtime;
 mod receipts;
+mod recovery;
 mod schema;
 mod sessions;
 mod slow_reader;
 mod sse;
+mod two_factor;
 mod worker;

@@ -342,7 +342,7 @@ async fn typing_reaches_focused_members_and_expires() {
             &json!({"type": "group", "title": "typing", "member_ids": [b.id, c.id]}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(status, StatusCode::OK);
     let chat = chat["id"].as_i64().unwrap();
     let mut ws_a = app.api.connect_ws(&a.access_token).await;
     let mut ws_a2 = app.api.connect_ws(&a.access_token).await;

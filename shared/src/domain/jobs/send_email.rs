@@ -1,5 +1,5 @@
 //! `send_email`: one email to one user (welcome with the verification
-//! link). Idempotent by `job_id`: a job that runs twice sends once
+//! link, a new verification link, a password reset link). Idempotent by `job_id`: a job that runs twice sends once
 //! (`email_deliveries`).
 
 use chrono::Duration;
@@ -20,6 +20,10 @@ use crate::infra::schema::email_deliveries;
 pub enum EmailKind {
     /// Sent on register: welcome, with the email verification link.
     Welcome,
+    /// A new verification link (`POST /auth/resend-verification`).
+    VerifyEmail,
+    /// A password reset link (`POST /auth/request-password-reset`).
+    PasswordReset,
 }
 
 impl EmailKind {
@@ -27,6 +31,8 @@ impl EmailKind {
     pub fn as_str(&self) -> &'static str {
         match self {
             EmailKind::Welcome => "welcome",
+            EmailKind::VerifyEmail => "verify_email",
+            EmailKind::PasswordReset => "password_reset",
         }
     }
 }
@@ -74,13 +80,15 @@ async fn perform(ctx: &AppContext, job: &SendEmail) -> anyhow::Result<()> {
         }
         Err(err) => return Err(err.into()),
     };
+    let (token_kind, ttl) = match job.kind {
+        EmailKind::Welcome | EmailKind::VerifyEmail => ("verify_email", Duration::hours(48)),
+        EmailKind::PasswordReset => ("reset_password", Duration::hours(1)),
+    };
+    let token = emails::create_email_token(&mut conn, user.id, token_kind, ttl).await?;
     let message = match job.kind {
-        EmailKind::Welcome => {
-            let token =
-                emails::create_email_token(&mut conn, user.id, "verify_email", Duration::hours(48))
-                    .await?;
-            emails::welcome_message(&ctx.settings, &user, &token)?
-        }
+        EmailKind::Welcome => emails::welcome_message(&ctx.settings, &user, &token)?,
+        EmailKind::VerifyEmail => emails::verify_message(&ctx.settings, &user, &token)?,
+        EmailKind::PasswordReset => emails::reset_message(&ctx.settings, &user, &token)?,
     };
     ctx.mailer.send(message).await?;
     diesel::insert_into(email_deliveries::table)

@@ -128,6 +128,29 @@ pub struct ChatListRow {
     pub counterpart_avatar_url: Option<String>,
 }
 
+/// What [`Chat::update`] changes: `None` leaves a field as it is,
+/// `Some(None)` clears it.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = chats)]
+pub struct ChatChanges<'a> {
+    pub title: Option<&'a str>,
+    pub description: Option<Option<&'a str>>,
+    pub avatar_url: Option<Option<&'a str>>,
+    pub pinned_message_id: Option<Option<i64>>,
+}
+
+/// What [`ChatMember::update`] changes: `None` leaves a field as it is,
+/// `Some(None)` clears it.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = chat_members)]
+pub struct MemberChanges<'a> {
+    pub role: Option<MemberRole>,
+    pub nickname: Option<Option<&'a str>>,
+    pub muted: Option<bool>,
+    pub archived: Option<bool>,
+    pub pinned: Option<bool>,
+}
+
 /// Which chats [`ChatListRow::load`] returns.
 #[derive(Debug, Clone, Default)]
 pub struct ChatListFilter {
@@ -252,17 +275,14 @@ impl Chat {
         }
     }
 
-    /// Sets the title.
-    pub async fn set_title(
+    /// Applies `changes` (at least one field set) and returns the chat.
+    pub async fn update(
         conn: &mut AsyncPgConnection,
         id: i64,
-        title: &str,
+        changes: &ChatChanges<'_>,
     ) -> QueryResult<Chat> {
         diesel::update(chats::table.find(id))
-            .set((
-                chats::title.eq(title),
-                chats::updated_at.eq(diesel::dsl::now),
-            ))
+            .set((changes, chats::updated_at.eq(diesel::dsl::now)))
             .returning(Chat::as_returning())
             .get_result(conn)
             .await
@@ -381,6 +401,51 @@ impl ChatMember {
                 .filter(chat_members::user_id.eq(user_id)),
         )
         .set(chat_members::joined_seq.eq(seq))
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Applies `changes` (at least one field set) to the membership of
+    /// `user_id`; `NotFound` if they are not a member.
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        user_id: i64,
+        changes: &MemberChanges<'_>,
+    ) -> QueryResult<ChatMember> {
+        diesel::update(
+            chat_members::table
+                .filter(chat_members::chat_id.eq(chat_id))
+                .filter(chat_members::user_id.eq(user_id)),
+        )
+        .set(changes)
+        .returning(ChatMember::as_returning())
+        .get_result(conn)
+        .await
+    }
+
+    /// Hides every message of the chat up to now from `user_id` (clear
+    /// history): `cleared_before_message_id` moves up to the chat's newest
+    /// message, never back.
+    pub async fn clear_history(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        user_id: i64,
+    ) -> QueryResult<()> {
+        use crate::infra::schema::messages;
+        let newest: Option<i64> = messages::table
+            .filter(messages::chat_id.eq(chat_id))
+            .select(diesel::dsl::max(messages::id))
+            .first(conn)
+            .await?;
+        diesel::update(
+            chat_members::table
+                .filter(chat_members::chat_id.eq(chat_id))
+                .filter(chat_members::user_id.eq(user_id))
+                .filter(chat_members::cleared_before_message_id.lt(newest.unwrap_or(0))),
+        )
+        .set(chat_members::cleared_before_message_id.eq(newest.unwrap_or(0)))
         .execute(conn)
         .await?;
         Ok(())

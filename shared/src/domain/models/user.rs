@@ -77,7 +77,23 @@ impl User {
             .await
     }
 
-    /// Marks the user's email as verified.
+    /// Replaces the user's password hash.
+    pub async fn set_password_hash(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        password_hash: &str,
+    ) -> QueryResult<()> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::password_hash.eq(password_hash),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Marks the user's email verified.
     pub async fn mark_email_verified(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<()> {
         diesel::update(users::table.find(id))
             .set((

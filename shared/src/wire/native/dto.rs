@@ -37,6 +37,15 @@ pub struct MessageResponse {
     pub user: Option<AuthUserResponse>,
 }
 
+/// The answer of `POST /auth/2fa/setup` (seed 004 §5).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TwoFactorSetupRead {
+    /// The TOTP secret, base32.
+    pub secret: String,
+    /// `otpauth://totp/Parley:{email}?secret=...&issuer=Parley`, for a QR code.
+    pub otpauth_url: String,
+}
+
 /// `AuthUserResponse` (seed 004 §3.1).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AuthUserResponse {
@@ -109,6 +118,14 @@ pub struct ChatDetailRead {
     #[serde(flatten)]
     pub chat: ChatRead,
     pub members: Vec<ChatMemberRead>,
+}
+
+/// `ChatNotificationSettingsRead` (seed 004 §7).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChatNotificationSettingsRead {
+    pub chat_id: i64,
+    pub user_id: i64,
+    pub muted: bool,
 }
 
 /// A chat as every member sees it: carried by `chat_created` events, which

@@ -76,6 +76,13 @@ pub enum ServerEvent {
         user_id: i64,
         reason: String,
     },
+    /// `user_id` pinned `message_id` (`null`: unpinned the pinned message).
+    MessagePinned {
+        chat_id: i64,
+        seq: i64,
+        message_id: Option<i64>,
+        user_id: i64,
+    },
     /// A member's delivered position moved (ephemeral: not in the log).
     MessageDelivered {
         chat_id: i64,
@@ -147,6 +154,7 @@ impl ServerEvent {
             ServerEvent::MemberJoined { .. } => "member_joined",
             ServerEvent::MemberUpdated { .. } => "member_updated",
             ServerEvent::MemberLeft { .. } => "member_left",
+            ServerEvent::MessagePinned { .. } => "message_pinned",
             ServerEvent::MessageDelivered { .. } => "message_delivered",
             ServerEvent::MessageRead { .. } => "message_read",
             ServerEvent::Typing { .. } => "typing",

@@ -11,12 +11,15 @@ use crate::domain::events::{
 };
 use crate::domain::kinds::ReceiptKind;
 use crate::domain::live::LiveEvent;
-use crate::domain::models::User;
 use crate::domain::models::message::MessageEdit;
-use crate::domain::views::{ChatDetail, ChatView, DeliveryStatus, MessageView, TokenPair};
+use crate::domain::two_factor::TwoFactorSetup;
+use crate::domain::views::{
+    AccountView, ChatDetail, ChatView, DeliveryStatus, MessageView, NotificationSettings, TokenPair,
+};
 use crate::wire::native::dto::{
-    AuthUserResponse, ChatDetailRead, ChatEventsPage, ChatInfo, ChatMemberRead, ChatRead,
-    ChatUpdatesRead, MessageEditRead, MessageRead, TokenResponse, UpdatesPage,
+    AuthUserResponse, ChatDetailRead, ChatEventsPage, ChatInfo, ChatMemberRead,
+    ChatNotificationSettingsRead, ChatRead, ChatUpdatesRead, MessageEditRead, MessageRead,
+    TokenResponse, TwoFactorSetupRead, UpdatesPage,
 };
 use crate::wire::native::events::ServerEvent;
 
@@ -116,6 +119,23 @@ pub fn chat_detail(detail: &ChatDetail) -> ChatDetailRead {
     }
 }
 
+/// `ChatNotificationSettingsRead` (seed 004 §7).
+pub fn notification_settings(settings: &NotificationSettings) -> ChatNotificationSettingsRead {
+    ChatNotificationSettingsRead {
+        chat_id: settings.chat_id,
+        user_id: settings.user_id,
+        muted: settings.muted,
+    }
+}
+
+/// The answer of `POST /auth/2fa/setup`.
+pub fn two_factor_setup(setup: &TwoFactorSetup) -> TwoFactorSetupRead {
+    TwoFactorSetupRead {
+        secret: setup.secret.clone(),
+        otpauth_url: setup.otpauth_url.clone(),
+    }
+}
+
 /// `TokenResponse` (seed 004 §3.1).
 pub fn tokens(pair: &TokenPair) -> TokenResponse {
     TokenResponse {
@@ -126,8 +146,9 @@ pub fn tokens(pair: &TokenPair) -> TokenResponse {
     }
 }
 
-/// `AuthUserResponse` of a user (seed 004 §3.1).
-pub fn auth_user(user: &User) -> AuthUserResponse {
+/// `AuthUserResponse` of the caller's account (seed 004 §3.1).
+pub fn auth_user(account: &AccountView) -> AuthUserResponse {
+    let user = &account.user;
     AuthUserResponse {
         id: user.id,
         email: user.email.clone(),
@@ -136,8 +157,7 @@ pub fn auth_user(user: &User) -> AuthUserResponse {
         bio: user.bio.clone(),
         avatar_url: user.avatar_url.clone(),
         email_verified: user.email_verified,
-        // 2FA lands with issue 8.
-        twofa_enabled: false,
+        twofa_enabled: account.twofa_enabled,
         created_at: user.created_at,
         updated_at: user.updated_at,
     }
@@ -221,6 +241,15 @@ pub fn chat_event(logged: &LoggedEvent) -> ServerEvent {
             seq,
             user_id: *user_id,
             reason: reason.as_str().to_owned(),
+        },
+        DomainEvent::MessagePinned {
+            message_id,
+            user_id,
+        } => ServerEvent::MessagePinned {
+            chat_id,
+            seq,
+            message_id: *message_id,
+            user_id: *user_id,
         },
     }
 }
@@ -492,6 +521,22 @@ mod tests {
                     reason: LeaveReason::Removed,
                 },
                 r#"{"type":"member_left","chat_id":7,"seq":42,"user_id":4,"reason":"removed"}"#
+                    .to_owned(),
+            ),
+            (
+                DomainEvent::MessagePinned {
+                    message_id: Some(11),
+                    user_id: 3,
+                },
+                r#"{"type":"message_pinned","chat_id":7,"seq":42,"message_id":11,"user_id":3}"#
+                    .to_owned(),
+            ),
+            (
+                DomainEvent::MessagePinned {
+                    message_id: None,
+                    user_id: 3,
+                },
+                r#"{"type":"message_pinned","chat_id":7,"seq":42,"message_id":null,"user_id":3}"#
                     .to_owned(),
             ),
         ];
