@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use parley_shared::domain::catchup::{self, ChatEventsQuery, UpdatesQuery};
 use parley_shared::domain::chat_info::{self, ChatProfileUpdate, PinRequest, TitleRequest};
 use parley_shared::domain::chats::{self, ChatCreateRequest, ListChatsQuery};
+use parley_shared::domain::public_chats::{self, DiscoverQuery};
 use parley_shared::wire::native::render;
 
 use crate::error::ApiResult;
@@ -71,6 +72,33 @@ pub async fn set_title(
     body: JsonBody<TitleRequest>,
 ) -> ApiResult<HttpResponse> {
     let chat = chat_info::set_title(&state.ctx, &caller, path.into_inner(), &body.0).await?;
+    Ok(HttpResponse::Ok().json(render::chat_view(&chat)))
+}
+
+/// `GET /chats/saved` → 200 `ChatRead`: the caller's saved messages.
+pub async fn saved(state: web::Data<ApiState>, caller: AuthUser) -> ApiResult<HttpResponse> {
+    let chat = chats::saved_chat(&state.ctx, &caller).await?;
+    Ok(HttpResponse::Ok().json(render::chat_view(&chat)))
+}
+
+/// `GET /chats/discover?query&limit` → 200 `ChatDiscoverRead[]`.
+pub async fn discover(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    query: web::Query<DiscoverQuery>,
+) -> ApiResult<HttpResponse> {
+    let found = public_chats::discover(&state.ctx, &caller, &query).await?;
+    let found: Vec<_> = found.iter().map(render::public_chat).collect();
+    Ok(HttpResponse::Ok().json(found))
+}
+
+/// `POST /chats/{chat_id}/join` → 200 `ChatRead`.
+pub async fn join(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let chat = public_chats::join(&state.ctx, &caller, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(render::chat_view(&chat)))
 }
 

@@ -337,11 +337,14 @@ async fn record_chat_created(
 }
 
 fn chat_view(row: ChatListRow, presence: &PresenceView) -> ChatView {
-    let display_title = row
-        .title
-        .clone()
-        .or_else(|| row.counterpart_name.clone())
-        .unwrap_or_else(|| "Deleted account".to_owned());
+    let display_title = if row.is_saved {
+        SAVED_TITLE.to_owned()
+    } else {
+        row.title
+            .clone()
+            .or_else(|| row.counterpart_name.clone())
+            .unwrap_or_else(|| "Deleted account".to_owned())
+    };
     let subscribers_count = (row.chat_type == ChatType::Channel).then_some(row.members_count);
     let counterpart_presence = row
         .counterpart_user_id
@@ -453,6 +456,62 @@ pub(crate) async fn read_chat(
         .into_iter()
         .next()
         .ok_or_else(AppError::not_a_member)
+}
+
+/// The title of a saved-messages chat.
+const SAVED_TITLE: &str = "Saved Messages";
+
+/// `GET /chats/saved`: the caller's saved-messages chat, created on first
+/// use (seed 004 §7): a private chat whose only member is the caller
+/// (`is_saved: true`, titled "Saved Messages"). One per user, however many
+/// requests race for it; its `chat_created` reaches the caller's sockets.
+pub async fn saved_chat(ctx: &AppContext, auth: &AuthContext) -> AppResult<ChatView> {
+    let me = auth.user_id;
+    let key = format!("saved:{me}");
+    let mut conn = ctx.db.get().await?;
+    let created = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            if Chat::find_private(conn, &key).await?.is_some() {
+                return Ok(None);
+            }
+            let public_id = random_public_id();
+            let inserted = Chat::insert(
+                conn,
+                NewChat {
+                    public_id: &public_id,
+                    chat_type: ChatType::Private,
+                    title: None,
+                    description: None,
+                    handle: None,
+                    is_public: false,
+                    private_key: Some(&key),
+                    created_by: Some(me),
+                },
+            )
+            .await?;
+            // A concurrent request created it first (and committed).
+            let Some(chat) = inserted else {
+                return Ok(None);
+            };
+            let member = NewChatMember {
+                chat_id: chat.id,
+                user_id: me,
+                role: MemberRole::Member,
+            };
+            ChatMember::insert_all(conn, &[member]).await?;
+            Ok(Some(record_chat_created(conn, &chat, vec![me]).await?))
+        })
+        .await?;
+    if let Some(event) = created {
+        let chat_id = event.chat_id;
+        let bytes = LiveEvent::Chat(event).encode();
+        ctx.bus.publish(Topic::User(me), bytes).await;
+        tracing::info!(chat.id = chat_id, user.id = me, "saved messages created");
+    }
+    let chat = Chat::find_private(&mut conn, &key)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("saved chat vanished")))?;
+    read_chat(ctx, &mut conn, me, chat.id).await
 }
 
 /// `GET /chats`: the caller's chats, most recent activity first, each with

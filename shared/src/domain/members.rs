@@ -90,6 +90,31 @@ async fn append_left(
     .await?)
 }
 
+/// Makes `user_id` a plain member of `chat_id` and logs `member_joined`
+/// (its seq is where their history starts). Runs in the caller's
+/// transaction, after the chat's row is locked; publish the event to the
+/// chat and the new member after commit.
+pub(crate) async fn insert_member(
+    conn: &mut AsyncPgConnection,
+    chat_id: i64,
+    user_id: i64,
+) -> AppResult<(MemberSnapshot, LoggedEvent)> {
+    ChatMember::insert_all(
+        conn,
+        &[NewChatMember {
+            chat_id,
+            user_id,
+            role: MemberRole::Member,
+        }],
+    )
+    .await?;
+    let member = member_snapshot(conn, chat_id, user_id).await?;
+    let joined = member.clone();
+    let event = event::record(conn, chat_id, |_| DomainEvent::MemberJoined { member }).await?;
+    ChatMember::set_joined_seq(conn, chat_id, user_id, event.seq).await?;
+    Ok((joined, event))
+}
+
 /// `POST /chats/{id}/members`: an owner or admin adds a user to a group or
 /// channel.
 ///
@@ -125,20 +150,7 @@ pub async fn add_member(
                 "This user is already a member.",
             ));
         }
-        ChatMember::insert_all(
-            conn,
-            &[NewChatMember {
-                chat_id,
-                user_id: req.user_id,
-                role: MemberRole::Member,
-            }],
-        )
-        .await?;
-        let member = member_snapshot(conn, chat_id, req.user_id).await?;
-        let joined = member.clone();
-        let event = event::record(conn, chat_id, |_| DomainEvent::MemberJoined { member }).await?;
-        ChatMember::set_joined_seq(conn, chat_id, req.user_id, event.seq).await?;
-        Ok((joined, event))
+        insert_member(conn, chat_id, req.user_id).await
     })?;
     live::publish_to_new_members(&ctx.bus, event, &[req.user_id]).await;
     tracing::info!(

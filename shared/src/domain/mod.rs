@@ -25,6 +25,7 @@ pub mod messages;
 pub mod models;
 pub mod permissions;
 pub mod presence;
+pub mod public_chats;
 pub mod receipts;
 pub mod recovery;
 pub mod retention;

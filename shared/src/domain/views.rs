@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::events::{MemberSnapshot, MessageSnapshot};
-use crate::domain::models::User;
 use crate::domain::models::chat::ChatListRow;
+use crate::domain::models::{Chat, User};
 
 /// How far the other members got with a message, as its sender sees it
 /// (seed 004 §3.4 `delivery_status`).
@@ -69,6 +69,15 @@ pub struct ChatDetail {
     pub chat: ChatView,
     /// In joining order.
     pub members: Vec<MemberSnapshot>,
+}
+
+/// A public group or channel as discovery shows it (seed 004 §7).
+#[derive(Debug, Clone)]
+pub struct PublicChat {
+    pub chat: Chat,
+    pub members_count: i64,
+    /// Whether the caller is already a member.
+    pub is_member: bool,
 }
 
 /// A member's notification settings of a chat (seed 004 §7).

@@ -16,6 +16,7 @@ mod health;
 mod members;
 mod messages;
 mod presence;
+mod public_chats;
 mod ratelimit;
 mod realtime;
 mod receipts;

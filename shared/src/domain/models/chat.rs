@@ -102,6 +102,9 @@ pub struct ChatListRow {
     pub my_role: MemberRole,
     #[diesel(sql_type = Bool)]
     pub archived: bool,
+    /// The member's own saved-messages chat.
+    #[diesel(sql_type = Bool)]
+    pub is_saved: bool,
     #[diesel(sql_type = Bool)]
     pub pinned: bool,
     #[diesel(sql_type = BigInt)]
@@ -172,6 +175,7 @@ const CHAT_LIST_SQL: &str = r#"
 SELECT c.id, c.public_id, c.type AS chat_type, c.title, c.description, c.avatar_url, c.handle,
        c.is_public, c.pinned_message_id, c.last_seq, c.created_at,
        m.role AS my_role, m.archived, m.pinned,
+       COALESCE(c.private_key LIKE 'saved:%', FALSE) AS is_saved,
        (SELECT count(*) FROM chat_members cm WHERE cm.chat_id = c.id) AS members_count,
        (SELECT count(*) FROM messages x
          WHERE x.chat_id = c.id

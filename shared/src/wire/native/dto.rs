@@ -120,6 +120,25 @@ pub struct ChatDetailRead {
     pub members: Vec<ChatMemberRead>,
 }
 
+/// `ChatDiscoverRead` (seed 004 §7 names it; Parley's fields): a public
+/// group or channel as `GET /chats/discover` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChatDiscoverRead {
+    pub id: i64,
+    pub public_id: String,
+    #[serde(rename = "type")]
+    pub chat_type: ChatType,
+    pub title: Option<String>,
+    pub handle: Option<String>,
+    pub description: Option<String>,
+    pub avatar_url: Option<String>,
+    pub members_count: i64,
+    /// Channels only: their member count.
+    pub subscribers_count: Option<i64>,
+    /// Whether the caller is already a member.
+    pub is_member: bool,
+}
+
 /// `ChatNotificationSettingsRead` (seed 004 §7).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ChatNotificationSettingsRead {

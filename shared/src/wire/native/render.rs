@@ -9,15 +9,17 @@ use crate::domain::events::{
     ChatEvents, ChatSnapshot, DomainEvent, LoggedEvent, MemberSnapshot, MessageSnapshot,
     ReplayItem, StoredEvent, Updates,
 };
+use crate::domain::kinds::ChatType;
 use crate::domain::kinds::ReceiptKind;
 use crate::domain::live::LiveEvent;
 use crate::domain::models::message::MessageEdit;
 use crate::domain::two_factor::TwoFactorSetup;
 use crate::domain::views::{
-    AccountView, ChatDetail, ChatView, DeliveryStatus, MessageView, NotificationSettings, TokenPair,
+    AccountView, ChatDetail, ChatView, DeliveryStatus, MessageView, NotificationSettings,
+    PublicChat, TokenPair,
 };
 use crate::wire::native::dto::{
-    AuthUserResponse, ChatDetailRead, ChatEventsPage, ChatInfo, ChatMemberRead,
+    AuthUserResponse, ChatDetailRead, ChatDiscoverRead, ChatEventsPage, ChatInfo, ChatMemberRead,
     ChatNotificationSettingsRead, ChatRead, ChatUpdatesRead, MessageEditRead, MessageRead,
     TokenResponse, TwoFactorSetupRead, UpdatesPage,
 };
@@ -81,7 +83,7 @@ pub fn chat_view(view: &ChatView) -> ChatRead {
         handle: row.handle.clone(),
         description: row.description.clone(),
         is_public: row.is_public,
-        is_saved: false,
+        is_saved: row.is_saved,
         archived: row.archived,
         pinned: row.pinned,
         unread_count: row.unread_count,
@@ -116,6 +118,23 @@ pub fn chat_detail(detail: &ChatDetail) -> ChatDetailRead {
     ChatDetailRead {
         chat: chat_view(&detail.chat),
         members: detail.members.iter().map(member).collect(),
+    }
+}
+
+/// `ChatDiscoverRead` of a public chat.
+pub fn public_chat(found: &PublicChat) -> ChatDiscoverRead {
+    let chat = &found.chat;
+    ChatDiscoverRead {
+        id: chat.id,
+        public_id: chat.public_id.clone(),
+        chat_type: chat.chat_type,
+        title: chat.title.clone(),
+        handle: chat.handle.clone(),
+        description: chat.description.clone(),
+        avatar_url: chat.avatar_url.clone(),
+        members_count: found.members_count,
+        subscribers_count: (chat.chat_type == ChatType::Channel).then_some(found.members_count),
+        is_member: found.is_member,
     }
 }
 
@@ -397,7 +416,7 @@ mod tests {
 
     use super::*;
     use crate::domain::events::{LeaveReason, VERSION};
-    use crate::domain::kinds::{ChatType, MemberRole, MessageType};
+    use crate::domain::kinds::{MemberRole, MessageType};
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s)
