@@ -22,7 +22,11 @@ pub async fn register(
     state: web::Data<ApiState>,
     body: JsonBody<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
-    state.ctx.limits.check(Limit::Register, &client_ip(&req))?;
+    state
+        .ctx
+        .limits
+        .check(Limit::Register, &client_ip(&req))
+        .await?;
     let user = auth::register(&state.ctx, body.0).await?;
     Ok(HttpResponse::Created().json(MessageResponse {
         message: "Registered. Check your email to confirm your address.".into(),
@@ -44,7 +48,11 @@ pub async fn login(
         .get(actix_web::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
     let ip = req.peer_addr().map(|a| a.ip().to_string());
-    state.ctx.limits.check(Limit::Login, &client_ip(&req))?;
+    state
+        .ctx
+        .limits
+        .check(Limit::Login, &client_ip(&req))
+        .await?;
     let tokens = auth::login(&state.ctx, body.0, device, ip.as_deref()).await?;
     Ok(HttpResponse::Ok().json(render::tokens(&tokens)))
 }
@@ -55,7 +63,11 @@ pub async fn refresh(
     state: web::Data<ApiState>,
     body: JsonBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
-    state.ctx.limits.check(Limit::Refresh, &client_ip(&req))?;
+    state
+        .ctx
+        .limits
+        .check(Limit::Refresh, &client_ip(&req))
+        .await?;
     let tokens = auth::refresh(&state.ctx, &body.0.refresh_token).await?;
     Ok(HttpResponse::Ok().json(render::tokens(&tokens)))
 }
@@ -66,7 +78,11 @@ pub async fn verify_email(
     state: web::Data<ApiState>,
     body: JsonBody<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
-    state.ctx.limits.check(Limit::Reset, &client_ip(&req))?;
+    state
+        .ctx
+        .limits
+        .check(Limit::Reset, &client_ip(&req))
+        .await?;
     auth::verify_email(&state.ctx, &body.0.token).await?;
     Ok(HttpResponse::Ok().json(MessageResponse {
         message: "Email verified.".into(),
@@ -81,7 +97,11 @@ pub async fn resend_verification(
     state: web::Data<ApiState>,
     body: JsonBody<EmailRequest>,
 ) -> ApiResult<HttpResponse> {
-    state.ctx.limits.check(Limit::Reset, &client_ip(&req))?;
+    state
+        .ctx
+        .limits
+        .check(Limit::Reset, &client_ip(&req))
+        .await?;
     recovery::resend_verification(&state.ctx, &body.0.email).await?;
     Ok(HttpResponse::Ok().json(MessageResponse {
         message: "If this address belongs to an account that is not verified yet, \
@@ -98,7 +118,11 @@ pub async fn request_password_reset(
     state: web::Data<ApiState>,
     body: JsonBody<EmailRequest>,
 ) -> ApiResult<HttpResponse> {
-    state.ctx.limits.check(Limit::Reset, &client_ip(&req))?;
+    state
+        .ctx
+        .limits
+        .check(Limit::Reset, &client_ip(&req))
+        .await?;
     recovery::request_password_reset(&state.ctx, &body.0.email).await?;
     Ok(HttpResponse::Ok().json(MessageResponse {
         message: "If this address belongs to an account, a password reset link is on its way."
@@ -113,7 +137,11 @@ pub async fn reset_password(
     state: web::Data<ApiState>,
     body: JsonBody<ResetPasswordRequest>,
 ) -> ApiResult<HttpResponse> {
-    state.ctx.limits.check(Limit::Reset, &client_ip(&req))?;
+    state
+        .ctx
+        .limits
+        .check(Limit::Reset, &client_ip(&req))
+        .await?;
     recovery::reset_password(&state.ctx, &body.0).await?;
     Ok(HttpResponse::Ok().json(MessageResponse {
         message: "Password changed. Log in with your new password.".into(),

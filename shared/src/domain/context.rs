@@ -59,7 +59,7 @@ impl AppContext {
             std::time::Duration::from_secs(settings.realtime.presence_ttl_secs),
         ));
         Ok(AppContext {
-            limits: RateLimits::from_settings(&settings),
+            limits: RateLimits::from_settings(&settings, redis.clone()),
             presence,
             tokens: Arc::new(TokenKeys::from_settings(&settings)),
             settings,

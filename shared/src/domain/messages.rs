@@ -140,7 +140,9 @@ pub async fn send_message(
         let read = read_for(&mut conn, &existing, sender_id).await?;
         return Ok((read, SendOutcome::Existing));
     }
-    ctx.limits.check(Limit::Message, &sender_id.to_string())?;
+    ctx.limits
+        .check(Limit::Message, &sender_id.to_string())
+        .await?;
     let cooldown = ctx.settings.limits.duplicate_message_cooldown_seconds;
     if cooldown > 0
         && let Some(age) =

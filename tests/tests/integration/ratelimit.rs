@@ -121,6 +121,48 @@ async fn logins_are_limited_per_client() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_limit_holds_across_replicas() {
+    // 4 sends per minute per sender, counted in Redis: two replicas admit
+    // 4 in all, not 4 each.
+    let app = TestApp::spawn_with(|env| {
+        env.insert("MESSAGE_RATE_LIMIT_PER_MINUTE".into(), "4".into());
+    })
+    .await;
+    let other = app.replica().await;
+    let (a, _b, chat) = app.api.pair("ulla", "vera").await;
+    let mut admitted = 0;
+    let mut refused = 0;
+    for i in 0..8 {
+        let api = if i % 2 == 0 { &app.api } else { &other.api };
+        let (status, body) = api
+            .post(
+                "/api/v1/messages",
+                Some(&a.access_token),
+                &json!({"chat_id": chat, "text": format!("m{i}")}),
+            )
+            .await;
+        match status {
+            StatusCode::CREATED => admitted += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(body["code"], "rate_limited");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!((admitted, refused), (4, 4));
+    let (_, page) = app
+        .api
+        .get(&format!("/api/v1/messages/{chat}"), Some(&a.access_token))
+        .await;
+    assert_eq!(
+        page.as_array().map(Vec::len),
+        Some(4),
+        "refused sends wrote nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_allowed_origins_open_realtime_connections() {
     let app = TestApp::spawn_with(|env| {
         env.insert(
