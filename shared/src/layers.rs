@@ -21,6 +21,7 @@ const WIRE_RENDERS: &[&str] = &[
     "domain::views",
     "domain::models",
     "domain::two_factor",
+    "domain::invites",
 ];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use parley_shared::domain::catchup::{self, ChatEventsQuery, UpdatesQuery};
 use parley_shared::domain::chat_info::{self, ChatProfileUpdate, PinRequest, TitleRequest};
 use parley_shared::domain::chats::{self, ChatCreateRequest, ListChatsQuery};
+use parley_shared::domain::invites::{self, InviteOptions, JoinByInviteRequest};
 use parley_shared::domain::public_chats::{self, DiscoverQuery};
 use parley_shared::wire::native::render;
 
@@ -99,6 +100,50 @@ pub async fn join(
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let chat = public_chats::join(&state.ctx, &caller, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(render::chat_view(&chat)))
+}
+
+/// `POST /chats/{chat_id}/invite-link?expires_in&usage_limit` → 200
+/// `{id, chat_id, token, invite_url, expires_at, usage_limit}`.
+pub async fn create_invite_link(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    query: web::Query<InviteOptions>,
+) -> ApiResult<HttpResponse> {
+    let invite = invites::create_link(&state.ctx, &caller, path.into_inner(), &query).await?;
+    Ok(HttpResponse::Ok().json(render::new_invite(&invite)))
+}
+
+/// `GET /chats/{chat_id}/invite-links` → 200 `InviteLinkRead[]`.
+pub async fn list_invite_links(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let links = invites::list_links(&state.ctx, &caller, path.into_inner()).await?;
+    let links: Vec<_> = links.iter().map(render::invite_link).collect();
+    Ok(HttpResponse::Ok().json(links))
+}
+
+/// `DELETE /chats/{chat_id}/invite-links/{link_id}` → 204.
+pub async fn revoke_invite_link(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
+    let (chat_id, link_id) = path.into_inner();
+    invites::revoke_link(&state.ctx, &caller, chat_id, link_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /chats/join-by-invite {token}` → 200 `ChatRead`.
+pub async fn join_by_invite(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    body: JsonBody<JoinByInviteRequest>,
+) -> ApiResult<HttpResponse> {
+    let chat = invites::join_by_invite(&state.ctx, &caller, &body.0).await?;
     Ok(HttpResponse::Ok().json(render::chat_view(&chat)))
 }
 

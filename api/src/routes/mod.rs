@@ -49,8 +49,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route("", web::post().to(chats::create_chat))
                         .route("/saved", web::get().to(chats::saved))
                         .route("/discover", web::get().to(chats::discover))
+                        .route("/join-by-invite", web::post().to(chats::join_by_invite))
                         .route("/{chat_id}", web::get().to(chats::get_chat))
                         .route("/{chat_id}/join", web::post().to(chats::join))
+                        .route(
+                            "/{chat_id}/invite-link",
+                            web::post().to(chats::create_invite_link),
+                        )
+                        .route(
+                            "/{chat_id}/invite-links",
+                            web::get().to(chats::list_invite_links),
+                        )
+                        .route(
+                            "/{chat_id}/invite-links/{link_id}",
+                            web::delete().to(chats::revoke_invite_link),
+                        )
                         .route("/{chat_id}/events", web::get().to(chats::list_chat_events))
                         .route("/{chat_id}/title", web::patch().to(chats::set_title))
                         .route("/{chat_id}/profile", web::patch().to(chats::set_profile))

@@ -17,6 +17,7 @@ pub mod context;
 pub mod emails;
 pub mod error;
 pub mod events;
+pub mod invites;
 pub mod jobs;
 pub mod kinds;
 pub mod live;

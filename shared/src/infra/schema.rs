@@ -162,7 +162,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    invite_links (id) {
+        id -> Int8,
+        chat_id -> Int8,
+        token_hash -> Text,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        usage_limit -> Nullable<Int8>,
+        used_count -> Int8,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(invite_links -> chats (chat_id));
 diesel::joinable!(user_two_factor -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(chat_members -> chats (chat_id));
@@ -186,6 +201,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     mentions,
     user_two_factor,
     blocks,
+    invite_links,
 );
 
 diesel::table! {

@@ -13,6 +13,7 @@ mod defects;
 mod e2e;
 mod failover;
 mod health;
+mod invites;
 mod members;
 mod messages;
 mod presence;

@@ -139,6 +139,32 @@ pub struct ChatDiscoverRead {
     pub is_member: bool,
 }
 
+/// The answer of `POST /chats/{id}/invite-link` (seed 004 §7: `chat_id`,
+/// `token`, `invite_url`; plus the link's id and limits). The token is
+/// shown only here.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InviteLinkCreatedRead {
+    pub id: i64,
+    pub chat_id: i64,
+    pub token: String,
+    pub invite_url: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub usage_limit: Option<i64>,
+}
+
+/// An invite link as `GET /chats/{id}/invite-links` lists it (no token).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InviteLinkRead {
+    pub id: i64,
+    pub chat_id: i64,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub usage_limit: Option<i64>,
+    pub used_count: i64,
+    pub revoked: bool,
+}
+
 /// `ChatNotificationSettingsRead` (seed 004 §7).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ChatNotificationSettingsRead {

@@ -9,6 +9,7 @@ use crate::domain::events::{
     ChatEvents, ChatSnapshot, DomainEvent, LoggedEvent, MemberSnapshot, MessageSnapshot,
     ReplayItem, StoredEvent, Updates,
 };
+use crate::domain::invites::{InviteLink, NewInvite};
 use crate::domain::kinds::ChatType;
 use crate::domain::kinds::ReceiptKind;
 use crate::domain::live::LiveEvent;
@@ -20,8 +21,8 @@ use crate::domain::views::{
 };
 use crate::wire::native::dto::{
     AuthUserResponse, ChatDetailRead, ChatDiscoverRead, ChatEventsPage, ChatInfo, ChatMemberRead,
-    ChatNotificationSettingsRead, ChatRead, ChatUpdatesRead, MessageEditRead, MessageRead,
-    TokenResponse, TwoFactorSetupRead, UpdatesPage,
+    ChatNotificationSettingsRead, ChatRead, ChatUpdatesRead, InviteLinkCreatedRead, InviteLinkRead,
+    MessageEditRead, MessageRead, TokenResponse, TwoFactorSetupRead, UpdatesPage,
 };
 use crate::wire::native::events::ServerEvent;
 
@@ -135,6 +136,32 @@ pub fn public_chat(found: &PublicChat) -> ChatDiscoverRead {
         members_count: found.members_count,
         subscribers_count: (chat.chat_type == ChatType::Channel).then_some(found.members_count),
         is_member: found.is_member,
+    }
+}
+
+/// The answer of `POST /chats/{id}/invite-link`.
+pub fn new_invite(invite: &NewInvite) -> InviteLinkCreatedRead {
+    InviteLinkCreatedRead {
+        id: invite.link.id,
+        chat_id: invite.chat_id,
+        token: invite.token.clone(),
+        invite_url: invite.invite_url.clone(),
+        expires_at: invite.link.expires_at,
+        usage_limit: invite.link.usage_limit,
+    }
+}
+
+/// An invite link as listed (no token).
+pub fn invite_link(link: &InviteLink) -> InviteLinkRead {
+    InviteLinkRead {
+        id: link.id,
+        chat_id: link.chat_id,
+        created_by: link.created_by,
+        created_at: link.created_at,
+        expires_at: link.expires_at,
+        usage_limit: link.usage_limit,
+        used_count: link.used_count,
+        revoked: link.revoked_at.is_some(),
     }
 }
 
