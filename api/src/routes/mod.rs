@@ -123,6 +123,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                             "/contacts/by-email",
                             web::post().to(users::add_contact_by_email),
                         )
+                        .route("/{user_id}", web::get().to(users::get_user))
                         .route("/{user_id}/block", web::post().to(users::block))
                         .route("/{user_id}/block", web::delete().to(users::unblock))
                         .route("/{user_id}/contacts", web::post().to(users::add_contact))

@@ -24,6 +24,16 @@ pub async fn update_profile(
     Ok(HttpResponse::Ok().json(user))
 }
 
+/// `GET /users/{user_id}` → 200 `UserRead`, privacy applied.
+pub async fn get_user(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let user = users::get_user(&state.ctx, &caller, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(user))
+}
+
 /// `GET /users/search?query&limit` → 200 `UserSearchRead[]`.
 pub async fn search(
     state: web::Data<ApiState>,

@@ -16,6 +16,7 @@ use crate::domain::events::LoggedEvent;
 use crate::domain::live::LiveEvent;
 use crate::domain::models::chat::{ChatListFilter, ChatListRow, NewChat, NewChatMember};
 use crate::domain::models::{Chat, ChatMember, ChatType, MemberRole, Privacy, User, event};
+use crate::domain::users;
 use crate::domain::validate;
 use crate::domain::views::{ChatDetail, ChatView, CounterpartPresence};
 use crate::infra::bus::Topic;
@@ -189,7 +190,8 @@ fn validate_create(me: i64, req: ChatCreateRequest) -> AppResult<NewChatSpec> {
 /// Errors: 422 for a bad type / title / member list; 404 `user_not_found`
 /// for an unknown member; 403 `private_messages_disabled` when the other
 /// user refuses private chats, `blocked` when a block stands between the
-/// caller and a member ([`blocks`]); 409 `handle_taken`.
+/// caller and a member ([`blocks`]), `group_invites_restricted` for a member
+/// whose `privacy_group_invites` refuses the caller; 409 `handle_taken`.
 pub async fn create_chat(
     ctx: &AppContext,
     auth: &AuthContext,
@@ -277,6 +279,12 @@ pub async fn create_chat(
                 if !blocks::either_way(conn, me, member_ids).await?.is_empty() {
                     return Err(blocks::blocked());
                 }
+                if let Some(refused) = users::refusing_group_invites(conn, me, member_ids)
+                    .await?
+                    .first()
+                {
+                    return Err(users::group_invites_refused(*refused));
+                }
                 let public_id = random_public_id();
                 let chat = Chat::insert(
                     conn,
@@ -336,7 +344,13 @@ async fn record_chat_created(
     Ok(event::record(conn, chat.id, |_| DomainEvent::ChatCreated { chat }).await?)
 }
 
-fn chat_view(row: ChatListRow, presence: &PresenceView) -> ChatView {
+fn chat_view(mut row: ChatListRow, presence: &PresenceView) -> ChatView {
+    if row
+        .counterpart_user_id
+        .is_some_and(|id| presence.hidden_avatars.contains(&id))
+    {
+        row.counterpart_avatar_url = None;
+    }
     let display_title = if row.is_saved {
         SAVED_TITLE.to_owned()
     } else {
@@ -369,6 +383,8 @@ fn chat_view(row: ChatListRow, presence: &PresenceView) -> ChatView {
 /// counterpart; hidden ones are absent (the fields are then `null`).
 struct PresenceView {
     visible: HashMap<i64, CounterpartPresence>,
+    /// Counterparts whose `privacy_avatar` hides their avatar from the viewer.
+    hidden_avatars: Vec<i64>,
     viewer_online: bool,
 }
 
@@ -385,14 +401,20 @@ async fn presence_view(
     let ids: Vec<i64> = rows.iter().filter_map(|r| r.counterpart_user_id).collect();
     let mut view = PresenceView {
         visible: HashMap::new(),
+        hidden_avatars: Vec::new(),
         viewer_online: false,
     };
     if ids.is_empty() {
         return Ok(view);
     }
-    let people: Vec<(i64, Privacy, Option<chrono::DateTime<chrono::Utc>>)> = users::table
+    let people: Vec<(i64, Privacy, Option<chrono::DateTime<chrono::Utc>>, Privacy)> = users::table
         .filter(users::id.eq_any(&ids))
-        .select((users::id, users::privacy_last_seen, users::last_seen_at))
+        .select((
+            users::id,
+            users::privacy_last_seen,
+            users::last_seen_at,
+            users::privacy_avatar,
+        ))
         .load(conn)
         .await?;
     let keep_me: Vec<i64> = contacts::table
@@ -401,12 +423,17 @@ async fn presence_view(
         .select(contacts::owner_id)
         .load(conn)
         .await?;
+    view.hidden_avatars = people
+        .iter()
+        .filter(|(id, _, _, avatar)| !avatar.allows(keep_me.contains(id)))
+        .map(|(id, _, _, _)| *id)
+        .collect();
     let blocked = blocks::either_way(conn, viewer_id, &ids).await?;
     let visible: Vec<(i64, Option<chrono::DateTime<chrono::Utc>>)> = people
         .into_iter()
-        .filter(|(id, _, _)| !blocked.contains(id))
-        .filter(|(id, privacy, _)| privacy.allows(keep_me.contains(id)))
-        .map(|(id, _, seen)| (id, seen))
+        .filter(|(id, _, _, _)| !blocked.contains(id))
+        .filter(|(id, privacy, _, _)| privacy.allows(keep_me.contains(id)))
+        .map(|(id, _, seen, _)| (id, seen))
         .collect();
     let mut ask: Vec<i64> = visible.iter().map(|(id, _)| *id).collect();
     ask.push(viewer_id);

@@ -19,6 +19,7 @@ use crate::domain::live;
 use crate::domain::models::chat::{MemberChanges, NewChatMember};
 use crate::domain::models::{Chat, ChatMember, ChatType, MemberRole, User, event};
 use crate::domain::permissions::{self, Action};
+use crate::domain::users;
 use crate::domain::validate;
 
 /// `{ "user_id": 123 }` for `POST /chats/{id}/members`.
@@ -120,7 +121,8 @@ pub(crate) async fn insert_member(
 ///
 /// Errors: 404 `chat_not_found` / `user_not_found`; 403 `not_a_member`,
 /// `not_chat_admin`, `private_chat`, `blocked` (a block between the two,
-/// [`crate::domain::blocks`]); 409 `already_member`.
+/// [`crate::domain::blocks`]), `group_invites_restricted` (the user's
+/// `privacy_group_invites`); 409 `already_member`.
 pub async fn add_member(
     ctx: &AppContext,
     auth: &AuthContext,
@@ -140,6 +142,10 @@ pub async fn add_member(
         })?;
         if blocks::between(conn, me.user_id, req.user_id).await? {
             return Err(blocks::blocked());
+        }
+        let refusing = users::refusing_group_invites(conn, me.user_id, &[req.user_id]).await?;
+        if !refusing.is_empty() {
+            return Err(users::group_invites_refused(req.user_id));
         }
         if ChatMember::find(conn, chat_id, req.user_id)
             .await?

@@ -17,26 +17,31 @@ use crate::domain::models::{ChatType, Privacy, User};
 use crate::domain::validate;
 use crate::infra::schema::{blocks, chat_members, chats, contacts, users};
 
-/// `UserRead` (seed 004 §3.2) plus the privacy setting.
+/// `UserRead` (seed 004 §3.2) plus the privacy settings. Of another user
+/// (`GET /users/{id}`), `email` and `avatar_url` are `null` where their
+/// privacy hides them from the viewer, and `twofa_enabled` is `null`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UserRead {
     pub id: i64,
     pub name: String,
     pub username: String,
-    pub email: String,
+    pub email: Option<String>,
     pub avatar_url: Option<String>,
     pub bio: Option<String>,
     pub email_verified: bool,
     pub allow_private_messages: bool,
     pub privacy_last_seen: Privacy,
     pub privacy_email: Privacy,
-    pub twofa_enabled: bool,
+    pub privacy_avatar: Privacy,
+    pub privacy_group_invites: Privacy,
+    pub twofa_enabled: Option<bool>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// `UserSearchRead` (seed 004 §3.2). `email` is `null` where its owner's
-/// `privacy_email` hides it from the viewer.
+/// `UserSearchRead` (seed 004 §3.2). `email` and `avatar_url` are `null`
+/// where their owner's `privacy_email` / `privacy_avatar` hides them from
+/// the viewer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UserSearchRead {
     pub id: i64,
@@ -57,6 +62,8 @@ pub struct ProfileUpdate {
     pub allow_private_messages: Option<bool>,
     pub privacy_last_seen: Option<Privacy>,
     pub privacy_email: Option<Privacy>,
+    pub privacy_avatar: Option<Privacy>,
+    pub privacy_group_invites: Option<Privacy>,
 }
 
 /// `{ "email": "..." }` for `POST /users/contacts/by-email`.
@@ -65,29 +72,119 @@ pub struct EmailRequest {
     pub email: String,
 }
 
-fn user_read(user: User, twofa_enabled: bool) -> UserRead {
+fn user_read(user: User, twofa_enabled: Option<bool>) -> UserRead {
     UserRead {
         id: user.id,
         name: user.name,
         username: user.username,
-        email: user.email,
+        email: Some(user.email),
         avatar_url: user.avatar_url,
         bio: user.bio,
         email_verified: user.email_verified,
         allow_private_messages: user.allow_private_messages,
         privacy_last_seen: user.privacy_last_seen,
         privacy_email: user.privacy_email,
+        privacy_avatar: user.privacy_avatar,
+        privacy_group_invites: user.privacy_group_invites,
         twofa_enabled,
         created_at: user.created_at,
         updated_at: user.updated_at,
     }
 }
 
+/// A user's `(email, avatar_url)` as `viewer_id` may see them:
+/// `keep_viewer` holds the users who keep the viewer as a contact (for the
+/// `contacts` setting). The user always sees their own.
+fn visible_parts(
+    viewer_id: i64,
+    keep_viewer: &[i64],
+    user: User,
+) -> (Option<String>, Option<String>) {
+    let own = user.id == viewer_id;
+    let kept = keep_viewer.contains(&user.id);
+    let email = (own || user.privacy_email.allows(kept)).then_some(user.email);
+    let avatar = if own || user.privacy_avatar.allows(kept) {
+        user.avatar_url
+    } else {
+        None
+    };
+    (email, avatar)
+}
+
+/// `GET /users/{id}`: a user's profile as the caller may see it (their own
+/// in full).
+///
+/// Errors: 404 `user_not_found`.
+pub async fn get_user(ctx: &AppContext, auth: &AuthContext, user_id: i64) -> AppResult<UserRead> {
+    let mut conn = ctx.db.get().await?;
+    if user_id == auth.user_id {
+        return own_read(&mut conn, user_id).await;
+    }
+    let user = User::find(&mut conn, user_id).await.map_err(|e| match e {
+        diesel::result::Error::NotFound => {
+            AppError::not_found("user_not_found", "This user does not exist.")
+        }
+        e => e.into(),
+    })?;
+    let keeps_me: Vec<i64> = contacts::table
+        .filter(contacts::owner_id.eq(user_id))
+        .filter(contacts::contact_id.eq(auth.user_id))
+        .select(contacts::owner_id)
+        .load(&mut conn)
+        .await?;
+    let (email, avatar_url) = visible_parts(auth.user_id, &keeps_me, user.clone());
+    Ok(UserRead {
+        email,
+        avatar_url,
+        ..user_read(user, None)
+    })
+}
+
+/// Those among `user_ids` who do not let `inviter_id` add them to a group
+/// or channel (`privacy_group_invites`, seed 004 §3.7: `contacts` admits
+/// only users in their contact list).
+pub async fn refusing_group_invites(
+    conn: &mut AsyncPgConnection,
+    inviter_id: i64,
+    user_ids: &[i64],
+) -> QueryResult<Vec<i64>> {
+    let settings: Vec<(i64, Privacy)> = users::table
+        .filter(users::id.eq_any(user_ids))
+        .filter(users::privacy_group_invites.ne(Privacy::Everyone))
+        .select((users::id, users::privacy_group_invites))
+        .load(conn)
+        .await?;
+    if settings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = settings.iter().map(|(id, _)| *id).collect();
+    let keep_inviter: Vec<i64> = contacts::table
+        .filter(contacts::owner_id.eq_any(&ids))
+        .filter(contacts::contact_id.eq(inviter_id))
+        .select(contacts::owner_id)
+        .load(conn)
+        .await?;
+    Ok(settings
+        .into_iter()
+        .filter(|(id, privacy)| !privacy.allows(keep_inviter.contains(id)))
+        .map(|(id, _)| id)
+        .collect())
+}
+
+/// The refusal when a user's `privacy_group_invites` keeps the caller from
+/// adding them.
+pub fn group_invites_refused(user_id: i64) -> AppError {
+    AppError::forbidden(
+        "group_invites_restricted",
+        format!("User {user_id} does not let you add them to groups or channels."),
+    )
+}
+
 /// The caller's own `UserRead`.
 async fn own_read(conn: &mut diesel_async::AsyncPgConnection, user_id: i64) -> AppResult<UserRead> {
     let user = User::find(conn, user_id).await?;
     let twofa_enabled = crate::domain::two_factor::is_enabled(conn, user_id).await?;
-    Ok(user_read(user, twofa_enabled))
+    Ok(user_read(user, Some(twofa_enabled)))
 }
 
 /// `GET /users/me`.
@@ -106,6 +203,8 @@ struct ProfileChanges {
     allow_private_messages: Option<bool>,
     privacy_last_seen: Option<Privacy>,
     privacy_email: Option<Privacy>,
+    privacy_avatar: Option<Privacy>,
+    privacy_group_invites: Option<Privacy>,
 }
 
 /// `PUT /users/profile`: changes the given fields (seed 004 §6; every field
@@ -134,6 +233,8 @@ pub async fn update_profile(
         allow_private_messages: req.allow_private_messages,
         privacy_last_seen: req.privacy_last_seen,
         privacy_email: req.privacy_email,
+        privacy_avatar: req.privacy_avatar,
+        privacy_group_invites: req.privacy_group_invites,
     };
     let mut conn = ctx.db.get().await?;
     let nothing = changes.name.is_none()
@@ -142,7 +243,9 @@ pub async fn update_profile(
         && changes.avatar_url.is_none()
         && changes.allow_private_messages.is_none()
         && changes.privacy_last_seen.is_none()
-        && changes.privacy_email.is_none();
+        && changes.privacy_email.is_none()
+        && changes.privacy_avatar.is_none()
+        && changes.privacy_group_invites.is_none();
     if !nothing {
         diesel::update(users::table.find(auth.user_id))
             .set((&changes, users::updated_at.eq(diesel::dsl::now)))
@@ -193,13 +296,13 @@ pub(crate) async fn as_seen_by(
     Ok(rows
         .into_iter()
         .map(|u| {
-            let visible = u.id == viewer_id || u.privacy_email.allows(keep_viewer.contains(&u.id));
+            let (email, avatar_url) = visible_parts(viewer_id, &keep_viewer, u.clone());
             UserSearchRead {
                 id: u.id,
                 name: u.name,
                 username: u.username,
-                email: visible.then_some(u.email),
-                avatar_url: u.avatar_url,
+                email,
+                avatar_url,
             }
         })
         .collect())

@@ -17,6 +17,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         privacy_email -> Text,
+        privacy_avatar -> Text,
+        privacy_group_invites -> Text,
     }
 }
 

@@ -17,6 +17,7 @@ mod invites;
 mod members;
 mod messages;
 mod presence;
+mod privacy;
 mod public_chats;
 mod ratelimit;
 mod realtime;

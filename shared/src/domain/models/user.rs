@@ -24,6 +24,10 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
     /// Who may see `email`: `everyone`, `contacts` or `nobody` (default).
     pub privacy_email: Privacy,
+    /// Who may see `avatar_url` (default `everyone`; seed 004 §3.7).
+    pub privacy_avatar: Privacy,
+    /// Who may add this user to groups and channels (default `everyone`).
+    pub privacy_group_invites: Privacy,
 }
 
 /// A user about to be inserted; `email` is already normalised to lower case.

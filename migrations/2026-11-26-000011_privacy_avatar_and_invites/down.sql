@@ -1,0 +1,1 @@
+ALTER TABLE users DROP COLUMN privacy_group_invites, DROP COLUMN privacy_avatar;
