@@ -187,3 +187,57 @@ async fn search_finds_by_username_or_name_and_leaves_out_blockers() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(err["field"], "limit");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_hides_presence_both_ways() {
+    let wait = std::time::Duration::from_secs(5);
+    let app = TestApp::spawn().await;
+    let target = app.api.register_and_login("tamsin").await;
+    let blocked = app.api.register_and_login("blake").await;
+    let friend = app.api.register_and_login("fiona").await;
+    let witness = app.api.register_and_login("wendy").await;
+    let blocked_chat = app.api.private_chat(&blocked, &target).await;
+    app.api.private_chat(&friend, &target).await;
+    let witness_chat = app.api.private_chat(&witness, &blocked).await;
+    let (status, _) = app
+        .api
+        .post(
+            &format!("/api/v1/users/{}/block", blocked.id),
+            Some(&target.access_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let mut ws_friend = app.api.connect_ws(&friend.access_token).await;
+    let mut ws_blocked = app.api.connect_ws(&blocked.access_token).await;
+    let _ws_target = app.api.connect_ws(&target.access_token).await;
+    let seen = ws_friend.expect_type("presence", wait).await.unwrap();
+    assert_eq!(seen["user_id"], target.id);
+    // The blocked user's next frame is a message sent after the
+    // announcement reached the friend: no presence came before it.
+    let later = app
+        .api
+        .send_text(&witness, witness_chat, "still here")
+        .await;
+    ws_blocked.expect_next_message(&later, wait).await;
+
+    let chat_of = |token: String| {
+        let api = &app.api;
+        async move {
+            api.get(&format!("/api/v1/chats/{blocked_chat}"), Some(&token))
+                .await
+                .1
+        }
+    };
+    let blocked_view = chat_of(blocked.access_token.clone()).await;
+    assert!(
+        blocked_view["counterpart_is_online"].is_null(),
+        "{blocked_view}"
+    );
+    let target_view = chat_of(target.access_token.clone()).await;
+    assert!(
+        target_view["counterpart_is_online"].is_null(),
+        "{target_view}"
+    );
+}

@@ -274,6 +274,26 @@ async fn list_shows_last_message_and_unread_counts() {
         .await;
     assert_eq!(found.as_array().unwrap().len(), 1);
     assert_eq!(found[0]["id"], ab);
+    // By type too (seed 004 §7: "search by title/type").
+    let (_, group) = app
+        .api
+        .post(
+            "/api/v1/chats",
+            Some(&a.access_token),
+            &json!({"type": "group", "title": "Weekend"}),
+        )
+        .await;
+    let (_, groups) = app
+        .api
+        .get("/api/v1/chats?query=Group", Some(&a.access_token))
+        .await;
+    assert_eq!(groups.as_array().map(Vec::len), Some(1), "{groups}");
+    assert_eq!(groups[0]["id"], group["id"]);
+    let (_, private) = app
+        .api
+        .get("/api/v1/chats?query=private", Some(&a.access_token))
+        .await;
+    assert_eq!(private.as_array().map(Vec::len), Some(2), "{private}");
     let (status, _) = app
         .api
         .get("/api/v1/chats?limit=101", Some(&a.access_token))

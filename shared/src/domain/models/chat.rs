@@ -163,7 +163,9 @@ pub struct ChatListFilter {
     pub archived: bool,
     /// Chats that sort after this one (newest activity first).
     pub before_id: Option<i64>,
-    /// Case-insensitive substring of the title (or the counterpart's name).
+    /// Case-insensitive substring of the title (or the counterpart's
+    /// name), or a chat type (`private`, `group`, `channel`; seed 004 §7:
+    /// "search by title/type").
     pub query: Option<String>,
     pub limit: i64,
 }
@@ -213,7 +215,8 @@ SELECT c.id, c.public_id, c.type AS chat_type, c.title, c.description, c.avatar_
    AND ($2::bigint IS NOT NULL OR m.archived = $3)
    AND ($4::bigint IS NULL OR (c.last_activity_at, c.id) <
         (SELECT b.last_activity_at, b.id FROM chats b WHERE b.id = $4))
-   AND ($5::text IS NULL OR strpos(lower(COALESCE(c.title, cp.name, '')), lower($5)) > 0)
+   AND ($5::text IS NULL OR strpos(lower(COALESCE(c.title, cp.name, '')), lower($5)) > 0
+        OR c.type = lower($5))
  ORDER BY c.last_activity_at DESC, c.id DESC
  LIMIT $6
 "#;
