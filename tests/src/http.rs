@@ -154,6 +154,21 @@ impl Api {
         body["id"].as_i64().expect("chat id")
     }
 
+    /// Creates a group titled "Crew" owned by `owner` with `members`;
+    /// returns its id.
+    pub async fn group(&self, owner: &TestUser, members: &[&TestUser]) -> i64 {
+        let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
+        let (status, chat) = self
+            .post(
+                "/api/v1/chats",
+                Some(&owner.access_token),
+                &json!({"type": "group", "title": "Crew", "member_ids": ids}),
+            )
+            .await;
+        assert!(status.is_success(), "create group: {status} {chat}");
+        chat["id"].as_i64().expect("chat id")
+    }
+
     /// Sends a text message; returns the `MessageRead`.
     pub async fn send_text(&self, user: &TestUser, chat_id: i64, text: &str) -> Value {
         let (status, body) = self

@@ -222,44 +222,17 @@ pub async fn create_chat(
                         "This user does not accept private messages.",
                     ));
                 }
-                let public_id = random_public_id();
-                let inserted = Chat::insert(
-                    conn,
-                    NewChat {
-                        public_id: &public_id,
-                        chat_type: ChatType::Private,
-                        title: None,
-                        description: None,
-                        handle: None,
-                        is_public: false,
-                        private_key: Some(&key),
-                        created_by: Some(me),
-                    },
-                )
-                .await?;
-                let Some(chat) = inserted else {
-                    // A concurrent request created it first (and committed).
-                    let existing = Chat::find_private(conn, &key).await?.ok_or_else(|| {
-                        AppError::internal(anyhow::anyhow!("private chat vanished"))
-                    })?;
-                    return Ok((existing.id, None));
-                };
-                let members = [
-                    NewChatMember {
-                        chat_id: chat.id,
-                        user_id: me,
-                        role: MemberRole::Member,
-                    },
-                    NewChatMember {
-                        chat_id: chat.id,
-                        user_id: *other,
-                        role: MemberRole::Member,
-                    },
-                ];
-                ChatMember::insert_all(conn, &members).await?;
                 let member_ids = vec![me, *other];
-                let event = record_chat_created(conn, &chat, member_ids.clone()).await?;
-                Ok((chat.id, Some((event, member_ids))))
+                match insert_private(conn, &key, me, &member_ids).await? {
+                    Some(event) => Ok((event.chat_id, Some((event, member_ids)))),
+                    None => {
+                        // A concurrent request created it first (and committed).
+                        let existing = Chat::find_private(conn, &key).await?.ok_or_else(|| {
+                            AppError::internal(anyhow::anyhow!("private chat vanished"))
+                        })?;
+                        Ok((existing.id, None))
+                    }
+                }
             }
             NewChatSpec::Group {
                 chat_type,
@@ -333,6 +306,44 @@ pub async fn create_chat(
     }
     let chat = read_chat(ctx, &mut conn, me, chat_id).await?;
     Ok((chat, was_created))
+}
+
+/// Creates the private chat `key` (a pair's `{low}:{high}`, or
+/// `saved:{user}`) with `members` as plain members and logs its
+/// `chat_created`; `None` when a chat with that key exists already (the
+/// insert does nothing). Runs in the caller's transaction.
+async fn insert_private(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    creator: i64,
+    members: &[i64],
+) -> AppResult<Option<LoggedEvent>> {
+    let public_id = random_public_id();
+    let new = NewChat {
+        public_id: &public_id,
+        chat_type: ChatType::Private,
+        title: None,
+        description: None,
+        handle: None,
+        is_public: false,
+        private_key: Some(key),
+        created_by: Some(creator),
+    };
+    let Some(chat) = Chat::insert(conn, new).await? else {
+        return Ok(None);
+    };
+    let rows: Vec<NewChatMember> = members
+        .iter()
+        .map(|user_id| NewChatMember {
+            chat_id: chat.id,
+            user_id: *user_id,
+            role: MemberRole::Member,
+        })
+        .collect();
+    ChatMember::insert_all(conn, &rows).await?;
+    Ok(Some(
+        record_chat_created(conn, &chat, members.to_vec()).await?,
+    ))
 }
 
 async fn record_chat_created(
@@ -501,32 +512,8 @@ pub async fn saved_chat(ctx: &AppContext, auth: &AuthContext) -> AppResult<ChatV
             if Chat::find_private(conn, &key).await?.is_some() {
                 return Ok(None);
             }
-            let public_id = random_public_id();
-            let inserted = Chat::insert(
-                conn,
-                NewChat {
-                    public_id: &public_id,
-                    chat_type: ChatType::Private,
-                    title: None,
-                    description: None,
-                    handle: None,
-                    is_public: false,
-                    private_key: Some(&key),
-                    created_by: Some(me),
-                },
-            )
-            .await?;
-            // A concurrent request created it first (and committed).
-            let Some(chat) = inserted else {
-                return Ok(None);
-            };
-            let member = NewChatMember {
-                chat_id: chat.id,
-                user_id: me,
-                role: MemberRole::Member,
-            };
-            ChatMember::insert_all(conn, &[member]).await?;
-            Ok(Some(record_chat_created(conn, &chat, vec![me]).await?))
+            // `None`: a concurrent request created it first (and committed).
+            insert_private(conn, &key, me, &[me]).await
         })
         .await?;
     if let Some(event) = created {

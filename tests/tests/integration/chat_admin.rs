@@ -23,20 +23,6 @@ fn tok(user: &TestUser) -> Option<&str> {
     Some(user.access_token.as_str())
 }
 
-/// A group titled "Crew" owned by `owner` with `members`; returns its id.
-async fn group(api: &Api, owner: &TestUser, members: &[&TestUser]) -> i64 {
-    let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
-    let (status, chat) = api
-        .post(
-            "/api/v1/chats",
-            tok(owner),
-            &json!({"type": "group", "title": "Crew", "member_ids": ids}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "create group: {chat}");
-    chat["id"].as_i64().unwrap()
-}
-
 /// The body of a 200 answer.
 fn ok(answer: (StatusCode, Value)) -> Value {
     let (status, body) = answer;
@@ -146,7 +132,7 @@ async fn owners_and_admins_edit_the_group_profile_and_members_hear_of_it() {
     let owner = api.register_and_login("kira").await;
     let admin = api.register_and_login("lukas").await;
     let member = api.register_and_login("mona").await;
-    let chat = group(api, &owner, &[&admin, &member]).await;
+    let chat = api.group(&owner, &[&admin, &member]).await;
     let mut ws = api.connect_ws(&member.access_token).await;
     let before = chat_of(api, &owner, chat).await;
 
@@ -202,7 +188,7 @@ async fn only_the_owner_changes_roles() {
     let admin = api.register_and_login("paula").await;
     let member = api.register_and_login("quentin").await;
     let outsider = api.register_and_login("ruth").await;
-    let chat = group(api, &owner, &[&admin, &member]).await;
+    let chat = api.group(&owner, &[&admin, &member]).await;
     let mut ws = api.connect_ws(&member.access_token).await;
 
     let read = ok(set_role(api, &owner, chat, &admin, "admin").await);
@@ -238,7 +224,7 @@ async fn giving_the_owner_role_hands_the_chat_over() {
     let owner = api.register_and_login("sonja").await;
     let heir = api.register_and_login("tariq").await;
     let member = api.register_and_login("ute").await;
-    let chat = group(api, &owner, &[&heir, &member]).await;
+    let chat = api.group(&owner, &[&heir, &member]).await;
     let mut ws = api.connect_ws(&member.access_token).await;
 
     let read = ok(set_role(api, &owner, chat, &heir, "owner").await);
@@ -285,7 +271,7 @@ async fn any_member_sets_their_own_nickname() {
     let api = &app.api;
     let owner = api.register_and_login("vilma").await;
     let member = api.register_and_login("wolf").await;
-    let chat = group(api, &owner, &[&member]).await;
+    let chat = api.group(&owner, &[&member]).await;
     let mut ws = api.connect_ws(&owner.access_token).await;
 
     let read = ok(nickname(api, &member, chat, json!({"nickname": "Captain"})).await);
@@ -331,7 +317,7 @@ async fn in_a_group_owners_admins_and_moderators_pin_messages() {
     let owner = api.register_and_login("xaver").await;
     let helper = api.register_and_login("yvonne").await;
     let member = api.register_and_login("zeno").await;
-    let chat = group(api, &owner, &[&helper, &member]).await;
+    let chat = api.group(&owner, &[&helper, &member]).await;
     let elsewhere = api.private_chat(&owner, &member).await;
     let foreign = api.send_text(&owner, elsewhere, "elsewhere").await;
     let rules = api.send_text(&owner, chat, "rules").await;

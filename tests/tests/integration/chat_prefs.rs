@@ -11,20 +11,6 @@ fn tok(user: &TestUser) -> Option<&str> {
     Some(user.access_token.as_str())
 }
 
-/// A group titled "Crew" owned by `owner` with `members`; returns its id.
-async fn group(api: &Api, owner: &TestUser, members: &[&TestUser]) -> i64 {
-    let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
-    let (status, chat) = api
-        .post(
-            "/api/v1/chats",
-            tok(owner),
-            &json!({"type": "group", "title": "Crew", "member_ids": ids}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "create group: {chat}");
-    chat["id"].as_i64().unwrap()
-}
-
 /// `POST /api/v1/chats/{chat}/{action}` with an empty body.
 async fn act(api: &Api, user: &TestUser, chat: i64, action: &str) -> (StatusCode, Value) {
     api.post(
@@ -94,7 +80,7 @@ async fn members_are_listed_in_joining_order_to_members_only() {
     let first = api.register_and_login("ivan").await;
     let second = api.register_and_login("jana").await;
     let outsider = api.register_and_login("karl").await;
-    let chat = group(api, &owner, &[&first, &second]).await;
+    let chat = api.group(&owner, &[&first, &second]).await;
     let path = format!("/api/v1/chats/{chat}/members");
 
     let (status, listed) = api.get(&path, tok(&second)).await;

@@ -9,19 +9,6 @@ use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-async fn group(api: &Api, owner: &TestUser, members: &[&TestUser]) -> i64 {
-    let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
-    let (status, chat) = api
-        .post(
-            "/api/v1/chats",
-            Some(&owner.access_token),
-            &json!({"type": "group", "title": "Crew", "member_ids": ids}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{chat}");
-    chat["id"].as_i64().unwrap()
-}
-
 async fn add(api: &Api, by: &TestUser, chat: i64, user: &TestUser) -> (StatusCode, Value) {
     api.post(
         &format!("/api/v1/chats/{chat}/members"),
@@ -38,7 +25,7 @@ async fn an_added_member_on_another_replica_follows_the_chat_at_once() {
     let owner = app.api.register_and_login("olga").await;
     let member = app.api.register_and_login("pavel").await;
     let newcomer = app.api.register_and_login("raisa").await;
-    let chat = group(&app.api, &owner, &[&member]).await;
+    let chat = app.api.group(&owner, &[&member]).await;
     let mut ws_member = app.api.connect_ws(&member.access_token).await;
     // The newcomer is connected to the other replica before being added.
     let mut ws_new = other_replica.api.connect_ws(&newcomer.access_token).await;
@@ -71,7 +58,7 @@ async fn a_removed_member_hears_nothing_more() {
     let owner = app.api.register_and_login("sasha").await;
     let stays = app.api.register_and_login("timur").await;
     let goes = app.api.register_and_login("ulyana").await;
-    let chat = group(&app.api, &owner, &[&stays, &goes]).await;
+    let chat = app.api.group(&owner, &[&stays, &goes]).await;
     // Another chat of the one who goes, which they stay in.
     let other_chat = app.api.private_chat(&owner, &goes).await;
     let (_, before) = app
@@ -152,7 +139,7 @@ async fn role_rules_for_removal_and_private_chats() {
     let owner = app.api.register_and_login("vadim").await;
     let admin = app.api.register_and_login("wera").await;
     let other = app.api.register_and_login("yuri").await;
-    let chat = group(&app.api, &owner, &[&admin, &other]).await;
+    let chat = app.api.group(&owner, &[&admin, &other]).await;
     let mut conn = app.db.connect().await.unwrap();
     diesel_async::RunQueryDsl::execute(
         diesel::sql_query(format!(
@@ -210,7 +197,7 @@ async fn an_owner_who_leaves_hands_the_chat_on() {
     let app = TestApp::spawn().await;
     let owner = app.api.register_and_login("boris").await;
     let heir = app.api.register_and_login("clara").await;
-    let chat = group(&app.api, &owner, &[&heir]).await;
+    let chat = app.api.group(&owner, &[&heir]).await;
     let mut ws = app.api.connect_ws(&heir.access_token).await;
     let (status, _) = app
         .api
@@ -242,7 +229,7 @@ async fn renaming_a_chat_is_an_event() {
     let app = TestApp::spawn().await;
     let owner = app.api.register_and_login("dmitri").await;
     let member = app.api.register_and_login("elena").await;
-    let chat = group(&app.api, &owner, &[&member]).await;
+    let chat = app.api.group(&owner, &[&member]).await;
     let mut ws = app.api.connect_ws(&member.access_token).await;
     let (status, err) = app
         .api

@@ -58,7 +58,7 @@ async fn nul_characters_are_refused_naming_the_field_and_write_nothing() {
     assert_eq!(edits, json!([]), "no edit was recorded");
 
     // Renaming a group.
-    let g = group(&app.api, &a, &[&b]).await;
+    let g = app.api.group(&a, &[&b]).await;
     let (status, err) = app
         .api
         .patch_json(
@@ -69,7 +69,7 @@ async fn nul_characters_are_refused_naming_the_field_and_write_nothing() {
         .await;
     assert_422(status, &err, "title", "rename");
     let (_, detail) = app.api.get(&format!("/api/v1/chats/{g}"), token).await;
-    assert_eq!(detail["title"], "T", "the title is unchanged");
+    assert_eq!(detail["title"], "Crew", "the title is unchanged");
 
     // The profile.
     let (status, err) = app

@@ -33,20 +33,6 @@ fn tok(user: &TestUser) -> Option<&str> {
     Some(user.access_token.as_str())
 }
 
-/// A group titled "T" owned by `owner` with `members`; returns its id.
-async fn group(api: &Api, owner: &TestUser, members: &[&TestUser]) -> i64 {
-    let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
-    let (status, chat) = api
-        .post(
-            "/api/v1/chats",
-            tok(owner),
-            &json!({"type": "group", "title": "T", "member_ids": ids}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "create group: {chat}");
-    chat["id"].as_i64().unwrap()
-}
-
 /// Adds `user` to `chat` as `by`; asserts 201.
 async fn add_member(api: &Api, by: &TestUser, chat: i64, user: &TestUser) {
     let (status, body) = api

@@ -159,7 +159,7 @@ async fn concurrent_owner_leaves_keep_exactly_one_owner_and_one_event() {
     // The heir is the longest-standing member: the lowest id of the two.
     let heir_id = heir.id.min(other.id);
     for round in 0..ROUNDS {
-        let g = group(&app.api, &owner, &[&heir, &other]).await;
+        let g = app.api.group(&owner, &[&heir, &other]).await;
         race_leaves(&apis, &owner, g, 3, round).await;
         let log = events(&app.api, &other, g).await;
         assert_eq!(
@@ -184,7 +184,7 @@ async fn concurrent_leaves_of_a_member_leave_once() {
     let leaver = app.api.register_and_login("quirin").await;
     let stays = app.api.register_and_login("romy").await;
     for round in 0..ROUNDS {
-        let g = group(&app.api, &owner, &[&leaver, &stays]).await;
+        let g = app.api.group(&owner, &[&leaver, &stays]).await;
         let count = 2 + round % 2; // double and triple leaves
         race_leaves(&apis, &leaver, g, count, round).await;
         let log = events(&app.api, &stays, g).await;
@@ -212,7 +212,7 @@ async fn concurrent_removals_of_one_member_remove_once() {
     let target = app.api.register_and_login("tilda").await;
     let stays = app.api.register_and_login("ulf").await;
     for round in 0..ROUNDS {
-        let g = group(&app.api, &owner, &[&target, &stays]).await;
+        let g = app.api.group(&owner, &[&target, &stays]).await;
         let calls = (0..20)
             .map(|i| {
                 (
@@ -252,7 +252,7 @@ async fn an_owner_leaving_while_removing_the_heir_leaves_exactly_one_owner() {
     let third = app.api.register_and_login("xenia").await;
     assert!(heir.id < third.id);
     for round in 0..ROUNDS {
-        let g = group(&app.api, &owner, &[&heir, &third]).await;
+        let g = app.api.group(&owner, &[&heir, &third]).await;
         let calls = vec![
             (
                 apis[round % 2].clone(),

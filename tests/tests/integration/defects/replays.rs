@@ -132,7 +132,7 @@ async fn a_member_who_joins_later_sees_no_text_deleted_for_everyone() {
     let owner = app.api.register_and_login("jorun").await;
     let member = app.api.register_and_login("kaare").await;
     let late = app.api.register_and_login("liv").await;
-    let g = group(&app.api, &owner, &[&member]).await;
+    let g = app.api.group(&owner, &[&member]).await;
     let secrets = ["secret g1", "secret g2"];
     send_edit_delete(&app.api, &owner, g, secrets).await;
     add_member(&app.api, &owner, g, &late).await;
@@ -256,7 +256,7 @@ async fn a_member_removed_and_re_added_keeps_the_chat_on_resume() {
     let app = TestApp::spawn().await;
     let owner = app.api.register_and_login("magnus").await;
     let member = app.api.register_and_login("maren").await;
-    let g = group(&app.api, &owner, &[&member]).await;
+    let g = app.api.group(&owner, &[&member]).await;
     let s0 = last_seq(&app.api, &member, g).await;
 
     let (status, body) = app
