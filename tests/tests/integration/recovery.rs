@@ -1,6 +1,8 @@
 //! Account recovery by email (seed 004 §5): resend-verification,
-//! request-password-reset, reset-password. The app runs without Redis, so
-//! it sends its emails itself, into the file mailer under its data dir.
+//! request-password-reset, reset-password. Most tests run the app without
+//! Redis, so that it sends its emails itself into the file mailer under its
+//! data dir; one goes the production way: the outbox, the worker and a real
+//! SMTP server (mailcrab).
 
 use std::path::Path;
 use std::time::Duration;
@@ -232,4 +234,65 @@ async fn a_new_verification_link_goes_only_to_unverified_accounts() {
         .await;
     let (subject, _) = nth_email(&app, 3).await;
     assert_eq!(subject, "Parley: reset your password");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_link_arrives_by_smtp_through_the_outbox_and_the_worker() {
+    let smtp_port = parley_tests::free_port();
+    let mut mail = mailcrab::development_mail_server([127, 0, 0, 1], smtp_port).await;
+    let app = TestApp::spawn_with(|env| {
+        env.insert("SMTP_URL".into(), format!("smtp://127.0.0.1:{smtp_port}"));
+    })
+    .await;
+    let worker = app.start_worker();
+    let user = app.api.register_and_login("smitty").await;
+    let mut next_mail = async || {
+        let message = tokio::time::timeout(WAIT, mail.rx.recv())
+            .await
+            .expect("an email within 10 s")
+            .expect("the mail channel");
+        String::from_utf8(message.raw_bytes().unwrap_or_default()).unwrap_or_default()
+    };
+    let welcome = next_mail().await;
+    assert!(welcome.contains("verify-email?token="), "{welcome}");
+
+    let (status, _) = app
+        .api
+        .post(
+            "/api/v1/auth/request-password-reset",
+            None,
+            &json!({"email": user.email}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let raw = next_mail().await;
+    assert!(
+        raw.contains("Subject: Parley: reset your password"),
+        "{raw}"
+    );
+    assert!(raw.contains("text/html"), "text and HTML parts: {raw}");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("an email");
+    let text = parsed.body_text(0).expect("a text part").into_owned();
+    let token = token_in(&text, "reset-password");
+    let (status, _) = app
+        .api
+        .post(
+            "/api/v1/auth/reset-password",
+            None,
+            &json!({"token": token, "new_password": "smtp-password-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .api
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": user.email, "password": "smtp-password-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    worker.stop().await;
 }
