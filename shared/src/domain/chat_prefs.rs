@@ -1,8 +1,8 @@
 //! A member's own settings of a chat (seed 004 §7): archive it, pin it in
 //! the chat list, mute it, clear its history. They change what the caller
 //! sees and nothing of the chat, so they are not chat events: no seq, and
-//! the other members see no change. (The caller's other devices see them
-//! on their next read of the list.)
+//! the other members see no change. The caller's other devices hear
+//! `chat_settings_updated` on the user's topic.
 
 use serde::Deserialize;
 
@@ -10,9 +10,11 @@ use crate::domain::accounts::AuthContext;
 use crate::domain::chats::{read_chat, require_member};
 use crate::domain::context::AppContext;
 use crate::domain::error::AppResult;
+use crate::domain::live::{self, LiveEvent};
 use crate::domain::models::ChatMember;
 use crate::domain::models::chat::MemberChanges;
 use crate::domain::views::{ChatView, NotificationSettings};
+use crate::infra::bus::Topic;
 
 /// A flag of a member's chat list entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +55,8 @@ pub async fn set_list_flag(
             ..Default::default()
         },
     };
-    ChatMember::update(&mut conn, chat_id, auth.user_id, &changes).await?;
+    let me = ChatMember::update(&mut conn, chat_id, auth.user_id, &changes).await?;
+    announce(ctx, &me).await;
     read_chat(ctx, &mut conn, auth.user_id, chat_id).await
 }
 
@@ -91,6 +94,7 @@ pub async fn set_muted(
         ..Default::default()
     };
     let me = ChatMember::update(&mut conn, chat_id, auth.user_id, &changes).await?;
+    announce(ctx, &me).await;
     Ok(NotificationSettings {
         chat_id,
         user_id: me.user_id,
@@ -108,5 +112,20 @@ pub async fn clear_history(ctx: &AppContext, auth: &AuthContext, chat_id: i64) -
     let mut conn = ctx.db.get().await?;
     require_member(&mut conn, chat_id, auth.user_id).await?;
     ChatMember::clear_history(&mut conn, chat_id, auth.user_id).await?;
+    if let Some(me) = ChatMember::find(&mut conn, chat_id, auth.user_id).await? {
+        announce(ctx, &me).await;
+    }
     Ok(())
+}
+
+/// Tells the member's devices their settings of the chat as they now are.
+async fn announce(ctx: &AppContext, me: &ChatMember) {
+    let event = LiveEvent::ChatSettings {
+        chat_id: me.chat_id,
+        archived: me.archived,
+        pinned: me.pinned,
+        muted: me.muted,
+        cleared_before_message_id: me.cleared_before_message_id,
+    };
+    live::publish(&ctx.bus, Topic::User(me.user_id), &event).await;
 }

@@ -54,6 +54,16 @@ pub enum LiveEvent {
     /// The user deleted a message for themselves, on their own topic: their
     /// other devices drop it too. Not part of the chat's log.
     DeletedForMe { chat_id: i64, message_id: i64 },
+    /// The user changed their own settings of a chat (archive, pin-chat,
+    /// mute, clear history), on their own topic: their other devices
+    /// follow. `cleared_before_message_id`: messages up to it are hidden.
+    ChatSettings {
+        chat_id: i64,
+        archived: bool,
+        pinned: bool,
+        muted: bool,
+        cleared_before_message_id: i64,
+    },
 }
 
 impl LiveEvent {

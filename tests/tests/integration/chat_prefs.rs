@@ -285,3 +285,54 @@ async fn outsiders_can_neither_read_nor_change_a_members_settings() {
     assert!(list(api, &outsider, "").await.is_empty());
     assert!(list(api, &outsider, "?archived=true").await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_callers_other_devices_follow_their_settings_and_no_one_else_hears() {
+    let wait = std::time::Duration::from_secs(5);
+    let app = TestApp::spawn().await;
+    let (me, other, chat) = app.api.pair("devices", "bystander").await;
+    let mut my_other_device = app.api.connect_ws(&me.access_token).await;
+    let mut theirs = app.api.connect_ws(&other.access_token).await;
+
+    let (status, _) = act(&app.api, &me, chat, "archive").await;
+    assert_eq!(status, StatusCode::OK);
+    let frame = my_other_device
+        .expect_type("chat_settings_updated", wait)
+        .await
+        .unwrap();
+    assert_eq!(frame["chat_id"], chat);
+    assert_eq!(frame["archived"], true);
+    assert_eq!(frame["muted"], false);
+    let (status, _) = app
+        .api
+        .put(
+            &format!("/api/v1/chats/{chat}/notifications"),
+            tok(&me),
+            &json!({"muted": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let frame = my_other_device
+        .expect_type("chat_settings_updated", wait)
+        .await
+        .unwrap();
+    assert_eq!(
+        (frame["archived"].clone(), frame["muted"].clone()),
+        (json!(true), json!(true))
+    );
+    let before = app.api.send_text(&other, chat, "before the clear").await;
+    my_other_device.expect_next_message(&before, wait).await;
+    let (status, _) = act(&app.api, &me, chat, "clear").await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let frame = my_other_device
+        .expect_type("chat_settings_updated", wait)
+        .await
+        .unwrap();
+    assert_eq!(frame["cleared_before_message_id"], before["id"]);
+
+    // The other member heard none of it: their next frame after their own
+    // message is the next message.
+    theirs.expect_next_message(&before, wait).await;
+    let after = app.api.send_text(&me, chat, "after").await;
+    theirs.expect_next_message(&after, wait).await;
+}

@@ -83,6 +83,15 @@ pub enum ServerEvent {
         message_id: Option<i64>,
         user_id: i64,
     },
+    /// The user's own settings of a chat changed on another of their
+    /// devices (ephemeral: not in the log).
+    ChatSettingsUpdated {
+        chat_id: i64,
+        archived: bool,
+        pinned: bool,
+        muted: bool,
+        cleared_before_message_id: i64,
+    },
     /// A member's delivered position moved (ephemeral: not in the log).
     MessageDelivered {
         chat_id: i64,
@@ -155,6 +164,7 @@ impl ServerEvent {
             ServerEvent::MemberUpdated { .. } => "member_updated",
             ServerEvent::MemberLeft { .. } => "member_left",
             ServerEvent::MessagePinned { .. } => "message_pinned",
+            ServerEvent::ChatSettingsUpdated { .. } => "chat_settings_updated",
             ServerEvent::MessageDelivered { .. } => "message_delivered",
             ServerEvent::MessageRead { .. } => "message_read",
             ServerEvent::Typing { .. } => "typing",

@@ -359,6 +359,19 @@ pub fn live(event: &LiveEvent) -> ServerEvent {
             message_id: *message_id,
             for_all: false,
         },
+        LiveEvent::ChatSettings {
+            chat_id,
+            archived,
+            pinned,
+            muted,
+            cleared_before_message_id,
+        } => ServerEvent::ChatSettingsUpdated {
+            chat_id: *chat_id,
+            archived: *archived,
+            pinned: *pinned,
+            muted: *muted,
+            cleared_before_message_id: *cleared_before_message_id,
+        },
     }
 }
 
@@ -643,6 +656,16 @@ mod tests {
                     message_id: 11,
                 },
                 r#"{"type":"message_deleted","chat_id":7,"message_id":11,"for_all":false}"#,
+            ),
+            (
+                LiveEvent::ChatSettings {
+                    chat_id: 7,
+                    archived: true,
+                    pinned: false,
+                    muted: true,
+                    cleared_before_message_id: 11,
+                },
+                r#"{"type":"chat_settings_updated","chat_id":7,"archived":true,"pinned":false,"muted":true,"cleared_before_message_id":11}"#,
             ),
         ];
         for (event, expected) in cases {
