@@ -84,10 +84,7 @@ pub async fn verify_email(
         .check(Limit::Reset, &client_ip(&req))
         .await?;
     auth::verify_email(&state.ctx, &body.0.token).await?;
-    Ok(HttpResponse::Ok().json(MessageResponse {
-        message: "Email verified.".into(),
-        user: None,
-    }))
+    Ok(said("Email verified."))
 }
 
 /// `POST /auth/resend-verification {email}` → 200 `MessageResponse`, the
@@ -103,12 +100,10 @@ pub async fn resend_verification(
         .check(Limit::Reset, &client_ip(&req))
         .await?;
     recovery::resend_verification(&state.ctx, &body.0.email).await?;
-    Ok(HttpResponse::Ok().json(MessageResponse {
-        message: "If this address belongs to an account that is not verified yet, \
-                  a new verification link is on its way."
-            .into(),
-        user: None,
-    }))
+    Ok(said(
+        "If this address belongs to an account that is not verified yet, \
+                  a new verification link is on its way.",
+    ))
 }
 
 /// `POST /auth/request-password-reset {email}` → 200 `MessageResponse`,
@@ -124,11 +119,9 @@ pub async fn request_password_reset(
         .check(Limit::Reset, &client_ip(&req))
         .await?;
     recovery::request_password_reset(&state.ctx, &body.0.email).await?;
-    Ok(HttpResponse::Ok().json(MessageResponse {
-        message: "If this address belongs to an account, a password reset link is on its way."
-            .into(),
-        user: None,
-    }))
+    Ok(said(
+        "If this address belongs to an account, a password reset link is on its way.",
+    ))
 }
 
 /// `POST /auth/reset-password {token, new_password}` → 200 `MessageResponse`.
@@ -143,10 +136,7 @@ pub async fn reset_password(
         .check(Limit::Reset, &client_ip(&req))
         .await?;
     recovery::reset_password(&state.ctx, &body.0).await?;
-    Ok(HttpResponse::Ok().json(MessageResponse {
-        message: "Password changed. Log in with your new password.".into(),
-        user: None,
-    }))
+    Ok(said("Password changed. Log in with your new password."))
 }
 
 /// `POST /auth/2fa/setup` → 200 `{secret, otpauth_url}`.
@@ -165,10 +155,7 @@ pub async fn two_factor_enable(
     body: JsonBody<CodeRequest>,
 ) -> ApiResult<HttpResponse> {
     two_factor::enable(&state.ctx, &caller, &body.0).await?;
-    Ok(HttpResponse::Ok().json(MessageResponse {
-        message: "Two-factor authentication is on.".into(),
-        user: None,
-    }))
+    Ok(said("Two-factor authentication is on."))
 }
 
 /// `POST /auth/2fa/disable {code}` → 200 `MessageResponse`.
@@ -178,10 +165,7 @@ pub async fn two_factor_disable(
     body: JsonBody<CodeRequest>,
 ) -> ApiResult<HttpResponse> {
     two_factor::disable(&state.ctx, &caller, &body.0).await?;
-    Ok(HttpResponse::Ok().json(MessageResponse {
-        message: "Two-factor authentication is off.".into(),
-        user: None,
-    }))
+    Ok(said("Two-factor authentication is off."))
 }
 
 /// `GET /auth/me` → 200 `AuthUserResponse`.
@@ -224,4 +208,12 @@ fn client_ip(req: &HttpRequest) -> String {
     req.peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// 200 with `{"message": text}` (a `MessageResponse` without a user).
+fn said(text: &str) -> HttpResponse {
+    HttpResponse::Ok().json(MessageResponse {
+        message: text.to_owned(),
+        user: None,
+    })
 }

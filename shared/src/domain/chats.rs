@@ -13,13 +13,12 @@ use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::DomainEvent;
 use crate::domain::events::LoggedEvent;
-use crate::domain::live::LiveEvent;
+use crate::domain::live;
 use crate::domain::models::chat::{ChatListFilter, ChatListRow, NewChat, NewChatMember};
 use crate::domain::models::{Chat, ChatMember, ChatType, MemberRole, Privacy, User, event};
 use crate::domain::users;
 use crate::domain::validate;
 use crate::domain::views::{ChatDetail, ChatView, CounterpartPresence};
-use crate::infra::bus::Topic;
 
 /// Query of `GET /chats` (seed 004 §7).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -203,12 +202,7 @@ pub async fn create_chat(
     let outcome = conn
         .transaction::<_, AppError, _>(async |conn| match &spec {
             NewChatSpec::Private { other } => {
-                let other_user = User::find(conn, *other).await.map_err(|e| match e {
-                    diesel::result::Error::NotFound => {
-                        AppError::not_found("user_not_found", "This user does not exist.")
-                    }
-                    e => e.into(),
-                })?;
+                let other_user = users::find_user(conn, *other).await?;
                 if blocks::between(conn, me, *other).await? {
                     return Err(blocks::blocked());
                 }
@@ -298,10 +292,7 @@ pub async fn create_chat(
     if let Some((event, member_ids)) = created {
         // Members' sockets are not subscribed to the new chat yet: tell each
         // user directly; their replicas subscribe and then follow the chat.
-        let bytes = LiveEvent::Chat(event).encode();
-        for user_id in member_ids {
-            ctx.bus.publish(Topic::User(user_id), bytes.clone()).await;
-        }
+        live::publish_to_new_members(&ctx.bus, event, &member_ids, false).await;
         tracing::info!(chat.id = chat_id, user.id = me, "chat created");
     }
     let chat = read_chat(ctx, &mut conn, me, chat_id).await?;
@@ -518,8 +509,7 @@ pub async fn saved_chat(ctx: &AppContext, auth: &AuthContext) -> AppResult<ChatV
         .await?;
     if let Some(event) = created {
         let chat_id = event.chat_id;
-        let bytes = LiveEvent::Chat(event).encode();
-        ctx.bus.publish(Topic::User(me), bytes).await;
+        live::publish_to_new_members(&ctx.bus, event, &[me], false).await;
         tracing::info!(chat.id = chat_id, user.id = me, "saved messages created");
     }
     let chat = Chat::find_private(&mut conn, &key)

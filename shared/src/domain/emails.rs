@@ -119,7 +119,18 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// SHA-256 of a token, hex: what `email_tokens.token_hash` stores.
+/// `len` random letters and digits: a one-time token to hand out once
+/// and store hashed ([`hash_token`]).
+pub fn random_token(len: usize) -> String {
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+/// SHA-256 of a token, hex: what `email_tokens.token_hash` and
+/// `invite_links.token_hash` store.
 pub fn hash_token(token: &str) -> String {
     format!("{:x}", Sha256::digest(token.as_bytes()))
 }
@@ -175,11 +186,7 @@ pub async fn create_email_token(
     ttl: Duration,
 ) -> diesel::QueryResult<String> {
     use diesel::ExpressionMethods;
-    let token: String = rand::rng()
-        .sample_iter(rand::distr::Alphanumeric)
-        .take(43)
-        .map(char::from)
-        .collect();
+    let token = random_token(43);
     diesel::insert_into(email_tokens::table)
         .values((
             email_tokens::user_id.eq(user_id),

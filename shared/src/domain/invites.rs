@@ -7,13 +7,12 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use rand::Rng;
 use serde::Deserialize;
 
 use crate::domain::caller::AuthContext;
 use crate::domain::chats::{or_chat_not_found, read_chat, require_member};
 use crate::domain::context::AppContext;
-use crate::domain::emails::hash_token;
+use crate::domain::emails::{hash_token, random_token};
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::live;
 use crate::domain::members::{insert_member, require_allowed, require_group};
@@ -106,11 +105,7 @@ pub async fn create_link(
     }
     let mut conn = ctx.db.get().await?;
     require_inviter(&mut conn, chat_id, auth.user_id).await?;
-    let token: String = rand::rng()
-        .sample_iter(rand::distr::Alphanumeric)
-        .take(32)
-        .map(char::from)
-        .collect();
+    let token = random_token(32);
     let expires_at = options
         .expires_in
         .map(|s| Utc::now() + chrono::Duration::seconds(s));
@@ -256,7 +251,7 @@ pub async fn join_by_invite(
         Ok((link.chat_id, Some(event)))
     })?;
     if let Some(event) = event {
-        live::publish_to_new_members(&ctx.bus, event, &[auth.user_id]).await;
+        live::publish_to_new_members(&ctx.bus, event, &[auth.user_id], true).await;
         tracing::info!(
             chat.id = chat_id,
             user.id = auth.user_id,

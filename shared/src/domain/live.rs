@@ -95,15 +95,23 @@ pub async fn publish_logged(bus: &EventBus, events: Vec<LoggedEvent>) {
     }
 }
 
-/// Publishes a logged event on its chat's topic and on the user topics of
-/// `new_members` (who do not follow the chat yet).
-pub async fn publish_to_new_members(bus: &EventBus, event: LoggedEvent, new_members: &[i64]) {
+/// Publishes a logged event on the user topics of `new_members` (who do
+/// not follow the chat yet: their replicas subscribe when it arrives) and,
+/// with `also_chat`, on the chat's topic for those who do.
+pub async fn publish_to_new_members(
+    bus: &EventBus,
+    event: LoggedEvent,
+    new_members: &[i64],
+    also_chat: bool,
+) {
     let topic = Topic::Chat(event.chat_id);
     let bytes = LiveEvent::Chat(event).encode();
     for user_id in new_members {
         bus.publish(Topic::User(*user_id), bytes.clone()).await;
     }
-    bus.publish(topic, bytes).await;
+    if also_chat {
+        bus.publish(topic, bytes).await;
+    }
 }
 
 #[cfg(test)]

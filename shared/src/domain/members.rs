@@ -17,7 +17,7 @@ use crate::domain::events::LoggedEvent;
 use crate::domain::events::{DomainEvent, LeaveReason, MemberSnapshot};
 use crate::domain::live;
 use crate::domain::models::chat::{MemberChanges, NewChatMember};
-use crate::domain::models::{Chat, ChatMember, ChatType, MemberRole, User, event};
+use crate::domain::models::{Chat, ChatMember, ChatType, MemberRole, event};
 use crate::domain::permissions::{self, Action};
 use crate::domain::users;
 use crate::domain::validate;
@@ -134,12 +134,7 @@ pub async fn add_member(
         let (chat, me) = require_member_locked(conn, chat_id, auth.user_id).await?;
         require_group(&chat)?;
         require_allowed(&chat, &me, Action::AddMember)?;
-        User::find(conn, req.user_id).await.map_err(|e| match e {
-            diesel::result::Error::NotFound => {
-                AppError::not_found("user_not_found", "This user does not exist.")
-            }
-            e => e.into(),
-        })?;
+        users::find_user(conn, req.user_id).await?;
         if blocks::between(conn, me.user_id, req.user_id).await? {
             return Err(blocks::blocked());
         }
@@ -158,7 +153,7 @@ pub async fn add_member(
         }
         insert_member(conn, chat_id, req.user_id).await
     })?;
-    live::publish_to_new_members(&ctx.bus, event, &[req.user_id]).await;
+    live::publish_to_new_members(&ctx.bus, event, &[req.user_id], true).await;
     tracing::info!(
         chat.id = chat_id,
         user.id = req.user_id,

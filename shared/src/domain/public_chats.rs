@@ -37,14 +37,8 @@ pub async fn discover(
     query: &DiscoverQuery,
 ) -> AppResult<Vec<PublicChat>> {
     let limit = validate::limit(query.limit, 30, 100)?;
-    let text = query.query.trim();
-    let text = text.strip_prefix('@').unwrap_or(text).trim().to_lowercase();
-    let pattern = format!(
-        "%{}%",
-        text.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let text = validate::search_text(&query.query);
+    let pattern = format!("%{}%", validate::like_escaped(&text));
     let mut conn = ctx.db.get().await?;
     let members_count = chat_members::table
         .filter(chat_members::chat_id.eq(chats::id))
@@ -106,7 +100,7 @@ pub async fn join(ctx: &AppContext, auth: &AuthContext, chat_id: i64) -> AppResu
         Ok(Some(event))
     })?;
     if let Some(event) = event {
-        live::publish_to_new_members(&ctx.bus, event, &[auth.user_id]).await;
+        live::publish_to_new_members(&ctx.bus, event, &[auth.user_id], true).await;
         tracing::info!(
             chat.id = chat_id,
             user.id = auth.user_id,

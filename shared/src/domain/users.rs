@@ -120,12 +120,7 @@ pub async fn get_user(ctx: &AppContext, auth: &AuthContext, user_id: i64) -> App
     if user_id == auth.user_id {
         return own_read(&mut conn, user_id).await;
     }
-    let user = User::find(&mut conn, user_id).await.map_err(|e| match e {
-        diesel::result::Error::NotFound => {
-            AppError::not_found("user_not_found", "This user does not exist.")
-        }
-        e => e.into(),
-    })?;
+    let user = find_user(&mut conn, user_id).await?;
     let keeps_me: Vec<i64> = contacts::table
         .filter(contacts::owner_id.eq(user_id))
         .filter(contacts::contact_id.eq(auth.user_id))
@@ -178,6 +173,18 @@ pub fn group_invites_refused(user_id: i64) -> AppError {
         "group_invites_restricted",
         format!("User {user_id} does not let you add them to groups or channels."),
     )
+}
+
+/// The user with `id`.
+///
+/// Errors: 404 `user_not_found`.
+pub(crate) async fn find_user(conn: &mut AsyncPgConnection, id: i64) -> AppResult<User> {
+    User::find(conn, id).await.map_err(|e| match e {
+        diesel::result::Error::NotFound => {
+            AppError::not_found("user_not_found", "This user does not exist.")
+        }
+        e => e.into(),
+    })
 }
 
 /// The caller's own `UserRead`.
@@ -329,15 +336,11 @@ pub async fn search(
     query: &SearchQuery,
 ) -> AppResult<Vec<UserSearchRead>> {
     let limit = validate::limit(query.limit, 20, 50)?;
-    let text = query.query.trim();
-    let text = text.strip_prefix('@').unwrap_or(text).trim().to_lowercase();
+    let text = validate::search_text(&query.query);
     if text.chars().count() < 2 {
         return Ok(Vec::new());
     }
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = validate::like_escaped(&text);
     let mut conn = ctx.db.get().await?;
     let blocked_me = blocks::table
         .filter(blocks::blocked_id.eq(auth.user_id))
@@ -372,14 +375,7 @@ pub async fn add_contact(ctx: &AppContext, auth: &AuthContext, contact_id: i64) 
         return Err(AppError::validation("user_id", "You cannot add yourself."));
     }
     let mut conn = ctx.db.get().await?;
-    User::find(&mut conn, contact_id)
-        .await
-        .map_err(|e| match e {
-            diesel::result::Error::NotFound => {
-                AppError::not_found("user_not_found", "This user does not exist.")
-            }
-            e => e.into(),
-        })?;
+    find_user(&mut conn, contact_id).await?;
     diesel::insert_into(contacts::table)
         .values((
             contacts::owner_id.eq(auth.user_id),

@@ -44,6 +44,20 @@ pub fn password(field: &str, value: &str) -> AppResult<()> {
     }
 }
 
+/// A search query as typed: trimmed, a leading `@` dropped, lower case.
+pub fn search_text(query: &str) -> String {
+    let text = query.trim();
+    text.strip_prefix('@').unwrap_or(text).trim().to_lowercase()
+}
+
+/// `text` with the `LIKE` wildcards (`%`, `_`) and the escape character
+/// escaped, so that a pattern built from it matches them literally.
+pub fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 /// A page size within `1..=max`, `default` when absent.
 pub fn limit(value: Option<i64>, default: i64, max: i64) -> AppResult<i64> {
     match value {
