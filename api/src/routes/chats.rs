@@ -2,7 +2,10 @@
 
 use actix_web::{HttpResponse, web};
 use parley_shared::domain::catchup::{self, ChatEventsQuery, UpdatesQuery};
-use parley_shared::domain::chat_info::{self, ChatProfileUpdate, PinRequest, TitleRequest};
+use parley_shared::domain::chat_delete::{self, DeleteChatQuery};
+use parley_shared::domain::chat_info::{
+    self, ChatProfileUpdate, ChatSettingsUpdate, PinRequest, TitleRequest,
+};
 use parley_shared::domain::chats::{self, ChatCreateRequest, ListChatsQuery};
 use parley_shared::domain::invites::{self, InviteOptions, JoinByInviteRequest};
 use parley_shared::domain::public_chats::{self, DiscoverQuery};
@@ -41,6 +44,39 @@ pub async fn get_chat(
 ) -> ApiResult<HttpResponse> {
     let chat = chats::get_chat(&state.ctx, &caller, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(render::chat_detail(&chat)))
+}
+
+/// `DELETE /chats/{chat_id}?for_all=` → 204.
+pub async fn delete_chat(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    query: web::Query<DeleteChatQuery>,
+) -> ApiResult<HttpResponse> {
+    chat_delete::delete_chat(&state.ctx, &caller, path.into_inner(), &query).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /chats/{chat_id}/settings` → 200 `ChatSettingsRead`.
+pub async fn settings(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let settings = chat_info::settings(&state.ctx, &caller, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(render::chat_settings(&settings)))
+}
+
+/// `PUT /chats/{chat_id}/settings {retention_days?, read_receipts_enabled?}`
+/// → 200 `ChatSettingsRead`.
+pub async fn set_settings(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: JsonBody<ChatSettingsUpdate>,
+) -> ApiResult<HttpResponse> {
+    let settings = chat_info::set_settings(&state.ctx, &caller, path.into_inner(), &body.0).await?;
+    Ok(HttpResponse::Ok().json(render::chat_settings(&settings)))
 }
 
 /// `GET /chats/{chat_id}/events?after_seq&limit` → 200 `ChatEventsPage`.

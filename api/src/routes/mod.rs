@@ -51,6 +51,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route("/discover", web::get().to(chats::discover))
                         .route("/join-by-invite", web::post().to(chats::join_by_invite))
                         .route("/{chat_id}", web::get().to(chats::get_chat))
+                        .route("/{chat_id}", web::delete().to(chats::delete_chat))
+                        .route("/{chat_id}/settings", web::get().to(chats::settings))
+                        .route("/{chat_id}/settings", web::put().to(chats::set_settings))
                         .route("/{chat_id}/join", web::post().to(chats::join))
                         .route(
                             "/{chat_id}/invite-link",

@@ -11,7 +11,8 @@
 //! reaches back to the reader's position (retention), the answer is
 //! `resync_required`, never a silent gap.
 //!
-//! The reader's own `member_left` ends a replay, unless they joined again
+//! The reader's own `member_left` (or the chat's `chat_deleted`) ends a
+//! replay; a `member_left` does not if they joined again
 //! later: then the replay skips from that leave to their new
 //! `member_joined` (what happened while they were out is not theirs to see)
 //! and goes on (issue 6, item 5).
@@ -160,7 +161,8 @@ pub async fn read_events(
     }
     let mut rows = ChatEventRow::range(conn, chat_id, after_seq, Some(target), limit).await?;
     let own_leave = rows.iter().position(|r| {
-        r.event_type == EventKind::MemberLeft && r.stored().left_user() == Some(user_id)
+        matches!(r.event_type, EventKind::MemberLeft | EventKind::ChatDeleted)
+            && r.stored().ends_membership_of(user_id)
     });
     // Where the reader stands after a leave they later undid by joining again.
     let mut rejoined_at = None;

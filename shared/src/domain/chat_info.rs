@@ -1,12 +1,13 @@
-//! What a group or channel shows to everyone (seed 004 §7): its title,
-//! description and avatar, and its pinned message. Each change is one
+//! What a chat shows to everyone (seed 004 §7): a group's or channel's
+//! title, description and avatar, the pinned message, and the chat's
+//! settings (seed 001). Each change is one
 //! transaction that appends `chat_updated` / `message_pinned` to the chat's
 //! log, published after commit.
 
 use serde::Deserialize;
 
 use crate::domain::accounts::AuthContext;
-use crate::domain::chats::{read_chat, require_member_locked};
+use crate::domain::chats::{read_chat, require_member, require_member_locked};
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::{DomainEvent, LoggedEvent};
@@ -16,7 +17,7 @@ use crate::domain::models::chat::ChatChanges;
 use crate::domain::models::{Chat, ChatMember, Message, event};
 use crate::domain::permissions::Action;
 use crate::domain::validate;
-use crate::domain::views::ChatView;
+use crate::domain::views::{ChatSettings, ChatView};
 
 /// `{ "title": "..." }` for `PATCH /chats/{id}/title`.
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +39,80 @@ pub struct ChatProfileUpdate {
 #[derive(Debug, Clone, Deserialize)]
 pub struct PinRequest {
     pub message_id: Option<i64>,
+}
+
+/// `PUT /chats/{id}/settings` (seed 001's room settings): each field
+/// present is set; `retention_days: null` keeps messages for ever.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ChatSettingsUpdate {
+    #[serde(default, deserialize_with = "validate::present")]
+    pub retention_days: Option<Option<i32>>,
+    pub read_receipts_enabled: Option<bool>,
+}
+
+/// `GET /chats/{id}/settings`: the chat's settings, for any member.
+///
+/// Errors: 404 `chat_not_found`; 403 `not_a_member`.
+pub async fn settings(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+) -> AppResult<ChatSettings> {
+    let mut conn = ctx.db.get().await?;
+    let (chat, _) = require_member(&mut conn, chat_id, auth.user_id).await?;
+    Ok(settings_of(&chat))
+}
+
+fn settings_of(chat: &Chat) -> ChatSettings {
+    ChatSettings {
+        chat_id: chat.id,
+        retention_days: chat.retention_days,
+        read_receipts_enabled: chat.read_receipts_enabled,
+    }
+}
+
+/// `PUT /chats/{id}/settings`: an owner or admin of a group or channel, or
+/// either member of a private chat, changes its settings; the members hear
+/// `chat_updated`. A body that changes nothing logs nothing.
+///
+/// Errors: 422 `retention_days` outside 1..=3650; 404 `chat_not_found`;
+/// 403 `not_a_member`, `not_chat_admin`.
+pub async fn set_settings(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+    req: &ChatSettingsUpdate,
+) -> AppResult<ChatSettings> {
+    if let Some(Some(days)) = req.retention_days
+        && !(1..=3650).contains(&days)
+    {
+        return Err(AppError::validation(
+            "retention_days",
+            "retention_days must be 1 to 3650, or null to keep messages.",
+        ));
+    }
+    let mut conn = ctx.db.get().await?;
+    let (chat, event) = crate::transaction!(conn, async |conn| {
+        let (chat, me) = require_member_locked(conn, chat_id, auth.user_id).await?;
+        require_allowed(&chat, &me, Action::ChangeSettings)?;
+        let retention_days = req.retention_days.filter(|d| *d != chat.retention_days);
+        let read_receipts_enabled = req
+            .read_receipts_enabled
+            .filter(|on| *on != chat.read_receipts_enabled);
+        if retention_days.is_none() && read_receipts_enabled.is_none() {
+            return Ok((chat, None));
+        }
+        let changes = ChatChanges {
+            retention_days,
+            read_receipts_enabled,
+            ..Default::default()
+        };
+        let chat = Chat::update(conn, chat_id, &changes).await?;
+        let event = record_updated(conn, &chat).await?;
+        Ok((chat, Some(event)))
+    })?;
+    live::publish_logged(&ctx.bus, event.into_iter().collect()).await;
+    Ok(settings_of(&chat))
 }
 
 /// `PATCH /chats/{id}/title`: an owner or admin renames a group or channel.
@@ -89,7 +164,7 @@ pub async fn set_profile(
         title: title.as_deref(),
         description: description.as_ref().map(Option::as_deref),
         avatar_url: avatar_url.as_ref().map(Option::as_deref),
-        pinned_message_id: None,
+        ..Default::default()
     };
     let nothing =
         changes.title.is_none() && changes.description.is_none() && changes.avatar_url.is_none();

@@ -112,20 +112,25 @@ pub async fn clear_history(ctx: &AppContext, auth: &AuthContext, chat_id: i64) -
     let mut conn = ctx.db.get().await?;
     require_member(&mut conn, chat_id, auth.user_id).await?;
     ChatMember::clear_history(&mut conn, chat_id, auth.user_id).await?;
-    if let Some(me) = ChatMember::find(&mut conn, chat_id, auth.user_id).await? {
-        announce(ctx, &me).await;
-    }
+    // A chat deleted "for me" and cleared again stays in the list.
+    let changes = MemberChanges {
+        hidden: Some(false),
+        ..Default::default()
+    };
+    let me = ChatMember::update(&mut conn, chat_id, auth.user_id, &changes).await?;
+    announce(ctx, &me).await;
     Ok(())
 }
 
 /// Tells the member's devices their settings of the chat as they now are.
-async fn announce(ctx: &AppContext, me: &ChatMember) {
+pub(crate) async fn announce(ctx: &AppContext, me: &ChatMember) {
     let event = LiveEvent::ChatSettings {
         chat_id: me.chat_id,
         archived: me.archived,
         pinned: me.pinned,
         muted: me.muted,
         cleared_before_message_id: me.cleared_before_message_id,
+        hidden: me.hidden,
     };
     live::publish(&ctx.bus, Topic::User(me.user_id), &event).await;
 }

@@ -208,6 +208,8 @@ pub async fn create_chat(
                 }
                 let key = format!("{}:{}", me.min(*other), me.max(*other));
                 if let Some(existing) = Chat::find_private(conn, &key).await? {
+                    // Opening it again brings it back after a delete-for-me.
+                    ChatMember::unhide(conn, existing.id, me).await?;
                     return Ok((existing.id, None));
                 }
                 if !other_user.allow_private_messages {

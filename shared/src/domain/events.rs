@@ -52,6 +52,15 @@ pub struct ChatSnapshot {
     /// Members in joining order.
     pub member_ids: Vec<i64>,
     pub created_at: DateTime<Utc>,
+    /// Chat settings (absent from events logged before them).
+    #[serde(default)]
+    pub retention_days: Option<i32>,
+    #[serde(default = "enabled")]
+    pub read_receipts_enabled: bool,
+}
+
+fn enabled() -> bool {
+    true
 }
 
 /// A membership when the event happened, with the member's names.
@@ -126,6 +135,11 @@ pub enum DomainEvent {
         message_id: Option<i64>,
         user_id: i64,
     },
+    /// `user_id` deleted the chat for everyone: the last event of the chat
+    /// for every member.
+    ChatDeleted {
+        user_id: i64,
+    },
 }
 
 impl DomainEvent {
@@ -141,6 +155,7 @@ impl DomainEvent {
             DomainEvent::MemberUpdated { .. } => EventKind::MemberUpdated,
             DomainEvent::MemberLeft { .. } => EventKind::MemberLeft,
             DomainEvent::MessagePinned { .. } => EventKind::MessagePinned,
+            DomainEvent::ChatDeleted { .. } => EventKind::ChatDeleted,
         }
     }
 
@@ -183,6 +198,16 @@ impl StoredEvent {
             return StoredEvent::V1(event);
         }
         StoredEvent::Legacy(payload)
+    }
+
+    /// Whether this event ends `user_id`'s view of the chat: their own
+    /// `member_left`, or the chat's `chat_deleted`.
+    pub fn ends_membership_of(&self, user_id: i64) -> bool {
+        let deleted = match self {
+            StoredEvent::V1(logged) => matches!(logged.event, DomainEvent::ChatDeleted { .. }),
+            StoredEvent::Legacy(_) => false,
+        };
+        deleted || self.left_user() == Some(user_id)
     }
 
     /// The user whose `member_left` this is, if it is one.

@@ -73,6 +73,7 @@ crate::text_enum! {
         MemberUpdated = "member_updated",
         MemberLeft = "member_left",
         MessagePinned = "message_pinned",
+        ChatDeleted = "chat_deleted",
     }
 }
 

@@ -63,6 +63,8 @@ pub enum LiveEvent {
         pinned: bool,
         muted: bool,
         cleared_before_message_id: i64,
+        /// Deleted "for me": out of the chat list until a new message.
+        hidden: bool,
     },
 }
 

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod blocks;
 pub mod caller;
 pub mod catchup;
+pub mod chat_delete;
 pub mod chat_info;
 pub mod chat_prefs;
 pub mod chats;

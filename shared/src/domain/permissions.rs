@@ -26,13 +26,15 @@ pub enum Action {
     ChangeRole,
     /// Rename, describe or change the avatar of the chat.
     EditChatInfo,
-    /// Delete the whole chat.
+    /// Change the chat's settings (retention, read receipts).
+    ChangeSettings,
+    /// Delete the whole chat for everyone.
     DeleteChat,
 }
 
 impl Action {
     /// Every action, in the table's order.
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::PostMessage,
         Action::DeleteOthersMessage,
         Action::PinMessage,
@@ -40,6 +42,7 @@ impl Action {
         Action::RemoveMember,
         Action::ChangeRole,
         Action::EditChatInfo,
+        Action::ChangeSettings,
         Action::DeleteChat,
     ];
 }
@@ -52,6 +55,9 @@ fn row(chat_type: ChatType, action: Action) -> [bool; 4] {
         (ChatType::Channel, PostMessage) => [true, true, false, false],
         // Both members of a private chat are plain members; either pins.
         (ChatType::Private, PinMessage) => [true, true, true, true],
+        // A private chat belongs to both: either sets it up or deletes it.
+        (ChatType::Private, ChangeSettings) => [true, true, true, true],
+        (ChatType::Private, DeleteChat) => [true, true, true, true],
         (_, PostMessage) => [true, true, true, true],
         (_, DeleteOthersMessage) => [true, true, true, false],
         (_, PinMessage) => [true, true, true, false],
@@ -59,6 +65,7 @@ fn row(chat_type: ChatType, action: Action) -> [bool; 4] {
         (_, RemoveMember) => [true, true, false, false],
         (_, ChangeRole) => [true, false, false, false],
         (_, EditChatInfo) => [true, true, false, false],
+        (_, ChangeSettings) => [true, true, false, false],
         (_, DeleteChat) => [true, false, false, false],
     }
 }
@@ -132,6 +139,7 @@ mod tests {
                 "RemoveMember: xx..",
                 "ChangeRole: x...",
                 "EditChatInfo: xx..",
+                "ChangeSettings: xx..",
                 "DeleteChat: x...",
             ]
         );
@@ -141,7 +149,8 @@ mod tests {
         let private = render(ChatType::Private);
         assert_eq!(private[2], "PinMessage: xxxx");
         assert_eq!(private[..2], render(ChatType::Group)[..2]);
-        assert_eq!(private[3..], render(ChatType::Group)[3..]);
+        assert_eq!(private[3..7], render(ChatType::Group)[3..7]);
+        assert_eq!(private[7..], ["ChangeSettings: xxxx", "DeleteChat: xxxx"]);
     }
 
     #[test]

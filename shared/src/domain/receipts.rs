@@ -36,7 +36,9 @@ pub struct StatusPositions {
 
 /// Moves the caller's delivered (and, for `MessageRead`, read) position in
 /// `chat_id` up to `message_id`, never back. When a position moved, the
-/// chat's members hear `message_delivered` / `message_read`.
+/// chat's members hear `message_delivered` / `message_read` (`message_read`
+/// only the caller's own devices when the chat's `read_receipts_enabled`
+/// setting is off).
 ///
 /// Errors: 404 `chat_not_found` / `message_not_found` (also a message of
 /// another chat); 403 `not_a_member`.
@@ -46,7 +48,7 @@ pub async fn update_status(
     req: &StatusUpdateRequest,
 ) -> AppResult<StatusPositions> {
     let mut conn = ctx.db.get().await?;
-    let (_, before) = require_member(&mut conn, req.chat_id, auth.user_id).await?;
+    let (chat, before) = require_member(&mut conn, req.chat_id, auth.user_id).await?;
     let message = Message::find(&mut conn, req.message_id)
         .await
         .ok()
@@ -89,7 +91,14 @@ pub async fn update_status(
             message_id,
             kind,
         };
-        live::publish(&ctx.bus, Topic::Chat(req.chat_id), &event).await;
+        // With read receipts off (a chat setting) only the reader's own
+        // devices hear where they read.
+        let topic = if kind == ReceiptKind::MessageRead && !chat.read_receipts_enabled {
+            Topic::User(auth.user_id)
+        } else {
+            Topic::Chat(req.chat_id)
+        };
+        live::publish(&ctx.bus, topic, &event).await;
     }
     Ok(StatusPositions {
         last_delivered_message_id: delivered,

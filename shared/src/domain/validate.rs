@@ -32,6 +32,18 @@ pub fn clearable(field: &str, value: &str, max: usize) -> AppResult<Option<Strin
     text_field(field, value, 0, max).map(|text| Some(text).filter(|t| !t.is_empty()))
 }
 
+/// For a body field where `null` means something (clear it) and absence
+/// means "leave it": `#[serde(default, deserialize_with = "present")]` on
+/// an `Option<Option<T>>` gives `None` when absent, `Some(None)` for
+/// `null`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// A password of 8 to 128 characters (not trimmed: spaces count).
 pub fn password(field: &str, value: &str) -> AppResult<()> {
     if (8..=128).contains(&value.chars().count()) {

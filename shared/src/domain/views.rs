@@ -88,6 +88,17 @@ pub struct NotificationSettings {
     pub muted: bool,
 }
 
+/// A chat's settings (seed 001's room settings), the same for every
+/// member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatSettings {
+    pub chat_id: i64,
+    /// Messages older than this many days are removed; `None` keeps them.
+    pub retention_days: Option<i32>,
+    /// Members' read positions are shown to the others.
+    pub read_receipts_enabled: bool,
+}
+
 /// The caller's own account (seed 004 §3.1 `AuthUserResponse`).
 #[derive(Debug, Clone)]
 pub struct AccountView {

@@ -76,6 +76,9 @@ diesel::table! {
         last_activity_at -> Timestamptz,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+        retention_days -> Nullable<Int4>,
+        read_receipts_enabled -> Bool,
     }
 }
 
@@ -94,6 +97,7 @@ diesel::table! {
         pinned -> Bool,
         joined_at -> Timestamptz,
         joined_seq -> Int8,
+        hidden -> Bool,
     }
 }
 

@@ -7,6 +7,7 @@ mod auth;
 mod blocks;
 mod catchup;
 mod chat_admin;
+mod chat_delete;
 mod chat_prefs;
 mod chats;
 mod defects;

@@ -42,6 +42,7 @@ fn declared() -> BTreeMap<String, BTreeMap<String, (String, bool)>> {
         };
         let udt = match inner {
             "Int8" => "int8",
+            "Int4" => "int4",
             "Text" => "text",
             "Bool" => "bool",
             "Timestamptz" => "timestamptz",

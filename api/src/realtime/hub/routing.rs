@@ -133,9 +133,11 @@ impl Hub {
             _ => Hidden::Nobody,
         };
         let left = match &logged.event {
-            DomainEvent::MemberLeft { user_id, .. } => Some(*user_id),
-            _ => None,
+            DomainEvent::MemberLeft { user_id, .. } => Left::User(*user_id),
+            DomainEvent::ChatDeleted { .. } => Left::Everyone,
+            _ => Left::Nobody,
         };
+        let mut followers = Vec::new();
         if let Some(entry) = self.topics.lock(&topic).get_mut(&topic) {
             entry.position = Some(entry.position.map_or(seq, |p| p.max(seq)));
             let outbound = Outbound::ChatEvent {
@@ -147,9 +149,19 @@ impl Hub {
             for conn in entry.followers.values() {
                 offer(conn, outbound.clone());
             }
+            if left == Left::Everyone {
+                followers.extend(entry.followers.values().cloned());
+            }
         }
-        if let Some(user_id) = left {
-            self.user_left_chat(user_id, chat_id, seq).await;
+        match left {
+            Left::User(user_id) => self.user_left_chat(user_id, chat_id, seq).await,
+            Left::Everyone => {
+                for conn in followers {
+                    offer(&conn, Outbound::ChatLeft { chat_id, seq });
+                    self.leave_chat(conn.id, chat_id).await;
+                }
+            }
+            Left::Nobody => {}
         }
     }
 
@@ -204,6 +216,16 @@ impl Hub {
             self.leave_chat(conn.id, chat_id).await;
         }
     }
+}
+
+/// Whose view of a chat a logged event ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Left {
+    Nobody,
+    /// Their `member_left`.
+    User(i64),
+    /// `chat_deleted`.
+    Everyone,
 }
 
 /// What a replica does with a chat's live event at `seq`, given the last

@@ -26,6 +26,13 @@ pub struct Chat {
     pub last_activity_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Set when the chat was deleted for everyone; such a chat has no
+    /// members and is not found by [`Chat::find`] / [`Chat::lock`].
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// Chat setting: messages older than this many days are removed.
+    pub retention_days: Option<i32>,
+    /// Chat setting: members' read positions are shown to the others.
+    pub read_receipts_enabled: bool,
 }
 
 /// A chat about to be inserted.
@@ -61,6 +68,9 @@ pub struct ChatMember {
     /// The seq of this member's latest `member_joined` (0: a member since
     /// the chat began).
     pub joined_seq: i64,
+    /// Deleted "for me" (a private chat): out of the chat list until a
+    /// message newer than the cleared history arrives.
+    pub hidden: bool,
 }
 
 /// A member about to be inserted.
@@ -140,6 +150,8 @@ pub struct ChatChanges<'a> {
     pub description: Option<Option<&'a str>>,
     pub avatar_url: Option<Option<&'a str>>,
     pub pinned_message_id: Option<Option<i64>>,
+    pub retention_days: Option<Option<i32>>,
+    pub read_receipts_enabled: Option<bool>,
 }
 
 /// What [`ChatMember::update`] changes: `None` leaves a field as it is,
@@ -152,6 +164,7 @@ pub struct MemberChanges<'a> {
     pub muted: Option<bool>,
     pub archived: Option<bool>,
     pub pinned: Option<bool>,
+    pub hidden: Option<bool>,
 }
 
 /// Which chats [`ChatListRow::load`] returns.
@@ -213,6 +226,7 @@ SELECT c.id, c.public_id, c.type AS chat_type, c.title, c.description, c.avatar_
  WHERE m.user_id = $1
    AND ($2::bigint IS NULL OR c.id = $2)
    AND ($2::bigint IS NOT NULL OR m.archived = $3)
+   AND ($2::bigint IS NOT NULL OR NOT m.hidden OR lm.id IS NOT NULL)
    AND ($4::bigint IS NULL OR (c.last_activity_at, c.id) <
         (SELECT b.last_activity_at, b.id FROM chats b WHERE b.id = $4))
    AND ($5::text IS NULL OR strpos(lower(COALESCE(c.title, cp.name, '')), lower($5)) > 0
@@ -241,10 +255,12 @@ impl ChatListRow {
 }
 
 impl Chat {
-    /// The chat with `id`; `NotFound` if there is none.
+    /// The chat with `id`; `NotFound` if there is none (or it was
+    /// deleted).
     pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Chat> {
         chats::table
             .find(id)
+            .filter(chats::deleted_at.is_null())
             .select(Chat::as_select())
             .first(conn)
             .await
@@ -255,10 +271,11 @@ impl Chat {
     /// messages) takes this lock first, so that locks are always taken in
     /// one order (the chat, then its members and messages) and changes of
     /// one chat are serialised (issue 6, items 2–3). `NotFound` if there is
-    /// no such chat.
+    /// no such chat (or it was deleted).
     pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Chat> {
         chats::table
             .find(id)
+            .filter(chats::deleted_at.is_null())
             .select(Chat::as_select())
             .for_no_key_update()
             .first(conn)
@@ -279,6 +296,8 @@ impl Chat {
             created_by: self.created_by,
             member_ids,
             created_at: self.created_at,
+            retention_days: self.retention_days,
+            read_receipts_enabled: self.read_receipts_enabled,
         }
     }
 
@@ -376,6 +395,24 @@ impl ChatMember {
             .first(conn)
             .await
             .optional()
+    }
+
+    /// Brings a chat the member deleted "for me" back into their list.
+    pub async fn unhide(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        user_id: i64,
+    ) -> QueryResult<()> {
+        diesel::update(
+            chat_members::table
+                .filter(chat_members::chat_id.eq(chat_id))
+                .filter(chat_members::user_id.eq(user_id))
+                .filter(chat_members::hidden),
+        )
+        .set(chat_members::hidden.eq(false))
+        .execute(conn)
+        .await?;
+        Ok(())
     }
 
     /// Removes a membership; returns whether there was one.
@@ -548,11 +585,17 @@ impl ChatMember {
         user_id: i64,
     ) -> QueryResult<(i64, i64)> {
         use diesel::dsl::max;
+        // With read receipts off (a chat setting) nobody's reading shows.
         let (read, delivered): (Option<i64>, Option<i64>) = chat_members::table
+            .inner_join(chats::table)
             .filter(chat_members::chat_id.eq(chat_id))
             .filter(chat_members::user_id.ne(user_id))
             .select((
-                max(chat_members::last_read_message_id),
+                max(diesel::dsl::case_when(
+                    chats::read_receipts_enabled,
+                    chat_members::last_read_message_id,
+                )
+                .otherwise(0i64)),
                 max(chat_members::last_delivered_message_id),
             ))
             .first(conn)

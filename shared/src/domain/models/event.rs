@@ -52,17 +52,21 @@ pub async fn record(
 /// moves the chat to the top of its members' lists (`last_activity_at`) and
 /// returns the chat with its new `last_seq`, the message's seq, in one
 /// statement. A send that is then refused rolls it back. `NotFound` if
-/// there is no such chat.
+/// there is no such chat (or it was deleted).
 pub async fn take_message_seq(conn: &mut AsyncPgConnection, chat_id: i64) -> QueryResult<Chat> {
-    diesel::update(chats::table.find(chat_id))
-        .set((
-            chats::last_seq.eq(chats::last_seq + 1),
-            chats::updated_at.eq(diesel::dsl::now),
-            chats::last_activity_at.eq(diesel::dsl::now),
-        ))
-        .returning(Chat::as_returning())
-        .get_result(conn)
-        .await
+    diesel::update(
+        chats::table
+            .find(chat_id)
+            .filter(chats::deleted_at.is_null()),
+    )
+    .set((
+        chats::last_seq.eq(chats::last_seq + 1),
+        chats::updated_at.eq(diesel::dsl::now),
+        chats::last_activity_at.eq(diesel::dsl::now),
+    ))
+    .returning(Chat::as_returning())
+    .get_result(conn)
+    .await
 }
 
 /// Appends `event` to the chat's log at `seq` (taken with [`next_seq`] in

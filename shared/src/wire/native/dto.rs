@@ -173,6 +173,14 @@ pub struct ChatNotificationSettingsRead {
     pub muted: bool,
 }
 
+/// `ChatSettingsRead`: `GET / PUT /chats/{id}/settings`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChatSettingsRead {
+    pub chat_id: i64,
+    pub retention_days: Option<i32>,
+    pub read_receipts_enabled: bool,
+}
+
 /// A chat as every member sees it: carried by `chat_created` events, which
 /// are serialised once for all recipients.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -189,6 +197,8 @@ pub struct ChatInfo {
     pub created_by: Option<i64>,
     pub member_ids: Vec<i64>,
     pub created_at: DateTime<Utc>,
+    pub retention_days: Option<i32>,
+    pub read_receipts_enabled: bool,
 }
 
 /// `{ "text": "..." }` for `PUT /messages/{id}`.

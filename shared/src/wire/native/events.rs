@@ -83,6 +83,12 @@ pub enum ServerEvent {
         message_id: Option<i64>,
         user_id: i64,
     },
+    /// `user_id` deleted the chat for everyone; the last event of it.
+    ChatDeleted {
+        chat_id: i64,
+        seq: i64,
+        user_id: i64,
+    },
     /// The user's own settings of a chat changed on another of their
     /// devices (ephemeral: not in the log).
     ChatSettingsUpdated {
@@ -91,6 +97,7 @@ pub enum ServerEvent {
         pinned: bool,
         muted: bool,
         cleared_before_message_id: i64,
+        hidden: bool,
     },
     /// A member's delivered position moved (ephemeral: not in the log).
     MessageDelivered {
@@ -164,6 +171,7 @@ impl ServerEvent {
             ServerEvent::MemberUpdated { .. } => "member_updated",
             ServerEvent::MemberLeft { .. } => "member_left",
             ServerEvent::MessagePinned { .. } => "message_pinned",
+            ServerEvent::ChatDeleted { .. } => "chat_deleted",
             ServerEvent::ChatSettingsUpdated { .. } => "chat_settings_updated",
             ServerEvent::MessageDelivered { .. } => "message_delivered",
             ServerEvent::MessageRead { .. } => "message_read",

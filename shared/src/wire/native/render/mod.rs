@@ -75,6 +75,11 @@ pub fn chat_event(logged: &LoggedEvent) -> ServerEvent {
             message_id: *message_id,
             user_id: *user_id,
         },
+        DomainEvent::ChatDeleted { user_id } => ServerEvent::ChatDeleted {
+            chat_id,
+            seq,
+            user_id: *user_id,
+        },
     }
 }
 
@@ -143,12 +148,14 @@ pub fn live(event: &LiveEvent) -> ServerEvent {
             pinned,
             muted,
             cleared_before_message_id,
+            hidden,
         } => ServerEvent::ChatSettingsUpdated {
             chat_id: *chat_id,
             archived: *archived,
             pinned: *pinned,
             muted: *muted,
             cleared_before_message_id: *cleared_before_message_id,
+            hidden: *hidden,
         },
     }
 }
@@ -286,6 +293,8 @@ mod tests {
             created_by: Some(3),
             member_ids: vec![3, 4],
             created_at: at("2026-11-26T09:00:00Z"),
+            retention_days: None,
+            read_receipts_enabled: true,
         }
     }
 
@@ -306,7 +315,7 @@ mod tests {
     #[test]
     fn native_frames_are_pinned() {
         let message = r#"{"id":11,"chat_id":7,"sender_id":3,"seq":42,"reply_to_message_id":10,"forwarded_from_message_id":null,"type":"text","text":"hi @bob","client_message_id":"c-1","delivery_status":"sent","attachment_waveform":null,"reactions":[],"attachments":[],"mentions":[4],"deleted":false,"edited_at":null,"created_at":"2026-11-26T10:00:00Z","updated_at":"2026-11-26T10:00:00Z"}"#;
-        let chat = r#"{"id":7,"public_id":"P7","type":"group","title":"Crew","description":null,"avatar_url":null,"handle":null,"is_public":false,"created_by":3,"member_ids":[3,4],"created_at":"2026-11-26T09:00:00Z"}"#;
+        let chat = r#"{"id":7,"public_id":"P7","type":"group","title":"Crew","description":null,"avatar_url":null,"handle":null,"is_public":false,"created_by":3,"member_ids":[3,4],"created_at":"2026-11-26T09:00:00Z","retention_days":null,"read_receipts_enabled":true}"#;
         let member = r#"{"id":21,"user_id":4,"role":"member","joined_at":"2026-11-26T09:30:00Z","name":"Bob","username":"bob","nickname":null}"#;
         let cases = [
             (
@@ -378,6 +387,10 @@ mod tests {
                 r#"{"type":"message_pinned","chat_id":7,"seq":42,"message_id":null,"user_id":3}"#
                     .to_owned(),
             ),
+            (
+                DomainEvent::ChatDeleted { user_id: 3 },
+                r#"{"type":"chat_deleted","chat_id":7,"seq":42,"user_id":3}"#.to_owned(),
+            ),
         ];
         for (event, expected) in cases {
             assert_eq!(frame(event), expected);
@@ -444,8 +457,9 @@ mod tests {
                     pinned: false,
                     muted: true,
                     cleared_before_message_id: 11,
+                    hidden: false,
                 },
-                r#"{"type":"chat_settings_updated","chat_id":7,"archived":true,"pinned":false,"muted":true,"cleared_before_message_id":11}"#,
+                r#"{"type":"chat_settings_updated","chat_id":7,"archived":true,"pinned":false,"muted":true,"cleared_before_message_id":11,"hidden":false}"#,
             ),
         ];
         for (event, expected) in cases {

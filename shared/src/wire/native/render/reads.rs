@@ -7,13 +7,13 @@ use crate::domain::kinds::ChatType;
 use crate::domain::models::message::MessageEdit;
 use crate::domain::two_factor::TwoFactorSetup;
 use crate::domain::views::{
-    AccountView, ChatDetail, ChatView, DeliveryStatus, MessageView, NotificationSettings,
-    PublicChat, TokenPair,
+    AccountView, ChatDetail, ChatSettings, ChatView, DeliveryStatus, MessageView,
+    NotificationSettings, PublicChat, TokenPair,
 };
 use crate::wire::native::dto::{
     AuthUserResponse, ChatDetailRead, ChatDiscoverRead, ChatInfo, ChatMemberRead,
-    ChatNotificationSettingsRead, ChatRead, InviteLinkCreatedRead, InviteLinkRead, MessageEditRead,
-    MessageRead, TokenResponse, TwoFactorSetupRead,
+    ChatNotificationSettingsRead, ChatRead, ChatSettingsRead, InviteLinkCreatedRead,
+    InviteLinkRead, MessageEditRead, MessageRead, TokenResponse, TwoFactorSetupRead,
 };
 
 /// `MessageRead` of a message as its reader sees it.
@@ -164,6 +164,15 @@ pub fn notification_settings(settings: &NotificationSettings) -> ChatNotificatio
     }
 }
 
+/// `ChatSettingsRead`.
+pub fn chat_settings(settings: &ChatSettings) -> ChatSettingsRead {
+    ChatSettingsRead {
+        chat_id: settings.chat_id,
+        retention_days: settings.retention_days,
+        read_receipts_enabled: settings.read_receipts_enabled,
+    }
+}
+
 /// The answer of `POST /auth/2fa/setup`.
 pub fn two_factor_setup(setup: &TwoFactorSetup) -> TwoFactorSetupRead {
     TwoFactorSetupRead {
@@ -213,6 +222,8 @@ pub fn chat(c: &ChatSnapshot) -> ChatInfo {
         created_by: c.created_by,
         member_ids: c.member_ids.clone(),
         created_at: c.created_at,
+        retention_days: c.retention_days,
+        read_receipts_enabled: c.read_receipts_enabled,
     }
 }
 
