@@ -70,3 +70,23 @@ ensure_redis() {
 ensure_psql() {
     command -v psql >/dev/null || apt_install postgresql-client
 }
+
+# Headless Chromium (Debian's package) for the test that renders /docs.
+ensure_chromium() {
+    command -v chromium >/dev/null || apt_install chromium
+    export PARLEY_CHROMIUM=${PARLEY_CHROMIUM:-$(command -v chromium)}
+}
+
+# openapi-spec-validator (PyPI), the reference OpenAPI 3.1 validator, in a
+# virtualenv under target/ so that it stays out of the system Python.
+ensure_openapi_validator() {
+    local venv=target/tools/openapi-venv
+    if [ ! -x "$venv/bin/openapi-spec-validator" ]; then
+        say "installing openapi-spec-validator from PyPI"
+        python3 -m venv "$venv" || die "python3 -m venv failed (apt-get install python3-venv)"
+        "$venv/bin/pip" install -q --disable-pip-version-check 'openapi-spec-validator>=0.7' \
+            || die "could not install openapi-spec-validator"
+    fi
+    PARLEY_OPENAPI_VALIDATOR="$(pwd)/$venv/bin/openapi-spec-validator"
+    export PARLEY_OPENAPI_VALIDATOR
+}

@@ -18,6 +18,7 @@ use tracing_actix_web::{RequestId, TracingLogger};
 
 pub mod error;
 pub mod extract;
+pub mod openapi;
 pub mod realtime;
 pub mod routes;
 pub mod state;

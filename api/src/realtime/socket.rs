@@ -45,6 +45,24 @@ const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// Upgrades to a WebSocket. A missing or bad token is a 401 JSON answer
 /// before the upgrade (the [`AuthUser`] extractor).
+#[utoipa::path(
+    get,
+    path = "/api/v1/ws",
+    tag = "realtime",
+    summary = "Open the realtime WebSocket.",
+    description = "Upgrades to a WebSocket that speaks the realtime protocol of docs/realtime.md: the first frame is `ready`; then send `resume` and receive every event of every chat of the caller, in order per chat. The access token may come as `Authorization: Bearer <token>`, `?token=<token>`, the `access_token` cookie, or (browsers) `Sec-WebSocket-Protocol: parley.bearer, <token>` (the server then answers with the `parley.bearer` subprotocol). Every refusal is a JSON error before the upgrade.",
+    params(
+        ("token" = Option<String>, Query, description = "The access token, for clients that cannot set a header."),
+    ),
+    responses(
+        (status = 101, description = "Switching Protocols: the realtime protocol of docs/realtime.md"),
+        (status = 400, description = "`websocket_handshake`: not a WebSocket upgrade request.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one. Answered before the upgrade, as JSON.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`origin_not_allowed`: a browser `Origin` that `WS_ALLOWED_ORIGINS` does not list.", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`service_unavailable`: this replica has lost Redis and cannot follow chats; retry with backoff.", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn connect_ws(
     req: HttpRequest,
     body: web::Payload,

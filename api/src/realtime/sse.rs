@@ -28,6 +28,25 @@ const SSE_BUFFER: usize = 64;
 /// Opens the event stream. Errors: 401 before the stream starts (token from
 /// `Authorization`, the `access_token` cookie or `?token=`); 422
 /// `invalid_token` for a `Last-Event-ID` this server did not issue.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sse/subscribe",
+    tag = "realtime",
+    summary = "Subscribe to the realtime events as Server-Sent Events.",
+    description = "For clients that cannot open a WebSocket: the socket's events as `event: <type>` / `data: <json>`. `ready` and every chat event carry `id: <token>`, the client's position in all its chats; a reconnecting `EventSource` sends it back as `Last-Event-ID` and receives exactly what it missed, then live events. A `: heartbeat` comment keeps proxies from closing an idle stream. There are no client frames: send messages and receipts over REST. The access token may come as `Authorization: Bearer <token>`, `?token=<token>` or the `access_token` cookie. Every refusal is a JSON error before the stream starts.",
+    params(
+        ("token" = Option<String>, Query, description = "The access token, for clients that cannot set a header (`EventSource`)."),
+        ("Last-Event-ID" = Option<String>, Header, description = "The `id` of the last event received: the stream starts with what came after it. Sent by a reconnecting `EventSource` by itself."),
+    ),
+    responses(
+        (status = 200, description = "text/event-stream: the same events as the socket; see docs/realtime.md", content_type = "text/event-stream"),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one. Answered before the stream starts, as JSON.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`origin_not_allowed`: a browser `Origin` that `WS_ALLOWED_ORIGINS` does not list.", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`invalid_token`, with `field: \"Last-Event-ID\"`: not an event id from this server.", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`service_unavailable`: this replica has lost Redis and cannot follow chats; retry with backoff.", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn subscribe_sse(
     req: HttpRequest,
     state: web::Data<ApiState>,

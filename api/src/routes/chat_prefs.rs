@@ -3,10 +3,12 @@
 
 use actix_web::{HttpResponse, web};
 use parley_shared::domain::chat_prefs::{self, ListFlag, MuteRequest};
+use parley_shared::wire::native::dto::{ChatNotificationSettingsRead, ChatRead};
 use parley_shared::wire::native::render;
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
+use crate::openapi::ErrorBody;
 use crate::state::ApiState;
 
 async fn set_flag(
@@ -20,7 +22,24 @@ async fn set_flag(
     Ok(HttpResponse::Ok().json(render::chat_view(&chat)))
 }
 
-/// `POST /chats/{chat_id}/archive` → 200 `ChatRead`.
+/// Archive a chat for the caller.
+///
+/// It moves from the main list to `GET /api/v1/chats?archived=true`. Only
+/// the caller's view changes; their other devices hear
+/// `chat_settings_updated`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chats/{chat_id}/archive",
+    tag = "chat-settings",
+    params(("chat_id" = i64, Path, description = "The chat's id.")),
+    responses(
+        (status = 200, description = "The chat as the caller now sees it (`archived: true`).", body = ChatRead),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn archive(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -29,7 +48,23 @@ pub async fn archive(
     set_flag(state, caller, path.into_inner(), ListFlag::Archived, true).await
 }
 
-/// `POST /chats/{chat_id}/unarchive` → 200 `ChatRead`.
+/// Bring an archived chat back to the caller's main list.
+///
+/// Only the caller's view changes; their other devices hear
+/// `chat_settings_updated`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chats/{chat_id}/unarchive",
+    tag = "chat-settings",
+    params(("chat_id" = i64, Path, description = "The chat's id.")),
+    responses(
+        (status = 200, description = "The chat as the caller now sees it (`archived: false`).", body = ChatRead),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn unarchive(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -38,7 +73,25 @@ pub async fn unarchive(
     set_flag(state, caller, path.into_inner(), ListFlag::Archived, false).await
 }
 
-/// `POST /chats/{chat_id}/pin-chat` → 200 `ChatRead`.
+/// Pin a chat to the top of the caller's list.
+///
+/// Sets `pinned` on the caller's entry (clients sort pinned chats first).
+/// Only the caller's view changes; their other devices hear
+/// `chat_settings_updated`. To pin a message, see
+/// `POST /api/v1/chats/{chat_id}/pin`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chats/{chat_id}/pin-chat",
+    tag = "chat-settings",
+    params(("chat_id" = i64, Path, description = "The chat's id.")),
+    responses(
+        (status = 200, description = "The chat as the caller now sees it (`pinned: true`).", body = ChatRead),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn pin_chat(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -47,7 +100,23 @@ pub async fn pin_chat(
     set_flag(state, caller, path.into_inner(), ListFlag::Pinned, true).await
 }
 
-/// `POST /chats/{chat_id}/unpin-chat` → 200 `ChatRead`.
+/// Unpin a chat from the top of the caller's list.
+///
+/// Only the caller's view changes; their other devices hear
+/// `chat_settings_updated`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chats/{chat_id}/unpin-chat",
+    tag = "chat-settings",
+    params(("chat_id" = i64, Path, description = "The chat's id.")),
+    responses(
+        (status = 200, description = "The chat as the caller now sees it (`pinned: false`).", body = ChatRead),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn unpin_chat(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -56,7 +125,22 @@ pub async fn unpin_chat(
     set_flag(state, caller, path.into_inner(), ListFlag::Pinned, false).await
 }
 
-/// `GET /chats/{chat_id}/notifications` → 200 `ChatNotificationSettingsRead`.
+/// Get the caller's notification settings of a chat.
+///
+/// Whether the caller muted the chat.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chats/{chat_id}/notifications",
+    tag = "chat-settings",
+    params(("chat_id" = i64, Path, description = "The chat's id.")),
+    responses(
+        (status = 200, description = "The caller's notification settings.", body = ChatNotificationSettingsRead),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn notifications(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -66,7 +150,27 @@ pub async fn notifications(
     Ok(HttpResponse::Ok().json(render::notification_settings(&settings)))
 }
 
-/// `PUT /chats/{chat_id}/notifications {muted}` → 200 `ChatNotificationSettingsRead`.
+/// Mute or unmute a chat for the caller.
+///
+/// A muted chat still notifies the caller's mentions. Only the caller's
+/// view changes; their other devices hear `chat_settings_updated`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/chats/{chat_id}/notifications",
+    tag = "chat-settings",
+    params(("chat_id" = i64, Path, description = "The chat's id.")),
+    request_body = MuteRequest,
+    responses(
+        (status = 200, description = "The caller's notification settings as they now are.", body = ChatNotificationSettingsRead),
+        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field: \"muted\"`: missing or not a boolean.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn set_notifications(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -77,7 +181,26 @@ pub async fn set_notifications(
     Ok(HttpResponse::Ok().json(render::notification_settings(&settings)))
 }
 
-/// `POST /chats/{chat_id}/clear` → 204.
+/// Clear a chat's history for the caller.
+///
+/// Every message so far leaves the caller's message list, unread counts and
+/// replays (where they become `message_hidden` stubs); the other members
+/// keep theirs, and later messages show as usual. A chat the caller had
+/// deleted for themself comes back to their list. Their other devices hear
+/// `chat_settings_updated`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chats/{chat_id}/clear",
+    tag = "chat-settings",
+    params(("chat_id" = i64, Path, description = "The chat's id.")),
+    responses(
+        (status = 204, description = "Cleared."),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn clear(
     state: web::Data<ApiState>,
     caller: AuthUser,

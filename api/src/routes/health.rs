@@ -7,20 +7,51 @@ use serde_json::json;
 
 use crate::state::ApiState;
 
-/// `GET /health`: `{"status": "ok"}`.
+/// Health check: the process answers.
+///
+/// Always 200 `{"status": "ok"}`; no dependency is checked (see
+/// `GET /health/ready`).
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "health",
+    responses(
+        (status = 200, description = "`{\"status\": \"ok\"}`."),
+    )
+)]
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// `GET /health/live`: the process answers.
+/// Liveness probe: the process answers.
+///
+/// Always 200 `{"status": "ok"}`; no dependency is checked. Restart the
+/// process when it stops answering.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "health",
+    responses(
+        (status = 200, description = "`{\"status\": \"ok\"}`."),
+    )
+)]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// `GET /health/ready`: 200 `{"status": "ready", "db": "ok", "redis": "ok"}`
-/// when PostgreSQL and Redis answer within 2 s; otherwise 503
-/// `{"detail": {"status": "not_ready", "db": bool, "redis": bool}, "code": "not_ready"}`.
+/// Readiness probe: PostgreSQL and Redis answer.
+///
+/// 200 when PostgreSQL and Redis each answer within 2 s; otherwise 503.
 /// Without Redis configured, `redis` is `"disabled"` and does not count.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready: `{\"status\": \"ready\", \"db\": \"ok\", \"redis\": \"ok\" | \"disabled\"}`."),
+        (status = 503, description = "Not ready: `{\"detail\": {\"status\": \"not_ready\", \"db\": bool, \"redis\": bool}, \"code\": \"not_ready\"}`, where `db` and `redis` tell which answered (`redis` is `true` when it is not configured)."),
+    )
+)]
 pub async fn ready(state: web::Data<ApiState>) -> HttpResponse {
     let timeout = Duration::from_secs(2);
     let db_ok = parley_shared::infra::db::ping(&state.ctx.db, timeout).await;

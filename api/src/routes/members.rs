@@ -2,13 +2,31 @@
 
 use actix_web::{HttpResponse, web};
 use parley_shared::domain::members::{self, AddMemberRequest, NicknameRequest, RoleRequest};
+use parley_shared::wire::native::dto::ChatMemberRead;
 use parley_shared::wire::native::render;
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
+use crate::openapi::ErrorBody;
 use crate::state::ApiState;
 
-/// `GET /chats/{chat_id}/members` → 200 `ChatMemberRead[]`, in joining order.
+/// List a chat's members, in joining order.
+///
+/// With their names and usernames, roles and nicknames. Any member may
+/// list them.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chats/{chat_id}/members",
+    tag = "members",
+    params(("chat_id" = i64, Path, description = "The chat's id.")),
+    responses(
+        (status = 200, description = "The members.", body = [ChatMemberRead]),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_members(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -19,7 +37,29 @@ pub async fn list_members(
     Ok(HttpResponse::Ok().json(members))
 }
 
-/// `PATCH /chats/{chat_id}/members/{user_id}/role {role}` → 200 `ChatMemberRead`.
+/// Change a member's role.
+///
+/// The owner only, and not their own role. `role` is `admin`, `moderator`
+/// or `member`; `owner` hands the chat over: the member becomes the owner
+/// and the caller an admin (one owner per chat). The members hear
+/// `member_updated`; setting the role a member already has changes nothing.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/chats/{chat_id}/members/{user_id}/role",
+    tag = "members",
+    params(("chat_id" = i64, Path, description = "The chat's id."), ("user_id" = i64, Path, description = "The member's user id.")),
+    request_body = RoleRequest,
+    responses(
+        (status = 200, description = "The member with their new role.", body = ChatMemberRead),
+        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the chat; `private_chat`: a private chat has no roles; `not_chat_admin`: only the owner changes roles; `cannot_change_role`: not the caller's own role.", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`; `member_not_found`: the user is not a member; `not_found`: `chat_id` or `user_id` is not an integer.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field: \"role\"`: not one of `owner`, `admin`, `moderator`, `member`, or missing.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn set_role(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -31,7 +71,28 @@ pub async fn set_role(
     Ok(HttpResponse::Ok().json(render::member(&member)))
 }
 
-/// `PATCH /chats/{chat_id}/members/me {nickname}` → 200 `ChatMemberRead`.
+/// Set the caller's nickname in a chat.
+///
+/// Shown instead of their name in this chat; 1–64 characters, `null` or
+/// `""` clears it. Any member, any chat. The members hear `member_updated`
+/// (nothing when it does not change).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/chats/{chat_id}/members/me",
+    tag = "members",
+    params(("chat_id" = i64, Path, description = "The chat's id.")),
+    request_body = NicknameRequest,
+    responses(
+        (status = 200, description = "The caller as a member, with the nickname.", body = ChatMemberRead),
+        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field: \"nickname\"`: over 64 characters, or not a string or `null`.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn set_nickname(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -42,7 +103,25 @@ pub async fn set_nickname(
     Ok(HttpResponse::Ok().json(render::member(&member)))
 }
 
-/// `POST /chats/{chat_id}/leave` → 204.
+/// Leave a group or channel.
+///
+/// The members hear `member_left`. An owner who leaves hands the chat to
+/// the longest-standing admin (or member), who becomes the owner. A private
+/// chat cannot be left: delete it for yourself instead
+/// (`DELETE /api/v1/chats/{chat_id}`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/chats/{chat_id}/leave",
+    tag = "members",
+    params(("chat_id" = i64, Path, description = "The chat's id.")),
+    responses(
+        (status = 204, description = "Left."),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the chat; `private_chat`: a private chat cannot be left.", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn leave_chat(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -52,7 +131,30 @@ pub async fn leave_chat(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `POST /chats/{chat_id}/members` → 201 `ChatMemberRead`.
+/// Add a user to a group or channel.
+///
+/// Owners and admins only. The user joins as a plain member; the members
+/// and the new member's sockets hear `member_joined`. No block may stand
+/// between the caller and the user, and the user's
+/// `privacy_group_invites` must let the caller add them.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chats/{chat_id}/members",
+    tag = "members",
+    params(("chat_id" = i64, Path, description = "The chat's id.")),
+    request_body = AddMemberRequest,
+    responses(
+        (status = 201, description = "The new member.", body = ChatMemberRead),
+        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the chat; `not_chat_admin`: only the owner and admins add members; `private_chat`: a private chat has exactly its two members; `blocked`: a block stands between the caller and the user; `group_invites_restricted`: the user's `privacy_group_invites` refuses the caller.", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`; `user_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+        (status = 409, description = "`already_member`.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field: \"user_id\"`: missing or not an integer.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn add_member(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -63,7 +165,24 @@ pub async fn add_member(
     Ok(HttpResponse::Created().json(render::member(&member)))
 }
 
-/// `DELETE /chats/{chat_id}/members/{user_id}` → 204.
+/// Remove a member from a group or channel.
+///
+/// The owner removes anyone but themself; an admin removes moderators and
+/// plain members (a member of a lower rank). The members hear `member_left`
+/// (`reason: "removed"`). To remove yourself, leave.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/chats/{chat_id}/members/{user_id}",
+    tag = "members",
+    params(("chat_id" = i64, Path, description = "The chat's id."), ("user_id" = i64, Path, description = "The member's user id.")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the chat; `not_chat_admin`: only the owner and admins remove members; `private_chat`: a private chat has exactly its two members; `cannot_remove`: the member does not rank below the caller (or is the caller).", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`; `member_not_found`: the user is not a member; `not_found`: `chat_id` or `user_id` is not an integer.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn remove_member(
     state: web::Data<ApiState>,
     caller: AuthUser,

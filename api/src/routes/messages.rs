@@ -2,16 +2,50 @@
 
 use actix_web::{HttpResponse, web};
 use parley_shared::domain::messages::{self, ListMessagesQuery, MessageCreateRequest, SendOutcome};
-use parley_shared::domain::receipts::{self, StatusUpdateRequest};
-use parley_shared::wire::native::dto::MessageUpdateRequest;
+use parley_shared::domain::receipts::{self, StatusPositions, StatusUpdateRequest};
+use parley_shared::wire::native::dto::{MessageEditRead, MessageRead, MessageUpdateRequest};
 use parley_shared::wire::native::render;
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
+use crate::openapi::ErrorBody;
 use crate::state::ApiState;
 
-/// `POST /messages` → 201 `MessageRead`; a retry with the same
-/// `client_message_id` → 200 with the original message.
+/// Send a text message.
+///
+/// `text` 1–4,096 characters (not only spaces); `type` is `text` or
+/// absent. `reply_to_message_id` must be a message of the same chat.
+/// `@username` mentions are recorded. The members' sockets hear
+/// `message_created`.
+///
+/// Idempotent by `client_message_id` (1–64 characters, unique per sender):
+/// a retry with the same id, chat and text answers 200 with the original
+/// message and writes nothing, even when the first answer was lost; a
+/// retry is answered even over the rate limit. In a channel only owners
+/// and admins post; in a private chat no block may stand between the two.
+///
+/// Limited per sender (`MESSAGE_RATE_LIMIT_PER_MINUTE`), and the same text
+/// to the same chat again within `DUPLICATE_MESSAGE_COOLDOWN_SECONDS` is
+/// refused.
+#[utoipa::path(
+    post,
+    path = "/api/v1/messages",
+    tag = "messages",
+    request_body = MessageCreateRequest,
+    responses(
+        (status = 201, description = "Sent: the new message.", body = MessageRead),
+        (status = 200, description = "A retry of an earlier send with the same `client_message_id`: the original message.", body = MessageRead),
+        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the chat; `cannot_post`: only owners and admins post in a channel; `blocked`: a private chat with a block between the two.", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`.", body = ErrorBody),
+        (status = 409, description = "`client_message_id_conflict`: the caller already used this `client_message_id` for another message (another chat or text).", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field`: `text` empty or over 4,096 characters; `type` other than `text`; `client_message_id` empty or over 64 characters; `reply_to_message_id` not a message of this chat; or a field missing or of the wrong type.", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: over the sender's message rate, or the same text sent to this chat again within the duplicate cooldown; retry after `Retry-After` seconds.", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create_message(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -25,7 +59,29 @@ pub async fn create_message(
     })
 }
 
-/// `GET /messages/{chat_id}?limit&before_id&after_id` → 200 `MessageRead[]`, oldest first.
+/// List a page of a chat's messages, oldest first.
+///
+/// Without a cursor, the newest `limit` messages; with `before_id`, those
+/// just before that message; with `after_id`, those just after it (not
+/// both). `limit` 1–100, default 50. Messages the caller hid or cleared
+/// are left out; a message deleted for everyone stays as a tombstone
+/// (`deleted: true`, `text: null`). `delivery_status` of the caller's own
+/// messages is how far the other members got; of others' messages, how far
+/// the caller got.
+#[utoipa::path(
+    get,
+    path = "/api/v1/messages/{id}",
+    tag = "messages",
+    params(("id" = i64, Path, description = "The chat's id (this route lists a chat's messages)."), ListMessagesQuery),
+    responses(
+        (status = 200, description = "A page of messages, oldest first.", body = [MessageRead]),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`; `not_found`: `id` is not an integer.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field`: `limit` outside 1..=100; `after_id` when both cursors are given; `query` when the query string does not parse.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_messages(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -37,7 +93,29 @@ pub async fn list_messages(
     Ok(HttpResponse::Ok().json(render::message_views(&page)))
 }
 
-/// `PUT /messages/{id}` → 200 `MessageRead`.
+/// Edit the text of one of the caller's messages.
+///
+/// `text` 1–4,096 characters. The old text is kept in the message's
+/// history (`GET /api/v1/messages/{id}/edits`) and `edited_at` is set; the
+/// members' sockets hear `message_updated`. Only the sender edits, and not
+/// once the message is deleted.
+#[utoipa::path(
+    put,
+    path = "/api/v1/messages/{id}",
+    tag = "messages",
+    params(("id" = i64, Path, description = "The message's id.")),
+    request_body = MessageUpdateRequest,
+    responses(
+        (status = 200, description = "The edited message.", body = MessageRead),
+        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the message's chat; `not_message_sender`: only the sender edits.", body = ErrorBody),
+        (status = 404, description = "`message_not_found`: no such message, deleted, or hidden from the caller; `not_found`: `id` is not an integer.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field: \"text\"`: empty, over 4,096 characters, or missing.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn update_message(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -50,13 +128,38 @@ pub async fn update_message(
 }
 
 /// Query of `DELETE /messages/{id}`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteQuery {
+    /// `true` deletes the message for everyone; `false` (the default) hides
+    /// it for the caller only.
     #[serde(default)]
     pub for_all: bool,
 }
 
-/// `DELETE /messages/{id}?for_all=` → 204.
+/// Delete a message, for the caller or for everyone.
+///
+/// `for_all=true` deletes it for everyone: allowed to the sender and, in a
+/// group or channel, to owners, admins and moderators. It stays as a
+/// tombstone (`deleted: true`, `text: null`) and every replay forgets its
+/// text; the members' sockets hear `message_deleted`. Without `for_all`,
+/// the message is hidden for the caller only (their other devices hear
+/// `message_deleted` with `for_all: false`). Deleting twice is not an
+/// error.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/messages/{id}",
+    tag = "messages",
+    params(("id" = i64, Path, description = "The message's id."), DeleteQuery),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the message's chat; `cannot_delete_for_all`: `for_all=true` on someone else's message without the right.", body = ErrorBody),
+        (status = 404, description = "`message_not_found`: no such message, or hidden from the caller; `not_found`: `id` is not an integer.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field: \"query\"`: the query string does not parse (`for_all` must be `true` or `false`).", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn delete_message(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -67,7 +170,22 @@ pub async fn delete_message(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `GET /messages/{id}/edits` → 200 `MessageEditRead[]`, oldest first.
+/// List a message's earlier texts, oldest first.
+///
+/// One entry per edit: the text before it and when it was edited.
+#[utoipa::path(
+    get,
+    path = "/api/v1/messages/{id}/edits",
+    tag = "messages",
+    params(("id" = i64, Path, description = "The message's id.")),
+    responses(
+        (status = 200, description = "The message's edit history.", body = [MessageEditRead]),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the message's chat.", body = ErrorBody),
+        (status = 404, description = "`message_not_found`: no such message, or hidden from the caller; `not_found`: `id` is not an integer.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_edits(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -78,7 +196,30 @@ pub async fn list_edits(
     Ok(HttpResponse::Ok().json(edits))
 }
 
-/// `POST /messages/status` → 200 `{last_delivered_message_id, last_read_message_id}`.
+/// Mark messages of a chat delivered or read.
+///
+/// Moves the caller's delivered (`status: "message_delivered"`) or read
+/// and delivered (`status: "message_read"`) position in `chat_id` up to
+/// `message_id`; positions never move back, and unread counts follow them.
+/// When a position moved, the members hear `message_delivered` /
+/// `message_read` (with the chat's `read_receipts_enabled` off,
+/// `message_read` reaches only the caller's own devices).
+#[utoipa::path(
+    post,
+    path = "/api/v1/messages/status",
+    tag = "messages",
+    request_body = StatusUpdateRequest,
+    responses(
+        (status = 200, description = "The caller's positions in the chat after the update.", body = StatusPositions),
+        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`; `message_not_found`: no such message in this chat.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field`: `status` not `message_delivered` or `message_read`, or a field missing or of the wrong type.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn update_status(
     state: web::Data<ApiState>,
     caller: AuthUser,

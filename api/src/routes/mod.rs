@@ -1,9 +1,11 @@
 //! Every route of the native API, in one place (`configure`).
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::http::Method;
+use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, web};
 use parley_shared::AppError;
 
 use crate::error::ApiError;
+use crate::realtime;
 
 pub mod auth;
 pub mod chat_prefs;
@@ -13,136 +15,168 @@ pub mod members;
 pub mod messages;
 pub mod users;
 
-/// Registers every route.
+/// Registers every route, the OpenAPI document (`/openapi.json`) and its
+/// UI (`/docs`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health::health))
-        .route("/health/live", web::get().to(health::live))
-        .route("/health/ready", web::get().to(health::ready))
-        .service(
-            web::scope("/api/v1")
-                .service(
-                    web::scope("/auth")
-                        .route("/register", web::post().to(auth::register))
-                        .route("/login", web::post().to(auth::login))
-                        .route("/refresh", web::post().to(auth::refresh))
-                        .route("/verify-email", web::post().to(auth::verify_email))
-                        .route(
-                            "/resend-verification",
-                            web::post().to(auth::resend_verification),
-                        )
-                        .route(
-                            "/request-password-reset",
-                            web::post().to(auth::request_password_reset),
-                        )
-                        .route("/reset-password", web::post().to(auth::reset_password))
-                        .route("/2fa/setup", web::post().to(auth::two_factor_setup))
-                        .route("/2fa/enable", web::post().to(auth::two_factor_enable))
-                        .route("/2fa/disable", web::post().to(auth::two_factor_disable))
-                        .route("/me", web::get().to(auth::me))
-                        .route("/sessions", web::get().to(auth::list_sessions))
-                        .route("/sessions", web::delete().to(auth::revoke_other_sessions))
-                        .route("/sessions/{jti}", web::delete().to(auth::revoke_session)),
-                )
-                .service(
-                    web::scope("/chats")
-                        .route("", web::get().to(chats::list_chats))
-                        .route("", web::post().to(chats::create_chat))
-                        .route("/saved", web::get().to(chats::saved))
-                        .route("/discover", web::get().to(chats::discover))
-                        .route("/join-by-invite", web::post().to(chats::join_by_invite))
-                        .route("/{chat_id}", web::get().to(chats::get_chat))
-                        .route("/{chat_id}", web::delete().to(chats::delete_chat))
-                        .route("/{chat_id}/settings", web::get().to(chats::settings))
-                        .route("/{chat_id}/settings", web::put().to(chats::set_settings))
-                        .route("/{chat_id}/join", web::post().to(chats::join))
-                        .route(
-                            "/{chat_id}/invite-link",
-                            web::post().to(chats::create_invite_link),
-                        )
-                        .route(
-                            "/{chat_id}/invite-links",
-                            web::get().to(chats::list_invite_links),
-                        )
-                        .route(
-                            "/{chat_id}/invite-links/{link_id}",
-                            web::delete().to(chats::revoke_invite_link),
-                        )
-                        .route("/{chat_id}/events", web::get().to(chats::list_chat_events))
-                        .route("/{chat_id}/title", web::patch().to(chats::set_title))
-                        .route("/{chat_id}/profile", web::patch().to(chats::set_profile))
-                        .route("/{chat_id}/pin", web::post().to(chats::pin_message))
-                        .route("/{chat_id}/leave", web::post().to(members::leave_chat))
-                        .route("/{chat_id}/members", web::get().to(members::list_members))
-                        .route("/{chat_id}/members", web::post().to(members::add_member))
-                        .route(
-                            "/{chat_id}/members/me",
-                            web::patch().to(members::set_nickname),
-                        )
-                        .route(
-                            "/{chat_id}/members/{user_id}",
-                            web::delete().to(members::remove_member),
-                        )
-                        .route(
-                            "/{chat_id}/members/{user_id}/role",
-                            web::patch().to(members::set_role),
-                        )
-                        .route("/{chat_id}/archive", web::post().to(chat_prefs::archive))
-                        .route(
-                            "/{chat_id}/unarchive",
-                            web::post().to(chat_prefs::unarchive),
-                        )
-                        .route("/{chat_id}/pin-chat", web::post().to(chat_prefs::pin_chat))
-                        .route(
-                            "/{chat_id}/unpin-chat",
-                            web::post().to(chat_prefs::unpin_chat),
-                        )
-                        .route(
-                            "/{chat_id}/notifications",
-                            web::get().to(chat_prefs::notifications),
-                        )
-                        .route(
-                            "/{chat_id}/notifications",
-                            web::put().to(chat_prefs::set_notifications),
-                        )
-                        .route("/{chat_id}/clear", web::post().to(chat_prefs::clear)),
-                )
-                .service(
-                    web::scope("/messages")
-                        .route("", web::post().to(messages::create_message))
-                        .route("/status", web::post().to(messages::update_status))
-                        .route("/{id}/edits", web::get().to(messages::list_edits))
-                        .route("/{chat_id}", web::get().to(messages::list_messages))
-                        .route("/{id}", web::put().to(messages::update_message))
-                        .route("/{id}", web::delete().to(messages::delete_message)),
-                )
-                .service(
-                    web::scope("/users")
-                        .route("/me", web::get().to(users::me))
-                        .route("/profile", web::put().to(users::update_profile))
-                        .route("/search", web::get().to(users::search))
-                        .route("/blocked", web::get().to(users::list_blocked))
-                        .route("/contacts", web::get().to(users::list_contacts))
-                        .route(
-                            "/contacts/by-email",
-                            web::post().to(users::add_contact_by_email),
-                        )
-                        .route("/{user_id}", web::get().to(users::get_user))
-                        .route("/{user_id}/block", web::post().to(users::block))
-                        .route("/{user_id}/block", web::delete().to(users::unblock))
-                        .route("/{user_id}/contacts", web::post().to(users::add_contact))
-                        .route(
-                            "/{user_id}/contacts",
-                            web::delete().to(users::remove_contact),
-                        ),
-                )
-                .route("/updates", web::get().to(chats::get_updates))
-                .route("/ws", web::get().to(crate::realtime::socket::connect_ws))
-                .route(
-                    "/sse/subscribe",
-                    web::get().to(crate::realtime::sse::subscribe_sse),
-                ),
-        )
+    register(cfg);
+    cfg.route("/docs", web::get().to(docs_redirect))
+        .service(crate::openapi::docs_service())
         .default_service(web::to(not_found));
+}
+
+/// Every route of the native API as `(METHOD, path)`, in the order they
+/// are matched: what `/openapi.json` must document (a test compares them).
+pub fn route_list() -> Vec<(String, String)> {
+    let mut listed = Vec::new();
+    let _ = actix_web::App::new().configure(|cfg| listed = register(cfg));
+    listed
+}
+
+/// Registers the routes and returns them. Full paths rather than scopes, so
+/// that the table reads as the API does and can be listed.
+fn register(cfg: &mut web::ServiceConfig) -> Vec<(String, String)> {
+    let mut r = Routes {
+        cfg,
+        listed: Vec::new(),
+    };
+    r.get("/health", health::health);
+    r.get("/health/live", health::live);
+    r.get("/health/ready", health::ready);
+
+    r.post("/api/v1/auth/register", auth::register);
+    r.post("/api/v1/auth/login", auth::login);
+    r.post("/api/v1/auth/refresh", auth::refresh);
+    r.post("/api/v1/auth/verify-email", auth::verify_email);
+    r.post(
+        "/api/v1/auth/resend-verification",
+        auth::resend_verification,
+    );
+    r.post(
+        "/api/v1/auth/request-password-reset",
+        auth::request_password_reset,
+    );
+    r.post("/api/v1/auth/reset-password", auth::reset_password);
+    r.post("/api/v1/auth/2fa/setup", auth::two_factor_setup);
+    r.post("/api/v1/auth/2fa/enable", auth::two_factor_enable);
+    r.post("/api/v1/auth/2fa/disable", auth::two_factor_disable);
+    r.get("/api/v1/auth/me", auth::me);
+    r.get("/api/v1/auth/sessions", auth::list_sessions);
+    r.delete("/api/v1/auth/sessions", auth::revoke_other_sessions);
+    r.delete("/api/v1/auth/sessions/{jti}", auth::revoke_session);
+
+    r.get("/api/v1/chats", chats::list_chats);
+    r.post("/api/v1/chats", chats::create_chat);
+    r.get("/api/v1/chats/saved", chats::saved);
+    r.get("/api/v1/chats/discover", chats::discover);
+    r.post("/api/v1/chats/join-by-invite", chats::join_by_invite);
+    r.get("/api/v1/chats/{chat_id}", chats::get_chat);
+    r.delete("/api/v1/chats/{chat_id}", chats::delete_chat);
+    r.get("/api/v1/chats/{chat_id}/settings", chats::settings);
+    r.put("/api/v1/chats/{chat_id}/settings", chats::set_settings);
+    r.post("/api/v1/chats/{chat_id}/join", chats::join);
+    r.post(
+        "/api/v1/chats/{chat_id}/invite-link",
+        chats::create_invite_link,
+    );
+    r.get(
+        "/api/v1/chats/{chat_id}/invite-links",
+        chats::list_invite_links,
+    );
+    r.delete(
+        "/api/v1/chats/{chat_id}/invite-links/{link_id}",
+        chats::revoke_invite_link,
+    );
+    r.get("/api/v1/chats/{chat_id}/events", chats::list_chat_events);
+    r.patch("/api/v1/chats/{chat_id}/title", chats::set_title);
+    r.patch("/api/v1/chats/{chat_id}/profile", chats::set_profile);
+    r.post("/api/v1/chats/{chat_id}/pin", chats::pin_message);
+    r.post("/api/v1/chats/{chat_id}/leave", members::leave_chat);
+    r.get("/api/v1/chats/{chat_id}/members", members::list_members);
+    r.post("/api/v1/chats/{chat_id}/members", members::add_member);
+    r.patch("/api/v1/chats/{chat_id}/members/me", members::set_nickname);
+    r.delete(
+        "/api/v1/chats/{chat_id}/members/{user_id}",
+        members::remove_member,
+    );
+    r.patch(
+        "/api/v1/chats/{chat_id}/members/{user_id}/role",
+        members::set_role,
+    );
+    r.post("/api/v1/chats/{chat_id}/archive", chat_prefs::archive);
+    r.post("/api/v1/chats/{chat_id}/unarchive", chat_prefs::unarchive);
+    r.post("/api/v1/chats/{chat_id}/pin-chat", chat_prefs::pin_chat);
+    r.post("/api/v1/chats/{chat_id}/unpin-chat", chat_prefs::unpin_chat);
+    r.get(
+        "/api/v1/chats/{chat_id}/notifications",
+        chat_prefs::notifications,
+    );
+    r.put(
+        "/api/v1/chats/{chat_id}/notifications",
+        chat_prefs::set_notifications,
+    );
+    r.post("/api/v1/chats/{chat_id}/clear", chat_prefs::clear);
+
+    r.post("/api/v1/messages", messages::create_message);
+    r.post("/api/v1/messages/status", messages::update_status);
+    r.get("/api/v1/messages/{id}/edits", messages::list_edits);
+    r.get("/api/v1/messages/{id}", messages::list_messages);
+    r.put("/api/v1/messages/{id}", messages::update_message);
+    r.delete("/api/v1/messages/{id}", messages::delete_message);
+
+    r.get("/api/v1/users/me", users::me);
+    r.put("/api/v1/users/profile", users::update_profile);
+    r.get("/api/v1/users/search", users::search);
+    r.get("/api/v1/users/blocked", users::list_blocked);
+    r.get("/api/v1/users/contacts", users::list_contacts);
+    r.post(
+        "/api/v1/users/contacts/by-email",
+        users::add_contact_by_email,
+    );
+    r.get("/api/v1/users/{user_id}", users::get_user);
+    r.post("/api/v1/users/{user_id}/block", users::block);
+    r.delete("/api/v1/users/{user_id}/block", users::unblock);
+    r.post("/api/v1/users/{user_id}/contacts", users::add_contact);
+    r.delete("/api/v1/users/{user_id}/contacts", users::remove_contact);
+
+    r.get("/api/v1/updates", chats::get_updates);
+
+    r.get("/api/v1/ws", realtime::socket::connect_ws);
+
+    r.get("/api/v1/sse/subscribe", realtime::sse::subscribe_sse);
+    r.listed
+}
+
+/// Registers routes on a `ServiceConfig` and remembers them.
+struct Routes<'a> {
+    cfg: &'a mut web::ServiceConfig,
+    listed: Vec<(String, String)>,
+}
+
+macro_rules! route_methods {
+    ($($name:ident => $method:ident),+ $(,)?) => {
+        impl Routes<'_> {
+            $(
+                fn $name<F, Args>(&mut self, path: &'static str, handler: F)
+                where
+                    F: Handler<Args>,
+                    Args: FromRequest + 'static,
+                    F::Output: Responder + 'static,
+                {
+                    self.cfg.route(path, web::$name().to(handler));
+                    self.listed.push((Method::$method.to_string(), path.to_owned()));
+                }
+            )+
+        }
+    };
+}
+
+route_methods!(get => GET, post => POST, put => PUT, patch => PATCH, delete => DELETE);
+
+/// `/docs` → `/docs/`, where the UI's relative asset paths resolve.
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+        .finish()
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -3,18 +3,58 @@
 
 use actix_web::{HttpResponse, web};
 use parley_shared::domain::blocks;
-use parley_shared::domain::users::{self, EmailRequest, ProfileUpdate, SearchQuery};
+use parley_shared::domain::users::{
+    self, EmailRequest, ProfileUpdate, SearchQuery, UserRead, UserSearchRead,
+};
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
+use crate::openapi::ErrorBody;
 use crate::state::ApiState;
 
-/// `GET /users/me` → 200 `UserRead`.
+/// The caller's profile, with its privacy settings.
+///
+/// In full: no privacy setting hides anything of one's own profile, and
+/// `twofa_enabled` is filled in. `GET /api/v1/auth/me` answers the account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/me",
+    operation_id = "users_me",
+    tag = "users",
+    responses(
+        (status = 200, description = "The caller's profile.", body = UserRead),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn me(state: web::Data<ApiState>, caller: AuthUser) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(users::me(&state.ctx, &caller).await?))
 }
 
-/// `PUT /users/profile` → 200 `UserRead`.
+/// Change the caller's profile and privacy settings.
+///
+/// Every field is optional; those present are set. `name` 1–64
+/// characters, `username` 3–32 ASCII letters, digits or `_` (a leading `@`
+/// is dropped), `bio` up to 500, `avatar_url` up to 2,048 (`""` clears
+/// `bio` and `avatar_url`). The privacy settings (`privacy_last_seen`,
+/// `privacy_email`, `privacy_avatar`, `privacy_group_invites`) take
+/// `everyone`, `contacts` (users in the caller's contact list) or `nobody`;
+/// `allow_private_messages: false` refuses new private chats.
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/profile",
+    tag = "users",
+    request_body = ProfileUpdate,
+    responses(
+        (status = 200, description = "The caller's profile as it now is.", body = UserRead),
+        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 409, description = "`username_taken`.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field`: `name`, `username`, `bio` or `avatar_url` breaks a rule above, or a field is of the wrong type (a privacy setting not `everyone`, `contacts` or `nobody`).", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn update_profile(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -24,7 +64,23 @@ pub async fn update_profile(
     Ok(HttpResponse::Ok().json(user))
 }
 
-/// `GET /users/{user_id}` → 200 `UserRead`, privacy applied.
+/// Get a user's profile, privacy applied.
+///
+/// Another user's `email` and `avatar_url` are `null` where their privacy
+/// settings hide them from the caller, and `twofa_enabled` is `null`. The
+/// caller's own id answers their full profile.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{user_id}",
+    tag = "users",
+    params(("user_id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "The user's profile as the caller may see it.", body = UserRead),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 404, description = "`user_not_found`; `not_found`: `user_id` is not an integer.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn get_user(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -34,7 +90,26 @@ pub async fn get_user(
     Ok(HttpResponse::Ok().json(user))
 }
 
-/// `GET /users/search?query&limit` → 200 `UserSearchRead[]`.
+/// Search users by username or name.
+///
+/// Users whose username starts with, or whose name contains, `query`
+/// (case-insensitive; a leading `@` is dropped): exact username first, then
+/// username matches, then name matches. A query shorter than 2 characters
+/// answers `[]`. The caller and users who blocked the caller are left out;
+/// `email` and `avatar_url` follow each user's privacy. `limit` 1–50,
+/// default 20.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/search",
+    tag = "users",
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "The users found.", body = [UserSearchRead]),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field`: `limit` outside 1..=50, or `query` when the query string does not parse.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn search(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -43,12 +118,41 @@ pub async fn search(
     Ok(HttpResponse::Ok().json(users::search(&state.ctx, &caller, &query).await?))
 }
 
-/// `GET /users/blocked` → 200 `UserSearchRead[]`.
+/// List the users the caller blocked, latest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/blocked",
+    tag = "users",
+    responses(
+        (status = 200, description = "The blocked users.", body = [UserSearchRead]),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_blocked(state: web::Data<ApiState>, caller: AuthUser) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(blocks::list_blocked(&state.ctx, &caller).await?))
 }
 
-/// `POST /users/{user_id}/block` → 204.
+/// Block a user.
+///
+/// Between the two there is then no new private chat and no message in
+/// their private chat (either way); the blocked user cannot add the caller
+/// to a group, neither sees the other's presence, and the caller is left
+/// out of the blocked user's searches. Existing chats stay. Blocking twice
+/// changes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{user_id}/block",
+    tag = "users",
+    params(("user_id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 204, description = "Blocked."),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 404, description = "`user_not_found`; `not_found`: `user_id` is not an integer.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field: \"user_id\"`: the caller themself.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn block(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -58,7 +162,23 @@ pub async fn block(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `DELETE /users/{user_id}/block` → 204.
+/// Unblock a user.
+///
+/// Everything a block prevented works again. Unblocking a user who is not
+/// blocked changes nothing.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{user_id}/block",
+    tag = "users",
+    params(("user_id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 204, description = "Unblocked."),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 404, description = "`user_not_found`; `not_found`: `user_id` is not an integer.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field: \"user_id\"`: the caller themself.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn unblock(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -68,7 +188,19 @@ pub async fn unblock(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `GET /users/contacts` → 200 `UserSearchRead[]`.
+/// List the caller's contacts, by name.
+///
+/// Each contact's `email` and `avatar_url` follow that contact's privacy.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/contacts",
+    tag = "users",
+    responses(
+        (status = 200, description = "The caller's contacts.", body = [UserSearchRead]),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_contacts(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -76,7 +208,23 @@ pub async fn list_contacts(
     Ok(HttpResponse::Ok().json(users::list_contacts(&state.ctx, &caller).await?))
 }
 
-/// `POST /users/{user_id}/contacts` → 204.
+/// Add a user to the caller's contacts.
+///
+/// Adding a contact again changes nothing. The caller's contacts see what
+/// the caller's privacy settings allow to `contacts`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{user_id}/contacts",
+    tag = "users",
+    params(("user_id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 204, description = "Added."),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 404, description = "`user_not_found`; `not_found`: `user_id` is not an integer.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field: \"user_id\"`: the caller themself.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn add_contact(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -86,7 +234,24 @@ pub async fn add_contact(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `POST /users/contacts/by-email` → 204.
+/// Add the user with an email address to the caller's contacts.
+///
+/// The answer is the same (204) whether or not the address belongs to
+/// anyone, so that addresses cannot be probed.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/contacts/by-email",
+    tag = "users",
+    request_body = EmailRequest,
+    responses(
+        (status = 204, description = "Done (whether or not a user has the address)."),
+        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field: \"email\"`: not a valid address, or missing.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn add_contact_by_email(
     state: web::Data<ApiState>,
     caller: AuthUser,
@@ -96,7 +261,21 @@ pub async fn add_contact_by_email(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `DELETE /users/{user_id}/contacts` → 204.
+/// Remove a user from the caller's contacts.
+///
+/// Removing someone who is not a contact changes nothing.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{user_id}/contacts",
+    tag = "users",
+    params(("user_id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        (status = 404, description = "`not_found`: `user_id` is not an integer.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn remove_contact(
     state: web::Data<ApiState>,
     caller: AuthUser,

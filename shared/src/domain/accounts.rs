@@ -37,7 +37,7 @@ use crate::infra::tokens::{Claims, TokenKeys, TokenKind};
 pub use crate::domain::caller::AuthContext;
 
 /// `RegisterRequest` (seed 004 §3.1): what [`register`] takes.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 pub struct RegisterRequest {
     pub email: String,
     pub name: String,
@@ -46,7 +46,7 @@ pub struct RegisterRequest {
 }
 
 /// `LoginRequest` (seed 004 §3.1): what [`login`] takes; `otp_code` is required when 2FA is on.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -360,7 +360,7 @@ pub(crate) async fn announce_revoked(
 }
 
 /// One session as `GET /auth/sessions` lists it (seed 004 §5).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct SessionRead {
     pub jti: Uuid,
     pub device: Option<String>,

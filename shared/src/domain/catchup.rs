@@ -228,7 +228,8 @@ pub async fn read_events(
 }
 
 /// Query of `GET /chats/{id}/events`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChatEventsQuery {
     #[serde(default)]
     pub after_seq: i64,
@@ -303,7 +304,8 @@ impl UpdatesToken {
 }
 
 /// Query of `GET /updates`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UpdatesQuery {
     pub since: Option<String>,
     /// Events per chat, 1..=1000 (default 100).

@@ -30,7 +30,8 @@ use crate::infra::schema::{chat_members, chats, invite_links};
 
 /// Query of `DELETE /chats/{id}`: `for_all=true` deletes the chat for
 /// every member; the default deletes it for the caller only.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteChatQuery {
     #[serde(default)]
     pub for_all: bool,

@@ -20,7 +20,7 @@ use crate::domain::validate;
 use crate::domain::views::{ChatSettings, ChatView};
 
 /// `{ "title": "..." }` for `PATCH /chats/{id}/title`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct TitleRequest {
     pub title: String,
 }
@@ -28,7 +28,7 @@ pub struct TitleRequest {
 /// `{ "title"?, "description"?, "avatar_url"? }` for `PATCH
 /// /chats/{id}/profile` (seed 004 §7); `""` clears the description or the
 /// avatar.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ChatProfileUpdate {
     pub title: Option<String>,
     pub description: Option<String>,
@@ -36,14 +36,14 @@ pub struct ChatProfileUpdate {
 }
 
 /// `{ "message_id": 42 }` (or `null` to unpin) for `POST /chats/{id}/pin`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct PinRequest {
     pub message_id: Option<i64>,
 }
 
 /// `PUT /chats/{id}/settings` (seed 001's room settings): each field
 /// present is set; `retention_days: null` keeps messages for ever.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ChatSettingsUpdate {
     #[serde(default, deserialize_with = "validate::present")]
     pub retention_days: Option<Option<i32>>,

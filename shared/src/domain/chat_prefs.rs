@@ -26,7 +26,7 @@ pub enum ListFlag {
 }
 
 /// `{ "muted": true }` for `PUT /chats/{id}/notifications`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct MuteRequest {
     pub muted: bool,
 }

@@ -21,7 +21,8 @@ use crate::domain::validate;
 use crate::domain::views::{ChatDetail, ChatView, CounterpartPresence};
 
 /// Query of `GET /chats` (seed 004 §7).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListChatsQuery {
     pub limit: Option<i64>,
     pub before_id: Option<i64>,
@@ -31,7 +32,7 @@ pub struct ListChatsQuery {
 }
 
 /// `ChatCreateRequest` (seed 004 §3.3): what [`create_chat`] takes.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 pub struct ChatCreateRequest {
     #[serde(rename = "type")]
     pub chat_type: ChatType,

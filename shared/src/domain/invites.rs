@@ -24,14 +24,15 @@ use crate::infra::schema::invite_links;
 /// Options of `POST /chats/{id}/invite-link` (query string): how long the
 /// link works, in seconds, and how many joins it allows; both unlimited
 /// when absent.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InviteOptions {
     pub expires_in: Option<i64>,
     pub usage_limit: Option<i64>,
 }
 
 /// `{ "token": "..." }` for `POST /chats/join-by-invite`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct JoinByInviteRequest {
     pub token: String,
 }

@@ -105,7 +105,9 @@ mod tests {
 
 /// Which receipt position moved (seed 004 §8): `message_delivered` or
 /// `message_read` (reading implies delivery). Not stored as its own column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiptKind {
     MessageDelivered,

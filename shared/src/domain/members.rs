@@ -23,20 +23,20 @@ use crate::domain::users;
 use crate::domain::validate;
 
 /// `{ "user_id": 123 }` for `POST /chats/{id}/members`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct AddMemberRequest {
     pub user_id: i64,
 }
 
 /// `{ "role": "admin" }` for `PATCH /chats/{id}/members/{user_id}/role`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct RoleRequest {
     pub role: MemberRole,
 }
 
 /// `{ "nickname": "..." }` for `PATCH /chats/{id}/members/me`; `null` or
 /// `""` clears it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NicknameRequest {
     pub nickname: Option<String>,
 }

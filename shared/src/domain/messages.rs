@@ -31,7 +31,8 @@ pub const MAX_TEXT_CHARS: usize = 4096;
 pub const MAX_CLIENT_ID_CHARS: usize = 64;
 
 /// Query of `GET /messages/{chat_id}` (seed 004 §8 plus `after_id`).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListMessagesQuery {
     pub limit: Option<i64>,
     pub before_id: Option<i64>,
@@ -39,7 +40,7 @@ pub struct ListMessagesQuery {
 }
 
 /// `MessageCreateRequest` (seed 004 §3.4): what [`send_message`] takes.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 pub struct MessageCreateRequest {
     pub chat_id: i64,
     #[serde(rename = "type", default)]

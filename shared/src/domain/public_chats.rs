@@ -19,7 +19,8 @@ use crate::domain::views::{ChatView, PublicChat};
 use crate::infra::schema::{chat_members, chats};
 
 /// Query of `GET /chats/discover` (seed 004 §7).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DiscoverQuery {
     #[serde(default)]
     pub query: String,

@@ -20,7 +20,7 @@ use crate::infra::schema::chat_members;
 pub use crate::domain::kinds::ReceiptKind;
 
 /// `MessageStatusUpdateRequest` (seed 004 §3.4).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct StatusUpdateRequest {
     pub chat_id: i64,
     pub message_id: i64,
@@ -28,7 +28,7 @@ pub struct StatusUpdateRequest {
 }
 
 /// The caller's positions after the update (seed 004 §8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusPositions {
     pub last_delivered_message_id: i64,
     pub last_read_message_id: i64,

@@ -22,7 +22,7 @@ use crate::domain::models::{Session, User};
 use crate::domain::validate;
 
 /// `{ "token", "new_password" }` for `POST /auth/reset-password`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ResetPasswordRequest {
     pub token: String,
     pub new_password: String,

@@ -24,7 +24,7 @@ const STEP_SECS: u64 = 30;
 const ISSUER: &str = "Parley";
 
 /// `{ "code": "123456" }` for `POST /auth/2fa/enable | disable`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct CodeRequest {
     pub code: String,
 }

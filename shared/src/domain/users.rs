@@ -20,7 +20,7 @@ use crate::infra::schema::{blocks, chat_members, chats, contacts, users};
 /// `UserRead` (seed 004 §3.2) plus the privacy settings. Of another user
 /// (`GET /users/{id}`), `email` and `avatar_url` are `null` where their
 /// privacy hides them from the viewer, and `twofa_enabled` is `null`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct UserRead {
     pub id: i64,
     pub name: String,
@@ -42,7 +42,7 @@ pub struct UserRead {
 /// `UserSearchRead` (seed 004 §3.2). `email` and `avatar_url` are `null`
 /// where their owner's `privacy_email` / `privacy_avatar` hides them from
 /// the viewer.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct UserSearchRead {
     pub id: i64,
     pub name: String,
@@ -53,7 +53,7 @@ pub struct UserSearchRead {
 
 /// `UserProfileUpdate` (seed 004 §3.2) plus `privacy_last_seen`; every
 /// field is optional.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ProfileUpdate {
     pub name: Option<String>,
     pub username: Option<String>,
@@ -67,7 +67,7 @@ pub struct ProfileUpdate {
 }
 
 /// `{ "email": "..." }` for `POST /users/contacts/by-email`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct EmailRequest {
     pub email: String,
 }
@@ -316,7 +316,8 @@ pub(crate) async fn as_seen_by(
 }
 
 /// Query of `GET /users/search` (seed 004 §6).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     #[serde(default)]
     pub query: String,

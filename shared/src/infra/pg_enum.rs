@@ -15,8 +15,8 @@ pub struct UnknownVariant {
 }
 
 /// Declares `pub enum Name { Variant = "text", ... }` with `as_str`,
-/// `FromStr`, `Display`, serde (the text), and diesel `ToSql` / `FromSql`
-/// for `Text` on PostgreSQL.
+/// `FromStr`, `Display`, serde (the text), its OpenAPI schema (a string
+/// enum), and diesel `ToSql` / `FromSql` for `Text` on PostgreSQL.
 #[macro_export]
 macro_rules! text_enum {
     (
@@ -29,7 +29,7 @@ macro_rules! text_enum {
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash,
             diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
-            serde::Serialize, serde::Deserialize,
+            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
         )]
         #[diesel(sql_type = diesel::sql_types::Text)]
         pub enum $name {

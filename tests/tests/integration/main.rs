@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod authorization;
 mod blocks;
 mod catchup;
 mod chat_admin;
@@ -12,11 +13,13 @@ mod chat_prefs;
 mod chats;
 mod defects;
 mod e2e;
+mod emails;
 mod failover;
 mod health;
 mod invites;
 mod members;
 mod messages;
+mod openapi;
 mod presence;
 mod privacy;
 mod public_chats;

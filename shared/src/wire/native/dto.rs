@@ -8,20 +8,20 @@ use serde::{Deserialize, Serialize};
 use crate::domain::kinds::{ChatType, MemberRole, MessageType};
 
 /// `{ "refresh_token": "jwt" }`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
 /// `{ "token": "..." }` for `POST /auth/verify-email`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     pub token: String,
 }
 
 /// `TokenResponse` (seed 004 §3.1). `expires_in` is the access token's
 /// lifetime in seconds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     pub refresh_token: String,
@@ -30,7 +30,7 @@ pub struct TokenResponse {
 }
 
 /// `{ "message": "..." }`, with the new user on register.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MessageResponse {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,7 +38,7 @@ pub struct MessageResponse {
 }
 
 /// The answer of `POST /auth/2fa/setup` (seed 004 §5).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct TwoFactorSetupRead {
     /// The TOTP secret, base32.
     pub secret: String,
@@ -47,7 +47,7 @@ pub struct TwoFactorSetupRead {
 }
 
 /// `AuthUserResponse` (seed 004 §3.1).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct AuthUserResponse {
     pub id: i64,
     pub email: String,
@@ -62,7 +62,7 @@ pub struct AuthUserResponse {
 }
 
 /// `ChatRead` (seed 004 §3.3): a chat as one member sees it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ChatRead {
     pub id: i64,
     pub public_id: String,
@@ -100,7 +100,7 @@ pub struct ChatRead {
 }
 
 /// A member item of `ChatDetailRead` (seed 004 §3.3, plus names).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ChatMemberRead {
     pub id: i64,
     pub user_id: i64,
@@ -113,7 +113,7 @@ pub struct ChatMemberRead {
 }
 
 /// `ChatDetailRead` = `ChatRead` + `members[]`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ChatDetailRead {
     #[serde(flatten)]
     pub chat: ChatRead,
@@ -122,7 +122,7 @@ pub struct ChatDetailRead {
 
 /// `ChatDiscoverRead` (seed 004 §7 names it; Parley's fields): a public
 /// group or channel as `GET /chats/discover` lists it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ChatDiscoverRead {
     pub id: i64,
     pub public_id: String,
@@ -142,7 +142,7 @@ pub struct ChatDiscoverRead {
 /// The answer of `POST /chats/{id}/invite-link` (seed 004 §7: `chat_id`,
 /// `token`, `invite_url`; plus the link's id and limits). The token is
 /// shown only here.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct InviteLinkCreatedRead {
     pub id: i64,
     pub chat_id: i64,
@@ -153,7 +153,7 @@ pub struct InviteLinkCreatedRead {
 }
 
 /// An invite link as `GET /chats/{id}/invite-links` lists it (no token).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct InviteLinkRead {
     pub id: i64,
     pub chat_id: i64,
@@ -166,7 +166,7 @@ pub struct InviteLinkRead {
 }
 
 /// `ChatNotificationSettingsRead` (seed 004 §7).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ChatNotificationSettingsRead {
     pub chat_id: i64,
     pub user_id: i64,
@@ -174,7 +174,7 @@ pub struct ChatNotificationSettingsRead {
 }
 
 /// `ChatSettingsRead`: `GET / PUT /chats/{id}/settings`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ChatSettingsRead {
     pub chat_id: i64,
     pub retention_days: Option<i32>,
@@ -183,7 +183,7 @@ pub struct ChatSettingsRead {
 
 /// A chat as every member sees it: carried by `chat_created` events, which
 /// are serialised once for all recipients.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ChatInfo {
     pub id: i64,
     pub public_id: String,
@@ -202,13 +202,13 @@ pub struct ChatInfo {
 }
 
 /// `{ "text": "..." }` for `PUT /messages/{id}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct MessageUpdateRequest {
     pub text: String,
 }
 
 /// A reaction summary item (seed 004 §8): filled in once reactions land.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ReactionSummary {
     pub emoji: String,
     pub count: i64,
@@ -217,7 +217,7 @@ pub struct ReactionSummary {
 /// `MessageRead` (seed 004 §3.4 plus API.md: `seq`, `edited_at`, `deleted`,
 /// `reactions`, `attachments`, `mentions`). `text` is `null` once the
 /// message is deleted for everyone.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct MessageRead {
     pub id: i64,
     pub chat_id: i64,
@@ -242,7 +242,7 @@ pub struct MessageRead {
 }
 
 /// One entry of `GET /messages/{id}/edits`: the text before an edit.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct MessageEditRead {
     pub id: i64,
     pub message_id: i64,
@@ -252,7 +252,7 @@ pub struct MessageEditRead {
 
 /// The answer of `GET /chats/{id}/events`. `events` are the frames a socket
 /// would have received; continue from `next_after_seq` while `has_more`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChatEventsPage {
     pub chat_id: i64,
     pub events: Vec<serde_json::Value>,
@@ -263,7 +263,7 @@ pub struct ChatEventsPage {
 }
 
 /// What changed in one chat since an updates token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChatUpdatesRead {
     pub chat_id: i64,
     pub events: Vec<serde_json::Value>,
@@ -274,7 +274,7 @@ pub struct ChatUpdatesRead {
 
 /// The answer of `GET /updates`: the chats that changed, and the token to
 /// pass next time (call again at once while `has_more`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UpdatesPage {
     pub chats: Vec<ChatUpdatesRead>,
     /// Chats in the token that the caller no longer belongs to.
