@@ -24,6 +24,46 @@ pub struct ErrorBody {
     pub field: Option<String>,
 }
 
+/// The 401 of every authenticated operation.
+#[derive(utoipa::IntoResponses)]
+pub enum Unauthenticated {
+    #[response(
+        status = 401,
+        description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one."
+    )]
+    NotAuthenticated(ErrorBody),
+}
+
+/// What an operation on one chat answers a caller who is not in it.
+#[derive(utoipa::IntoResponses)]
+pub enum OutsiderErrors {
+    #[response(
+        status = 403,
+        description = "`not_a_member`: the caller is not in the chat."
+    )]
+    NotAMember(ErrorBody),
+    #[response(
+        status = 404,
+        description = "`chat_not_found`; `not_found`: `chat_id` is not an integer."
+    )]
+    NoSuchChat(ErrorBody),
+}
+
+/// What any operation with a JSON body may answer before it reads it.
+#[derive(utoipa::IntoResponses)]
+pub enum JsonBodyErrors {
+    #[response(
+        status = 400,
+        description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`."
+    )]
+    Malformed(ErrorBody),
+    #[response(
+        status = 413,
+        description = "`payload_too_large`: the body is over 64 KiB."
+    )]
+    TooLarge(ErrorBody),
+}
+
 /// The document's root: every path of [`crate::routes::route_list`].
 #[derive(OpenApi)]
 #[openapi(

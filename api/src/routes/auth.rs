@@ -17,7 +17,7 @@ use parley_shared::infra::ratelimit::Limit;
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
-use crate::openapi::ErrorBody;
+use crate::openapi::{ErrorBody, JsonBodyErrors, Unauthenticated};
 use crate::state::ApiState;
 
 /// Register a new account.
@@ -36,9 +36,8 @@ use crate::state::ApiState;
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Registered: `message` and the new account as `user`.", body = MessageResponse),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
+        JsonBodyErrors,
         (status = 409, description = "`email_taken` or `username_taken`.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field`: `email`, `name`, `username` or `password` breaks a rule above, or a field is missing or of the wrong type.", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many registrations from this IP; retry after `Retry-After` seconds.", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     )
@@ -81,10 +80,9 @@ pub async fn register(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "The new session's tokens.", body = TokenResponse),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
+        JsonBodyErrors,
         (status = 401, description = "`invalid_credentials`: unknown email or wrong password; `otp_required`: 2FA is on and `otp_code` is missing; `invalid_otp`: the code is wrong, expired or already used.", body = ErrorBody),
         (status = 403, description = "`email_not_verified`: the server requires a confirmed address (`AUTH_REQUIRE_VERIFIED_EMAIL`) and this one is not yet.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field`: a field is missing or of the wrong type.", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many logins from this IP; retry after `Retry-After` seconds.", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     )
@@ -123,9 +121,8 @@ pub async fn login(
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new access token and the next refresh token.", body = TokenResponse),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
+        JsonBodyErrors,
         (status = 401, description = "`invalid_token`: not a refresh token of this server; `token_expired`; `session_revoked`: the session has ended; `refresh_token_reused`: this token was already exchanged, and the session is now revoked.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field`: `refresh_token` is missing or not a string.", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many refreshes from this IP; retry after `Retry-After` seconds.", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     )
@@ -192,8 +189,7 @@ pub async fn verify_email(
     request_body = EmailRequest,
     responses(
         (status = 200, description = "Always the same `message`, whether or not a link was sent.", body = MessageResponse),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
+        JsonBodyErrors,
         (status = 422, description = "`validation_error`, with `field: \"email\"`: not a valid address, or missing.", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many requests from this IP; retry after `Retry-After` seconds.", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     )
@@ -230,8 +226,7 @@ pub async fn resend_verification(
     request_body = EmailRequest,
     responses(
         (status = 200, description = "Always the same `message`, whether or not a link was sent.", body = MessageResponse),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
+        JsonBodyErrors,
         (status = 422, description = "`validation_error`, with `field: \"email\"`: not a valid address, or missing.", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many requests from this IP; retry after `Retry-After` seconds.", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     )
@@ -299,7 +294,7 @@ pub async fn reset_password(
     tag = "auth",
     responses(
         (status = 200, description = "The new secret and its `otpauth_url`.", body = TwoFactorSetupRead),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 409, description = "`twofa_already_enabled`: disable it first.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -323,10 +318,9 @@ pub async fn two_factor_setup(
     request_body = CodeRequest,
     responses(
         (status = 200, description = "Two-factor authentication is on (`message`).", body = MessageResponse),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
         (status = 409, description = "`twofa_already_enabled`; `twofa_not_set_up`: call `POST /api/v1/auth/2fa/setup` first.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field: \"code\"`: the code is wrong, expired or already used (or missing).", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -351,10 +345,9 @@ pub async fn two_factor_enable(
     request_body = CodeRequest,
     responses(
         (status = 200, description = "Two-factor authentication is off (`message`).", body = MessageResponse),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
         (status = 409, description = "`twofa_not_enabled`: it is already off.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field: \"code\"`: the code is wrong, expired or already used (or missing).", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -379,7 +372,7 @@ pub async fn two_factor_disable(
     tag = "auth",
     responses(
         (status = 200, description = "The caller's account.", body = AuthUserResponse),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
     ),
     security(("bearer" = []))
 )]
@@ -397,7 +390,7 @@ pub async fn me(state: web::Data<ApiState>, caller: AuthUser) -> ApiResult<HttpR
     tag = "auth",
     responses(
         (status = 200, description = "The active sessions.", body = [SessionRead]),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
     ),
     security(("bearer" = []))
 )]
@@ -419,7 +412,7 @@ pub async fn list_sessions(
     params(("jti" = uuid::Uuid, Path, description = "The session's `jti`, as `GET /api/v1/auth/sessions` lists it.")),
     responses(
         (status = 204, description = "Revoked."),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 404, description = "`session_not_found`: not an active session of the caller; `not_found`: `jti` is not a UUID.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -442,7 +435,7 @@ pub async fn revoke_session(
     tag = "auth",
     responses(
         (status = 204, description = "The other sessions are revoked (none is fine)."),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
     ),
     security(("bearer" = []))
 )]

@@ -8,7 +8,7 @@ use parley_shared::wire::native::render;
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
-use crate::openapi::ErrorBody;
+use crate::openapi::{ErrorBody, JsonBodyErrors, OutsiderErrors, Unauthenticated};
 use crate::state::ApiState;
 
 async fn set_flag(
@@ -34,9 +34,8 @@ async fn set_flag(
     params(("chat_id" = i64, Path, description = "The chat's id.")),
     responses(
         (status = 200, description = "The chat as the caller now sees it (`archived: true`).", body = ChatRead),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
-        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
-        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+        Unauthenticated,
+        OutsiderErrors,
     ),
     security(("bearer" = []))
 )]
@@ -59,9 +58,8 @@ pub async fn archive(
     params(("chat_id" = i64, Path, description = "The chat's id.")),
     responses(
         (status = 200, description = "The chat as the caller now sees it (`archived: false`).", body = ChatRead),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
-        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
-        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+        Unauthenticated,
+        OutsiderErrors,
     ),
     security(("bearer" = []))
 )]
@@ -86,9 +84,8 @@ pub async fn unarchive(
     params(("chat_id" = i64, Path, description = "The chat's id.")),
     responses(
         (status = 200, description = "The chat as the caller now sees it (`pinned: true`).", body = ChatRead),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
-        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
-        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+        Unauthenticated,
+        OutsiderErrors,
     ),
     security(("bearer" = []))
 )]
@@ -111,9 +108,8 @@ pub async fn pin_chat(
     params(("chat_id" = i64, Path, description = "The chat's id.")),
     responses(
         (status = 200, description = "The chat as the caller now sees it (`pinned: false`).", body = ChatRead),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
-        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
-        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+        Unauthenticated,
+        OutsiderErrors,
     ),
     security(("bearer" = []))
 )]
@@ -135,9 +131,8 @@ pub async fn unpin_chat(
     params(("chat_id" = i64, Path, description = "The chat's id.")),
     responses(
         (status = 200, description = "The caller's notification settings.", body = ChatNotificationSettingsRead),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
-        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
-        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+        Unauthenticated,
+        OutsiderErrors,
     ),
     security(("bearer" = []))
 )]
@@ -162,11 +157,9 @@ pub async fn notifications(
     request_body = MuteRequest,
     responses(
         (status = 200, description = "The caller's notification settings as they now are.", body = ChatNotificationSettingsRead),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
-        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
-        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
+        OutsiderErrors,
         (status = 422, description = "`validation_error`, with `field: \"muted\"`: missing or not a boolean.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -195,9 +188,8 @@ pub async fn set_notifications(
     params(("chat_id" = i64, Path, description = "The chat's id.")),
     responses(
         (status = 204, description = "Cleared."),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
-        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
-        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+        Unauthenticated,
+        OutsiderErrors,
     ),
     security(("bearer" = []))
 )]

@@ -17,7 +17,7 @@ use parley_shared::wire::native::render;
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
-use crate::openapi::ErrorBody;
+use crate::openapi::{ErrorBody, JsonBodyErrors, OutsiderErrors, Unauthenticated};
 use crate::state::ApiState;
 
 /// Create a chat: a private chat, a group or a channel.
@@ -45,12 +45,11 @@ use crate::state::ApiState;
     request_body = ChatCreateRequest,
     responses(
         (status = 200, description = "The chat, new or (private) existing.", body = ChatRead),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
         (status = 403, description = "`private_messages_disabled`: the other user does not accept private chats; `blocked`: a block stands between the caller and a member; `group_invites_restricted`: a member's `privacy_group_invites` does not let the caller add them.", body = ErrorBody),
         (status = 404, description = "`user_not_found`: a user in `member_ids` does not exist.", body = ErrorBody),
         (status = 409, description = "`handle_taken`.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field`: `type`, `title`, `description`, `handle`, `is_public` (a private chat cannot be public) or `member_ids` (a private chat needs exactly one other user; at most 1,000), or a field of the wrong type.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -81,7 +80,7 @@ pub async fn create_chat(
     params(ListChatsQuery),
     responses(
         (status = 200, description = "A page of the caller's chats.", body = [ChatRead]),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 422, description = "`validation_error`, with `field`: `limit` outside 1..=100; `before_id` that is not one of the caller's chats; `query` when the query string does not parse.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -106,9 +105,8 @@ pub async fn list_chats(
     params(("chat_id" = i64, Path, description = "The chat's id.")),
     responses(
         (status = 200, description = "The chat with its members.", body = ChatDetailRead),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
-        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
-        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+        Unauthenticated,
+        OutsiderErrors,
     ),
     security(("bearer" = []))
 )]
@@ -139,7 +137,7 @@ pub async fn get_chat(
     params(("chat_id" = i64, Path, description = "The chat's id."), DeleteChatQuery),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the chat; `not_chat_owner`: `for_all=true` in a group or channel the caller does not own.", body = ErrorBody),
         (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field: \"query\"`: the query string does not parse (`for_all` must be `true` or `false`).", body = ErrorBody),
@@ -167,9 +165,8 @@ pub async fn delete_chat(
     params(("chat_id" = i64, Path, description = "The chat's id.")),
     responses(
         (status = 200, description = "The chat's settings.", body = ChatSettingsRead),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
-        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
-        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+        Unauthenticated,
+        OutsiderErrors,
     ),
     security(("bearer" = []))
 )]
@@ -198,11 +195,10 @@ pub async fn settings(
     request_body = ChatSettingsUpdate,
     responses(
         (status = 200, description = "The chat's settings as they now are.", body = ChatSettingsRead),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the chat; `not_chat_admin`: only the owner and admins may change a group's or channel's settings.", body = ErrorBody),
         (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field`: `retention_days` outside 1..=3650, or a field of the wrong type.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -233,9 +229,8 @@ pub async fn set_settings(
     params(("chat_id" = i64, Path, description = "The chat's id."), ChatEventsQuery),
     responses(
         (status = 200, description = "A page of the chat's events.", body = ChatEventsPage),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
-        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
-        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+        Unauthenticated,
+        OutsiderErrors,
         (status = 422, description = "`validation_error`, with `field`: `limit` outside 1..=1000; `after_seq` below 0; `query` when the query string does not parse.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -267,7 +262,7 @@ pub async fn list_chat_events(
     params(UpdatesQuery),
     responses(
         (status = 200, description = "The changes since the token, and the next token.", body = UpdatesPage),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 422, description = "`invalid_token`, with `field: \"since\"`: not a token from this server; `validation_error`, with `field`: `limit` outside 1..=1000, or `query` when the query string does not parse.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -294,11 +289,10 @@ pub async fn get_updates(
     request_body = TitleRequest,
     responses(
         (status = 200, description = "The chat as the caller now sees it.", body = ChatRead),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the chat; `not_chat_admin`: only the owner and admins rename it; `private_chat`: a private chat has no title.", body = ErrorBody),
         (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field: \"title\"`: empty, over 128 characters, or missing.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -324,7 +318,7 @@ pub async fn set_title(
     tag = "chats",
     responses(
         (status = 200, description = "The saved-messages chat.", body = ChatRead),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
     ),
     security(("bearer" = []))
 )]
@@ -346,7 +340,7 @@ pub async fn saved(state: web::Data<ApiState>, caller: AuthUser) -> ApiResult<Ht
     params(DiscoverQuery),
     responses(
         (status = 200, description = "The public chats found.", body = [ChatDiscoverRead]),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 422, description = "`validation_error`, with `field`: `limit` outside 1..=100, or `query` when the query string does not parse.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -374,7 +368,7 @@ pub async fn discover(
     params(("chat_id" = i64, Path, description = "The chat's id.")),
     responses(
         (status = 200, description = "The chat as the caller now sees it.", body = ChatRead),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 403, description = "`chat_not_public`: the chat is private or not public.", body = ErrorBody),
         (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
     ),
@@ -402,7 +396,7 @@ pub async fn join(
     params(("chat_id" = i64, Path, description = "The chat's id."), InviteOptions),
     responses(
         (status = 200, description = "The new link, with its token.", body = InviteLinkCreatedRead),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the chat; `private_chat`: a private chat has no invite links; `not_chat_admin`: only the owner and admins make links.", body = ErrorBody),
         (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field`: `expires_in` outside 1..=31536000, `usage_limit` outside 1..=1000000, or `query` when the query string does not parse.", body = ErrorBody),
@@ -430,7 +424,7 @@ pub async fn create_invite_link(
     params(("chat_id" = i64, Path, description = "The chat's id.")),
     responses(
         (status = 200, description = "The chat's invite links.", body = [InviteLinkRead]),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the chat; `private_chat`: a private chat has no invite links; `not_chat_admin`: only the owner and admins see them.", body = ErrorBody),
         (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
     ),
@@ -457,7 +451,7 @@ pub async fn list_invite_links(
     params(("chat_id" = i64, Path, description = "The chat's id."), ("link_id" = i64, Path, description = "The link's id, as listed by `GET /api/v1/chats/{chat_id}/invite-links`.")),
     responses(
         (status = 204, description = "Revoked."),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the chat; `private_chat`: a private chat has no invite links; `not_chat_admin`: only the owner and admins revoke them.", body = ErrorBody),
         (status = 404, description = "`chat_not_found`; `invite_not_found`: not a link of this chat; `not_found`: `chat_id` or `link_id` is not an integer.", body = ErrorBody),
     ),
@@ -485,10 +479,9 @@ pub async fn revoke_invite_link(
     request_body = JoinByInviteRequest,
     responses(
         (status = 200, description = "The chat as the caller now sees it.", body = ChatRead),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
         (status = 404, description = "`invite_not_found`: unknown or revoked token; `invite_expired`; `invite_used_up`: the link's `usage_limit` is reached.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field: \"token\"`: missing or not a string.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -516,11 +509,10 @@ pub async fn join_by_invite(
     request_body = ChatProfileUpdate,
     responses(
         (status = 200, description = "The chat as the caller now sees it.", body = ChatRead),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the chat; `not_chat_admin`: only the owner and admins change it; `private_chat`: a private chat has no profile.", body = ErrorBody),
         (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field`: `title`, `description` or `avatar_url` breaks a rule above, or is of the wrong type.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -548,11 +540,10 @@ pub async fn set_profile(
     request_body = PinRequest,
     responses(
         (status = 200, description = "The chat as the caller now sees it (`pinned_message_id`).", body = ChatRead),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the chat; `not_chat_admin`: plain members of a group or channel cannot pin.", body = ErrorBody),
         (status = 404, description = "`chat_not_found`; `message_not_found`: not a message of this chat, deleted, or hidden from the caller; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field: \"message_id\"`: not an integer or `null`.", body = ErrorBody),
     ),
     security(("bearer" = []))

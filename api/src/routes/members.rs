@@ -7,7 +7,7 @@ use parley_shared::wire::native::render;
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
-use crate::openapi::ErrorBody;
+use crate::openapi::{ErrorBody, JsonBodyErrors, OutsiderErrors, Unauthenticated};
 use crate::state::ApiState;
 
 /// List a chat's members, in joining order.
@@ -21,9 +21,8 @@ use crate::state::ApiState;
     params(("chat_id" = i64, Path, description = "The chat's id.")),
     responses(
         (status = 200, description = "The members.", body = [ChatMemberRead]),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
-        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
-        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
+        Unauthenticated,
+        OutsiderErrors,
     ),
     security(("bearer" = []))
 )]
@@ -51,11 +50,10 @@ pub async fn list_members(
     request_body = RoleRequest,
     responses(
         (status = 200, description = "The member with their new role.", body = ChatMemberRead),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the chat; `private_chat`: a private chat has no roles; `not_chat_admin`: only the owner changes roles; `cannot_change_role`: not the caller's own role.", body = ErrorBody),
         (status = 404, description = "`chat_not_found`; `member_not_found`: the user is not a member; `not_found`: `chat_id` or `user_id` is not an integer.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field: \"role\"`: not one of `owner`, `admin`, `moderator`, `member`, or missing.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -84,11 +82,9 @@ pub async fn set_role(
     request_body = NicknameRequest,
     responses(
         (status = 200, description = "The caller as a member, with the nickname.", body = ChatMemberRead),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
-        (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
-        (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
+        OutsiderErrors,
         (status = 422, description = "`validation_error`, with `field: \"nickname\"`: over 64 characters, or not a string or `null`.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -116,7 +112,7 @@ pub async fn set_nickname(
     params(("chat_id" = i64, Path, description = "The chat's id.")),
     responses(
         (status = 204, description = "Left."),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the chat; `private_chat`: a private chat cannot be left.", body = ErrorBody),
         (status = 404, description = "`chat_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
     ),
@@ -145,12 +141,11 @@ pub async fn leave_chat(
     request_body = AddMemberRequest,
     responses(
         (status = 201, description = "The new member.", body = ChatMemberRead),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the chat; `not_chat_admin`: only the owner and admins add members; `private_chat`: a private chat has exactly its two members; `blocked`: a block stands between the caller and the user; `group_invites_restricted`: the user's `privacy_group_invites` refuses the caller.", body = ErrorBody),
         (status = 404, description = "`chat_not_found`; `user_not_found`; `not_found`: `chat_id` is not an integer.", body = ErrorBody),
         (status = 409, description = "`already_member`.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field: \"user_id\"`: missing or not an integer.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -177,7 +172,7 @@ pub async fn add_member(
     params(("chat_id" = i64, Path, description = "The chat's id."), ("user_id" = i64, Path, description = "The member's user id.")),
     responses(
         (status = 204, description = "Removed."),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the chat; `not_chat_admin`: only the owner and admins remove members; `private_chat`: a private chat has exactly its two members; `cannot_remove`: the member does not rank below the caller (or is the caller).", body = ErrorBody),
         (status = 404, description = "`chat_not_found`; `member_not_found`: the user is not a member; `not_found`: `chat_id` or `user_id` is not an integer.", body = ErrorBody),
     ),

@@ -8,7 +8,7 @@ use parley_shared::wire::native::render;
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
-use crate::openapi::ErrorBody;
+use crate::openapi::{ErrorBody, JsonBodyErrors, Unauthenticated};
 use crate::state::ApiState;
 
 /// Send a text message.
@@ -35,12 +35,11 @@ use crate::state::ApiState;
     responses(
         (status = 201, description = "Sent: the new message.", body = MessageRead),
         (status = 200, description = "A retry of an earlier send with the same `client_message_id`: the original message.", body = MessageRead),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the chat; `cannot_post`: only owners and admins post in a channel; `blocked`: a private chat with a block between the two.", body = ErrorBody),
         (status = 404, description = "`chat_not_found`.", body = ErrorBody),
         (status = 409, description = "`client_message_id_conflict`: the caller already used this `client_message_id` for another message (another chat or text).", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field`: `text` empty or over 4,096 characters; `type` other than `text`; `client_message_id` empty or over 64 characters; `reply_to_message_id` not a message of this chat; or a field missing or of the wrong type.", body = ErrorBody),
         (status = 429, description = "`rate_limited`: over the sender's message rate, or the same text sent to this chat again within the duplicate cooldown; retry after `Retry-After` seconds.", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
@@ -75,7 +74,7 @@ pub async fn create_message(
     params(("id" = i64, Path, description = "The chat's id (this route lists a chat's messages)."), ListMessagesQuery),
     responses(
         (status = 200, description = "A page of messages, oldest first.", body = [MessageRead]),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
         (status = 404, description = "`chat_not_found`; `not_found`: `id` is not an integer.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field`: `limit` outside 1..=100; `after_id` when both cursors are given; `query` when the query string does not parse.", body = ErrorBody),
@@ -107,11 +106,10 @@ pub async fn list_messages(
     request_body = MessageUpdateRequest,
     responses(
         (status = 200, description = "The edited message.", body = MessageRead),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the message's chat; `not_message_sender`: only the sender edits.", body = ErrorBody),
         (status = 404, description = "`message_not_found`: no such message, deleted, or hidden from the caller; `not_found`: `id` is not an integer.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field: \"text\"`: empty, over 4,096 characters, or missing.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -153,7 +151,7 @@ pub struct DeleteQuery {
     params(("id" = i64, Path, description = "The message's id."), DeleteQuery),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the message's chat; `cannot_delete_for_all`: `for_all=true` on someone else's message without the right.", body = ErrorBody),
         (status = 404, description = "`message_not_found`: no such message, or hidden from the caller; `not_found`: `id` is not an integer.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field: \"query\"`: the query string does not parse (`for_all` must be `true` or `false`).", body = ErrorBody),
@@ -180,7 +178,7 @@ pub async fn delete_message(
     params(("id" = i64, Path, description = "The message's id.")),
     responses(
         (status = 200, description = "The message's edit history.", body = [MessageEditRead]),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the message's chat.", body = ErrorBody),
         (status = 404, description = "`message_not_found`: no such message, or hidden from the caller; `not_found`: `id` is not an integer.", body = ErrorBody),
     ),
@@ -211,11 +209,10 @@ pub async fn list_edits(
     request_body = StatusUpdateRequest,
     responses(
         (status = 200, description = "The caller's positions in the chat after the update.", body = StatusPositions),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
         (status = 403, description = "`not_a_member`: the caller is not in the chat.", body = ErrorBody),
         (status = 404, description = "`chat_not_found`; `message_not_found`: no such message in this chat.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field`: `status` not `message_delivered` or `message_read`, or a field missing or of the wrong type.", body = ErrorBody),
     ),
     security(("bearer" = []))

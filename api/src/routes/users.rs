@@ -9,7 +9,7 @@ use parley_shared::domain::users::{
 
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
-use crate::openapi::ErrorBody;
+use crate::openapi::{ErrorBody, JsonBodyErrors, Unauthenticated};
 use crate::state::ApiState;
 
 /// The caller's profile, with its privacy settings.
@@ -23,7 +23,7 @@ use crate::state::ApiState;
     tag = "users",
     responses(
         (status = 200, description = "The caller's profile.", body = UserRead),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
     ),
     security(("bearer" = []))
 )]
@@ -47,10 +47,9 @@ pub async fn me(state: web::Data<ApiState>, caller: AuthUser) -> ApiResult<HttpR
     request_body = ProfileUpdate,
     responses(
         (status = 200, description = "The caller's profile as it now is.", body = UserRead),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
         (status = 409, description = "`username_taken`.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field`: `name`, `username`, `bio` or `avatar_url` breaks a rule above, or a field is of the wrong type (a privacy setting not `everyone`, `contacts` or `nobody`).", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -76,7 +75,7 @@ pub async fn update_profile(
     params(("user_id" = i64, Path, description = "The user's id.")),
     responses(
         (status = 200, description = "The user's profile as the caller may see it.", body = UserRead),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 404, description = "`user_not_found`; `not_found`: `user_id` is not an integer.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -105,7 +104,7 @@ pub async fn get_user(
     params(SearchQuery),
     responses(
         (status = 200, description = "The users found.", body = [UserSearchRead]),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 422, description = "`validation_error`, with `field`: `limit` outside 1..=50, or `query` when the query string does not parse.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -125,7 +124,7 @@ pub async fn search(
     tag = "users",
     responses(
         (status = 200, description = "The blocked users.", body = [UserSearchRead]),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
     ),
     security(("bearer" = []))
 )]
@@ -147,7 +146,7 @@ pub async fn list_blocked(state: web::Data<ApiState>, caller: AuthUser) -> ApiRe
     params(("user_id" = i64, Path, description = "The user's id.")),
     responses(
         (status = 204, description = "Blocked."),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 404, description = "`user_not_found`; `not_found`: `user_id` is not an integer.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field: \"user_id\"`: the caller themself.", body = ErrorBody),
     ),
@@ -173,7 +172,7 @@ pub async fn block(
     params(("user_id" = i64, Path, description = "The user's id.")),
     responses(
         (status = 204, description = "Unblocked."),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 404, description = "`user_not_found`; `not_found`: `user_id` is not an integer.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field: \"user_id\"`: the caller themself.", body = ErrorBody),
     ),
@@ -197,7 +196,7 @@ pub async fn unblock(
     tag = "users",
     responses(
         (status = 200, description = "The caller's contacts.", body = [UserSearchRead]),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
     ),
     security(("bearer" = []))
 )]
@@ -219,7 +218,7 @@ pub async fn list_contacts(
     params(("user_id" = i64, Path, description = "The user's id.")),
     responses(
         (status = 204, description = "Added."),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 404, description = "`user_not_found`; `not_found`: `user_id` is not an integer.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field: \"user_id\"`: the caller themself.", body = ErrorBody),
     ),
@@ -245,9 +244,8 @@ pub async fn add_contact(
     request_body = EmailRequest,
     responses(
         (status = 204, description = "Done (whether or not a user has the address)."),
-        (status = 400, description = "`malformed_json`: the body is not one JSON value; `unsupported_content_type`: it is not `application/json`.", body = ErrorBody),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over 64 KiB.", body = ErrorBody),
+        JsonBodyErrors,
+        Unauthenticated,
         (status = 422, description = "`validation_error`, with `field: \"email\"`: not a valid address, or missing.", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -271,7 +269,7 @@ pub async fn add_contact_by_email(
     params(("user_id" = i64, Path, description = "The user's id.")),
     responses(
         (status = 204, description = "Removed."),
-        (status = 401, description = "`not_authenticated`: no access token; `invalid_token`, `token_expired` or `session_revoked`: a bad, expired or revoked one.", body = ErrorBody),
+        Unauthenticated,
         (status = 404, description = "`not_found`: `user_id` is not an integer.", body = ErrorBody),
     ),
     security(("bearer" = []))
