@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 use parley_shared::domain::messages::{self, ListMessagesQuery, MessageCreateRequest, SendOutcome};
 use parley_shared::domain::receipts::{self, StatusPositions, StatusUpdateRequest};
+use parley_shared::domain::threads::{self, ThreadQuery};
 use parley_shared::wire::native::dto::{MessageEditRead, MessageRead, MessageUpdateRequest};
 use parley_shared::wire::native::render;
 
@@ -224,4 +225,35 @@ pub async fn update_status(
 ) -> ApiResult<HttpResponse> {
     let positions = receipts::update_status(&state.ctx, &caller, &body.0).await?;
     Ok(HttpResponse::Ok().json(positions))
+}
+
+/// A message and the replies under it.
+///
+/// The message first, then its replies breadth first by reply links (its
+/// direct replies, their replies, ...; each level in sending order), as the
+/// caller sees them: messages they hid or cleared are left out, a reply
+/// deleted for everyone stays as a tombstone.
+#[utoipa::path(
+    get,
+    path = "/api/v1/messages/{id}/thread",
+    tag = "messages",
+    params(("id" = i64, Path, description = "The thread's root message."), ThreadQuery),
+    responses(
+        (status = 200, description = "The root, then the replies breadth first.", body = [MessageRead]),
+        Unauthenticated,
+        (status = 403, description = "`not_a_member`: the caller is not in the message's chat.", body = ErrorBody),
+        (status = 404, description = "`message_not_found`: no such message, or hidden from the caller; `not_found`: `id` is not an integer.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field: \"limit\"`: outside 1..=500.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn thread(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    query: web::Query<ThreadQuery>,
+) -> ApiResult<HttpResponse> {
+    let thread =
+        threads::thread(&state.ctx, &caller, path.into_inner(), query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(render::message_views(&thread)))
 }

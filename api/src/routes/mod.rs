@@ -10,9 +10,11 @@ use crate::realtime;
 pub mod auth;
 pub mod chat_prefs;
 pub mod chats;
+pub mod forwards;
 pub mod health;
 pub mod members;
 pub mod messages;
+pub mod reactions;
 pub mod users;
 
 /// Registers every route, the OpenAPI document (`/openapi.json`) and its
@@ -119,6 +121,14 @@ fn register(cfg: &mut web::ServiceConfig) -> Vec<(String, String)> {
     r.post("/api/v1/messages", messages::create_message);
     r.post("/api/v1/messages/status", messages::update_status);
     r.get("/api/v1/messages/{id}/edits", messages::list_edits);
+    r.get("/api/v1/messages/{id}/thread", messages::thread);
+    r.post("/api/v1/messages/{id}/forward", forwards::forward);
+    r.post("/api/v1/messages/{id}/forward-bulk", forwards::forward_bulk);
+    r.get("/api/v1/messages/{id}/reactions", reactions::list_reactions);
+    r.post(
+        "/api/v1/messages/{id}/reactions/toggle",
+        reactions::toggle_reaction,
+    );
     r.get("/api/v1/messages/{id}", messages::list_messages);
     r.put("/api/v1/messages/{id}", messages::update_message);
     r.delete("/api/v1/messages/{id}", messages::delete_message);

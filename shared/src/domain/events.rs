@@ -31,6 +31,10 @@ pub struct MessageSnapshot {
     pub client_message_id: Option<String>,
     /// Mentioned user ids, ascending.
     pub mentions: Vec<i64>,
+    /// Reaction counts, most used first (absent from events logged before
+    /// reactions).
+    #[serde(default)]
+    pub reactions: Vec<ReactionCount>,
     pub deleted: bool,
     pub edited_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -61,6 +65,13 @@ pub struct ChatSnapshot {
 
 fn enabled() -> bool {
     true
+}
+
+/// How many members reacted to a message with one emoji.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionCount {
+    pub emoji: String,
+    pub count: i64,
 }
 
 /// A membership when the event happened, with the member's names.
@@ -100,11 +111,13 @@ impl LeaveReason {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DomainEvent {
+    // Boxed: a message is by far the largest payload, and every event
+    // (and every replay item) would otherwise be as large as one.
     MessageCreated {
-        message: MessageSnapshot,
+        message: Box<MessageSnapshot>,
     },
     MessageUpdated {
-        message: MessageSnapshot,
+        message: Box<MessageSnapshot>,
     },
     /// Deleted for everyone.
     MessageDeleted {
@@ -140,6 +153,15 @@ pub enum DomainEvent {
     ChatDeleted {
         user_id: i64,
     },
+    /// `user_id` added (`added`) or took back their `emoji` on
+    /// `message_id`; `reactions` are the message's counts after it.
+    ReactionsUpdated {
+        message_id: i64,
+        user_id: i64,
+        emoji: String,
+        added: bool,
+        reactions: Vec<ReactionCount>,
+    },
 }
 
 impl DomainEvent {
@@ -156,6 +178,7 @@ impl DomainEvent {
             DomainEvent::MemberLeft { .. } => EventKind::MemberLeft,
             DomainEvent::MessagePinned { .. } => EventKind::MessagePinned,
             DomainEvent::ChatDeleted { .. } => EventKind::ChatDeleted,
+            DomainEvent::ReactionsUpdated { .. } => EventKind::ReactionsUpdated,
         }
     }
 
@@ -165,7 +188,8 @@ impl DomainEvent {
             DomainEvent::MessageCreated { message } | DomainEvent::MessageUpdated { message } => {
                 Some(message.id)
             }
-            DomainEvent::MessageDeleted { message_id } => Some(*message_id),
+            DomainEvent::MessageDeleted { message_id }
+            | DomainEvent::ReactionsUpdated { message_id, .. } => Some(*message_id),
             _ => None,
         }
     }

@@ -74,6 +74,7 @@ crate::text_enum! {
         MemberLeft = "member_left",
         MessagePinned = "message_pinned",
         ChatDeleted = "chat_deleted",
+        ReactionsUpdated = "reactions_updated",
     }
 }
 

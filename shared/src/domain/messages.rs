@@ -15,9 +15,10 @@ use crate::domain::blocks;
 use crate::domain::chats::{require_member, require_member_locked};
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
-use crate::domain::events::DomainEvent;
+use crate::domain::events::{DomainEvent, LoggedEvent};
 use crate::domain::live::{self, LiveEvent};
 use crate::domain::models::message::{MessageEdit, NewMessage, PageCursor};
+use crate::domain::models::reaction::Reaction;
 use crate::domain::models::{Chat, ChatMember, ChatType, Message, MessageType, event};
 use crate::domain::permissions::{self, Action};
 use crate::domain::validate;
@@ -76,7 +77,7 @@ fn validate_text(text: &str) -> AppResult<()> {
 }
 
 // The sentinel that rolls back a send that lost a race with its own retry.
-const DUPLICATE_CODE: &str = "duplicate_client_message_id";
+pub(crate) const DUPLICATE_CODE: &str = "duplicate_client_message_id";
 
 /// A send whose `client_message_id` the sender already used must be a
 /// retry of that send: the same chat and the same text (once deleted, the
@@ -154,59 +155,16 @@ pub async fn send_message(
             retry_after_secs: (cooldown - age).max(1) as u64,
         });
     }
+    let post = Post {
+        chat_id: req.chat_id,
+        message_type: MessageType::Text,
+        text: &req.text,
+        reply_to_message_id: req.reply_to_message_id,
+        forwarded_from_message_id: None,
+        client_message_id: client_id.as_deref(),
+    };
     let result = crate::transaction!(conn, async |conn| {
-        // The seq first: it locks the chat's row, so that the membership and
-        // role read next cannot change before commit.
-        let chat = event::take_message_seq(conn, req.chat_id)
-            .await
-            .map_err(crate::domain::chats::or_chat_not_found)?;
-        let seq = chat.last_seq;
-        let member = ChatMember::find(conn, chat.id, sender_id)
-            .await?
-            .ok_or_else(AppError::not_a_member)?;
-        if !permissions::allows(chat.chat_type, member.role, Action::PostMessage) {
-            return Err(AppError::forbidden(
-                "cannot_post",
-                "Only owners and admins can post in this channel.",
-            ));
-        }
-        if chat.chat_type == ChatType::Private
-            && blocks::in_private_chat(conn, chat.id, sender_id).await?
-        {
-            return Err(blocks::blocked());
-        }
-        if let Some(reply_to) = req.reply_to_message_id {
-            let target = Message::find(conn, reply_to).await.ok();
-            if !target.is_some_and(|m| m.chat_id == chat.id && m.deleted_at.is_none()) {
-                return Err(AppError::validation(
-                    "reply_to_message_id",
-                    "reply_to_message_id must be a message of this chat.",
-                ));
-            }
-        }
-        let message = Message::insert(
-            conn,
-            NewMessage {
-                chat_id: chat.id,
-                sender_id,
-                seq,
-                message_type: MessageType::Text,
-                text: &req.text,
-                reply_to_message_id: req.reply_to_message_id,
-                client_message_id: client_id.as_deref(),
-            },
-        )
-        .await?
-        .ok_or_else(|| AppError::conflict(DUPLICATE_CODE, "retry in flight"))?;
-        let mentions = Message::record_mentions(conn, &message, &req.text).await?;
-        let snapshot = message.snapshot(mentions);
-        let view = MessageView {
-            message: snapshot.clone(),
-            delivery_status: DeliveryStatus::Sent,
-        };
-        let created = DomainEvent::MessageCreated { message: snapshot };
-        let event = event::append(conn, chat.id, seq, created).await?;
-        Ok((event, view))
+        post_message(conn, sender_id, &post).await
     });
     match result {
         Ok((event, read)) => {
@@ -227,8 +185,89 @@ pub async fn send_message(
     }
 }
 
+/// What a new message holds: a send, or a forward's copy.
+pub(crate) struct Post<'a> {
+    pub chat_id: i64,
+    pub message_type: MessageType,
+    pub text: &'a str,
+    pub reply_to_message_id: Option<i64>,
+    pub forwarded_from_message_id: Option<i64>,
+    pub client_message_id: Option<&'a str>,
+}
+
+/// Posts one message as `sender_id` in the caller's transaction and logs
+/// its `message_created` (publish it after commit). The chat's seq is taken
+/// first: it locks the chat's row, so that the membership and role read
+/// next cannot change before commit.
+///
+/// Errors: 404 `chat_not_found`; 403 `not_a_member`, `cannot_post` (a
+/// channel's reader), `blocked` (a private chat with a block between the
+/// two); 422 `reply_to_message_id` outside the chat; 409
+/// [`DUPLICATE_CODE`] when the sender's `client_message_id` was taken
+/// meanwhile (the caller answers with that message).
+pub(crate) async fn post_message(
+    conn: &mut AsyncPgConnection,
+    sender_id: i64,
+    post: &Post<'_>,
+) -> AppResult<(LoggedEvent, MessageView)> {
+    let chat = event::take_message_seq(conn, post.chat_id)
+        .await
+        .map_err(crate::domain::chats::or_chat_not_found)?;
+    let seq = chat.last_seq;
+    let member = ChatMember::find(conn, chat.id, sender_id)
+        .await?
+        .ok_or_else(AppError::not_a_member)?;
+    if !permissions::allows(chat.chat_type, member.role, Action::PostMessage) {
+        return Err(AppError::forbidden(
+            "cannot_post",
+            "Only owners and admins can post in this channel.",
+        ));
+    }
+    if chat.chat_type == ChatType::Private
+        && blocks::in_private_chat(conn, chat.id, sender_id).await?
+    {
+        return Err(blocks::blocked());
+    }
+    if let Some(reply_to) = post.reply_to_message_id {
+        let target = Message::find(conn, reply_to).await.ok();
+        if !target.is_some_and(|m| m.chat_id == chat.id && m.deleted_at.is_none()) {
+            return Err(AppError::validation(
+                "reply_to_message_id",
+                "reply_to_message_id must be a message of this chat.",
+            ));
+        }
+    }
+    let message = Message::insert(
+        conn,
+        NewMessage {
+            chat_id: chat.id,
+            sender_id,
+            seq,
+            message_type: post.message_type,
+            text: post.text,
+            reply_to_message_id: post.reply_to_message_id,
+            forwarded_from_message_id: post.forwarded_from_message_id,
+            client_message_id: post.client_message_id,
+        },
+    )
+    .await?
+    .ok_or_else(|| AppError::conflict(DUPLICATE_CODE, "retry in flight"))?;
+    let mentions = Message::record_mentions(conn, &message, post.text).await?;
+    let snapshot = message.snapshot(mentions);
+    let view = MessageView {
+        message: snapshot.clone(),
+        delivery_status: DeliveryStatus::Sent,
+        my_reactions: Vec::new(),
+    };
+    let created = DomainEvent::MessageCreated {
+        message: Box::new(snapshot),
+    };
+    let event = event::append(conn, chat.id, seq, created).await?;
+    Ok((event, view))
+}
+
 /// One message as `viewer_id` sees it, with its delivery status.
-async fn read_for(
+pub(crate) async fn read_for(
     conn: &mut AsyncPgConnection,
     message: &Message,
     viewer_id: i64,
@@ -248,7 +287,7 @@ async fn read_for(
 /// Messages as `viewer_id` sees them: the viewer's own messages are `read` /
 /// `delivered` as far as the other members got; others' messages by the
 /// viewer's own positions.
-async fn reads_for(
+pub(crate) async fn reads_for(
     conn: &mut AsyncPgConnection,
     chat_id: i64,
     viewer_id: i64,
@@ -265,6 +304,8 @@ async fn reads_for(
     for (message_id, user_id) in Message::mentions_of(conn, &ids).await? {
         mentioned.entry(message_id).or_default().push(user_id);
     }
+    let mut counts = Reaction::counts(conn, &ids).await?;
+    let mut mine = Reaction::mine(conn, &ids, viewer_id).await?;
     Ok(messages
         .iter()
         .map(|m| {
@@ -280,9 +321,12 @@ async fn reads_for(
             } else {
                 DeliveryStatus::Sent
             };
+            let mut message = m.snapshot(mentioned.remove(&m.id).unwrap_or_default());
+            message.reactions = counts.remove(&m.id).unwrap_or_default();
             MessageView {
-                message: m.snapshot(mentioned.remove(&m.id).unwrap_or_default()),
+                message,
                 delivery_status,
+                my_reactions: mine.remove(&m.id).unwrap_or_default(),
             }
         })
         .collect())
@@ -326,7 +370,7 @@ pub async fn list_messages(
     reads_for(&mut conn, chat_id, auth.user_id, &messages).await
 }
 
-fn message_not_found() -> AppError {
+pub(crate) fn message_not_found() -> AppError {
     AppError::not_found("message_not_found", "This message does not exist.")
 }
 
@@ -342,7 +386,7 @@ fn or_message_not_found(err: diesel::result::Error) -> AppError {
 /// `for_update` (inside a transaction that changes the message), the chat's
 /// row is locked first and then the message's: the one lock order of every
 /// write ([`Chat::lock`]), so an edit and a reply to it never deadlock.
-async fn visible_message(
+pub(crate) async fn visible_message(
     conn: &mut AsyncPgConnection,
     message_id: i64,
     user_id: i64,
@@ -370,7 +414,8 @@ async fn visible_message(
 }
 
 /// `PUT /messages/{id}`: replaces the text of the caller's own message and
-/// keeps the old text in its history.
+/// keeps the old text in its history; its mentions are those of the new
+/// text.
 ///
 /// Errors: 422 for bad text; 404 `message_not_found` (also once deleted);
 /// 403 `not_a_member` / `not_message_sender`.
@@ -395,14 +440,17 @@ pub async fn edit_message(
             ));
         }
         let edited = Message::edit(conn, &message, text).await?;
-        let mentions = Message::mentions_of(conn, &[edited.id])
+        // Mentions follow the new text (seed 004 §8).
+        let mentions = Message::record_mentions(conn, &edited, text).await?;
+        let mut message = edited.snapshot(mentions);
+        message.reactions = Reaction::counts(conn, &[edited.id])
             .await?
-            .into_iter()
-            .map(|(_, user_id)| user_id)
-            .collect();
-        let message = edited.snapshot(mentions);
-        let event =
-            event::record(conn, chat.id, |_| DomainEvent::MessageUpdated { message }).await?;
+            .remove(&edited.id)
+            .unwrap_or_default();
+        let event = event::record(conn, chat.id, |_| DomainEvent::MessageUpdated {
+            message: Box::new(message),
+        })
+        .await?;
         Ok((edited, event))
     })?;
     live::publish_logged(&ctx.bus, vec![event]).await;

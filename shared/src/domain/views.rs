@@ -34,6 +34,8 @@ impl DeliveryStatus {
 pub struct MessageView {
     pub message: MessageSnapshot,
     pub delivery_status: DeliveryStatus,
+    /// The emojis the reader reacted with.
+    pub my_reactions: Vec<String>,
 }
 
 /// A private chat's counterpart's presence, when their privacy lets the

@@ -183,7 +183,17 @@ diesel::table! {
 }
 
 diesel::joinable!(sessions -> users (user_id));
+diesel::table! {
+    reactions (message_id, user_id, emoji) {
+        message_id -> Int8,
+        user_id -> Int8,
+        emoji -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(invite_links -> chats (chat_id));
+diesel::joinable!(reactions -> messages (message_id));
 diesel::joinable!(user_two_factor -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(chat_members -> chats (chat_id));
@@ -208,6 +218,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_two_factor,
     blocks,
     invite_links,
+    reactions,
 );
 
 diesel::table! {

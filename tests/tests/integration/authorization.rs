@@ -288,6 +288,37 @@ fn table() -> Vec<Row> {
             "/api/v1/messages/{id}/edits",
             [401, 403, 403, 200, 200, 200, 200],
         ),
+        route(
+            "GET",
+            "/api/v1/messages/{id}/thread",
+            [401, 403, 403, 200, 200, 200, 200],
+        ),
+        route(
+            "GET",
+            "/api/v1/messages/{id}/reactions",
+            [401, 403, 403, 200, 200, 200, 200],
+        ),
+        // Any member reacts (reactions.rs); each persona toggles their own.
+        route(
+            "POST",
+            "/api/v1/messages/{id}/reactions/toggle",
+            [401, 403, 403, 200, 200, 200, 200],
+        )
+        .with_body(|_| json!({"emoji": "👍"})),
+        // Forwarding `target`'s message into the group itself: whoever can
+        // read it and post there (forwards.rs); outsiders cannot read it.
+        route(
+            "POST",
+            "/api/v1/messages/{id}/forward",
+            [401, 403, 403, 201, 201, 201, 201],
+        )
+        .with_body(|f| json!({"target_chat_id": f.chat_id})),
+        route(
+            "POST",
+            "/api/v1/messages/{id}/forward-bulk",
+            [401, 403, 403, 201, 201, 201, 201],
+        )
+        .with_body(|f| json!({"target_chat_ids": [f.chat_id]})),
         //
         // A member's own settings of the chat (chat_prefs.rs) and own
         // nickname: any member, for themself.

@@ -18,6 +18,7 @@ mod failover;
 mod health;
 mod invites;
 mod members;
+mod message_depth;
 mod messages;
 mod openapi;
 mod presence;

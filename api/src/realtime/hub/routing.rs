@@ -126,9 +126,14 @@ impl Hub {
         let LiveEvent::Chat(logged) = &frame.event else {
             return;
         };
+        // Events about an earlier message: some followers may have hidden
+        // it (a new message is hidden from no one yet).
         let hidden = match &logged.event {
             DomainEvent::MessageUpdated { message } => {
                 self.hidden_among_followers(chat_id, message.id).await
+            }
+            DomainEvent::ReactionsUpdated { message_id, .. } => {
+                self.hidden_among_followers(chat_id, *message_id).await
             }
             _ => Hidden::Nobody,
         };

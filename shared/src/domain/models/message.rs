@@ -37,6 +37,7 @@ pub struct NewMessage<'a> {
     pub message_type: MessageType,
     pub text: &'a str,
     pub reply_to_message_id: Option<i64>,
+    pub forwarded_from_message_id: Option<i64>,
     pub client_message_id: Option<&'a str>,
 }
 
@@ -68,6 +69,15 @@ impl Message {
             .find(id)
             .select(Message::as_select())
             .first(conn)
+            .await
+    }
+
+    /// The messages with these ids, in no particular order.
+    pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<Message>> {
+        messages::table
+            .filter(messages::id.eq_any(ids))
+            .select(Message::as_select())
+            .load(conn)
             .await
     }
 
@@ -175,12 +185,17 @@ impl Message {
         Ok(rows)
     }
 
-    /// Replaces the text, keeping the old one in `message_edits`.
+    /// Replaces the text, keeping the old one in `message_edits`, and
+    /// forgets the old text's mentions (record the new text's with
+    /// [`Message::record_mentions`]).
     pub async fn edit(
         conn: &mut AsyncPgConnection,
         message: &Message,
         new_text: &str,
     ) -> QueryResult<Message> {
+        diesel::delete(mentions::table.filter(mentions::message_id.eq(message.id)))
+            .execute(conn)
+            .await?;
         diesel::insert_into(message_edits::table)
             .values((
                 message_edits::message_id.eq(message.id),
@@ -360,6 +375,7 @@ impl Message {
             text: (!deleted).then(|| self.text.clone()),
             client_message_id: self.client_message_id.clone(),
             mentions,
+            reactions: Vec::new(),
             deleted,
             edited_at: self.edited_at,
             created_at: self.created_at,

@@ -5,6 +5,7 @@ pub mod chat;
 pub mod event;
 
 pub mod message;
+pub mod reaction;
 pub mod session;
 pub mod user;
 

@@ -207,11 +207,25 @@ pub struct MessageUpdateRequest {
     pub text: String,
 }
 
-/// A reaction summary item (seed 004 §8): filled in once reactions land.
+/// One emoji's count in `MessageRead.reactions`. `reacted` (whether the
+/// reader is among them) is in REST answers; event frames, which every
+/// member shares, leave it out (a `reactions_updated` frame names who
+/// reacted).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ReactionSummary {
     pub emoji: String,
     pub count: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reacted: Option<bool>,
+}
+
+/// `MessageReactionRead` (seed 004 §8): `GET /messages/{id}/reactions` and
+/// the answer of the toggle.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct MessageReactionRead {
+    pub emoji: String,
+    pub count: i64,
+    pub reacted: bool,
 }
 
 /// `MessageRead` (seed 004 §3.4 plus API.md: `seq`, `edited_at`, `deleted`,

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::wire::native::dto::{ChatInfo, ChatMemberRead, MessageRead};
+use crate::wire::native::dto::{ChatInfo, ChatMemberRead, MessageRead, ReactionSummary};
 
 /// A server → client frame. Serialised once per replica; chat events carry
 /// `chat_id` and `seq` (the chat's position in its event log).
@@ -82,6 +82,17 @@ pub enum ServerEvent {
         seq: i64,
         message_id: Option<i64>,
         user_id: i64,
+    },
+    /// `user_id` added (`added: true`) or took back `emoji` on
+    /// `message_id`; `reactions` are the message's counts after it.
+    ReactionsUpdated {
+        chat_id: i64,
+        seq: i64,
+        message_id: i64,
+        user_id: i64,
+        emoji: String,
+        added: bool,
+        reactions: Vec<ReactionSummary>,
     },
     /// `user_id` deleted the chat for everyone; the last event of it.
     ChatDeleted {
@@ -172,6 +183,7 @@ impl ServerEvent {
             ServerEvent::MemberLeft { .. } => "member_left",
             ServerEvent::MessagePinned { .. } => "message_pinned",
             ServerEvent::ChatDeleted { .. } => "chat_deleted",
+            ServerEvent::ReactionsUpdated { .. } => "reactions_updated",
             ServerEvent::ChatSettingsUpdated { .. } => "chat_settings_updated",
             ServerEvent::MessageDelivered { .. } => "message_delivered",
             ServerEvent::MessageRead { .. } => "message_read",

@@ -11,7 +11,7 @@ use crate::domain::events::{
 use crate::domain::kinds::ReceiptKind;
 use crate::domain::live::LiveEvent;
 use crate::domain::views::DeliveryStatus;
-use crate::wire::native::dto::{ChatEventsPage, ChatUpdatesRead, UpdatesPage};
+use crate::wire::native::dto::{ChatEventsPage, ChatUpdatesRead, ReactionSummary, UpdatesPage};
 use crate::wire::native::events::ServerEvent;
 
 pub mod reads;
@@ -74,6 +74,28 @@ pub fn chat_event(logged: &LoggedEvent) -> ServerEvent {
             seq,
             message_id: *message_id,
             user_id: *user_id,
+        },
+        DomainEvent::ReactionsUpdated {
+            message_id,
+            user_id,
+            emoji,
+            added,
+            reactions,
+        } => ServerEvent::ReactionsUpdated {
+            chat_id,
+            seq,
+            message_id: *message_id,
+            user_id: *user_id,
+            emoji: emoji.clone(),
+            added: *added,
+            reactions: reactions
+                .iter()
+                .map(|r| ReactionSummary {
+                    emoji: r.emoji.clone(),
+                    count: r.count,
+                    reacted: None,
+                })
+                .collect(),
         },
         DomainEvent::ChatDeleted { user_id } => ServerEvent::ChatDeleted {
             chat_id,
@@ -241,7 +263,7 @@ mod tests {
 
     use super::*;
     use crate::domain::events::{
-        ChatSnapshot, LeaveReason, MemberSnapshot, MessageSnapshot, VERSION,
+        ChatSnapshot, LeaveReason, MemberSnapshot, MessageSnapshot, ReactionCount, VERSION,
     };
     use crate::domain::kinds::{ChatType, MemberRole, MessageType};
 
@@ -273,6 +295,7 @@ mod tests {
             text: Some("hi @bob".into()),
             client_message_id: Some("c-1".into()),
             mentions: vec![4],
+            reactions: Vec::new(),
             deleted: false,
             edited_at: None,
             created_at: at("2026-11-26T10:00:00Z"),
@@ -320,13 +343,13 @@ mod tests {
         let cases = [
             (
                 DomainEvent::MessageCreated {
-                    message: snapshot(),
+                    message: Box::new(snapshot()),
                 },
                 format!(r#"{{"type":"message_created","chat_id":7,"seq":42,"message":{message}}}"#),
             ),
             (
                 DomainEvent::MessageUpdated {
-                    message: snapshot(),
+                    message: Box::new(snapshot()),
                 },
                 format!(r#"{{"type":"message_updated","chat_id":7,"seq":42,"message":{message}}}"#),
             ),
@@ -385,6 +408,20 @@ mod tests {
                     user_id: 3,
                 },
                 r#"{"type":"message_pinned","chat_id":7,"seq":42,"message_id":null,"user_id":3}"#
+                    .to_owned(),
+            ),
+            (
+                DomainEvent::ReactionsUpdated {
+                    message_id: 11,
+                    user_id: 3,
+                    emoji: "👍".into(),
+                    added: true,
+                    reactions: vec![ReactionCount {
+                        emoji: "👍".into(),
+                        count: 2,
+                    }],
+                },
+                r#"{"type":"reactions_updated","chat_id":7,"seq":42,"message_id":11,"user_id":3,"emoji":"👍","added":true,"reactions":[{"emoji":"👍","count":2}]}"#
                     .to_owned(),
             ),
             (

@@ -1,7 +1,7 @@
 //! The native API's reads (seed 004 §3): domain views, snapshots and rows
 //! rendered into the JSON bodies of `crate::wire::native::dto`.
 
-use crate::domain::events::{ChatSnapshot, MemberSnapshot, MessageSnapshot};
+use crate::domain::events::{ChatSnapshot, MemberSnapshot, MessageSnapshot, ReactionCount};
 use crate::domain::invites::{InviteLink, NewInvite};
 use crate::domain::kinds::ChatType;
 use crate::domain::models::message::MessageEdit;
@@ -13,12 +13,17 @@ use crate::domain::views::{
 use crate::wire::native::dto::{
     AuthUserResponse, ChatDetailRead, ChatDiscoverRead, ChatInfo, ChatMemberRead,
     ChatNotificationSettingsRead, ChatRead, ChatSettingsRead, InviteLinkCreatedRead,
-    InviteLinkRead, MessageEditRead, MessageRead, TokenResponse, TwoFactorSetupRead,
+    InviteLinkRead, MessageEditRead, MessageReactionRead, MessageRead, ReactionSummary,
+    TokenResponse, TwoFactorSetupRead,
 };
 
 /// `MessageRead` of a message as its reader sees it.
 pub fn message_view(view: &MessageView) -> MessageRead {
-    message(&view.message, view.delivery_status)
+    let mut read = message(&view.message, view.delivery_status);
+    for reaction in &mut read.reactions {
+        reaction.reacted = Some(view.my_reactions.contains(&reaction.emoji));
+    }
+    read
 }
 
 /// `MessageRead[]` of a page.
@@ -36,6 +41,19 @@ pub fn message_edit(edit: &MessageEdit) -> MessageEditRead {
     }
 }
 
+/// `MessageReactionRead[]` (seed 004 §8): a message's reaction counts,
+/// each with whether the reader is among them.
+pub fn reactions(counts: &[ReactionCount], mine: &[String]) -> Vec<MessageReactionRead> {
+    counts
+        .iter()
+        .map(|r| MessageReactionRead {
+            emoji: r.emoji.clone(),
+            count: r.count,
+            reacted: mine.contains(&r.emoji),
+        })
+        .collect()
+}
+
 /// `MessageRead` of a snapshot, with the reader's `delivery_status`.
 pub fn message(m: &MessageSnapshot, delivery_status: DeliveryStatus) -> MessageRead {
     MessageRead {
@@ -50,7 +68,15 @@ pub fn message(m: &MessageSnapshot, delivery_status: DeliveryStatus) -> MessageR
         client_message_id: m.client_message_id.clone(),
         delivery_status: delivery_status.as_str().to_owned(),
         attachment_waveform: None,
-        reactions: Vec::new(),
+        reactions: m
+            .reactions
+            .iter()
+            .map(|r| ReactionSummary {
+                emoji: r.emoji.clone(),
+                count: r.count,
+                reacted: None,
+            })
+            .collect(),
         attachments: Vec::new(),
         mentions: m.mentions.clone(),
         deleted: m.deleted,
