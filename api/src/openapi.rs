@@ -126,6 +126,8 @@ given per operation. The realtime protocol (WebSocket `/api/v1/ws`, SSE \
         crate::routes::messages::create_message,
         crate::routes::messages::update_status,
         crate::routes::messages::list_edits,
+        crate::routes::bulk::bulk_send,
+        crate::routes::bulk::job,
         crate::routes::messages::thread,
         crate::routes::forwards::forward,
         crate::routes::forwards::forward_bulk,

@@ -48,6 +48,7 @@ pub struct Settings {
     pub realtime: RealtimeSettings,
     pub limits: LimitSettings,
     pub retention: RetentionSettings,
+    pub jobs: JobSettings,
 }
 
 /// The HTTP server.
@@ -151,6 +152,22 @@ pub struct RetentionSettings {
     pub interval_secs: u64,
 }
 
+/// Background jobs (bulk sends).
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// `BULK_SYNC_MAX`: a bulk send to at most this many receivers is done
+    /// in the request; a larger one goes to the worker (`202 {job_id}`).
+    pub bulk_sync_max: usize,
+    /// `BULK_MAX_RECEIVERS`: the most receivers of one bulk send.
+    pub bulk_max_receivers: usize,
+    /// `JOB_LEASE_SECS`: how long a worker holds a bulk job without
+    /// reporting progress before another may take it over.
+    pub lease_secs: i64,
+    /// `JOB_SWEEP_INTERVAL_SECS`: how often the worker re-queues jobs whose
+    /// lease ran out (their worker died).
+    pub sweep_interval_secs: u64,
+}
+
 impl From<Raw> for Settings {
     fn from(raw: Raw) -> Self {
         Settings {
@@ -197,6 +214,12 @@ impl From<Raw> for Settings {
             retention: RetentionSettings {
                 chat_events_days: raw.chat_events_retention_days,
                 interval_secs: raw.retention_interval_secs,
+            },
+            jobs: JobSettings {
+                bulk_sync_max: raw.bulk_sync_max,
+                bulk_max_receivers: raw.bulk_max_receivers,
+                lease_secs: raw.job_lease_secs,
+                sweep_interval_secs: raw.job_sweep_interval_secs,
             },
         }
     }
@@ -279,6 +302,15 @@ struct Raw {
     ws_allowed_origins: String,
     /// `AUTH_REQUIRE_VERIFIED_EMAIL`: refuse login until the email is verified.
     auth_require_verified_email: bool,
+    /// `BULK_SYNC_MAX`: bulk sends up to this many receivers are done in
+    /// the request.
+    bulk_sync_max: usize,
+    /// `BULK_MAX_RECEIVERS`: the most receivers of one bulk send.
+    bulk_max_receivers: usize,
+    /// `JOB_LEASE_SECS`: a bulk job's lease without progress.
+    job_lease_secs: i64,
+    /// `JOB_SWEEP_INTERVAL_SECS`: how often stale jobs are re-queued.
+    job_sweep_interval_secs: u64,
 }
 
 /// A configuration that cannot be used; the message says which variable.
@@ -324,6 +356,10 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("refresh_rate_limit_per_minute", "60"),
     ("reset_rate_limit_per_minute", "10"),
     ("ws_allowed_origins", ""),
+    ("bulk_sync_max", "20"),
+    ("bulk_max_receivers", "10000"),
+    ("job_lease_secs", "30"),
+    ("job_sweep_interval_secs", "10"),
 ];
 
 impl Settings {
@@ -368,6 +404,15 @@ impl Settings {
         if self.retention.chat_events_days < 1 || self.retention.interval_secs == 0 {
             return Err(ConfigError::Invalid(
                 "CHAT_EVENTS_RETENTION_DAYS and RETENTION_INTERVAL_SECS must be at least 1".into(),
+            ));
+        }
+        if self.jobs.lease_secs < 1
+            || self.jobs.sweep_interval_secs == 0
+            || self.jobs.bulk_max_receivers == 0
+        {
+            return Err(ConfigError::Invalid(
+                "JOB_LEASE_SECS, JOB_SWEEP_INTERVAL_SECS and BULK_MAX_RECEIVERS must be at least 1"
+                    .into(),
             ));
         }
         if self.auth.access_token_ttl_secs <= 0 || self.auth.refresh_token_ttl_secs <= 0 {

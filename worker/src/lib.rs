@@ -140,6 +140,7 @@ where
     tracing::info!("parley-worker started");
     let retention = tokio::spawn(run_retention(ctx.clone()));
     let relay = tokio::spawn(run_outbox_relay(ctx.clone()));
+    let sweep = tokio::spawn(run_job_sweep(ctx.clone()));
     let mut register = Register {
         monitor: Some(Monitor::new()),
         ctx: ctx.clone(),
@@ -156,6 +157,7 @@ where
         .await?;
     retention.abort();
     relay.abort();
+    sweep.abort();
     tracing::info!("parley-worker stopped");
     Ok(())
 }
@@ -197,6 +199,24 @@ async fn run_outbox_relay(ctx: AppContext) {
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
+        }
+    }
+}
+
+/// Queues again, every `JOB_SWEEP_INTERVAL_SECS`, the bulk jobs whose
+/// worker died mid-run (their lease ran out) or that were never picked up
+/// (ARCHITECTURE §4: work that must not be lost is recoverable from
+/// PostgreSQL). A job queued twice runs once: runs take a lease.
+async fn run_job_sweep(ctx: AppContext) {
+    let period = Duration::from_secs(ctx.settings.jobs.sweep_interval_secs);
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match parley_shared::domain::bulk::sweep(&ctx).await {
+            Ok(0) => {}
+            Ok(requeued) => tracing::warn!(requeued, "stale bulk jobs queued again"),
+            Err(err) => tracing::warn!(error = format!("{err:#}"), "job sweep failed"),
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::realtime;
 
 pub mod auth;
+pub mod bulk;
 pub mod chat_prefs;
 pub mod chats;
 pub mod forwards;
@@ -120,6 +121,8 @@ fn register(cfg: &mut web::ServiceConfig) -> Vec<(String, String)> {
 
     r.post("/api/v1/messages", messages::create_message);
     r.post("/api/v1/messages/status", messages::update_status);
+    r.post("/api/v1/messages/bulk", bulk::bulk_send);
+    r.get("/api/v1/jobs/{id}", bulk::job);
     r.get("/api/v1/messages/{id}/edits", messages::list_edits);
     r.get("/api/v1/messages/{id}/thread", messages::thread);
     r.post("/api/v1/messages/{id}/forward", forwards::forward);

@@ -202,35 +202,7 @@ pub async fn create_chat(
     let mut conn = ctx.db.get().await?;
     let outcome = conn
         .transaction::<_, AppError, _>(async |conn| match &spec {
-            NewChatSpec::Private { other } => {
-                let other_user = users::find_user(conn, *other).await?;
-                if blocks::between(conn, me, *other).await? {
-                    return Err(blocks::blocked());
-                }
-                let key = format!("{}:{}", me.min(*other), me.max(*other));
-                if let Some(existing) = Chat::find_private(conn, &key).await? {
-                    // Opening it again brings it back after a delete-for-me.
-                    ChatMember::unhide(conn, existing.id, me).await?;
-                    return Ok((existing.id, None));
-                }
-                if !other_user.allow_private_messages {
-                    return Err(AppError::forbidden(
-                        "private_messages_disabled",
-                        "This user does not accept private messages.",
-                    ));
-                }
-                let member_ids = vec![me, *other];
-                match insert_private(conn, &key, me, &member_ids).await? {
-                    Some(event) => Ok((event.chat_id, Some((event, member_ids)))),
-                    None => {
-                        // A concurrent request created it first (and committed).
-                        let existing = Chat::find_private(conn, &key).await?.ok_or_else(|| {
-                            AppError::internal(anyhow::anyhow!("private chat vanished"))
-                        })?;
-                        Ok((existing.id, None))
-                    }
-                }
-            }
+            NewChatSpec::Private { other } => open_private(conn, me, *other).await,
             NewChatSpec::Group {
                 chat_type,
                 title,
@@ -300,6 +272,69 @@ pub async fn create_chat(
     }
     let chat = read_chat(ctx, &mut conn, me, chat_id).await?;
     Ok((chat, was_created))
+}
+
+/// The new chat's `chat_created` and its members, when one was made.
+type Created = Option<(LoggedEvent, Vec<i64>)>;
+
+/// The private chat of `me` and `other`, created when there is none (in
+/// the caller's transaction; publish the returned event after commit).
+///
+/// Errors: 404 `user_not_found`; 403 `blocked` (either way),
+/// `private_messages_disabled` (a new chat with a user who refuses them).
+async fn open_private(
+    conn: &mut AsyncPgConnection,
+    me: i64,
+    other: i64,
+) -> AppResult<(i64, Created)> {
+    let other_user = users::find_user(conn, other).await?;
+    if blocks::between(conn, me, other).await? {
+        return Err(blocks::blocked());
+    }
+    let key = format!("{}:{}", me.min(other), me.max(other));
+    if let Some(existing) = Chat::find_private(conn, &key).await? {
+        // Opening it again brings it back after a delete-for-me.
+        ChatMember::unhide(conn, existing.id, me).await?;
+        return Ok((existing.id, None));
+    }
+    if !other_user.allow_private_messages {
+        return Err(AppError::forbidden(
+            "private_messages_disabled",
+            "This user does not accept private messages.",
+        ));
+    }
+    let member_ids = vec![me, other];
+    match insert_private(conn, &key, me, &member_ids).await? {
+        Some(event) => Ok((event.chat_id, Some((event, member_ids)))),
+        None => {
+            // A concurrent request created it first (and committed).
+            let existing = Chat::find_private(conn, &key)
+                .await?
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("private chat vanished")))?;
+            Ok((existing.id, None))
+        }
+    }
+}
+
+/// The id of the private chat of `me` and `other`, created (and announced
+/// to both) when there is none: what a bulk send opens per receiver.
+///
+/// Errors: as [`open_private`]; 422 `member_ids` when `other` is `me`.
+pub(crate) async fn private_chat_with(ctx: &AppContext, me: i64, other: i64) -> AppResult<i64> {
+    if me == other {
+        return Err(AppError::validation(
+            "member_ids",
+            "A private chat needs another user.",
+        ));
+    }
+    let mut conn = ctx.db.get().await?;
+    let (chat_id, created) = conn
+        .transaction::<_, AppError, _>(async |conn| open_private(conn, me, other).await)
+        .await?;
+    if let Some((event, member_ids)) = created {
+        live::publish_to_new_members(&ctx.bus, event, &member_ids, false).await;
+    }
+    Ok(chat_id)
 }
 
 /// Creates the private chat `key` (a pair's `{low}:{high}`, or

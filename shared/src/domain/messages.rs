@@ -63,7 +63,7 @@ pub enum SendOutcome {
     Existing,
 }
 
-fn validate_text(text: &str) -> AppResult<()> {
+pub(crate) fn validate_text(text: &str) -> AppResult<()> {
     if text.trim().is_empty() {
         return Err(AppError::validation("text", "text must not be empty."));
     }
@@ -129,6 +129,29 @@ pub async fn send_message(
         )?),
         None => None,
     };
+    send(ctx, sender_id, req, client_id, Throttle::PerSender).await
+}
+
+/// Whether a send counts against the sender's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Throttle {
+    /// A request of the sender: the message rate limit and the duplicate
+    /// cooldown apply.
+    PerSender,
+    /// A job sending on the sender's behalf (a bulk send): the request that
+    /// started it was limited once.
+    OnBehalf,
+}
+
+/// [`send_message`] after validation: `client_id` is the (validated or
+/// derived) idempotency key of the message.
+pub(crate) async fn send(
+    ctx: &AppContext,
+    sender_id: i64,
+    req: &MessageCreateRequest,
+    client_id: Option<String>,
+    throttle: Throttle,
+) -> AppResult<(MessageView, SendOutcome)> {
     let mut conn = ctx.db.get().await?;
     // A retry of an earlier send is answered even when over the limit.
     let retry = match &client_id {
@@ -142,11 +165,14 @@ pub async fn send_message(
         let read = read_for(&mut conn, &existing, sender_id).await?;
         return Ok((read, SendOutcome::Existing));
     }
-    ctx.limits
-        .check(Limit::Message, &sender_id.to_string())
-        .await?;
+    if throttle == Throttle::PerSender {
+        ctx.limits
+            .check(Limit::Message, &sender_id.to_string())
+            .await?;
+    }
     let cooldown = ctx.settings.limits.duplicate_message_cooldown_seconds;
-    if cooldown > 0
+    if throttle == Throttle::PerSender
+        && cooldown > 0
         && let Some(age) =
             Message::same_text_age(&mut conn, req.chat_id, sender_id, &req.text).await?
         && age < cooldown

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod blocks;
+pub mod bulk;
 pub mod caller;
 pub mod catchup;
 pub mod chat_delete;

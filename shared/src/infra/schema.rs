@@ -192,6 +192,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    bulk_jobs (id) {
+        id -> Uuid,
+        kind -> Text,
+        user_id -> Int8,
+        client_message_id -> Text,
+        state -> Text,
+        request -> Jsonb,
+        total -> Int4,
+        position -> Int4,
+        done -> Int4,
+        failed -> Int4,
+        failures -> Jsonb,
+        lease_owner -> Nullable<Uuid>,
+        lease_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(invite_links -> chats (chat_id));
 diesel::joinable!(reactions -> messages (message_id));
 diesel::joinable!(user_two_factor -> users (user_id));

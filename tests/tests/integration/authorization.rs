@@ -288,6 +288,19 @@ fn table() -> Vec<Row> {
             "/api/v1/messages/{id}/edits",
             [401, 403, 403, 200, 200, 200, 200],
         ),
+        // A bulk send is anyone's (to themself: a failure, not an error);
+        // a job only its owner's (the fixture has no job: 404).
+        route(
+            "POST",
+            "/api/v1/messages/bulk",
+            [401, 201, 201, 201, 201, 201, 201],
+        )
+        .with_body(|f| json!({"receiver_ids": [f.target.id], "text": "Notice", "client_message_id": uuid::Uuid::new_v4().to_string()})),
+        route(
+            "GET",
+            "/api/v1/jobs/{id}",
+            [401, 404, 404, 404, 404, 404, 404],
+        ),
         route(
             "GET",
             "/api/v1/messages/{id}/thread",
@@ -711,16 +724,19 @@ fn fill(row: &Row, f: &Fixture) -> String {
         f.target.id
     };
     // `GET /messages/{id}` lists the messages of chat `{id}`.
+    // `/jobs/{id}`: a job id (the fixture starts none, so nobody's).
     let id = if row.method == "GET" && row.path == "/api/v1/messages/{id}" {
-        f.chat_id
+        f.chat_id.to_string()
+    } else if row.path.starts_with("/api/v1/jobs/") {
+        uuid::Uuid::nil().to_string()
     } else {
-        f.message_id
+        f.message_id.to_string()
     };
     let path = row
         .path
         .replace("{chat_id}", &f.chat_id.to_string())
         .replace("{user_id}", &user_id.to_string())
-        .replace("{id}", &id.to_string())
+        .replace("{id}", &id)
         .replace("{link_id}", &f.link_id.to_string())
         .replace("{jti}", &f.owner_session.to_string());
     assert!(

@@ -6,6 +6,7 @@
 mod auth;
 mod authorization;
 mod blocks;
+mod bulk;
 mod catchup;
 mod chat_admin;
 mod chat_delete;

@@ -4,6 +4,7 @@
 //! transaction ([`stage`]) or, without Redis, runs it in process
 //! ([`run_inline`]). Jobs reload their rows and are idempotent.
 
+pub mod bulk_send;
 pub mod send_email;
 
 use std::future::Future;
@@ -59,4 +60,5 @@ pub trait JobVisitor {
 /// Every kind of job, for `visitor`.
 pub fn all(visitor: &mut impl JobVisitor) {
     visitor.visit::<send_email::SendEmail>();
+    visitor.visit::<bulk_send::BulkSend>();
 }

@@ -1,6 +1,7 @@
 //! Diesel row structs and the queries that sit next to them. Functions here
 //! return `QueryResult<T>`; authorisation lives in the domain modules.
 
+pub mod bulk_job;
 pub mod chat;
 pub mod event;
 

@@ -296,3 +296,47 @@ pub struct UpdatesPage {
     pub token: String,
     pub has_more: bool,
 }
+
+/// A receiver of a bulk send who got no message, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct BulkFailureRead {
+    pub receiver_id: i64,
+    /// The refusal's code: `user_not_found`, `blocked`,
+    /// `private_messages_disabled`, `validation_error` (the sender themself).
+    pub code: String,
+    pub detail: String,
+}
+
+/// The answer of a bulk send done in the request.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct BulkSendRead {
+    /// One per receiver who got the message, in request order.
+    pub messages: Vec<MessageRead>,
+    pub failures: Vec<BulkFailureRead>,
+}
+
+/// `202`: a bulk send handed to the worker.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct JobQueuedRead {
+    pub job_id: uuid::Uuid,
+}
+
+/// `GET /jobs/{id}`: a background job and its progress.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct JobRead {
+    pub id: uuid::Uuid,
+    /// `bulk_send`.
+    pub kind: String,
+    /// `queued`, `running` or `done`.
+    pub state: String,
+    /// Receivers in all.
+    pub total: i32,
+    /// Receivers who got their message.
+    pub done: i32,
+    /// Receivers who could not (see `failures`).
+    pub failed: i32,
+    pub failures: Vec<BulkFailureRead>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}

@@ -1,6 +1,7 @@
 //! The native API's reads (seed 004 §3): domain views, snapshots and rows
 //! rendered into the JSON bodies of `crate::wire::native::dto`.
 
+use crate::domain::bulk::{BulkFailure, JobView};
 use crate::domain::events::{ChatSnapshot, MemberSnapshot, MessageSnapshot, ReactionCount};
 use crate::domain::invites::{InviteLink, NewInvite};
 use crate::domain::kinds::ChatType;
@@ -11,10 +12,10 @@ use crate::domain::views::{
     NotificationSettings, PublicChat, TokenPair,
 };
 use crate::wire::native::dto::{
-    AuthUserResponse, ChatDetailRead, ChatDiscoverRead, ChatInfo, ChatMemberRead,
-    ChatNotificationSettingsRead, ChatRead, ChatSettingsRead, InviteLinkCreatedRead,
-    InviteLinkRead, MessageEditRead, MessageReactionRead, MessageRead, ReactionSummary,
-    TokenResponse, TwoFactorSetupRead,
+    AuthUserResponse, BulkFailureRead, BulkSendRead, ChatDetailRead, ChatDiscoverRead, ChatInfo,
+    ChatMemberRead, ChatNotificationSettingsRead, ChatRead, ChatSettingsRead,
+    InviteLinkCreatedRead, InviteLinkRead, JobRead, MessageEditRead, MessageReactionRead,
+    MessageRead, ReactionSummary, TokenResponse, TwoFactorSetupRead,
 };
 
 /// `MessageRead` of a message as its reader sees it.
@@ -263,5 +264,38 @@ pub fn member(m: &MemberSnapshot) -> ChatMemberRead {
         name: m.name.clone(),
         username: m.username.clone(),
         nickname: m.nickname.clone(),
+    }
+}
+
+fn bulk_failure(failure: &BulkFailure) -> BulkFailureRead {
+    BulkFailureRead {
+        receiver_id: failure.receiver_id,
+        code: failure.code.clone(),
+        detail: failure.detail.clone(),
+    }
+}
+
+/// `BulkSendRead` of a bulk send done in the request.
+pub fn bulk_sent(messages: &[MessageView], failures: &[BulkFailure]) -> BulkSendRead {
+    BulkSendRead {
+        messages: messages.iter().map(message_view).collect(),
+        failures: failures.iter().map(bulk_failure).collect(),
+    }
+}
+
+/// `JobRead`.
+pub fn job(view: &JobView) -> JobRead {
+    let job = &view.job;
+    JobRead {
+        id: job.id,
+        kind: job.kind.clone(),
+        state: job.state.clone(),
+        total: job.total,
+        done: job.done,
+        failed: job.failed,
+        failures: view.failures.iter().map(bulk_failure).collect(),
+        created_at: job.created_at,
+        updated_at: job.updated_at,
+        finished_at: job.finished_at,
     }
 }
