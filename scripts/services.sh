@@ -90,3 +90,15 @@ ensure_openapi_validator() {
     PARLEY_OPENAPI_VALIDATOR="$(pwd)/$venv/bin/openapi-spec-validator"
     export PARLEY_OPENAPI_VALIDATOR
 }
+
+# s3s-fs (crates.io), a real S3 server that verifies SigV4 signatures, for
+# the tests of attachments on S3. 0.14.1 builds with this toolchain.
+ensure_s3s_fs() {
+    if ! command -v s3s-fs >/dev/null; then
+        say "installing s3s-fs 0.14.1 from crates.io (a few minutes, once)"
+        cargo install s3s-fs@0.14.1 --features binary --locked -q \
+            || die "could not install s3s-fs"
+    fi
+    PARLEY_S3S_FS=$(command -v s3s-fs)
+    export PARLEY_S3S_FS
+}

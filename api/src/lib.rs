@@ -50,6 +50,13 @@ impl Application {
         let hub = Hub::new(ctx.bus.clone(), ctx.db.clone());
         spawn_dispatcher(hub.clone(), bus_rx);
         spawn_presence_loop(hub.clone(), ctx.clone());
+        if ctx.jobs.is_none() {
+            // No Redis, so no worker: this process fans out notifications.
+            tokio::spawn(parley_shared::domain::notifications::run_fan_out(
+                ctx.clone(),
+                std::time::Duration::from_millis(200),
+            ));
+        }
         let limits = ctx.limits.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));

@@ -49,6 +49,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub retention: RetentionSettings,
     pub jobs: JobSettings,
+    pub media: MediaSettings,
+    pub push: PushSettings,
 }
 
 /// The HTTP server.
@@ -152,6 +154,36 @@ pub struct RetentionSettings {
     pub interval_secs: u64,
 }
 
+/// Attachments (seed 004 §9): where files go and the upload rules.
+#[derive(Debug, Clone)]
+pub struct MediaSettings {
+    /// `S3_ENDPOINT`, e.g. `http://127.0.0.1:9000`; `None` = files under
+    /// `<data_dir>/media` behind HMAC-signed URLs of the API itself.
+    pub s3_endpoint: Option<String>,
+    /// `S3_BUCKET`.
+    pub s3_bucket: String,
+    /// `S3_REGION`.
+    pub s3_region: String,
+    /// `S3_ACCESS_KEY`.
+    pub s3_access_key: String,
+    /// `S3_SECRET_KEY`.
+    pub s3_secret_key: SecretString,
+    /// `MAX_UPLOAD_SIZE_BYTES`: the largest file.
+    pub max_upload_size_bytes: i64,
+    /// `MEDIA_URL_TTL_SECS`: how long an upload or download URL works.
+    pub url_ttl_secs: u64,
+}
+
+/// Push delivery (seed 004 §10).
+#[derive(Debug, Clone)]
+pub struct PushSettings {
+    /// `WEB_PUSH_VAPID_KEY_FILE`: a P-256 private key (PEM) that signs Web
+    /// Push requests; `None` = web pushes are logged, not sent.
+    pub vapid_key_file: Option<PathBuf>,
+    /// `WEB_PUSH_SUBJECT`: the VAPID `sub` claim (`mailto:` or `https:`).
+    pub subject: String,
+}
+
 /// Background jobs (bulk sends).
 #[derive(Debug, Clone)]
 pub struct JobSettings {
@@ -214,6 +246,19 @@ impl From<Raw> for Settings {
             retention: RetentionSettings {
                 chat_events_days: raw.chat_events_retention_days,
                 interval_secs: raw.retention_interval_secs,
+            },
+            media: MediaSettings {
+                s3_endpoint: raw.s3_endpoint,
+                s3_bucket: raw.s3_bucket,
+                s3_region: raw.s3_region,
+                s3_access_key: raw.s3_access_key,
+                s3_secret_key: raw.s3_secret_key,
+                max_upload_size_bytes: raw.max_upload_size_bytes,
+                url_ttl_secs: raw.media_url_ttl_secs,
+            },
+            push: PushSettings {
+                vapid_key_file: raw.web_push_vapid_key_file.map(PathBuf::from),
+                subject: raw.web_push_subject,
             },
             jobs: JobSettings {
                 bulk_sync_max: raw.bulk_sync_max,
@@ -311,6 +356,26 @@ struct Raw {
     job_lease_secs: i64,
     /// `JOB_SWEEP_INTERVAL_SECS`: how often stale jobs are re-queued.
     job_sweep_interval_secs: u64,
+    /// `S3_ENDPOINT`; empty = files on local disk.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    s3_endpoint: Option<String>,
+    /// `S3_BUCKET`.
+    s3_bucket: String,
+    /// `S3_REGION`.
+    s3_region: String,
+    /// `S3_ACCESS_KEY`.
+    s3_access_key: String,
+    /// `S3_SECRET_KEY`.
+    s3_secret_key: SecretString,
+    /// `MAX_UPLOAD_SIZE_BYTES`.
+    max_upload_size_bytes: i64,
+    /// `MEDIA_URL_TTL_SECS`.
+    media_url_ttl_secs: u64,
+    /// `WEB_PUSH_VAPID_KEY_FILE`; empty = web pushes are logged.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    web_push_vapid_key_file: Option<String>,
+    /// `WEB_PUSH_SUBJECT`.
+    web_push_subject: String,
 }
 
 /// A configuration that cannot be used; the message says which variable.
@@ -360,6 +425,15 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("bulk_max_receivers", "10000"),
     ("job_lease_secs", "30"),
     ("job_sweep_interval_secs", "10"),
+    ("s3_endpoint", ""),
+    ("s3_bucket", "parley"),
+    ("s3_region", "us-east-1"),
+    ("s3_access_key", ""),
+    ("s3_secret_key", ""),
+    ("max_upload_size_bytes", "26214400"),
+    ("media_url_ttl_secs", "900"),
+    ("web_push_vapid_key_file", ""),
+    ("web_push_subject", "mailto:admin@parley.localhost"),
 ];
 
 impl Settings {
@@ -404,6 +478,11 @@ impl Settings {
         if self.retention.chat_events_days < 1 || self.retention.interval_secs == 0 {
             return Err(ConfigError::Invalid(
                 "CHAT_EVENTS_RETENTION_DAYS and RETENTION_INTERVAL_SECS must be at least 1".into(),
+            ));
+        }
+        if self.media.max_upload_size_bytes < 1 || self.media.url_ttl_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "MAX_UPLOAD_SIZE_BYTES and MEDIA_URL_TTL_SECS must be at least 1".into(),
             ));
         }
         if self.jobs.lease_secs < 1

@@ -141,6 +141,10 @@ where
     let retention = tokio::spawn(run_retention(ctx.clone()));
     let relay = tokio::spawn(run_outbox_relay(ctx.clone()));
     let sweep = tokio::spawn(run_job_sweep(ctx.clone()));
+    let fan_out = tokio::spawn(parley_shared::domain::notifications::run_fan_out(
+        ctx.clone(),
+        POLL_INTERVAL,
+    ));
     let mut register = Register {
         monitor: Some(Monitor::new()),
         ctx: ctx.clone(),
@@ -158,6 +162,7 @@ where
     retention.abort();
     relay.abort();
     sweep.abort();
+    fan_out.abort();
     tracing::info!("parley-worker stopped");
     Ok(())
 }
@@ -235,6 +240,18 @@ async fn run_retention(ctx: AppContext) {
                 ctx.settings.retention.chat_events_days,
             )
             .await?;
+            let uploads = parley_shared::domain::media::prune_unattached(&ctx).await?;
+            let notifications = parley_shared::domain::notifications::prune(&ctx, 90).await?;
+            let expired = parley_shared::domain::expiry::expire_messages(&ctx).await?;
+            if expired > 0 {
+                tracing::info!(expired, "messages past their chat's retention deleted");
+            }
+            if notifications > 0 {
+                tracing::info!(notifications, "old notifications removed");
+            }
+            if uploads > 0 {
+                tracing::info!(uploads, "unattached uploads removed");
+            }
             anyhow::Ok(pruned)
         }
         .await;

@@ -13,8 +13,10 @@ pub mod chat_prefs;
 pub mod chats;
 pub mod forwards;
 pub mod health;
+pub mod media;
 pub mod members;
 pub mod messages;
+pub mod notifications;
 pub mod reactions;
 pub mod users;
 
@@ -123,6 +125,16 @@ fn register(cfg: &mut web::ServiceConfig) -> Vec<(String, String)> {
     r.post("/api/v1/messages/status", messages::update_status);
     r.post("/api/v1/messages/bulk", bulk::bulk_send);
     r.get("/api/v1/jobs/{id}", bulk::job);
+
+    r.post("/api/v1/media/upload-url", media::upload_url);
+    r.post("/api/v1/media/attachments", media::attach);
+    r.get(
+        "/api/v1/media/chats/{chat_id}/attachments",
+        media::chat_attachments,
+    );
+    r.get("/api/v1/media/attachments/{id}/content", media::content);
+    r.put("/api/v1/media/files/{key:.*}", media::put_file);
+    r.get("/api/v1/media/files/{key:.*}", media::get_file);
     r.get("/api/v1/messages/{id}/edits", messages::list_edits);
     r.get("/api/v1/messages/{id}/thread", messages::thread);
     r.post("/api/v1/messages/{id}/forward", forwards::forward);
@@ -151,6 +163,11 @@ fn register(cfg: &mut web::ServiceConfig) -> Vec<(String, String)> {
     r.post("/api/v1/users/{user_id}/contacts", users::add_contact);
     r.delete("/api/v1/users/{user_id}/contacts", users::remove_contact);
 
+    r.get("/api/v1/notifications", notifications::list);
+    r.post("/api/v1/devices", notifications::register_device);
+    r.get("/api/v1/devices", notifications::list_devices);
+    r.delete("/api/v1/devices/{id}", notifications::remove_device);
+
     r.get("/api/v1/updates", chats::get_updates);
 
     r.get("/api/v1/ws", realtime::socket::connect_ws);
@@ -176,7 +193,9 @@ macro_rules! route_methods {
                     F::Output: Responder + 'static,
                 {
                     self.cfg.route(path, web::$name().to(handler));
-                    self.listed.push((Method::$method.to_string(), path.to_owned()));
+                    // `{key:.*}` (a tail with slashes) is `{key}` to clients.
+                    let documented = path.replace(":.*}", "}");
+                    self.listed.push((Method::$method.to_string(), documented));
                 }
             )+
         }

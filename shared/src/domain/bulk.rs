@@ -15,30 +15,22 @@
 
 use std::collections::HashSet;
 
-use futures_util::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::accounts::AuthContext;
-use crate::domain::chats::private_chat_with;
+use crate::domain::bulk_run::{Stored, send_to};
+use crate::domain::caller::AuthContext;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::jobs::{self, bulk_send::BulkSend};
-use crate::domain::messages::{
-    self, MAX_CLIENT_ID_CHARS, MessageCreateRequest, SendOutcome, Throttle,
-};
-use crate::domain::models::bulk_job::{BulkJob, NewBulkJob, Progress};
+use crate::domain::messages::{self, MAX_CLIENT_ID_CHARS, SendOutcome};
+use crate::domain::models::bulk_job::{BulkJob, NewBulkJob};
 use crate::domain::validate;
-use crate::domain::views::MessageView;
+use crate::domain::views::{BulkFailure, JobView, MessageView};
 use crate::infra::ratelimit::Limit;
 
 /// The kind of a bulk send in `bulk_jobs`.
 const KIND: &str = "bulk_send";
-/// Receivers a job run sends to between two progress records.
-const BATCH: usize = 100;
-/// Sends of one batch in flight at once (each in its own chat).
-const IN_FLIGHT: usize = 8;
-
 /// `POST /messages/bulk` (API.md; seed 002 §8).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BulkSendRequest {
@@ -47,21 +39,6 @@ pub struct BulkSendRequest {
     pub text: String,
     /// Required: it keys every receiver's message and the job.
     pub client_message_id: String,
-}
-
-/// What a job stores of its request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Stored {
-    receiver_ids: Vec<i64>,
-    text: String,
-}
-
-/// A receiver who got no message, and why (the refusal's code and detail).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BulkFailure {
-    pub receiver_id: i64,
-    pub code: String,
-    pub detail: String,
 }
 
 /// What a bulk send answered.
@@ -76,13 +53,6 @@ pub enum BulkOutcome {
     },
     /// Handed to the worker.
     Queued { job_id: Uuid },
-}
-
-/// A job's state as `GET /jobs/{id}` shows it.
-#[derive(Debug, Clone)]
-pub struct JobView {
-    pub job: BulkJob,
-    pub failures: Vec<BulkFailure>,
 }
 
 /// `POST /messages/bulk`.
@@ -182,43 +152,6 @@ fn distinct(ids: &[i64]) -> Vec<i64> {
     ids.iter().copied().filter(|id| seen.insert(*id)).collect()
 }
 
-/// The idempotency key of the message to `receiver`.
-fn receiver_key(client_id: &str, receiver: i64) -> String {
-    format!("{client_id}@{receiver}")
-}
-
-/// Sends to one receiver: `Ok(Err(failure))` for a refusal that is theirs
-/// (a 4xx), `Err` for a failure of Parley's (the job retries).
-async fn send_to(
-    ctx: &AppContext,
-    me: i64,
-    receiver: i64,
-    text: &str,
-    client_id: &str,
-) -> AppResult<Result<(MessageView, SendOutcome), BulkFailure>> {
-    let attempt = async {
-        let chat_id = private_chat_with(ctx, me, receiver).await?;
-        let req = MessageCreateRequest {
-            chat_id,
-            message_type: None,
-            text: text.to_owned(),
-            client_message_id: None,
-            reply_to_message_id: None,
-        };
-        let key = receiver_key(client_id, receiver);
-        messages::send(ctx, me, &req, Some(key), Throttle::OnBehalf).await
-    };
-    match attempt.await {
-        Ok(sent) => Ok(Ok(sent)),
-        Err(err) if err.status() < 500 && err.status() != 429 => Ok(Err(BulkFailure {
-            receiver_id: receiver,
-            code: err.code().to_owned(),
-            detail: err.detail(),
-        })),
-        Err(err) => Err(err),
-    }
-}
-
 async fn send_now(
     ctx: &AppContext,
     me: i64,
@@ -247,67 +180,6 @@ async fn send_now(
         failures,
         outcome,
     })
-}
-
-/// Runs the bulk job `job_id` from its recorded position to the end, one
-/// batch at a time, each batch's progress recorded in one statement under
-/// this run's lease. Returns at once when the job is done or another run
-/// holds it.
-///
-/// Errors: the database or the bus failed (the queue retries the job; a
-/// batch not recorded is redone, its sends answering the messages made).
-pub async fn run_job(ctx: &AppContext, job_id: Uuid) -> anyhow::Result<()> {
-    let owner = Uuid::new_v4();
-    let lease = ctx.settings.jobs.lease_secs;
-    loop {
-        let mut conn = ctx.db.get().await?;
-        let Some(job) = BulkJob::claim(&mut conn, job_id, owner, lease).await? else {
-            return Ok(());
-        };
-        drop(conn);
-        let stored: Stored = serde_json::from_value(job.request.clone())?;
-        let start = job.position.max(0) as usize;
-        let end = (start + BATCH).min(stored.receiver_ids.len());
-        let batch = &stored.receiver_ids[start..end];
-        let results: Vec<AppResult<Result<(MessageView, SendOutcome), BulkFailure>>> =
-            stream::iter(batch.iter().copied())
-                .map(|receiver| {
-                    send_to(
-                        ctx,
-                        job.user_id,
-                        receiver,
-                        &stored.text,
-                        &job.client_message_id,
-                    )
-                })
-                .buffer_unordered(IN_FLIGHT)
-                .collect()
-                .await;
-        let mut progress = Progress {
-            position: end as i32,
-            done: 0,
-            failed: 0,
-            failures: serde_json::Value::Array(Vec::new()),
-        };
-        let mut failures = Vec::new();
-        for result in results {
-            match result.map_err(|e| anyhow::anyhow!("bulk send {job_id}: {e}"))? {
-                Ok(_) => progress.done += 1,
-                Err(failure) => failures.push(failure),
-            }
-        }
-        progress.failed = failures.len() as i32;
-        progress.failures = serde_json::to_value(&failures)?;
-        let mut conn = ctx.db.get().await?;
-        if !BulkJob::advance(&mut conn, &job, owner, &progress, lease).await? {
-            // Another run took the job over (this one was too slow).
-            return Ok(());
-        }
-        if end >= stored.receiver_ids.len() {
-            tracing::info!(job.id = %job_id, total = job.total, "bulk send done");
-            return Ok(());
-        }
-    }
 }
 
 /// Queues again the jobs whose worker died (their lease ran out) or that

@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
 
-use crate::domain::accounts::AuthContext;
+use crate::domain::caller::AuthContext;
 use crate::domain::chat_prefs;
 use crate::domain::chats::{require_member, require_member_locked};
 use crate::domain::context::AppContext;

@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use crate::domain::accounts::AuthContext;
+use crate::domain::caller::AuthContext;
 use crate::domain::chats::{read_chat, require_member, require_member_locked};
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};

@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use crate::domain::accounts::AuthContext;
+use crate::domain::caller::AuthContext;
 use crate::domain::chats::{read_chat, require_member};
 use crate::domain::context::AppContext;
 use crate::domain::error::AppResult;

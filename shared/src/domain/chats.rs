@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rand::Rng;
 
-use crate::domain::accounts::AuthContext;
 use crate::domain::blocks;
+use crate::domain::caller::AuthContext;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::DomainEvent;

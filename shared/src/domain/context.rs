@@ -11,7 +11,9 @@ use crate::infra::db::DbPool;
 use crate::infra::jobs::JobQueue;
 use crate::infra::mail::Mailer;
 use crate::infra::presence_store::Presence;
+use crate::infra::push::Pusher;
 use crate::infra::ratelimit::RateLimits;
+use crate::infra::storage::ObjectStore;
 use crate::infra::tokens::TokenKeys;
 
 /// Shared services of one process. API handlers, socket frames and worker
@@ -29,6 +31,10 @@ pub struct AppContext {
     pub mailer: Mailer,
     pub presence: Arc<Presence>,
     pub limits: RateLimits,
+    /// Where attachments are stored (S3, or the local default).
+    pub storage: ObjectStore,
+    /// Push delivery to devices.
+    pub push: Pusher,
 }
 
 impl AppContext {
@@ -58,7 +64,17 @@ impl AppContext {
             &settings.redis.prefix,
             std::time::Duration::from_secs(settings.realtime.presence_ttl_secs),
         ));
+        let storage = ObjectStore::from_settings(&settings);
+        if let ObjectStore::S3(s3) = &storage
+            && let Err(err) = s3.ensure_bucket().await
+        {
+            // Not fatal: S3 may come up later; uploads fail until it does.
+            tracing::warn!(error = format!("{err:#}"), "S3 bucket not ready");
+        }
+        let push = Pusher::from_settings(&settings)?;
         Ok(AppContext {
+            push,
+            storage,
             limits: RateLimits::from_settings(&settings, redis.clone()),
             presence,
             tokens: Arc::new(TokenKeys::from_settings(&settings)),

@@ -35,6 +35,10 @@ pub struct MessageSnapshot {
     /// reactions).
     #[serde(default)]
     pub reactions: Vec<ReactionCount>,
+    /// Files, in the order they were attached (absent from events logged
+    /// before attachments).
+    #[serde(default)]
+    pub attachments: Vec<AttachmentSnapshot>,
     pub deleted: bool,
     pub edited_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -65,6 +69,20 @@ pub struct ChatSnapshot {
 
 fn enabled() -> bool {
     true
+}
+
+/// A file of a message (seed 004 §9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentSnapshot {
+    pub id: i64,
+    /// Where members download it (the API's download route; it checks
+    /// membership and redirects to a short-lived storage URL).
+    pub file_url: String,
+    pub file_type: String,
+    pub file_size: i64,
+    /// Voice and audio: the waveform's points.
+    #[serde(default)]
+    pub waveform_points: Option<Vec<i32>>,
 }
 
 /// How many members reacted to a message with one emoji.

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 
-use crate::domain::accounts::AuthContext;
+use crate::domain::caller::AuthContext;
 use crate::domain::chats::require_member;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
@@ -157,6 +157,7 @@ async fn forward_to(
                 reply_to_message_id: None,
                 forwarded_from_message_id: Some(original),
                 client_message_id: key.as_deref(),
+                attachments_of: Some(source.id),
             };
             made.push(post_message(conn, me, &post).await?);
         }

@@ -54,6 +54,11 @@ pub enum LiveEvent {
     /// The user deleted a message for themselves, on their own topic: their
     /// other devices drop it too. Not part of the chat's log.
     DeletedForMe { chat_id: i64, message_id: i64 },
+    /// A notification for the user (seed 004 §10), on their own topic:
+    /// they are online, so it goes to their sockets rather than a push.
+    Notification {
+        notification: Box<crate::domain::models::notification::Notification>,
+    },
     /// The user changed their own settings of a chat (archive, pin-chat,
     /// mute, clear history), on their own topic: their other devices
     /// follow. `cleared_before_message_id`: messages up to it are hidden.

@@ -8,8 +8,8 @@
 use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 
-use crate::domain::accounts::AuthContext;
 use crate::domain::blocks;
+use crate::domain::caller::AuthContext;
 use crate::domain::chats::{require_member, require_member_locked};
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};

@@ -10,13 +10,14 @@ use std::collections::HashMap;
 
 use diesel_async::AsyncPgConnection;
 
-use crate::domain::accounts::AuthContext;
 use crate::domain::blocks;
+use crate::domain::caller::AuthContext;
 use crate::domain::chats::{require_member, require_member_locked};
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::{DomainEvent, LoggedEvent};
 use crate::domain::live::{self, LiveEvent};
+use crate::domain::models::attachment::Attachment;
 use crate::domain::models::message::{MessageEdit, NewMessage, PageCursor};
 use crate::domain::models::reaction::Reaction;
 use crate::domain::models::{Chat, ChatMember, ChatType, Message, MessageType, event};
@@ -63,6 +64,16 @@ pub enum SendOutcome {
     Existing,
 }
 
+fn validate_caption(text: &str) -> AppResult<()> {
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(AppError::validation(
+            "text",
+            format!("text must be at most {MAX_TEXT_CHARS} characters."),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn validate_text(text: &str) -> AppResult<()> {
     if text.trim().is_empty() {
         return Err(AppError::validation("text", "text must not be empty."));
@@ -97,11 +108,13 @@ fn check_retry(existing: &Message, req: &MessageCreateRequest) -> AppResult<()> 
     }
 }
 
-/// Sends a text message as `sender_id`. A retry with the same
+/// Sends a message as `sender_id`: a text (non-empty `text`), or a media
+/// message of any other type of seed 004 §2 whose `text` is an optional
+/// caption and whose files are attached next. A retry with the same
 /// `client_message_id` returns the original message and writes nothing, on
 /// any replica, concurrently or later.
 ///
-/// Errors: 422 for empty / too long text, an unsupported `type`, a bad
+/// Errors: 422 for empty (a text) / too long text, a bad
 /// `client_message_id` or a `reply_to_message_id` outside the chat; 404
 /// `chat_not_found`; 403 `not_a_member` / `cannot_post` / `blocked` (a
 /// private chat with a block between the two, [`blocks`]).
@@ -110,15 +123,11 @@ pub async fn send_message(
     sender_id: i64,
     req: &MessageCreateRequest,
 ) -> AppResult<(MessageView, SendOutcome)> {
-    validate_text(&req.text)?;
-    match req.message_type {
-        None | Some(MessageType::Text) => {}
-        Some(_) => {
-            return Err(AppError::validation(
-                "type",
-                "Only text messages can be sent without attachments.",
-            ));
-        }
+    match req.message_type.unwrap_or(MessageType::Text) {
+        MessageType::Text => validate_text(&req.text)?,
+        // A media message's text is its caption, which may be empty; its
+        // files follow (`POST /media/attachments`, seed 004 §9).
+        _ => validate_caption(&req.text)?,
     }
     let client_id = match req.client_message_id.as_deref() {
         Some(id) => Some(validate::text_field(
@@ -173,6 +182,7 @@ pub(crate) async fn send(
     let cooldown = ctx.settings.limits.duplicate_message_cooldown_seconds;
     if throttle == Throttle::PerSender
         && cooldown > 0
+        && !req.text.is_empty()
         && let Some(age) =
             Message::same_text_age(&mut conn, req.chat_id, sender_id, &req.text).await?
         && age < cooldown
@@ -183,11 +193,12 @@ pub(crate) async fn send(
     }
     let post = Post {
         chat_id: req.chat_id,
-        message_type: MessageType::Text,
+        message_type: req.message_type.unwrap_or(MessageType::Text),
         text: &req.text,
         reply_to_message_id: req.reply_to_message_id,
         forwarded_from_message_id: None,
         client_message_id: client_id.as_deref(),
+        attachments_of: None,
     };
     let result = crate::transaction!(conn, async |conn| {
         post_message(conn, sender_id, &post).await
@@ -219,6 +230,8 @@ pub(crate) struct Post<'a> {
     pub reply_to_message_id: Option<i64>,
     pub forwarded_from_message_id: Option<i64>,
     pub client_message_id: Option<&'a str>,
+    /// A forward: the message whose attachments the new one shares.
+    pub attachments_of: Option<i64>,
 }
 
 /// Posts one message as `sender_id` in the caller's transaction and logs
@@ -279,7 +292,14 @@ pub(crate) async fn post_message(
     .await?
     .ok_or_else(|| AppError::conflict(DUPLICATE_CODE, "retry in flight"))?;
     let mentions = Message::record_mentions(conn, &message, post.text).await?;
-    let snapshot = message.snapshot(mentions);
+    let mut snapshot = message.snapshot(mentions);
+    if let Some(source) = post.attachments_of {
+        Attachment::copy(conn, source, message.id).await?;
+        snapshot.attachments = Attachment::snapshots_of(conn, &[message.id])
+            .await?
+            .remove(&message.id)
+            .unwrap_or_default();
+    }
     let view = MessageView {
         message: snapshot.clone(),
         delivery_status: DeliveryStatus::Sent,
@@ -331,6 +351,7 @@ pub(crate) async fn reads_for(
         mentioned.entry(message_id).or_default().push(user_id);
     }
     let mut counts = Reaction::counts(conn, &ids).await?;
+    let mut files = Attachment::snapshots_of(conn, &ids).await?;
     let mut mine = Reaction::mine(conn, &ids, viewer_id).await?;
     Ok(messages
         .iter()
@@ -349,6 +370,7 @@ pub(crate) async fn reads_for(
             };
             let mut message = m.snapshot(mentioned.remove(&m.id).unwrap_or_default());
             message.reactions = counts.remove(&m.id).unwrap_or_default();
+            message.attachments = files.remove(&m.id).unwrap_or_default();
             MessageView {
                 message,
                 delivery_status,
@@ -470,6 +492,10 @@ pub async fn edit_message(
         let mentions = Message::record_mentions(conn, &edited, text).await?;
         let mut message = edited.snapshot(mentions);
         message.reactions = Reaction::counts(conn, &[edited.id])
+            .await?
+            .remove(&edited.id)
+            .unwrap_or_default();
+        message.attachments = Attachment::snapshots_of(conn, &[edited.id])
             .await?
             .remove(&edited.id)
             .unwrap_or_default();

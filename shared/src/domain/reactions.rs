@@ -6,8 +6,8 @@
 
 use serde::Deserialize;
 
-use crate::domain::accounts::AuthContext;
 use crate::domain::blocks;
+use crate::domain::caller::AuthContext;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::{DomainEvent, ReactionCount};

@@ -6,7 +6,7 @@ use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
 use serde::Deserialize;
 
-use crate::domain::accounts::AuthContext;
+use crate::domain::caller::AuthContext;
 use crate::domain::context::AppContext;
 use crate::domain::error::AppResult;
 use crate::domain::messages::{reads_for, visible_message};

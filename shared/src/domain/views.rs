@@ -116,3 +116,38 @@ pub struct TokenPair {
     /// The access token's lifetime in seconds.
     pub expires_in: i64,
 }
+
+/// A receiver of a bulk send who got no message, and why (the refusal's
+/// code and detail).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BulkFailure {
+    pub receiver_id: i64,
+    pub code: String,
+    pub detail: String,
+}
+
+/// A bulk job as `GET /jobs/{id}` shows it.
+#[derive(Debug, Clone)]
+pub struct JobView {
+    pub job: crate::domain::models::bulk_job::BulkJob,
+    pub failures: Vec<BulkFailure>,
+}
+
+/// A presigned upload, as `POST /media/upload-url` answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadUrl {
+    pub upload_url: String,
+    pub file_url: String,
+    pub object_key: String,
+    pub expires_in: u64,
+    pub required_headers: std::collections::BTreeMap<String, String>,
+}
+
+/// One attachment of a chat's media list.
+#[derive(Debug, Clone)]
+pub struct ChatAttachment {
+    pub attachment: crate::domain::models::attachment::Attachment,
+    pub sender_id: Option<i64>,
+    pub message_type: String,
+    pub message_created_at: chrono::DateTime<Utc>,
+}

@@ -9,8 +9,10 @@ pub mod jobs;
 pub mod mail;
 pub mod pg_enum;
 pub mod presence_store;
+pub mod push;
 pub mod ratelimit;
 pub mod schema;
+pub mod storage;
 pub mod tokens;
 
 use redis::aio::ConnectionManager;

@@ -117,6 +117,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         edited_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
+        notified_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -213,6 +214,54 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    uploads (object_key) {
+        object_key -> Text,
+        user_id -> Int8,
+        file_name -> Text,
+        file_type -> Text,
+        file_size -> Int8,
+        created_at -> Timestamptz,
+        attached_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> Int8,
+        message_id -> Int8,
+        object_key -> Text,
+        file_type -> Text,
+        file_size -> Int8,
+        waveform -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(attachments -> messages (message_id));
+diesel::table! {
+    notifications (id) {
+        id -> Int8,
+        user_id -> Int8,
+        chat_id -> Int8,
+        message_id -> Int8,
+        event_type -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    devices (id) {
+        id -> Int8,
+        user_id -> Int8,
+        platform -> Text,
+        token -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(invite_links -> chats (chat_id));
 diesel::joinable!(reactions -> messages (message_id));
 diesel::joinable!(user_two_factor -> users (user_id));
@@ -240,6 +289,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocks,
     invite_links,
     reactions,
+    attachments,
+    uploads,
+    notifications,
+    devices,
 );
 
 diesel::table! {

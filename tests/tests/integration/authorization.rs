@@ -301,6 +301,69 @@ fn table() -> Vec<Row> {
             "/api/v1/jobs/{id}",
             [401, 404, 404, 404, 404, 404, 404],
         ),
+        // Media: anyone logged in asks for an upload URL; attaching needs
+        // one's own message (every persona meets `target`'s: not theirs,
+        // or not their chat); a chat's files are its members'; `{id}` of
+        // a download is no attachment (404 for all). The local store's
+        // files take no token: a URL Parley did not sign is 403 for all.
+        route(
+            "POST",
+            "/api/v1/media/upload-url",
+            [401, 200, 200, 200, 200, 200, 200],
+        )
+        .with_body(|_| json!({"file_name": "a.png", "file_type": "image/png", "file_size": 10})),
+        route(
+            "POST",
+            "/api/v1/media/attachments",
+            [401, 403, 403, 403, 403, 403, 403],
+        )
+        .with_body(|f| json!({"message_id": f.message_id, "file_type": "image/png", "file_size": 10,
+                               "file_url": "http://127.0.0.1:8080/api/v1/media/files/uploads/1/a.png"})),
+        route(
+            "GET",
+            "/api/v1/media/chats/{chat_id}/attachments",
+            [401, 403, 403, 200, 200, 200, 200],
+        ),
+        route(
+            "GET",
+            "/api/v1/media/attachments/{id}/content",
+            [401, 404, 404, 404, 404, 404, 404],
+        ),
+        route(
+            "PUT",
+            "/api/v1/media/files/{key}",
+            [403, 403, 403, 403, 403, 403, 403],
+        )
+        .with_query("?expires=4102444800&sig=00&type=image%2Fpng&size=1"),
+        route(
+            "GET",
+            "/api/v1/media/files/{key}",
+            [403, 403, 403, 403, 403, 403, 403],
+        )
+        .with_query("?expires=4102444800&sig=00"),
+        // Notifications and devices are one's own; `{id}` of a device is
+        // no device (404 for all).
+        route(
+            "GET",
+            "/api/v1/notifications",
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        route(
+            "POST",
+            "/api/v1/devices",
+            [401, 200, 200, 200, 200, 200, 200],
+        )
+        .with_body(|_| json!({"platform": "fcm", "token": uuid::Uuid::new_v4().to_string()})),
+        route(
+            "GET",
+            "/api/v1/devices",
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        route(
+            "DELETE",
+            "/api/v1/devices/{id}",
+            [401, 404, 404, 404, 404, 404, 404],
+        ),
         route(
             "GET",
             "/api/v1/messages/{id}/thread",
@@ -738,7 +801,8 @@ fn fill(row: &Row, f: &Fixture) -> String {
         .replace("{user_id}", &user_id.to_string())
         .replace("{id}", &id)
         .replace("{link_id}", &f.link_id.to_string())
-        .replace("{jti}", &f.owner_session.to_string());
+        .replace("{jti}", &f.owner_session.to_string())
+        .replace("{key}", "uploads/1/a.png");
     assert!(
         !path.contains('{'),
         "a placeholder without a value in {}",

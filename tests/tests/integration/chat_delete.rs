@@ -436,3 +436,58 @@ async fn with_read_receipts_off_no_one_learns_who_read() {
         .unwrap();
     assert_eq!(mine["delivery_status"], "delivered", "{mine}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_messages_past_the_chats_retention_days_for_everyone() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn_with(|env| {
+        env.insert("RETENTION_INTERVAL_SECS".into(), "1".into());
+    })
+    .await;
+    let (a, b, chat) = app.api.pair("keeper1", "keeper2").await;
+    let other_chat = app.api.group(&a, &[&b]).await;
+    let old = app.api.send_text(&a, chat, "an old message").await;
+    let kept = app.api.send_text(&a, other_chat, "no retention here").await;
+    let recent = app.api.send_text(&b, chat, "a recent message").await;
+    let mut conn = app.db.connect().await.unwrap();
+    // Two days ago, in both chats.
+    diesel::sql_query(format!(
+        "UPDATE messages SET created_at = now() - interval '2 days' WHERE id IN ({}, {})",
+        old["id"], kept["id"]
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let (status, _) = app
+        .api
+        .put(
+            &format!("/api/v1/chats/{chat}/settings"),
+            tok(&a),
+            &json!({"retention_days": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut socket = app.api.connect_ws(&b.access_token).await;
+    let worker = app.start_worker();
+    let frame = socket.expect_type("message_deleted", WAIT).await.unwrap();
+    assert_eq!(frame["message_id"], old["id"]);
+    assert_eq!(frame["for_all"], true);
+    worker.stop().await;
+    let (_, page) = app
+        .api
+        .get(&format!("/api/v1/messages/{chat}"), tok(&b))
+        .await;
+    let texts: Vec<&Value> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["text"])
+        .collect();
+    assert_eq!(texts, [&Value::Null, &json!("a recent message")], "{page}");
+    assert_eq!(page[1]["id"], recent["id"]);
+    let (_, other) = app
+        .api
+        .get(&format!("/api/v1/messages/{other_chat}"), tok(&b))
+        .await;
+    assert_eq!(other[0]["text"], "no retention here");
+}

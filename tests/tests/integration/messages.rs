@@ -144,7 +144,7 @@ async fn send_refusals_write_nothing() {
             "chat_id",
         ),
         (
-            json!({"chat_id": chat, "text": "hi", "type": "image"}),
+            json!({"chat_id": chat, "text": "hi", "type": "sticker"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "type",
         ),

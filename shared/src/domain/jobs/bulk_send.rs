@@ -1,11 +1,11 @@
-//! `bulk_send`: sends a bulk job's messages ([`crate::domain::bulk`]).
+//! `bulk_send`: sends a bulk job's messages ([`crate::domain::bulk_run`]).
 //! Idempotent by the job's id: a second run resumes where the first one
 //! recorded its progress, and its sends answer the messages already made.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::bulk;
+use crate::domain::bulk_run;
 use crate::domain::context::AppContext;
 use crate::domain::jobs::Job;
 
@@ -23,6 +23,6 @@ impl Job for BulkSend {
     }
 
     async fn run(&self, ctx: &AppContext) -> anyhow::Result<()> {
-        bulk::run_job(ctx, self.job_id).await
+        bulk_run::run_job(ctx, self.job_id).await
     }
 }

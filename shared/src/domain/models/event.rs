@@ -117,7 +117,8 @@ pub async fn redact_message(conn: &mut AsyncPgConnection, message: &Message) -> 
         "UPDATE chat_events \
             SET payload = CASE WHEN payload ? 'v' \
                 THEN jsonb_set(payload, '{event,message}', (payload #> '{event,message}') \
-                     || jsonb_build_object('text', NULL, 'deleted', TRUE, 'mentions', '[]'::jsonb)) \
+                     || jsonb_build_object('text', NULL, 'deleted', TRUE, 'mentions', '[]'::jsonb, \
+                                           'reactions', '[]'::jsonb, 'attachments', '[]'::jsonb)) \
                 ELSE jsonb_set(payload, '{message}', (payload -> 'message') || jsonb_build_object( \
                      'text', NULL, 'deleted', TRUE, 'mentions', '[]'::jsonb, 'reactions', '[]'::jsonb, \
                      'attachments', '[]'::jsonb, 'attachment_waveform', NULL)) \

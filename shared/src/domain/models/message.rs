@@ -214,9 +214,16 @@ impl Message {
             .await
     }
 
-    /// Deletes for everyone: a tombstone without text, edit history or
-    /// mentions.
+    /// Deletes for everyone: a tombstone without text, edit history,
+    /// mentions, reactions or files.
     pub async fn delete_for_all(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Message> {
+        use crate::infra::schema::{attachments, reactions};
+        diesel::delete(attachments::table.filter(attachments::message_id.eq(id)))
+            .execute(conn)
+            .await?;
+        diesel::delete(reactions::table.filter(reactions::message_id.eq(id)))
+            .execute(conn)
+            .await?;
         diesel::delete(message_edits::table.filter(message_edits::message_id.eq(id)))
             .execute(conn)
             .await?;
@@ -376,6 +383,7 @@ impl Message {
             client_message_id: self.client_message_id.clone(),
             mentions,
             reactions: Vec::new(),
+            attachments: Vec::new(),
             deleted,
             edited_at: self.edited_at,
             created_at: self.created_at,

@@ -1,11 +1,13 @@
 //! Diesel row structs and the queries that sit next to them. Functions here
 //! return `QueryResult<T>`; authorisation lives in the domain modules.
 
+pub mod attachment;
 pub mod bulk_job;
 pub mod chat;
 pub mod event;
 
 pub mod message;
+pub mod notification;
 pub mod reaction;
 pub mod session;
 pub mod user;

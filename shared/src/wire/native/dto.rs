@@ -219,6 +219,45 @@ pub struct ReactionSummary {
     pub reacted: Option<bool>,
 }
 
+/// `AttachmentRead` (seed 004 §3.5): a file of a message. `file_url` is
+/// the API's download route: it needs the reader's token and membership,
+/// and redirects to a short-lived storage URL.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct AttachmentRead {
+    pub id: i64,
+    pub message_id: i64,
+    pub file_url: String,
+    pub file_type: String,
+    pub file_size: i64,
+    pub waveform_points: Option<Vec<i32>>,
+}
+
+/// `ChatAttachmentRead` (seed 004 §3.5): a file in a chat's media list.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct ChatAttachmentRead {
+    pub id: i64,
+    pub message_id: i64,
+    pub sender_id: Option<i64>,
+    pub message_type: String,
+    pub message_created_at: DateTime<Utc>,
+    pub file_url: String,
+    pub file_type: String,
+    pub file_size: i64,
+}
+
+/// `UploadUrlResponse` (seed 004 §3.5).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct UploadUrlRead {
+    /// `PUT` the file here, with `required_headers`, before `expires_in`
+    /// seconds pass.
+    pub upload_url: String,
+    /// What `POST /media/attachments` takes once the file is up.
+    pub file_url: String,
+    pub object_key: String,
+    pub expires_in: u64,
+    pub required_headers: std::collections::BTreeMap<String, String>,
+}
+
 /// `MessageReactionRead` (seed 004 §8): `GET /messages/{id}/reactions` and
 /// the answer of the toggle.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -247,7 +286,7 @@ pub struct MessageRead {
     pub delivery_status: String,
     pub attachment_waveform: Option<Vec<i32>>,
     pub reactions: Vec<ReactionSummary>,
-    pub attachments: Vec<serde_json::Value>,
+    pub attachments: Vec<AttachmentRead>,
     pub mentions: Vec<i64>,
     pub deleted: bool,
     pub edited_at: Option<DateTime<Utc>>,
@@ -339,4 +378,28 @@ pub struct JobRead {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// `NotificationRead` (seed 004 §3.6). `payload` is a JSON object as a
+/// string, as the seed shows: `chat_id`, `message_id`, `sender_id`, `type`,
+/// `text` (the first 100 characters; `[image]` and so on for media),
+/// `mentioned`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct NotificationRead {
+    pub id: i64,
+    pub user_id: i64,
+    /// `message_created`, or `mention` (you were mentioned).
+    pub event_type: String,
+    pub payload: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `DeviceRead`: a push target of yours.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct DeviceRead {
+    pub id: i64,
+    /// `web`, `fcm` or `apns`.
+    pub platform: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }

@@ -5,7 +5,9 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::wire::native::dto::{ChatInfo, ChatMemberRead, MessageRead, ReactionSummary};
+use crate::wire::native::dto::{
+    ChatInfo, ChatMemberRead, MessageRead, NotificationRead, ReactionSummary,
+};
 
 /// A server → client frame. Serialised once per replica; chat events carry
 /// `chat_id` and `seq` (the chat's position in its event log).
@@ -110,6 +112,10 @@ pub enum ServerEvent {
         cleared_before_message_id: i64,
         hidden: bool,
     },
+    /// A notification for you (seed 004 §10): you are online and it
+    /// concerns a chat you muted but where you are mentioned (ephemeral:
+    /// also in `GET /notifications`).
+    Notification { notification: NotificationRead },
     /// A member's delivered position moved (ephemeral: not in the log).
     MessageDelivered {
         chat_id: i64,
@@ -185,6 +191,7 @@ impl ServerEvent {
             ServerEvent::ChatDeleted { .. } => "chat_deleted",
             ServerEvent::ReactionsUpdated { .. } => "reactions_updated",
             ServerEvent::ChatSettingsUpdated { .. } => "chat_settings_updated",
+            ServerEvent::Notification { .. } => "notification",
             ServerEvent::MessageDelivered { .. } => "message_delivered",
             ServerEvent::MessageRead { .. } => "message_read",
             ServerEvent::Typing { .. } => "typing",

@@ -179,6 +179,9 @@ pub fn live(event: &LiveEvent) -> ServerEvent {
             cleared_before_message_id: *cleared_before_message_id,
             hidden: *hidden,
         },
+        LiveEvent::Notification { notification } => ServerEvent::Notification {
+            notification: reads::notification(notification),
+        },
     }
 }
 
@@ -296,6 +299,7 @@ mod tests {
             client_message_id: Some("c-1".into()),
             mentions: vec![4],
             reactions: Vec::new(),
+            attachments: Vec::new(),
             deleted: false,
             edited_at: None,
             created_at: at("2026-11-26T10:00:00Z"),

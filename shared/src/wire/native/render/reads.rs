@@ -1,21 +1,24 @@
 //! The native API's reads (seed 004 §3): domain views, snapshots and rows
 //! rendered into the JSON bodies of `crate::wire::native::dto`.
 
-use crate::domain::bulk::{BulkFailure, JobView};
-use crate::domain::events::{ChatSnapshot, MemberSnapshot, MessageSnapshot, ReactionCount};
+use crate::domain::events::{
+    AttachmentSnapshot, ChatSnapshot, MemberSnapshot, MessageSnapshot, ReactionCount,
+};
 use crate::domain::invites::{InviteLink, NewInvite};
 use crate::domain::kinds::ChatType;
 use crate::domain::models::message::MessageEdit;
+use crate::domain::models::notification::{Device, Notification};
 use crate::domain::two_factor::TwoFactorSetup;
 use crate::domain::views::{
-    AccountView, ChatDetail, ChatSettings, ChatView, DeliveryStatus, MessageView,
-    NotificationSettings, PublicChat, TokenPair,
+    AccountView, BulkFailure, ChatAttachment, ChatDetail, ChatSettings, ChatView, DeliveryStatus,
+    JobView, MessageView, NotificationSettings, PublicChat, TokenPair, UploadUrl,
 };
 use crate::wire::native::dto::{
-    AuthUserResponse, BulkFailureRead, BulkSendRead, ChatDetailRead, ChatDiscoverRead, ChatInfo,
-    ChatMemberRead, ChatNotificationSettingsRead, ChatRead, ChatSettingsRead,
-    InviteLinkCreatedRead, InviteLinkRead, JobRead, MessageEditRead, MessageReactionRead,
-    MessageRead, ReactionSummary, TokenResponse, TwoFactorSetupRead,
+    AttachmentRead, AuthUserResponse, BulkFailureRead, BulkSendRead, ChatAttachmentRead,
+    ChatDetailRead, ChatDiscoverRead, ChatInfo, ChatMemberRead, ChatNotificationSettingsRead,
+    ChatRead, ChatSettingsRead, DeviceRead, InviteLinkCreatedRead, InviteLinkRead, JobRead,
+    MessageEditRead, MessageReactionRead, MessageRead, NotificationRead, ReactionSummary,
+    TokenResponse, TwoFactorSetupRead, UploadUrlRead,
 };
 
 /// `MessageRead` of a message as its reader sees it.
@@ -55,6 +58,18 @@ pub fn reactions(counts: &[ReactionCount], mine: &[String]) -> Vec<MessageReacti
         .collect()
 }
 
+/// `AttachmentRead` of a message's attachment.
+pub fn attachment(message_id: i64, a: &AttachmentSnapshot) -> AttachmentRead {
+    AttachmentRead {
+        id: a.id,
+        message_id,
+        file_url: a.file_url.clone(),
+        file_type: a.file_type.clone(),
+        file_size: a.file_size,
+        waveform_points: a.waveform_points.clone(),
+    }
+}
+
 /// `MessageRead` of a snapshot, with the reader's `delivery_status`.
 pub fn message(m: &MessageSnapshot, delivery_status: DeliveryStatus) -> MessageRead {
     MessageRead {
@@ -68,7 +83,7 @@ pub fn message(m: &MessageSnapshot, delivery_status: DeliveryStatus) -> MessageR
         text: m.text.clone(),
         client_message_id: m.client_message_id.clone(),
         delivery_status: delivery_status.as_str().to_owned(),
-        attachment_waveform: None,
+        attachment_waveform: m.attachments.iter().find_map(|a| a.waveform_points.clone()),
         reactions: m
             .reactions
             .iter()
@@ -78,7 +93,7 @@ pub fn message(m: &MessageSnapshot, delivery_status: DeliveryStatus) -> MessageR
                 reacted: None,
             })
             .collect(),
-        attachments: Vec::new(),
+        attachments: m.attachments.iter().map(|a| attachment(m.id, a)).collect(),
         mentions: m.mentions.clone(),
         deleted: m.deleted,
         edited_at: m.edited_at,
@@ -297,5 +312,57 @@ pub fn job(view: &JobView) -> JobRead {
         created_at: job.created_at,
         updated_at: job.updated_at,
         finished_at: job.finished_at,
+    }
+}
+
+/// `UploadUrlResponse`.
+pub fn upload_url(url: &UploadUrl) -> UploadUrlRead {
+    UploadUrlRead {
+        upload_url: url.upload_url.clone(),
+        file_url: url.file_url.clone(),
+        object_key: url.object_key.clone(),
+        expires_in: url.expires_in,
+        required_headers: url.required_headers.clone(),
+    }
+}
+
+/// `ChatAttachmentRead[]`.
+pub fn chat_attachments(files: &[ChatAttachment]) -> Vec<ChatAttachmentRead> {
+    files
+        .iter()
+        .map(|f| {
+            let a = f.attachment.snapshot();
+            ChatAttachmentRead {
+                id: a.id,
+                message_id: f.attachment.message_id,
+                sender_id: f.sender_id,
+                message_type: f.message_type.clone(),
+                message_created_at: f.message_created_at,
+                file_url: a.file_url,
+                file_type: a.file_type,
+                file_size: a.file_size,
+            }
+        })
+        .collect()
+}
+
+/// `NotificationRead`.
+pub fn notification(n: &Notification) -> NotificationRead {
+    NotificationRead {
+        id: n.id,
+        user_id: n.user_id,
+        event_type: n.event_type.clone(),
+        payload: n.payload.to_string(),
+        created_at: n.created_at,
+    }
+}
+
+/// `DeviceRead`.
+pub fn device(d: &Device) -> DeviceRead {
+    DeviceRead {
+        id: d.id,
+        platform: d.platform.clone(),
+        created_at: d.created_at,
+        updated_at: d.updated_at,
     }
 }
