@@ -3,12 +3,12 @@
 -- client_message_id, so a retried request finds its job.
 CREATE TABLE bulk_jobs (
     id                UUID        PRIMARY KEY,
-    kind              TEXT        NOT NULL CHECK (kind IN ('bulk_send')),
+    kind              TEXT        NOT NULL CHECK (kind IN ('bulk_send', 'forward_bulk')),
     user_id           BIGINT      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     client_message_id TEXT        NOT NULL,
     state             TEXT        NOT NULL DEFAULT 'queued'
         CHECK (state IN ('queued', 'running', 'done')),
-    -- {"receiver_ids": [...], "text": "..."}
+    -- {"receiver_ids": [...], "text": "..."} or {"message_id", "target_chat_ids"}
     request           JSONB       NOT NULL,
     total             INTEGER     NOT NULL CHECK (total > 0),
     -- Receivers before this index are done (sent or failed).

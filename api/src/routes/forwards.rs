@@ -1,9 +1,10 @@
 //! Forwarding messages (seed 004 §8).
 
 use actix_web::{HttpResponse, web};
+use parley_shared::domain::bulk::{self, ForwardOutcome};
 use parley_shared::domain::forwards::{self, ForwardBulkRequest, ForwardRequest};
 use parley_shared::domain::messages::SendOutcome;
-use parley_shared::wire::native::dto::MessageRead;
+use parley_shared::wire::native::dto::{JobQueuedRead, MessageRead};
 use parley_shared::wire::native::render;
 
 use crate::error::ApiResult;
@@ -58,10 +59,14 @@ pub async fn forward(
 
 /// Forward a message to several chats at once.
 ///
-/// As `forward`, for 1 to 100 target chats, all or none: when one target
-/// refuses, nothing is sent and the answer is that refusal. The copies come
-/// back in target id order. With `client_message_id`, a retry answers 200
-/// with the copies made the first time.
+/// As `forward`. Up to `BULK_SYNC_MAX` target chats (default 20) in the
+/// request, all or none: when one target refuses, nothing is sent and the
+/// answer is that refusal; the copies come back in target id order, and
+/// with `client_message_id` a retry answers 200 with the copies made the
+/// first time. More targets (up to `BULK_MAX_RECEIVERS`; then
+/// `client_message_id` is required) go to the worker: `202 {job_id}`,
+/// progress at `GET /api/v1/jobs/{id}`, where a target the caller cannot
+/// post in is a failure of that target (`receiver_id` names the chat).
 #[utoipa::path(
     post,
     path = "/api/v1/messages/{id}/forward-bulk",
@@ -71,12 +76,13 @@ pub async fn forward(
     responses(
         (status = 201, description = "The copies, one per target chat.", body = [MessageRead]),
         (status = 200, description = "A retry with the same `client_message_id`: the copies made the first time.", body = [MessageRead]),
+        (status = 202, description = "Handed to the worker: follow the job.", body = JobQueuedRead),
         JsonBodyErrors,
         Unauthenticated,
         (status = 403, description = "`not_a_member` (of the source's chat or a target); `cannot_post`; `blocked`.", body = ErrorBody),
         (status = 404, description = "`message_not_found`; `chat_not_found`: no such target chat.", body = ErrorBody),
         (status = 409, description = "`client_message_id_conflict`: the id was used for another message.", body = ErrorBody),
-        (status = 422, description = "`validation_error`, with `field`: `target_chat_ids` empty or over 100 chats; `client_message_id` empty or over 64 characters.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field`: `target_chat_ids` empty or too many; `client_message_id` empty, over 64 characters, or missing for a job.", body = ErrorBody),
         (status = 429, description = "`rate_limited`: over the sender's message rate; retry after `Retry-After` seconds.", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
     security(("bearer" = []))
@@ -87,7 +93,14 @@ pub async fn forward_bulk(
     path: web::Path<i64>,
     body: JsonBody<ForwardBulkRequest>,
 ) -> ApiResult<HttpResponse> {
-    let (copies, outcome) =
-        forwards::forward_bulk(&state.ctx, &caller, path.into_inner(), &body.0).await?;
-    Ok(status_of(outcome).json(render::message_views(&copies)))
+    Ok(
+        match bulk::forward_bulk(&state.ctx, &caller, path.into_inner(), &body.0).await? {
+            ForwardOutcome::Sent { copies, outcome } => {
+                status_of(outcome).json(render::message_views(&copies))
+            }
+            ForwardOutcome::Queued { job_id } => {
+                HttpResponse::Accepted().json(JobQueuedRead { job_id })
+            }
+        },
+    )
 }

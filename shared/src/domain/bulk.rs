@@ -18,10 +18,11 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::bulk_run::{Stored, send_to};
+use crate::domain::bulk_run::{Stored, process_item};
 use crate::domain::caller::AuthContext;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
+use crate::domain::forwards::{self, ForwardBulkRequest};
 use crate::domain::jobs::{self, bulk_send::BulkSend};
 use crate::domain::messages::{self, MAX_CLIENT_ID_CHARS, SendOutcome};
 use crate::domain::models::bulk_job::{BulkJob, NewBulkJob};
@@ -29,8 +30,6 @@ use crate::domain::validate;
 use crate::domain::views::{BulkFailure, JobView, MessageView};
 use crate::infra::ratelimit::Limit;
 
-/// The kind of a bulk send in `bulk_jobs`.
-const KIND: &str = "bulk_send";
 /// `POST /messages/bulk` (API.md; seed 002 §8).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BulkSendRequest {
@@ -83,28 +82,107 @@ pub async fn bulk_send(
         1,
         MAX_CLIENT_ID_CHARS,
     )?;
-    let stored = Stored {
+    let stored = Stored::Send {
         receiver_ids: receivers,
         text: req.text.clone(),
     };
-    if stored.receiver_ids.len() <= ctx.settings.jobs.bulk_sync_max {
-        ctx.limits.check(Limit::Message, &me.to_string()).await?;
+    ctx.limits.check(Limit::Message, &me.to_string()).await?;
+    if stored.items().len() <= ctx.settings.jobs.bulk_sync_max {
         return send_now(ctx, me, &stored, &client_id).await;
     }
-    let mut conn = ctx.db.get().await?;
-    if let Some(job) = BulkJob::find_by_client_id(&mut conn, me, KIND, &client_id).await? {
-        return same_request(&job, &stored).map(|()| BulkOutcome::Queued { job_id: job.id });
+    let job_id = start_job(ctx, me, &client_id, &stored).await?;
+    Ok(BulkOutcome::Queued { job_id })
+}
+
+/// What a bulk forward answered.
+#[derive(Debug, Clone)]
+pub enum ForwardOutcome {
+    /// Done in the request, all or none.
+    Sent {
+        copies: Vec<MessageView>,
+        outcome: SendOutcome,
+    },
+    /// Handed to the worker: per-target failures in the job.
+    Queued { job_id: Uuid },
+}
+
+/// `POST /messages/{id}/forward-bulk`: up to `BULK_SYNC_MAX` target chats
+/// in the request, all or none ([`forwards`]); more (up to
+/// `BULK_MAX_RECEIVERS`) by the worker as a job, where a target the caller
+/// cannot post in is a failure of that target. The caller must be able to
+/// read the source either way.
+///
+/// Errors: 422 `target_chat_ids` (none, or too many), `client_message_id`
+/// (missing for a job); 404 `message_not_found`; 403 `not_a_member`; 409
+/// `client_message_id_conflict`; otherwise as [`forwards::forward`].
+pub async fn forward_bulk(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    message_id: i64,
+    req: &ForwardBulkRequest,
+) -> AppResult<ForwardOutcome> {
+    let me = auth.user_id;
+    let targets = forwards::distinct_targets(&req.target_chat_ids);
+    let max = ctx.settings.jobs.bulk_max_receivers;
+    if targets.is_empty() || targets.len() > max {
+        return Err(AppError::validation(
+            "target_chat_ids",
+            format!("target_chat_ids must name 1 to {max} chats."),
+        ));
+    }
+    if targets.len() <= ctx.settings.jobs.bulk_sync_max {
+        let (copies, outcome) = forwards::forward_bulk_now(
+            ctx,
+            me,
+            message_id,
+            &targets,
+            req.client_message_id.as_deref(),
+        )
+        .await?;
+        return Ok(ForwardOutcome::Sent { copies, outcome });
+    }
+    let client_id = validate::text_field(
+        "client_message_id",
+        req.client_message_id.as_deref().unwrap_or_default(),
+        1,
+        MAX_CLIENT_ID_CHARS,
+    )?;
+    {
+        let mut conn = ctx.db.get().await?;
+        let (source, _, _) = messages::visible_message(&mut conn, message_id, me, false).await?;
+        if source.deleted_at.is_some() {
+            return Err(messages::message_not_found());
+        }
     }
     ctx.limits.check(Limit::Message, &me.to_string()).await?;
+    let stored = Stored::Forward {
+        message_id,
+        target_chat_ids: targets,
+    };
+    let job_id = start_job(ctx, me, &client_id, &stored).await?;
+    Ok(ForwardOutcome::Queued { job_id })
+}
+
+/// Records the job of `stored` (or finds the one a retry of the same
+/// request made) and queues it; returns its id.
+///
+/// Errors: 409 `client_message_id_conflict` (the id started another
+/// request's job).
+async fn start_job(ctx: &AppContext, me: i64, client_id: &str, stored: &Stored) -> AppResult<Uuid> {
+    let kind = stored.kind();
+    let mut conn = ctx.db.get().await?;
+    if let Some(job) = BulkJob::find_by_client_id(&mut conn, me, kind, client_id).await? {
+        return same_request(&job, stored).map(|()| job.id);
+    }
     let request =
-        serde_json::to_value(&stored).map_err(|e| AppError::internal(anyhow::Error::from(e)))?;
+        serde_json::to_value(stored).map_err(|e| AppError::internal(anyhow::Error::from(e)))?;
     let new = NewBulkJob {
         id: Uuid::new_v4(),
-        kind: KIND,
+        kind,
         user_id: me,
-        client_message_id: &client_id,
+        client_message_id: client_id,
         request,
-        total: stored.receiver_ids.len() as i32,
+        total: stored.items().len() as i32,
     };
     let created = crate::transaction!(conn, async |conn| {
         let Some(job) = BulkJob::insert(conn, new.clone()).await? else {
@@ -120,16 +198,16 @@ pub async fn bulk_send(
             if ctx.jobs.is_none() {
                 jobs::run_inline(ctx, BulkSend { job_id: job.id });
             }
-            tracing::info!(job.id = %job.id, user.id = me, receivers = job.total, "bulk send queued");
+            tracing::info!(job.id = %job.id, user.id = me, kind, items = job.total, "bulk job queued");
             job
         }
         // A concurrent retry created it first.
-        None => BulkJob::find_by_client_id(&mut conn, me, KIND, &client_id)
+        None => BulkJob::find_by_client_id(&mut conn, me, kind, client_id)
             .await?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("bulk job vanished")))?,
     };
-    same_request(&job, &stored)?;
-    Ok(BulkOutcome::Queued { job_id: job.id })
+    same_request(&job, stored)?;
+    Ok(job.id)
 }
 
 /// Errors: 409 `client_message_id_conflict` when `job` was started for
@@ -161,8 +239,8 @@ async fn send_now(
     let mut messages = Vec::new();
     let mut failures = Vec::new();
     let mut all_existing = true;
-    for receiver in &stored.receiver_ids {
-        match send_to(ctx, me, *receiver, &stored.text, client_id).await? {
+    for item in stored.items() {
+        match process_item(ctx, me, stored, *item, client_id).await? {
             Ok((view, outcome)) => {
                 all_existing &= outcome == SendOutcome::Existing;
                 messages.push(view);

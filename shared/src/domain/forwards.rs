@@ -21,16 +21,13 @@ use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::LoggedEvent;
 use crate::domain::live;
 use crate::domain::messages::{
-    DUPLICATE_CODE, MAX_CLIENT_ID_CHARS, Post, SendOutcome, message_not_found, post_message,
-    read_for, visible_message,
+    DUPLICATE_CODE, MAX_CLIENT_ID_CHARS, Post, SendOutcome, Throttle, message_not_found,
+    post_message, read_for, visible_message,
 };
 use crate::domain::models::Message;
 use crate::domain::validate;
 use crate::domain::views::MessageView;
 use crate::infra::ratelimit::Limit;
-
-/// The most target chats of one bulk forward.
-pub const MAX_BULK_TARGETS: usize = 100;
 
 /// `MessageForwardRequest` (seed 004 §3.4), plus an optional
 /// `client_message_id` that makes a retry safe.
@@ -41,11 +38,12 @@ pub struct ForwardRequest {
     pub client_message_id: Option<String>,
 }
 
-/// `MessageForwardBulkRequest` (seed 004 §3.4), plus an optional
-/// `client_message_id`.
+/// `MessageForwardBulkRequest` (seed 004 §3.4), plus a
+/// `client_message_id` (optional up to `BULK_SYNC_MAX` targets, required
+/// above, where the worker does it).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ForwardBulkRequest {
-    /// 1 to 100 chats (repeats count once).
+    /// 1 to `BULK_MAX_RECEIVERS` chats (repeats count once).
     pub target_chat_ids: Vec<i64>,
     #[serde(default)]
     pub client_message_id: Option<String>,
@@ -65,7 +63,7 @@ pub async fn forward(
 ) -> AppResult<(MessageView, SendOutcome)> {
     let (mut views, outcome) = forward_to(
         ctx,
-        auth,
+        auth.user_id,
         message_id,
         &[req.target_chat_id],
         req.client_message_id.as_deref(),
@@ -77,39 +75,30 @@ pub async fn forward(
     Ok((view, outcome))
 }
 
-/// `POST /messages/{id}/forward-bulk`: copies the message into each target
-/// chat, all or none: when one target refuses, nothing is sent and the
-/// answer is that target's refusal. Copies come back in target id order.
-///
-/// Errors: 422 `target_chat_ids` (empty or over [`MAX_BULK_TARGETS`]);
-/// otherwise as [`forward`].
-pub async fn forward_bulk(
-    ctx: &AppContext,
-    auth: &AuthContext,
-    message_id: i64,
-    req: &ForwardBulkRequest,
-) -> AppResult<(Vec<MessageView>, SendOutcome)> {
-    let targets: Vec<i64> = req
-        .target_chat_ids
-        .iter()
+/// The target chats of a bulk forward once each, in ascending order (the
+/// order chats are locked in).
+pub(crate) fn distinct_targets(ids: &[i64]) -> Vec<i64> {
+    ids.iter()
         .copied()
         .collect::<BTreeSet<_>>()
         .into_iter()
-        .collect();
-    if targets.is_empty() || targets.len() > MAX_BULK_TARGETS {
-        return Err(AppError::validation(
-            "target_chat_ids",
-            format!("target_chat_ids must name 1 to {MAX_BULK_TARGETS} chats."),
-        ));
-    }
-    forward_to(
-        ctx,
-        auth,
-        message_id,
-        &targets,
-        req.client_message_id.as_deref(),
-    )
-    .await
+        .collect()
+}
+
+/// A bulk forward done in the request (up to `BULK_SYNC_MAX` targets, see
+/// [`crate::domain::bulk::forward_bulk`]): copies the message into each
+/// target chat, all or none: when one target refuses, nothing is sent and
+/// the answer is that target's refusal. Copies come back in target id order.
+///
+/// Errors: as [`forward`].
+pub(crate) async fn forward_bulk_now(
+    ctx: &AppContext,
+    me: i64,
+    message_id: i64,
+    targets: &[i64],
+    client_id: Option<&str>,
+) -> AppResult<(Vec<MessageView>, SendOutcome)> {
+    forward_to(ctx, me, message_id, targets, client_id).await
 }
 
 /// The client id of the copy in `target` (each copy needs its own).
@@ -123,12 +112,11 @@ fn copy_key(client_id: &str, targets: &[i64], target: i64) -> String {
 
 async fn forward_to(
     ctx: &AppContext,
-    auth: &AuthContext,
+    me: i64,
     message_id: i64,
     targets: &[i64],
     client_id: Option<&str>,
 ) -> AppResult<(Vec<MessageView>, SendOutcome)> {
-    let me = auth.user_id;
     let client_id = client_id
         .map(|id| validate::text_field("client_message_id", id, 1, MAX_CLIENT_ID_CHARS))
         .transpose()?;
@@ -136,11 +124,29 @@ async fn forward_to(
         .iter()
         .map(|t| client_id.as_deref().map(|c| copy_key(c, targets, *t)))
         .collect();
+    forward_copies(ctx, me, message_id, targets, &keys, Throttle::PerSender).await
+}
+
+/// Copies `message_id` into each of `targets` (ascending) in one
+/// transaction, each copy keyed by its `keys` entry; answers the earlier
+/// copies when they were all made already.
+///
+/// Errors: as [`forward`].
+pub(crate) async fn forward_copies(
+    ctx: &AppContext,
+    me: i64,
+    message_id: i64,
+    targets: &[i64],
+    keys: &[Option<String>],
+    throttle: Throttle,
+) -> AppResult<(Vec<MessageView>, SendOutcome)> {
     let mut conn = ctx.db.get().await?;
-    if let Some(copies) = earlier_copies(&mut conn, me, message_id, targets, &keys).await? {
+    if let Some(copies) = earlier_copies(&mut conn, me, message_id, targets, keys).await? {
         return Ok((copies, SendOutcome::Existing));
     }
-    ctx.limits.check(Limit::Message, &me.to_string()).await?;
+    if throttle == Throttle::PerSender {
+        ctx.limits.check(Limit::Message, &me.to_string()).await?;
+    }
     let result = crate::transaction!(conn, async |conn| {
         let (source, _, _) = visible_message(conn, message_id, me, false).await?;
         if source.deleted_at.is_some() {
@@ -149,7 +155,7 @@ async fn forward_to(
         let original = source.forwarded_from_message_id.unwrap_or(source.id);
         let mut made: Vec<(LoggedEvent, MessageView)> = Vec::with_capacity(targets.len());
         // Ascending chat ids: the one lock order of writes to several chats.
-        for (target, key) in targets.iter().zip(&keys) {
+        for (target, key) in targets.iter().zip(keys) {
             let post = Post {
                 chat_id: *target,
                 message_type: source.message_type,
@@ -171,7 +177,7 @@ async fn forward_to(
         }
         // A concurrent retry committed first: answer with its copies.
         Err(AppError::Conflict { code, .. }) if code == DUPLICATE_CODE => {
-            earlier_copies(&mut conn, me, message_id, targets, &keys)
+            earlier_copies(&mut conn, me, message_id, targets, keys)
                 .await?
                 .map(|copies| (copies, SendOutcome::Existing))
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("forward retry vanished")))

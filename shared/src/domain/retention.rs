@@ -5,7 +5,7 @@ use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::infra::schema::{chat_events, email_tokens, sessions};
+use crate::infra::schema::{chat_events, email_tokens, invite_links, sessions};
 
 /// Rows removed by one [`prune`] pass.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -13,6 +13,7 @@ pub struct Pruned {
     pub chat_events: usize,
     pub sessions: usize,
     pub email_tokens: usize,
+    pub invite_links: usize,
 }
 
 /// Events deleted per statement, so that one pass never holds long locks.
@@ -20,7 +21,9 @@ const BATCH: i64 = 10_000;
 
 /// Deletes chat events older than `event_days` (clients further behind get
 /// `resync_required`), sessions that expired or were revoked over a week
-/// ago, and email tokens past their expiry.
+/// ago, email tokens past their expiry, and invite links that expired or
+/// were revoked over a week ago (a week in which their owners still see
+/// them listed as such).
 pub async fn prune(conn: &mut AsyncPgConnection, event_days: i64) -> QueryResult<Pruned> {
     let mut pruned = Pruned::default();
     let cutoff = Utc::now() - Duration::days(event_days);
@@ -60,5 +63,14 @@ pub async fn prune(conn: &mut AsyncPgConnection, event_days: i64) -> QueryResult
         diesel::delete(email_tokens::table.filter(email_tokens::expires_at.lt(Utc::now())))
             .execute(conn)
             .await?;
+    pruned.invite_links = diesel::delete(
+        invite_links::table.filter(
+            invite_links::expires_at
+                .lt(week_ago)
+                .or(invite_links::revoked_at.lt(week_ago)),
+        ),
+    )
+    .execute(conn)
+    .await?;
     Ok(pruned)
 }

@@ -285,3 +285,89 @@ async fn killing_the_worker_mid_job_still_sends_exactly_one_message_per_receiver
     );
     assert_eq!(delivered(&app, office.id).await, (5_000, 5_000));
 }
+
+/// A bulk forward too large for the request is a job: two API replicas
+/// and the worker as a real process; a target the caller cannot post in is
+/// that target's failure, the others get their copy once, live on the
+/// other replica too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_bulk_forward_is_a_job_with_per_target_failures() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("BULK_SYNC_MAX".into(), "2".into());
+    })
+    .await;
+    let other_replica = app.replica().await;
+    let api = &app.api;
+    let me = api.register_and_login("fwdjobme").await;
+    let friends = [
+        api.register_and_login("fwdjobf1").await,
+        api.register_and_login("fwdjobf2").await,
+        api.register_and_login("fwdjobf3").await,
+    ];
+    let mut targets = Vec::new();
+    for friend in &friends {
+        targets.push(api.private_chat(&me, friend).await);
+    }
+    // A channel where I only read.
+    let (status, channel) = api
+        .post(
+            "/api/v1/chats",
+            tok(&friends[0]),
+            &json!({"type": "channel", "title": "Read only", "member_ids": [me.id]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{channel}");
+    let channel = channel["id"].as_i64().unwrap();
+    targets.push(channel);
+    let source_chat = api.group(&me, &[]).await;
+    let source = api.send_text(&me, source_chat, "pass it on").await;
+    let path = format!("/api/v1/messages/{}/forward-bulk", source["id"]);
+    let mut socket = other_replica.api.connect_ws(&friends[2].access_token).await;
+
+    let (status, err) = api
+        .post(&path, tok(&me), &json!({"target_chat_ids": targets}))
+        .await;
+    assert_eq!(
+        (status, err["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("client_message_id")),
+        "{err}"
+    );
+    let body = json!({"target_chat_ids": targets, "client_message_id": "fwd-job-1"});
+    let (status, queued) = api.post(&path, tok(&me), &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+    let id = queued["job_id"].clone();
+    let (status, again) = other_replica.api.post(&path, tok(&me), &body).await;
+    assert_eq!((status, &again["job_id"]), (StatusCode::ACCEPTED, &id));
+
+    let logs = parley_tests::temp_dir();
+    let mut worker = spawn_process("parley-worker", &[], &app.env, &logs);
+    wait_until(
+        "the forward job is done",
+        Duration::from_secs(60),
+        || async { job(&app, &me, &id).await["state"] == "done" },
+    )
+    .await;
+    worker.kill().await;
+    let done = job(&app, &me, &id).await;
+    assert_eq!(done["kind"], "forward_bulk");
+    assert_eq!(
+        (done["done"].as_i64(), done["failed"].as_i64()),
+        (Some(3), Some(1)),
+        "{done}"
+    );
+    assert_eq!(done["failures"][0]["receiver_id"], channel);
+    assert_eq!(done["failures"][0]["code"], "cannot_post");
+    let frame = socket.expect_type("message_created", WAIT).await.unwrap();
+    assert_eq!(frame["chat_id"], targets[2]);
+    assert_eq!(frame["message"]["forwarded_from_message_id"], source["id"]);
+    for (friend, chat) in friends.iter().zip(&targets) {
+        let (_, page) = api
+            .get(&format!("/api/v1/messages/{chat}"), tok(friend))
+            .await;
+        assert_eq!(
+            page.as_array().unwrap().len(),
+            1,
+            "one copy in {chat}: {page}"
+        );
+    }
+}

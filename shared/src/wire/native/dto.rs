@@ -336,9 +336,11 @@ pub struct UpdatesPage {
     pub has_more: bool,
 }
 
-/// A receiver of a bulk send who got no message, and why.
+/// A receiver of a bulk send (or a target chat of a bulk forward) that got
+/// no message, and why.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct BulkFailureRead {
+    /// The receiver (bulk send) or the target chat (bulk forward).
     pub receiver_id: i64,
     /// The refusal's code: `user_not_found`, `blocked`,
     /// `private_messages_disabled`, `validation_error` (the sender themself).
@@ -360,11 +362,12 @@ pub struct JobQueuedRead {
     pub job_id: uuid::Uuid,
 }
 
-/// `GET /jobs/{id}`: a background job and its progress.
+/// `GET /jobs/{id}`: a background job (a bulk send or a bulk forward) and
+/// its progress.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct JobRead {
     pub id: uuid::Uuid,
-    /// `bulk_send`.
+    /// `bulk_send` or `forward_bulk`.
     pub kind: String,
     /// `queued`, `running` or `done`.
     pub state: String,
