@@ -4,6 +4,7 @@
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use apalis::layers::retry::RetryPolicy;
 use apalis::prelude::{
     Attempt, BackendExt, BoxDynError, Data, Monitor, PollSnapshot, PollStrategy, TaskId,
     WorkerBuilder, WorkerBuilderExt,
@@ -12,6 +13,10 @@ use parley_shared::domain::jobs::{Job, JobVisitor};
 use parley_shared::infra::jobs;
 use parley_shared::{AppContext, Settings};
 use redis::aio::ConnectionManager;
+use tower::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
+
+/// How many times a failed job runs again.
+const JOB_RETRIES: usize = 5;
 
 /// How often an idle worker looks for new jobs.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -96,6 +101,11 @@ impl JobVisitor for Register {
             if restarts > 0 {
                 tracing::warn!(restarts, job = J::NAME, "worker restarted");
             }
+            // A failed job runs again after a growing, jittered pause (it is
+            // idempotent); past the retries it stays failed in Redis, and a
+            // bulk job is then taken again by the sweep.
+            let retry = RetryPolicy::retries(JOB_RETRIES)
+                .with_backoff(ExponentialBackoffMaker::default().make_backoff());
             WorkerBuilder::new(name)
                 .backend(
                     storage
@@ -104,6 +114,7 @@ impl JobVisitor for Register {
                 )
                 .data(ctx.clone())
                 .concurrency(4)
+                .retry(retry)
                 .build(run_job::<J>)
         }));
     }
