@@ -53,7 +53,7 @@ pub async fn upload_url(
 /// Attach an uploaded file to your message.
 ///
 /// The file must be in the store, whole, of the declared type and size,
-/// uploaded by you with an URL from `upload-url`, not attached yet; the
+/// uploaded by you with a URL from `upload-url`, not attached yet; the
 /// message must be yours and its type fit the file (`image`: image/*,
 /// `video` and `circle_video`: video/*, `audio` and `voice`: audio/*,
 /// `file`: any; a `text` message takes none). `waveform_points` (voice and

@@ -3,8 +3,11 @@
 use actix_web::{HttpResponse, web};
 use parley_shared::domain::messages::{self, ListMessagesQuery, MessageCreateRequest, SendOutcome};
 use parley_shared::domain::receipts::{self, StatusPositions, StatusUpdateRequest};
+use parley_shared::domain::search::{self, MessageSearchQuery};
 use parley_shared::domain::threads::{self, ThreadQuery};
-use parley_shared::wire::native::dto::{MessageEditRead, MessageRead, MessageUpdateRequest};
+use parley_shared::wire::native::dto::{
+    MessageEditRead, MessageRead, MessageSearchRead, MessageUpdateRequest,
+};
 use parley_shared::wire::native::render;
 
 use crate::error::ApiResult;
@@ -256,4 +259,36 @@ pub async fn thread(
     let thread =
         threads::thread(&state.ctx, &caller, path.into_inner(), query.into_inner()).await?;
     Ok(HttpResponse::Ok().json(render::message_views(&thread)))
+}
+
+/// Search your messages.
+///
+/// Korean, Chinese and Japanese are found inside words ("회의" finds
+/// "회의는"); other scripts by whole words, case and accents ignored. Every
+/// word of the query must be there. You find only messages you can read
+/// now (your chats, not deleted, not hidden or cleared by you, not past
+/// the chat's retention), the most relevant first, then the newest. A
+/// query under 2 characters finds nothing.
+#[utoipa::path(
+    get,
+    path = "/api/v1/messages/search",
+    tag = "messages",
+    operation_id = "search_messages",
+    params(MessageSearchQuery),
+    responses(
+        (status = 200, description = "The messages found, with `highlight`.", body = [MessageSearchRead]),
+        Unauthenticated,
+        (status = 403, description = "`not_a_member`: `chat_id` is not one of your chats.", body = ErrorBody),
+        (status = 404, description = "`chat_not_found`: no chat `chat_id`.", body = ErrorBody),
+        (status = 422, description = "`validation_error`, with `field: \"limit\"`: outside 1..=100.", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn search(
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    query: web::Query<MessageSearchQuery>,
+) -> ApiResult<HttpResponse> {
+    let hits = search::search_messages(&state.ctx, &caller, &query).await?;
+    Ok(HttpResponse::Ok().json(render::search_hits(&hits)))
 }

@@ -123,6 +123,7 @@ fn register(cfg: &mut web::ServiceConfig) -> Vec<(String, String)> {
 
     r.post("/api/v1/messages", messages::create_message);
     r.post("/api/v1/messages/status", messages::update_status);
+    r.get("/api/v1/messages/search", messages::search);
     r.post("/api/v1/messages/bulk", bulk::bulk_send);
     r.get("/api/v1/jobs/{id}", bulk::job);
 

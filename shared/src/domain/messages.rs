@@ -287,6 +287,7 @@ pub(crate) async fn post_message(
             reply_to_message_id: post.reply_to_message_id,
             forwarded_from_message_id: post.forwarded_from_message_id,
             client_message_id: post.client_message_id,
+            search_tokens: crate::domain::search_tokens::document_tokens(post.text),
         },
     )
     .await?

@@ -38,6 +38,7 @@ pub mod reactions;
 pub mod receipts;
 pub mod recovery;
 pub mod retention;
+pub mod search;
 pub mod search_tokens;
 pub mod threads;
 pub mod transaction;

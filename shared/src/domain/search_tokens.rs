@@ -17,6 +17,19 @@ use unicode_normalization::char::is_combining_mark;
 /// The longest query, in characters; longer ones are cut.
 pub const MAX_QUERY_CHARS: usize = 256;
 
+/// The longest token, in characters: longer words and runs are cut here,
+/// in documents and queries alike (PostgreSQL refuses lexemes over 2 KB,
+/// and nobody searches by the 65th letter of a word).
+pub const MAX_TOKEN_CHARS: usize = 64;
+
+fn capped(token: String) -> String {
+    if token.chars().count() > MAX_TOKEN_CHARS {
+        token.chars().take(MAX_TOKEN_CHARS).collect()
+    } else {
+        token
+    }
+}
+
 /// Whether `c` belongs to a script written without spaces between words.
 fn is_cjk(c: char) -> bool {
     matches!(c as u32,
@@ -115,7 +128,7 @@ pub fn document_tokens(text: &str) -> Vec<String> {
         if run.cjk {
             tokens.extend(bigrams(&run.text));
         }
-        tokens.push(run.text);
+        tokens.push(capped(run.text));
     }
     tokens.sort();
     tokens.dedup();
@@ -135,7 +148,7 @@ pub fn query_tokens(query: &str) -> Vec<String> {
         if run.cjk && run.text.chars().count() >= 2 {
             tokens.extend(bigrams(&run.text));
         } else {
-            tokens.push(run.text);
+            tokens.push(capped(run.text));
         }
     }
     tokens.sort();
@@ -247,6 +260,20 @@ mod tests {
     fn japanese_and_chinese_are_bigrams_too() {
         assert!(finds("東京都に住んでいます", "東京"));
         assert!(finds("我们明天开会", "开会"));
+    }
+
+    #[test]
+    fn long_words_are_cut_alike_in_documents_and_queries() {
+        let word = "x".repeat(4000);
+        let doc = document_tokens(&word);
+        assert!(doc.iter().all(|t| t.chars().count() <= MAX_TOKEN_CHARS));
+        assert!(finds(&word, &"x".repeat(200)));
+        let run = "가".repeat(3000);
+        assert!(
+            document_tokens(&run)
+                .iter()
+                .all(|t| t.chars().count() <= MAX_TOKEN_CHARS)
+        );
     }
 
     #[test]

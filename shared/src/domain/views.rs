@@ -151,3 +151,11 @@ pub struct ChatAttachment {
     pub message_type: String,
     pub message_created_at: chrono::DateTime<Utc>,
 }
+
+/// A message found by search, with the matched parts of its text marked
+/// (`<em>`…`</em>`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub view: MessageView,
+    pub highlight: String,
+}

@@ -12,6 +12,7 @@ pub mod presence_store;
 pub mod push;
 pub mod ratelimit;
 pub mod schema;
+pub mod sql_types;
 pub mod storage;
 pub mod tokens;
 

@@ -102,6 +102,9 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::infra::sql_types::Tsvector;
+
     messages (id) {
         id -> Int8,
         chat_id -> Int8,
@@ -118,6 +121,8 @@ diesel::table! {
         edited_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
         notified_at -> Nullable<Timestamptz>,
+        search_tokens -> Array<Text>,
+        search_vector -> Nullable<Tsvector>,
     }
 }
 

@@ -364,6 +364,13 @@ fn table() -> Vec<Row> {
             "/api/v1/devices/{id}",
             [401, 404, 404, 404, 404, 404, 404],
         ),
+        // Search finds what the caller may read: anyone logged in.
+        route(
+            "GET",
+            "/api/v1/messages/search",
+            [401, 200, 200, 200, 200, 200, 200],
+        )
+        .with_query("?query=hello"),
         route(
             "GET",
             "/api/v1/messages/{id}/thread",

@@ -32,6 +32,7 @@ mod realtime;
 mod receipts;
 mod recovery;
 mod schema;
+mod search;
 mod sessions;
 mod slow_reader;
 mod sse;

@@ -43,6 +43,8 @@ fn declared() -> BTreeMap<String, BTreeMap<String, (String, bool)>> {
         let udt = match inner {
             "Int8" => "int8",
             "Int4" => "int4",
+            "Array<Text>" => "_text",
+            "Tsvector" => "tsvector",
             "Text" => "text",
             "Bool" => "bool",
             "Timestamptz" => "timestamptz",

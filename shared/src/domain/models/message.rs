@@ -39,6 +39,8 @@ pub struct NewMessage<'a> {
     pub reply_to_message_id: Option<i64>,
     pub forwarded_from_message_id: Option<i64>,
     pub client_message_id: Option<&'a str>,
+    /// What search finds it by ([`crate::domain::search_tokens`]).
+    pub search_tokens: Vec<String>,
 }
 
 /// Which page of a chat [`Message::page`] returns.
@@ -205,6 +207,7 @@ impl Message {
             .await?;
         diesel::update(messages::table.find(message.id))
             .set((
+                messages::search_tokens.eq(crate::domain::search_tokens::document_tokens(new_text)),
                 messages::text.eq(new_text),
                 messages::edited_at.eq(diesel::dsl::now),
                 messages::updated_at.eq(diesel::dsl::now),
@@ -232,6 +235,7 @@ impl Message {
             .await?;
         diesel::update(messages::table.find(id))
             .set((
+                messages::search_tokens.eq(Vec::<String>::new()),
                 messages::text.eq(""),
                 messages::deleted_at.eq(diesel::dsl::now),
                 messages::updated_at.eq(diesel::dsl::now),

@@ -406,3 +406,12 @@ pub struct DeviceRead {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A message found by search: `MessageRead` plus `highlight`, its text
+/// with the matched parts in `<em>`…`</em>` (seed 001's `highlight`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct MessageSearchRead {
+    #[serde(flatten)]
+    pub message: MessageRead,
+    pub highlight: String,
+}

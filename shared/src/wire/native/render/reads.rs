@@ -11,14 +11,14 @@ use crate::domain::models::notification::{Device, Notification};
 use crate::domain::two_factor::TwoFactorSetup;
 use crate::domain::views::{
     AccountView, BulkFailure, ChatAttachment, ChatDetail, ChatSettings, ChatView, DeliveryStatus,
-    JobView, MessageView, NotificationSettings, PublicChat, TokenPair, UploadUrl,
+    JobView, MessageView, NotificationSettings, PublicChat, SearchHit, TokenPair, UploadUrl,
 };
 use crate::wire::native::dto::{
     AttachmentRead, AuthUserResponse, BulkFailureRead, BulkSendRead, ChatAttachmentRead,
     ChatDetailRead, ChatDiscoverRead, ChatInfo, ChatMemberRead, ChatNotificationSettingsRead,
     ChatRead, ChatSettingsRead, DeviceRead, InviteLinkCreatedRead, InviteLinkRead, JobRead,
-    MessageEditRead, MessageReactionRead, MessageRead, NotificationRead, ReactionSummary,
-    TokenResponse, TwoFactorSetupRead, UploadUrlRead,
+    MessageEditRead, MessageReactionRead, MessageRead, MessageSearchRead, NotificationRead,
+    ReactionSummary, TokenResponse, TwoFactorSetupRead, UploadUrlRead,
 };
 
 /// `MessageRead` of a message as its reader sees it.
@@ -365,4 +365,14 @@ pub fn device(d: &Device) -> DeviceRead {
         created_at: d.created_at,
         updated_at: d.updated_at,
     }
+}
+
+/// `MessageSearchRead[]`.
+pub fn search_hits(hits: &[SearchHit]) -> Vec<MessageSearchRead> {
+    hits.iter()
+        .map(|hit| MessageSearchRead {
+            message: message_view(&hit.view),
+            highlight: hit.highlight.clone(),
+        })
+        .collect()
 }

@@ -1,0 +1,97 @@
+//! Message search on PostgreSQL (seed 004 §8 `GET /messages/search`,
+//! issue 10): the query is tokenized as messages are
+//! ([`crate::domain::search_tokens`]), every token is required, and the
+//! caller finds only what they may read now: messages of chats they are a
+//! member of, not deleted for everyone, not hidden or cleared for them, not
+//! past the chat's `retention_days`. Ranked by relevance, then newest
+//! first; each hit carries a `highlight`.
+
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel_async::RunQueryDsl;
+use serde::Deserialize;
+
+use crate::domain::caller::AuthContext;
+use crate::domain::chats::require_member;
+use crate::domain::context::AppContext;
+use crate::domain::error::AppResult;
+use crate::domain::messages::read_for;
+use crate::domain::models::Message;
+use crate::domain::search_tokens::{highlight, query_tokens, tsquery};
+use crate::domain::validate;
+use crate::domain::views::SearchHit;
+
+/// Query of `GET /messages/search`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessageSearchQuery {
+    /// What to look for; under 2 characters (trimmed) finds nothing; cut
+    /// at 256 characters.
+    pub query: Option<String>,
+    /// Only this chat (one of yours).
+    pub chat_id: Option<i64>,
+    /// 1–100, default 50.
+    pub limit: Option<i64>,
+}
+
+// The caller's visibility, then the match, ranked. `$1` user, `$2` the
+// tsquery, `$3` chat or NULL, `$4` limit.
+const SEARCH_SQL: &str = r#"
+SELECT m.id
+  FROM messages m
+  JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $1
+  JOIN chats c ON c.id = m.chat_id
+ WHERE m.search_vector @@ $2::tsquery
+   AND m.deleted_at IS NULL
+   AND m.id > cm.cleared_before_message_id
+   AND NOT EXISTS (SELECT 1 FROM message_hidden h WHERE h.user_id = $1 AND h.message_id = m.id)
+   AND (c.retention_days IS NULL OR m.created_at > now() - make_interval(days => c.retention_days))
+   AND ($3::bigint IS NULL OR m.chat_id = $3)
+ ORDER BY ts_rank(m.search_vector, $2::tsquery) DESC, m.id DESC
+ LIMIT $4
+"#;
+
+#[derive(diesel::QueryableByName)]
+struct Hit {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// `GET /messages/search?query&chat_id&limit`.
+///
+/// Errors: 422 `limit`; with `chat_id`: 404 `chat_not_found`, 403
+/// `not_a_member`.
+pub async fn search_messages(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    query: &MessageSearchQuery,
+) -> AppResult<Vec<SearchHit>> {
+    let limit = validate::limit(query.limit, 50, 100)?;
+    let text = query.query.clone().unwrap_or_default();
+    let mut conn = ctx.db.get().await?;
+    if let Some(chat_id) = query.chat_id {
+        require_member(&mut conn, chat_id, auth.user_id).await?;
+    }
+    let tokens = query_tokens(&text);
+    if tokens.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hits: Vec<Hit> = diesel::sql_query(SEARCH_SQL)
+        .bind::<BigInt, _>(auth.user_id)
+        .bind::<Text, _>(tsquery(&tokens))
+        .bind::<Nullable<BigInt>, _>(query.chat_id)
+        .bind::<BigInt, _>(limit)
+        .load(&mut conn)
+        .await?;
+    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+    let mut messages = Message::by_ids(&mut conn, &ids).await?;
+    messages.sort_by_key(|m| ids.iter().position(|id| *id == m.id));
+    let mut found = Vec::with_capacity(messages.len());
+    for message in &messages {
+        let view = read_for(&mut conn, message, auth.user_id).await?;
+        found.push(SearchHit {
+            highlight: highlight(&message.text, &text),
+            view,
+        });
+    }
+    Ok(found)
+}

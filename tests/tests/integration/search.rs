@@ -1,0 +1,110 @@
+//! Message search on PostgreSQL (seed 004 §8, issue 10): Korean found
+//! inside words, English by folded words, and only what the caller may
+//! read now.
+
+use parley_tests::{TestApp, TestUser};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+fn tok(user: &TestUser) -> Option<&str> {
+    Some(user.access_token.as_str())
+}
+
+/// The texts `user` finds for `query` (optionally in one chat).
+async fn found(app: &TestApp, user: &TestUser, query: &str, chat: Option<i64>) -> Vec<String> {
+    let mut url = reqwest::Url::parse(&format!("{}/api/v1/messages/search", app.api.base)).unwrap();
+    url.query_pairs_mut().append_pair("query", query);
+    if let Some(chat) = chat {
+        url.query_pairs_mut()
+            .append_pair("chat_id", &chat.to_string());
+    }
+    let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+    let (status, body) = app.api.get(&path, tok(user)).await;
+    assert_eq!(status, StatusCode::OK, "{query}: {body}");
+    body.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn korean_is_found_inside_words_and_only_where_the_caller_may_read() {
+    let app = TestApp::spawn().await;
+    let api = &app.api;
+    let (a, b, chat) = api.pair("searcha", "searchb").await;
+    let outsider = api.register_and_login("searchout").await;
+    let meeting = "안녕하세요 오늘 회의는 세시에 시작합니다";
+    let sent = api.send_text(&a, chat, meeting).await;
+    api.send_text(&b, chat, "학교에 갔어요").await;
+    api.send_text(&a, chat, "Rust 세미나 일정").await;
+    api.send_text(&b, chat, "회사에서 의논합니다").await;
+    api.send_text(&a, chat, "The Café opens at nine 🎉").await;
+
+    for query in ["회의", "회의는", "세시", "안녕"] {
+        assert_eq!(found(&app, &b, query, None).await, [meeting], "{query}");
+    }
+    assert_eq!(found(&app, &b, "학교", None).await, ["학교에 갔어요"]);
+    assert_eq!(found(&app, &b, "rust", None).await, ["Rust 세미나 일정"]);
+    assert_eq!(found(&app, &b, "세미나", None).await, ["Rust 세미나 일정"]);
+    assert_eq!(
+        found(&app, &b, "CAFE", Some(chat)).await,
+        ["The Café opens at nine 🎉"]
+    );
+    assert_eq!(found(&app, &b, "회의실", None).await, Vec::<String>::new());
+    assert_eq!(found(&app, &b, "회", None).await, Vec::<String>::new());
+    let (_, hits) = api
+        .get("/api/v1/messages/search?query=%ED%9A%8C%EC%9D%98", tok(&b))
+        .await;
+    assert_eq!(hits[0]["id"], sent["id"]);
+    assert_eq!(
+        hits[0]["highlight"],
+        Value::from("안녕하세요 오늘 <em>회의</em>는 세시에 시작합니다")
+    );
+
+    // Only what the caller may read.
+    assert_eq!(
+        found(&app, &outsider, "회의", None).await,
+        Vec::<String>::new()
+    );
+    let (status, err) = api
+        .get(
+            &format!("/api/v1/messages/search?query=abc&chat_id={chat}"),
+            tok(&outsider),
+        )
+        .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("not_a_member"))
+    );
+    let (status, _) = api
+        .delete(&format!("/api/v1/messages/{}", sent["id"]), tok(&b))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        found(&app, &b, "회의", None).await,
+        Vec::<String>::new(),
+        "hidden for b"
+    );
+    assert_eq!(found(&app, &a, "회의", None).await, [meeting], "not for a");
+
+    // An edit is searched by its new text; a delete for all is gone.
+    let (status, _) = api
+        .put(
+            &format!("/api/v1/messages/{}", sent["id"]),
+            tok(&a),
+            &serde_json::json!({"text": "점심 먹었어요"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(found(&app, &a, "회의", None).await, Vec::<String>::new());
+    assert_eq!(found(&app, &a, "점심", None).await, ["점심 먹었어요"]);
+    let (status, _) = api
+        .delete(
+            &format!("/api/v1/messages/{}?for_all=true", sent["id"]),
+            tok(&a),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(found(&app, &a, "점심", None).await, Vec::<String>::new());
+}
