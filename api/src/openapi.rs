@@ -140,6 +140,7 @@ given per operation. The realtime protocol (WebSocket `/api/v1/ws`, SSE \
         crate::routes::media::get_file,
         crate::routes::messages::thread,
         crate::routes::messages::search,
+        crate::routes::search::search_all,
         crate::routes::forwards::forward,
         crate::routes::forwards::forward_bulk,
         crate::routes::reactions::list_reactions,

@@ -18,6 +18,7 @@ pub mod members;
 pub mod messages;
 pub mod notifications;
 pub mod reactions;
+pub mod search;
 pub mod users;
 
 /// Registers every route, the OpenAPI document (`/openapi.json`) and its
@@ -169,6 +170,7 @@ fn register(cfg: &mut web::ServiceConfig) -> Vec<(String, String)> {
     r.get("/api/v1/devices", notifications::list_devices);
     r.delete("/api/v1/devices/{id}", notifications::remove_device);
 
+    r.get("/api/v1/search", search::search_all);
     r.get("/api/v1/updates", chats::get_updates);
 
     r.get("/api/v1/ws", realtime::socket::connect_ws);

@@ -4,21 +4,23 @@
 //! caller finds only what they may read now: messages of chats they are a
 //! member of, not deleted for everyone, not hidden or cleared for them, not
 //! past the chat's `retention_days`. Ranked by relevance, then newest
-//! first; each hit carries a `highlight`.
+//! first; each hit carries a `highlight`. `GET /search` (seed 004 §11)
+//! runs the user, chat and message searches with one query.
 
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_async::RunQueryDsl;
 use serde::Deserialize;
 
 use crate::domain::caller::AuthContext;
-use crate::domain::chats::require_member;
+use crate::domain::chats::{self, ListChatsQuery, require_member};
 use crate::domain::context::AppContext;
 use crate::domain::error::AppResult;
 use crate::domain::messages::read_for;
 use crate::domain::models::Message;
 use crate::domain::search_tokens::{highlight, query_tokens, tsquery};
+use crate::domain::users::{self, UserSearchRead};
 use crate::domain::validate;
-use crate::domain::views::SearchHit;
+use crate::domain::views::{ChatView, SearchHit};
 
 /// Query of `GET /messages/search`.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -94,4 +96,99 @@ pub async fn search_messages(
         });
     }
     Ok(found)
+}
+
+/// Query of `GET /search` (seed 004 §11).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GlobalSearchQuery {
+    pub query: Option<String>,
+    /// 1–50, default 10.
+    pub users_limit: Option<i64>,
+    /// 1–100, default 10.
+    pub chats_limit: Option<i64>,
+    /// 1–100, default 10.
+    pub messages_limit: Option<i64>,
+}
+
+/// What `GET /search` finds: users (as `GET /users/search`), the caller's
+/// chats (as `GET /chats?query=`), messages (as `GET /messages/search`).
+#[derive(Debug, Clone)]
+pub struct GlobalResults {
+    pub users: Vec<UserSearchRead>,
+    pub chats: Vec<ChatView>,
+    pub messages: Vec<SearchHit>,
+}
+
+/// `GET /search?query&users_limit&chats_limit&messages_limit` (seed 004
+/// §11): the three searches with one query, each with its own limit and
+/// the rules of its own endpoint. A query under 2 characters (trimmed)
+/// finds nothing anywhere.
+///
+/// Errors: 422 naming the limit outside its range.
+pub async fn search_all(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    query: &GlobalSearchQuery,
+) -> AppResult<GlobalResults> {
+    let users_limit = validate::limit(query.users_limit, 10, 50)?;
+    let chats_limit = validate::limit(query.chats_limit, 10, 100)?;
+    let messages_limit = validate::limit(query.messages_limit, 10, 100)?;
+    let text = query.query.clone().unwrap_or_default();
+    if text.trim().chars().count() < 2 {
+        return Ok(GlobalResults {
+            users: Vec::new(),
+            chats: Vec::new(),
+            messages: Vec::new(),
+        });
+    }
+    let users = users::search(
+        ctx,
+        auth,
+        &users::SearchQuery {
+            query: text.clone(),
+            limit: Some(users_limit),
+        },
+    )
+    .await?;
+    let mut chats = chats::list_chats(
+        ctx,
+        auth,
+        ListChatsQuery {
+            limit: Some(chats_limit),
+            query: Some(text.clone()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    // Archived chats are found too.
+    if chats.len() < chats_limit as usize {
+        let archived = chats::list_chats(
+            ctx,
+            auth,
+            ListChatsQuery {
+                limit: Some(chats_limit - chats.len() as i64),
+                query: Some(text.clone()),
+                archived: true,
+                ..Default::default()
+            },
+        )
+        .await?;
+        chats.extend(archived);
+    }
+    let messages = search_messages(
+        ctx,
+        auth,
+        &MessageSearchQuery {
+            query: Some(text),
+            chat_id: None,
+            limit: Some(messages_limit),
+        },
+    )
+    .await?;
+    Ok(GlobalResults {
+        users,
+        chats,
+        messages,
+    })
 }

@@ -367,6 +367,12 @@ fn table() -> Vec<Row> {
         // Search finds what the caller may read: anyone logged in.
         route(
             "GET",
+            "/api/v1/search",
+            [401, 200, 200, 200, 200, 200, 200],
+        )
+        .with_query("?query=hello"),
+        route(
+            "GET",
             "/api/v1/messages/search",
             [401, 200, 200, 200, 200, 200, 200],
         )

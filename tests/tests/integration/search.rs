@@ -108,3 +108,44 @@ async fn korean_is_found_inside_words_and_only_where_the_caller_may_read() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(found(&app, &a, "점심", None).await, Vec::<String>::new());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_query_finds_users_chats_and_messages() {
+    let app = TestApp::spawn().await;
+    let api = &app.api;
+    let me = api.register_and_login("globalme").await;
+    let seminar = api.register_and_login("seminarist").await;
+    let (status, chat) = api
+        .post(
+            "/api/v1/chats",
+            tok(&me),
+            &serde_json::json!({"type": "group", "title": "세미나 준비", "member_ids": [seminar.id]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{chat}");
+    let chat_id = chat["id"].as_i64().unwrap();
+    api.send_text(&seminar, chat_id, "내일 세미나는 열시입니다")
+        .await;
+
+    let (status, found) = api
+        .get("/api/v1/search?query=%EC%84%B8%EB%AF%B8%EB%82%98", tok(&me))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["chats"][0]["id"], chat_id, "{found}");
+    assert_eq!(found["messages"][0]["text"], "내일 세미나는 열시입니다");
+    assert_eq!(found["users"], serde_json::json!([]));
+    let (_, found) = api.get("/api/v1/search?query=seminarist", tok(&me)).await;
+    assert_eq!(found["users"][0]["id"], seminar.id, "{found}");
+    let (_, nothing) = api.get("/api/v1/search?query=s", tok(&me)).await;
+    assert_eq!(
+        nothing,
+        serde_json::json!({"users": [], "chats": [], "messages": []})
+    );
+    let (status, err) = api
+        .get("/api/v1/search?query=abc&users_limit=0", tok(&me))
+        .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_error"))
+    );
+}
