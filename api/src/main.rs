@@ -1,5 +1,6 @@
-//! `parley-api`: serve the API (default), or `parley-api migrate` to apply
-//! database migrations and exit.
+//! `parley-api`: serve the API (default), `parley-api migrate` to apply
+//! database migrations and exit, or `parley-api reindex` to write the search
+//! tokens of every message again (docs/search.md), with a progress bar.
 
 use std::process::ExitCode;
 
@@ -26,6 +27,7 @@ async fn main() -> ExitCode {
             tracing::info!(settings = %settings, "starting parley-api");
             parley_api::run(settings).await
         }
+        Some("reindex") => reindex(settings).await,
         Some("migrate") => match parley_shared::infra::db::run_migrations(&settings.db.url).await {
             Ok(applied) => {
                 tracing::info!(count = applied.len(), ?applied, "migrations applied");
@@ -34,7 +36,7 @@ async fn main() -> ExitCode {
             Err(err) => Err(err),
         },
         Some(other) => {
-            eprintln!("usage: parley-api [serve|migrate]  (unknown command {other:?})");
+            eprintln!("usage: parley-api [serve|migrate|reindex]  (unknown command {other:?})");
             return ExitCode::from(2);
         }
     };
@@ -45,4 +47,23 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes every message's search tokens again, batch by batch.
+async fn reindex(settings: Settings) -> anyhow::Result<()> {
+    use parley_shared::domain::search;
+    let ctx = parley_shared::AppContext::build(settings, None).await?;
+    let total = search::reindex_total(&ctx).await?;
+    let bar = indicatif::ProgressBar::new(total.max(0) as u64).with_style(
+        indicatif::ProgressStyle::with_template("reindex [{bar:40}] {pos}/{len} {per_sec}")?
+            .progress_chars("=> "),
+    );
+    let mut after = 0;
+    while let Some((last, count)) = search::reindex_batch(&ctx, after).await? {
+        bar.inc(count as u64);
+        after = last;
+    }
+    bar.finish();
+    tracing::info!(messages = total, "search tokens written");
+    Ok(())
 }

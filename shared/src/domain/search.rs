@@ -8,7 +8,8 @@
 //! runs the user, chat and message searches with one query.
 
 use diesel::sql_types::{BigInt, Nullable, Text};
-use diesel_async::RunQueryDsl;
+use diesel::{ExpressionMethods, QueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Deserialize;
 
 use crate::domain::caller::AuthContext;
@@ -21,6 +22,7 @@ use crate::domain::search_tokens::{highlight, query_tokens, tsquery};
 use crate::domain::users::{self, UserSearchRead};
 use crate::domain::validate;
 use crate::domain::views::{ChatView, SearchHit};
+use crate::infra::schema::messages;
 
 /// Query of `GET /messages/search`.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -191,4 +193,55 @@ pub async fn search_all(
         chats,
         messages,
     })
+}
+
+/// Messages re-tokenized per transaction by [`reindex_batch`].
+pub const REINDEX_BATCH: i64 = 1000;
+
+/// Writes the search tokens of up to [`REINDEX_BATCH`] messages with ids
+/// above `after_id` (not deleted for everyone), in one transaction;
+/// returns the last id it took and how many (`None`: nothing left). What
+/// `parley-api reindex` runs over the whole table: messages sent before
+/// search existed have no tokens, and a tokenizer change needs them
+/// written again.
+///
+/// Errors: the database failed.
+pub async fn reindex_batch(
+    ctx: &AppContext,
+    after_id: i64,
+) -> anyhow::Result<Option<(i64, usize)>> {
+    let mut conn = ctx.db.get().await?;
+    conn.transaction::<_, anyhow::Error, _>(async |conn| {
+        let rows: Vec<(i64, String)> = messages::table
+            .filter(messages::id.gt(after_id))
+            .filter(messages::deleted_at.is_null())
+            .order(messages::id.asc())
+            .limit(REINDEX_BATCH)
+            .select((messages::id, messages::text))
+            .load(conn)
+            .await?;
+        for (id, text) in &rows {
+            diesel::update(messages::table.find(*id))
+                .set(
+                    messages::search_tokens.eq(crate::domain::search_tokens::document_tokens(text)),
+                )
+                .execute(conn)
+                .await?;
+        }
+        Ok(rows.last().map(|(id, _)| (*id, rows.len())))
+    })
+    .await
+}
+
+/// How many messages [`reindex_batch`] will go through (for a progress
+/// bar).
+///
+/// Errors: the database failed.
+pub async fn reindex_total(ctx: &AppContext) -> anyhow::Result<i64> {
+    let mut conn = ctx.db.get().await?;
+    Ok(messages::table
+        .filter(messages::deleted_at.is_null())
+        .count()
+        .get_result(&mut conn)
+        .await?)
 }

@@ -149,3 +149,35 @@ async fn one_query_finds_users_chats_and_messages() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_error"))
     );
 }
+
+/// Messages written before search (no tokens) are found once
+/// `parley-api reindex` (the real binary) has run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reindex_makes_older_messages_searchable() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    let (a, _b, chat) = app.api.pair("reindexa", "reindexb").await;
+    let old = app.api.send_text(&a, chat, "예전 회의록입니다").await;
+    let mut conn = app.db.connect().await.unwrap();
+    diesel::sql_query(format!(
+        "UPDATE messages SET search_tokens = '{{}}' WHERE id = {}",
+        old["id"]
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(found(&app, &a, "회의록", None).await, Vec::<String>::new());
+    let output = tokio::process::Command::new(parley_tests::bin_path("parley-api"))
+        .arg("reindex")
+        .env_clear()
+        .envs(&app.env)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(found(&app, &a, "회의록", None).await, ["예전 회의록입니다"]);
+}
