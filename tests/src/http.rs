@@ -235,3 +235,17 @@ pub struct TestUser {
     pub access_token: String,
     pub refresh_token: String,
 }
+
+/// `user`'s access token as the [`Api`] methods take it.
+pub fn tok(user: &TestUser) -> Option<&str> {
+    Some(user.access_token.as_str())
+}
+
+/// Asserts that `answer` is the error envelope `{"detail", "code"}` with
+/// `status` and `code`; `what` names the case in the failure message.
+pub fn assert_refused(what: &str, answer: (StatusCode, Value), status: StatusCode, code: &str) {
+    let (got, err) = answer;
+    assert_eq!(got, status, "{what}: {err}");
+    assert_eq!(err["code"], code, "{what}: {err}");
+    assert!(err["detail"].is_string(), "{what}: {err}");
+}

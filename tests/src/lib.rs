@@ -21,6 +21,6 @@ mod realtime;
 
 pub use app::{Replica, TestApp, Worker, base_env, free_port, redis_prefix, redis_url, temp_dir};
 pub use db::{TestDatabase, admin_database_url, database_url};
-pub use http::{Api, TestUser, wait_until};
+pub use http::{Api, TestUser, assert_refused, tok, wait_until};
 pub use processes::{ChildProcess, RedisServer, bin_path, spawn_api_process, spawn_process};
 pub use realtime::{SseClient, SseEvent, WsClient};

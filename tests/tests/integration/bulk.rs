@@ -8,15 +8,11 @@ use std::time::Duration;
 
 use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
-use parley_tests::{TestApp, TestUser, spawn_process, wait_until};
+use parley_tests::{TestApp, TestUser, spawn_process, tok, wait_until};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-fn tok(user: &TestUser) -> Option<&str> {
-    Some(user.access_token.as_str())
-}
 
 #[derive(diesel::QueryableByName)]
 struct Id {

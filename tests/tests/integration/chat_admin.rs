@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use parley_tests::{Api, TestApp, TestUser, WsClient};
+use parley_tests::{Api, TestApp, TestUser, WsClient, tok};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -18,10 +18,6 @@ const CANNOT_CHANGE_ROLE: (StatusCode, &str) = (StatusCode::FORBIDDEN, "cannot_c
 const MEMBER_NOT_FOUND: (StatusCode, &str) = (StatusCode::NOT_FOUND, "member_not_found");
 const MESSAGE_NOT_FOUND: (StatusCode, &str) = (StatusCode::NOT_FOUND, "message_not_found");
 const USERNAME_TAKEN: (StatusCode, &str) = (StatusCode::CONFLICT, "username_taken");
-
-fn tok(user: &TestUser) -> Option<&str> {
-    Some(user.access_token.as_str())
-}
 
 /// The body of a 200 answer.
 fn ok(answer: (StatusCode, Value)) -> Value {

@@ -3,13 +3,9 @@
 //! caller's history. None of them changes what the other members see, and
 //! outsiders may neither read nor change them.
 
-use parley_tests::{Api, TestApp, TestUser};
+use parley_tests::{Api, TestApp, TestUser, assert_refused as refused, tok};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-fn tok(user: &TestUser) -> Option<&str> {
-    Some(user.access_token.as_str())
-}
 
 /// `POST /api/v1/chats/{chat}/{action}` with an empty body.
 async fn act(api: &Api, user: &TestUser, chat: i64, action: &str) -> (StatusCode, Value) {
@@ -62,14 +58,6 @@ async fn notifications(api: &Api, user: &TestUser, chat: i64) -> Value {
         .await;
     assert_eq!(status, StatusCode::OK, "notifications of {chat}: {read}");
     read
-}
-
-/// Asserts that `answer` is the error envelope with `status` and `code`.
-fn refused(what: &str, answer: (StatusCode, Value), status: StatusCode, code: &str) {
-    let (got, err) = answer;
-    assert_eq!(got, status, "{what}: {err}");
-    assert_eq!(err["code"], code, "{what}: {err}");
-    assert!(err["detail"].is_string(), "{what}: {err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

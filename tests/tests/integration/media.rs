@@ -10,22 +10,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use parley_tests::{TestApp, TestUser, free_port, temp_dir};
+use parley_tests::{TestApp, TestUser, assert_refused as refused, free_port, temp_dir, tok};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-fn tok(user: &TestUser) -> Option<&str> {
-    Some(user.access_token.as_str())
-}
-
-/// Asserts that `answer` is the error envelope with `status` and `code`.
-fn refused(what: &str, answer: (StatusCode, Value), status: StatusCode, code: &str) {
-    let (got, err) = answer;
-    assert_eq!(got, status, "{what}: {err}");
-    assert_eq!(err["code"], code, "{what}: {err}");
-}
 
 /// An app on a port known before it starts, so that `PUBLIC_URL` (the base
 /// of the local store's URLs) is right.

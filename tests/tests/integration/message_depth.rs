@@ -4,23 +4,11 @@
 
 use std::time::Duration;
 
-use parley_tests::{Api, TestApp, TestUser};
+use parley_tests::{Api, TestApp, TestUser, assert_refused as refused, tok};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-fn tok(user: &TestUser) -> Option<&str> {
-    Some(user.access_token.as_str())
-}
-
-/// Asserts that `answer` is the error envelope with `status` and `code`.
-fn refused(what: &str, answer: (StatusCode, Value), status: StatusCode, code: &str) {
-    let (got, err) = answer;
-    assert_eq!(got, status, "{what}: {err}");
-    assert_eq!(err["code"], code, "{what}: {err}");
-    assert!(err["detail"].is_string(), "{what}: {err}");
-}
 
 /// Sends `text` in `chat` as a reply to `reply_to`; returns the message.
 async fn reply(api: &Api, user: &TestUser, chat: i64, reply_to: &Value, text: &str) -> Value {

@@ -12,16 +12,12 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use diesel_async::RunQueryDsl;
-use parley_tests::{TestApp, TestUser, temp_dir, wait_until};
+use parley_tests::{TestApp, TestUser, temp_dir, tok, wait_until};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn tok(user: &TestUser) -> Option<&str> {
-    Some(user.access_token.as_str())
-}
 
 async fn notifications(app: &TestApp, user: &TestUser) -> Vec<Value> {
     let (status, page) = app.api.get("/api/v1/notifications", tok(user)).await;

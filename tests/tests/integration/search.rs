@@ -2,13 +2,9 @@
 //! inside words, English by folded words, and only what the caller may
 //! read now.
 
-use parley_tests::{TestApp, TestUser};
+use parley_tests::{TestApp, TestUser, tok};
 use reqwest::StatusCode;
 use serde_json::Value;
-
-fn tok(user: &TestUser) -> Option<&str> {
-    Some(user.access_token.as_str())
-}
 
 /// The texts `user` finds for `query` (optionally in one chat).
 async fn found(app: &TestApp, user: &TestUser, query: &str, chat: Option<i64>) -> Vec<String> {
