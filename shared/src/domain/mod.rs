@@ -14,6 +14,7 @@ pub mod caller;
 pub mod catchup;
 pub mod chat_delete;
 pub mod chat_info;
+pub mod chat_list;
 pub mod chat_prefs;
 pub mod chats;
 pub mod context;

@@ -4,6 +4,7 @@
 pub mod attachment;
 pub mod bulk_job;
 pub mod chat;
+pub mod chat_list;
 pub mod event;
 
 pub mod message;
