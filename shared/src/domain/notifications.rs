@@ -259,12 +259,19 @@ async fn deliver(ctx: &AppContext, created: Vec<(Notification, bool)>) {
         return;
     }
     let users: Vec<i64> = away.iter().map(|n| n.user_id).collect();
-    let devices = match ctx.db.get().await {
-        Ok(mut conn) => Device::of_users(&mut conn, &users)
-            .await
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
+    let devices = async {
+        let mut conn = ctx.db.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        anyhow::Ok(Device::of_users(&mut conn, &users).await?)
+    }
+    .await
+    .unwrap_or_else(|err| {
+        // The rows are written; only this round of pushes is lost.
+        tracing::warn!(
+            error = format!("{err:#}"),
+            "devices unreadable; pushes skipped"
+        );
+        Vec::new()
+    });
     for notification in &away {
         for device in devices.iter().filter(|d| d.user_id == notification.user_id) {
             if let Err(err) = ctx

@@ -16,7 +16,7 @@ use crate::domain::caller::AuthContext;
 use crate::domain::chats::{self, ListChatsQuery, require_member};
 use crate::domain::context::AppContext;
 use crate::domain::error::AppResult;
-use crate::domain::messages::read_for;
+use crate::domain::messages::reads_for;
 use crate::domain::models::Message;
 use crate::domain::search_tokens::{highlight, query_tokens, tsquery};
 use crate::domain::users::{self, UserSearchRead};
@@ -87,16 +87,25 @@ pub async fn search_messages(
         .load(&mut conn)
         .await?;
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
-    let mut messages = Message::by_ids(&mut conn, &ids).await?;
-    messages.sort_by_key(|m| ids.iter().position(|id| *id == m.id));
-    let mut found = Vec::with_capacity(messages.len());
-    for message in &messages {
-        let view = read_for(&mut conn, message, auth.user_id).await?;
-        found.push(SearchHit {
-            highlight: highlight(&message.text, &text),
-            view,
-        });
+    // One read per chat found, then back to the ranking's order.
+    let mut by_chat: std::collections::BTreeMap<i64, Vec<Message>> = Default::default();
+    for message in Message::by_ids(&mut conn, &ids).await? {
+        by_chat.entry(message.chat_id).or_default().push(message);
     }
+    let mut found = Vec::with_capacity(ids.len());
+    for (chat_id, messages) in &by_chat {
+        for (view, message) in reads_for(&mut conn, *chat_id, auth.user_id, messages)
+            .await?
+            .into_iter()
+            .zip(messages)
+        {
+            found.push(SearchHit {
+                highlight: highlight(&message.text, &text),
+                view,
+            });
+        }
+    }
+    found.sort_by_key(|hit| ids.iter().position(|id| *id == hit.view.message.id));
     Ok(found)
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::presigning::PresigningConfig;
 use hmac::{Hmac, Mac};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use secrecy::ExposeSecret;
 use sha2::Sha256;
 
@@ -305,7 +306,7 @@ impl LocalStore {
     fn signature(&self, text: &str) -> String {
         let mut signer = mac(&self.key);
         signer.update(text.as_bytes());
-        hex(&signer.finalize().into_bytes())
+        hex::encode(signer.finalize().into_bytes())
     }
 
     fn signed_url(
@@ -321,7 +322,7 @@ impl LocalStore {
             Some((content_type, size)) => format!(
                 "{}/{key}?expires={expires}&size={size}&type={}&sig={sig}",
                 self.base_url,
-                urlencode(content_type)
+                utf8_percent_encode(content_type, NON_ALPHANUMERIC)
             ),
             None => format!("{}/{key}?expires={expires}&sig={sig}", self.base_url),
         }
@@ -332,7 +333,7 @@ impl LocalStore {
         let text = signed_text(request.method, request.key, request.expires, request.upload);
         let mut signer = mac(&self.key);
         signer.update(text.as_bytes());
-        let given = unhex(request.signature).ok_or(UrlRefusal::BadSignature)?;
+        let given = hex::decode(request.signature).map_err(|_| UrlRefusal::BadSignature)?;
         signer
             .verify_slice(&given)
             .map_err(|_| UrlRefusal::BadSignature)?;
@@ -387,32 +388,6 @@ async fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     tokio::fs::write(&tmp, bytes).await?;
     tokio::fs::rename(&tmp, path).await?;
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-/// Percent-encodes a content type for a query string.
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]
