@@ -64,6 +64,7 @@ async fn reindex(settings: Settings) -> anyhow::Result<()> {
         after = last;
     }
     bar.finish();
-    tracing::info!(messages = total, "search tokens written");
+    let (users, chats) = search::reindex_names(&ctx).await?;
+    tracing::info!(messages = total, users, chats, "search tokens written");
     Ok(())
 }

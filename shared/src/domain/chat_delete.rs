@@ -95,6 +95,7 @@ async fn retire(conn: &mut AsyncPgConnection, chat: &Chat) -> QueryResult<()> {
             chats::is_public.eq(false),
             chats::pinned_message_id.eq(None::<i64>),
             chats::private_key.eq(private_key),
+            chats::search_tokens.eq(Vec::<String>::new()),
         ))
         .execute(conn)
         .await?;

@@ -14,6 +14,7 @@ use crate::domain::error::{AppError, AppResult};
 use crate::domain::live;
 use crate::domain::members::insert_member;
 use crate::domain::models::{Chat, ChatMember, ChatType};
+use crate::domain::search_tokens::{prefix_tsquery, query_tokens};
 use crate::domain::validate;
 use crate::domain::views::{ChatView, PublicChat};
 use crate::infra::schema::{chat_members, chats};
@@ -28,8 +29,10 @@ pub struct DiscoverQuery {
 }
 
 /// `GET /chats/discover?query=&limit=30`: public groups and channels whose
-/// title or handle contains the query (case-insensitive; a leading `@` is
-/// dropped; an empty query lists them all), the largest first.
+/// title or handle matches the query as `GET /users/search` matches names
+/// (issue 10: words by their start, Korean anywhere in a run; a leading
+/// `@` is dropped; an empty query lists them all, a query with nothing to
+/// look for, such as one character, none), the largest first.
 ///
 /// Errors: 422 `limit` outside 1..=100.
 pub async fn discover(
@@ -39,20 +42,27 @@ pub async fn discover(
 ) -> AppResult<Vec<PublicChat>> {
     let limit = validate::limit(query.limit, 30, 100)?;
     let text = validate::search_text(&query.query);
-    let pattern = format!("%{}%", validate::like_escaped(&text));
+    let tokens = query_tokens(&text);
+    if tokens.is_empty() && !text.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut conn = ctx.db.get().await?;
     let members_count = chat_members::table
         .filter(chat_members::chat_id.eq(chats::id))
         .count()
         .single_value();
-    let rows: Vec<(Chat, Option<i64>)> = chats::table
+    let mut listed = chats::table
         .filter(chats::is_public.eq(true))
         .filter(chats::chat_type.ne(ChatType::Private))
-        .filter(
-            chats::title
-                .ilike(&pattern)
-                .or(chats::handle.ilike(&pattern)),
-        )
+        .into_boxed();
+    if !tokens.is_empty() {
+        listed = listed.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("chats.search_vector @@ ")
+                .bind::<diesel::sql_types::Text, _>(prefix_tsquery(&tokens))
+                .sql("::tsquery"),
+        );
+    }
+    let rows: Vec<(Chat, Option<i64>)> = listed
         .order((members_count.desc(), chats::id.asc()))
         .limit(limit)
         .select((Chat::as_select(), members_count))

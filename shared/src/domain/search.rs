@@ -18,7 +18,7 @@ use crate::domain::context::AppContext;
 use crate::domain::error::AppResult;
 use crate::domain::messages::reads_for;
 use crate::domain::models::Message;
-use crate::domain::search_tokens::{highlight, query_tokens, tsquery};
+use crate::domain::search_tokens::{highlight, name_tokens, query_tokens, tsquery};
 use crate::domain::users::{self, UserSearchRead};
 use crate::domain::validate;
 use crate::domain::views::{ChatView, SearchHit};
@@ -253,4 +253,68 @@ pub async fn reindex_total(ctx: &AppContext) -> anyhow::Result<i64> {
         .count()
         .get_result(&mut conn)
         .await?)
+}
+
+/// Writes the search tokens of every user (name, username) and every chat
+/// that is not deleted (title, handle) again, [`REINDEX_BATCH`] rows per
+/// transaction; returns how many users and chats. Part of `parley-api
+/// reindex`: rows from before name search existed got a plain word split
+/// from the migration, without CJK bigrams.
+///
+/// Errors: the database failed.
+pub async fn reindex_names(ctx: &AppContext) -> anyhow::Result<(usize, usize)> {
+    use crate::infra::schema::{chats, users};
+    let mut conn = ctx.db.get().await?;
+    let (mut user_count, mut chat_count) = (0, 0);
+    let mut after = 0;
+    loop {
+        let rows: Vec<(i64, String, String)> = users::table
+            .filter(users::id.gt(after))
+            .order(users::id.asc())
+            .limit(REINDEX_BATCH)
+            .select((users::id, users::name, users::username))
+            .load(&mut conn)
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.0;
+        user_count += rows.len();
+        conn.transaction::<_, anyhow::Error, _>(async |conn| {
+            for (id, name, username) in &rows {
+                diesel::update(users::table.find(*id))
+                    .set(users::search_tokens.eq(name_tokens(&[Some(name), Some(username)])))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(())
+        })
+        .await?;
+    }
+    after = 0;
+    loop {
+        let rows: Vec<(i64, Option<String>, Option<String>)> = chats::table
+            .filter(chats::id.gt(after))
+            .filter(chats::deleted_at.is_null())
+            .order(chats::id.asc())
+            .limit(REINDEX_BATCH)
+            .select((chats::id, chats::title, chats::handle))
+            .load(&mut conn)
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.0;
+        chat_count += rows.len();
+        conn.transaction::<_, anyhow::Error, _>(async |conn| {
+            for (id, title, handle) in &rows {
+                diesel::update(chats::table.find(*id))
+                    .set(
+                        chats::search_tokens
+                            .eq(name_tokens(&[title.as_deref(), handle.as_deref()])),
+                    )
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(())
+        })
+        .await?;
+    }
+    Ok((user_count, chat_count))
 }

@@ -156,12 +156,39 @@ pub fn query_tokens(query: &str) -> Vec<String> {
     tokens
 }
 
+// A token quoted as a tsquery lexeme.
+fn lexeme(token: &str) -> String {
+    format!("'{}'", token.replace('\\', "\\\\").replace('\'', "''"))
+}
+
 /// A `tsquery` that requires every token (each quoted as a lexeme, so that
 /// PostgreSQL's parser never splits or changes it).
 pub fn tsquery(tokens: &[String]) -> String {
     tokens
         .iter()
-        .map(|t| format!("'{}'", t.replace('\\', "\\\\").replace('\'', "''")))
+        .map(|t| lexeme(t))
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
+/// What a user (name, username) or a chat (title, handle) is indexed as:
+/// the tokens of its parts together, as [`document_tokens`] makes them.
+pub fn name_tokens(parts: &[Option<&str>]) -> Vec<String> {
+    let text = parts
+        .iter()
+        .flatten()
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    document_tokens(&text)
+}
+
+/// A `tsquery` that requires every token as a prefix (`'ali':*` finds
+/// "alice"): names are searched as they are typed.
+pub fn prefix_tsquery(tokens: &[String]) -> String {
+    tokens
+        .iter()
+        .map(|t| format!("{}:*", lexeme(t)))
         .collect::<Vec<_>>()
         .join(" & ")
 }
@@ -298,5 +325,9 @@ mod tests {
     #[test]
     fn tsqueries_quote_every_lexeme() {
         assert_eq!(tsquery(&["회의".into(), "it's".into()]), "'회의' & 'it''s'");
+        assert_eq!(
+            prefix_tsquery(&["ali".into(), "김".into()]),
+            "'ali':* & '김':*"
+        );
     }
 }

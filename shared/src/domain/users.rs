@@ -14,6 +14,7 @@ use crate::domain::caller::AuthContext;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::models::{ChatType, Privacy, User};
+use crate::domain::search_tokens::{name_tokens, prefix_tsquery, query_tokens};
 use crate::domain::validate;
 use crate::infra::schema::{blocks, chat_members, chats, contacts, users};
 
@@ -253,20 +254,33 @@ pub async fn update_profile(
         && changes.privacy_email.is_none()
         && changes.privacy_avatar.is_none()
         && changes.privacy_group_invites.is_none();
+    let renamed = changes.name.is_some() || changes.username.is_some();
     if !nothing {
-        diesel::update(users::table.find(auth.user_id))
-            .set((&changes, users::updated_at.eq(diesel::dsl::now)))
-            .execute(&mut conn)
-            .await
-            .map_err(|err| match &err {
-                diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    info,
-                ) if info.constraint_name() == Some("users_username_key") => {
-                    AppError::conflict("username_taken", "This username is taken.")
-                }
-                _ => err.into(),
-            })?;
+        crate::transaction!(conn, async |conn| {
+            let (name, username): (String, String) =
+                diesel::update(users::table.find(auth.user_id))
+                    .set((&changes, users::updated_at.eq(diesel::dsl::now)))
+                    .returning((users::name, users::username))
+                    .get_result(conn)
+                    .await
+                    .map_err(|err| match &err {
+                        diesel::result::Error::DatabaseError(
+                            diesel::result::DatabaseErrorKind::UniqueViolation,
+                            info,
+                        ) if info.constraint_name() == Some("users_username_key") => {
+                            AppError::conflict("username_taken", "This username is taken.")
+                        }
+                        _ => err.into(),
+                    })?;
+            if renamed {
+                // Found by the new name at once (issue 10, item 5).
+                diesel::update(users::table.find(auth.user_id))
+                    .set(users::search_tokens.eq(name_tokens(&[Some(&name), Some(&username)])))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(())
+        })?;
     }
     own_read(&mut conn, auth.user_id).await
 }
@@ -324,11 +338,13 @@ pub struct SearchQuery {
     pub limit: Option<i64>,
 }
 
-/// `GET /users/search?query=&limit=20`: users whose username starts with,
-/// or whose name contains, the query (case-insensitive; a leading `@` is
+/// `GET /users/search?query=&limit=20`: users whose name or username has
+/// every word of the query as the start of a word, Korean, Chinese and
+/// Japanese matched anywhere inside a run (the message tokenizer, issue
+/// 10: "민수" finds "김민수"; case and accents folded; a leading `@` is
 /// dropped). Shorter than 2 characters: `[]` (seed 004 §6). Exact username
-/// first, then username matches, then name matches; the caller and users
-/// who blocked the caller are left out.
+/// first, then usernames that start with the query, then by name; the
+/// caller and users who blocked the caller are left out.
 ///
 /// Errors: 422 `limit` outside 1..=50.
 pub async fn search(
@@ -338,7 +354,8 @@ pub async fn search(
 ) -> AppResult<Vec<UserSearchRead>> {
     let limit = validate::limit(query.limit, 20, 50)?;
     let text = validate::search_text(&query.query);
-    if text.chars().count() < 2 {
+    let tokens = query_tokens(&text);
+    if tokens.is_empty() {
         return Ok(Vec::new());
     }
     let escaped = validate::like_escaped(&text);
@@ -350,9 +367,9 @@ pub async fn search(
         .filter(users::id.ne(auth.user_id))
         .filter(users::id.ne_all(blocked_me))
         .filter(
-            users::username
-                .ilike(format!("{escaped}%"))
-                .or(users::name.ilike(format!("%{escaped}%"))),
+            diesel::dsl::sql::<diesel::sql_types::Bool>("users.search_vector @@ ")
+                .bind::<diesel::sql_types::Text, _>(prefix_tsquery(&tokens))
+                .sql("::tsquery"),
         )
         .order((
             users::username.eq(&text).desc(),

@@ -2,6 +2,9 @@
 // `schema_matches_database` test (tests/tests/integration/schema.rs).
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::infra::sql_types::Tsvector;
+
     users (id) {
         id -> Int8,
         email -> Text,
@@ -19,6 +22,8 @@ diesel::table! {
         privacy_email -> Text,
         privacy_avatar -> Text,
         privacy_group_invites -> Text,
+        search_tokens -> Array<Text>,
+        search_vector -> Nullable<Tsvector>,
     }
 }
 
@@ -59,6 +64,9 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::infra::sql_types::Tsvector;
+
     chats (id) {
         id -> Int8,
         public_id -> Text,
@@ -79,6 +87,8 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         retention_days -> Nullable<Int4>,
         read_receipts_enabled -> Bool,
+        search_tokens -> Array<Text>,
+        search_vector -> Nullable<Tsvector>,
     }
 }
 

@@ -177,3 +177,150 @@ async fn reindex_makes_older_messages_searchable() {
     );
     assert_eq!(found(&app, &a, "회의록", None).await, ["예전 회의록입니다"]);
 }
+
+/// `path?query=…` with `query` percent-encoded.
+fn with_query(path: &str, query: &str) -> String {
+    let url =
+        reqwest::Url::parse_with_params(&format!("http://x{path}"), [("query", query)]).unwrap();
+    format!("{}?{}", url.path(), url.query().unwrap())
+}
+
+/// The ids in a JSON array of users or chats.
+fn ids(found: &Value) -> Vec<i64> {
+    found
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["id"].as_i64())
+        .collect()
+}
+
+/// Issue 10, item 5: users (name, username) and chats (title, handle) are
+/// found with the message tokenizer: Korean inside a run, other words by
+/// their start, accents folded; renames are found at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_and_chats_are_found_with_the_same_tokenizer() {
+    let app = TestApp::spawn().await;
+    let api = &app.api;
+    let me = api.register_and_login("namesme").await;
+    let kim = api.register_and_login("kimminsu").await;
+    let jose = api.register_and_login("josefina").await;
+    for (user, name) in [(&kim, "김민수"), (&jose, "José Núñez")] {
+        let (status, body) = api
+            .put(
+                "/api/v1/users/profile",
+                tok(user),
+                &serde_json::json!({"name": name}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let users = |q: &str| with_query("/api/v1/users/search", q);
+    for (query, expected) in [
+        ("민수", vec![kim.id]),
+        ("김민", vec![kim.id]),
+        ("jose", vec![jose.id]),
+        ("NUNEZ", vec![jose.id]),
+        ("jos nú", vec![jose.id]),
+        ("민수님", vec![]),
+        ("수", vec![]),
+    ] {
+        let (status, found) = api.get(&users(query), tok(&me)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(ids(&found), expected, "{query}: {found}");
+    }
+
+    let private = api.private_chat(&me, &kim).await;
+    let (status, group) = api
+        .post(
+            "/api/v1/chats",
+            tok(&me),
+            &serde_json::json!({"type": "group", "title": "주간 회의방"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{group}");
+    let group_id = group["id"].as_i64().unwrap();
+    let chats = |q: &str| with_query("/api/v1/chats", q);
+    let (_, found) = api.get(&chats("회의"), tok(&me)).await;
+    assert_eq!(ids(&found), [group_id], "{found}");
+    let (_, found) = api.get(&chats("민수"), tok(&me)).await;
+    assert_eq!(ids(&found), [private], "the counterpart's name: {found}");
+    let (status, _) = api
+        .patch_json(
+            &format!("/api/v1/chats/{group_id}/title"),
+            tok(&me),
+            &serde_json::json!({"title": "월간 보고"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, found) = api.get(&chats("회의"), tok(&me)).await;
+    assert_eq!(ids(&found), Vec::<i64>::new(), "the old title: {found}");
+    let (_, found) = api.get(&chats("보고"), tok(&me)).await;
+    assert_eq!(ids(&found), [group_id], "{found}");
+    let (_, found) = api.get(&chats("월"), tok(&me)).await;
+    assert_eq!(ids(&found), Vec::<i64>::new(), "one character: {found}");
+
+    let (status, channel) = api
+        .post(
+            "/api/v1/chats",
+            tok(&kim),
+            &serde_json::json!({"type": "channel", "title": "한국 소식", "handle": "koreanews", "is_public": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{channel}");
+    for query in ["소식", "@korea", "한국"] {
+        let (_, found) = api
+            .get(&with_query("/api/v1/chats/discover", query), tok(&me))
+            .await;
+        assert_eq!(
+            ids(&found),
+            [channel["id"].as_i64().unwrap()],
+            "{query}: {found}"
+        );
+    }
+}
+
+/// Users and chats from before name search (the migration's plain word
+/// split, or no tokens at all) get the tokenizer's tokens from `parley-api
+/// reindex`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reindex_writes_the_tokens_of_names() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    let me = app.api.register_and_login("oldnamesme").await;
+    let old = app.api.register_and_login("oldnamesb").await;
+    let (status, _) = app
+        .api
+        .put(
+            "/api/v1/users/profile",
+            tok(&old),
+            &serde_json::json!({"name": "이영희"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut conn = app.db.connect().await.unwrap();
+    diesel::sql_query(format!(
+        "UPDATE users SET search_tokens = '{{}}' WHERE id = {}",
+        old.id
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let path = "/api/v1/users/search?query=%EC%98%81%ED%9D%AC"; // 영희
+    let (_, found) = app.api.get(path, tok(&me)).await;
+    assert_eq!(ids(&found), Vec::<i64>::new());
+    let output = tokio::process::Command::new(parley_tests::bin_path("parley-api"))
+        .arg("reindex")
+        .env_clear()
+        .envs(&app.env)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (_, found) = app.api.get(path, tok(&me)).await;
+    assert_eq!(ids(&found), [old.id], "{found}");
+}

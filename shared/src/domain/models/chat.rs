@@ -4,6 +4,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::domain::events::{ChatSnapshot, MemberSnapshot};
 use crate::domain::kinds::{ChatType, MemberRole};
+use crate::domain::search_tokens::name_tokens;
 use crate::infra::schema::{chat_members, chats, users};
 
 pub use super::chat_list::{ChatListFilter, ChatListRow};
@@ -156,17 +157,26 @@ impl Chat {
         }
     }
 
-    /// Applies `changes` (at least one field set) and returns the chat.
+    /// Applies `changes` (at least one field set) and returns the chat; a
+    /// new title is searchable at once (its tokens written with it).
     pub async fn update(
         conn: &mut AsyncPgConnection,
         id: i64,
         changes: &ChatChanges<'_>,
     ) -> QueryResult<Chat> {
-        diesel::update(chats::table.find(id))
+        let chat = diesel::update(chats::table.find(id))
             .set((changes, chats::updated_at.eq(diesel::dsl::now)))
             .returning(Chat::as_returning())
             .get_result(conn)
-            .await
+            .await?;
+        if changes.title.is_some() {
+            let tokens = name_tokens(&[chat.title.as_deref(), chat.handle.as_deref()]);
+            diesel::update(chats::table.find(id))
+                .set(chats::search_tokens.eq(tokens))
+                .execute(conn)
+                .await?;
+        }
+        Ok(chat)
     }
 
     /// The chat's current `last_seq`.
@@ -191,14 +201,15 @@ impl Chat {
             .optional()
     }
 
-    /// Inserts a chat; for a private chat whose pair already has one,
-    /// inserts nothing and returns `None`.
+    /// Inserts a chat (with its search tokens); for a private chat whose
+    /// pair already has one, inserts nothing and returns `None`.
     pub async fn insert(
         conn: &mut AsyncPgConnection,
         new: NewChat<'_>,
     ) -> QueryResult<Option<Chat>> {
+        let tokens = name_tokens(&[new.title, new.handle]);
         diesel::insert_into(chats::table)
-            .values(new)
+            .values((new, chats::search_tokens.eq(tokens)))
             .on_conflict_do_nothing()
             .returning(Chat::as_returning())
             .get_result(conn)

@@ -8,6 +8,7 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::domain::kinds::{ChatType, MemberRole, MessageType};
+use crate::domain::search_tokens::{prefix_tsquery, query_tokens};
 
 /// One chat as a member sees it in the chat list: the row `GET /chats` is
 /// built from (see [`ChatListRow::load`]).
@@ -77,9 +78,11 @@ pub struct ChatListFilter {
     pub archived: bool,
     /// Chats that sort after this one (newest activity first).
     pub before_id: Option<i64>,
-    /// Case-insensitive substring of the title (or the counterpart's
-    /// name), or a chat type (`private`, `group`, `channel`; seed 004 §7:
-    /// "search by title/type").
+    /// Words of the title or handle (a private chat: the counterpart's
+    /// name or username), matched as `GET /users/search` matches names
+    /// (issue 10), or a chat type (`private`, `group`, `channel`; seed 004
+    /// §7: "search by title/type"). A query with nothing to look for (one
+    /// character, only punctuation) finds no chat.
     pub query: Option<String>,
     pub limit: i64,
 }
@@ -120,7 +123,7 @@ SELECT c.id, c.public_id, c.type AS chat_type, c.title, c.description, c.avatar_
                             WHERE h.user_id = m.user_id AND h.message_id = x.id)
          ORDER BY x.id DESC LIMIT 1) lm ON TRUE
   LEFT JOIN LATERAL (
-        SELECT u.id, u.name, u.username, u.avatar_url
+        SELECT u.id, u.name, u.username, u.avatar_url, u.search_vector
           FROM chat_members o JOIN users u ON u.id = o.user_id
          WHERE o.chat_id = c.id AND o.user_id <> m.user_id
          ORDER BY o.id LIMIT 1) cp ON c.type = 'private'
@@ -130,8 +133,8 @@ SELECT c.id, c.public_id, c.type AS chat_type, c.title, c.description, c.avatar_
    AND ($2::bigint IS NOT NULL OR NOT m.hidden OR lm.id IS NOT NULL)
    AND ($4::bigint IS NULL OR (c.last_activity_at, c.id) <
         (SELECT b.last_activity_at, b.id FROM chats b WHERE b.id = $4))
-   AND ($5::text IS NULL OR strpos(lower(COALESCE(c.title, cp.name, '')), lower($5)) > 0
-        OR c.type = lower($5))
+   AND ($5::tsquery IS NULL OR c.search_vector @@ $5::tsquery OR cp.search_vector @@ $5::tsquery
+        OR c.type = $7)
  ORDER BY c.last_activity_at DESC, c.id DESC
  LIMIT $6
 "#;
@@ -143,13 +146,24 @@ impl ChatListRow {
         user_id: i64,
         filter: &ChatListFilter,
     ) -> QueryResult<Vec<ChatListRow>> {
+        let (tsquery, chat_type) = match filter.query.as_deref() {
+            None => (None, None),
+            Some(text) => {
+                let tokens = query_tokens(text);
+                if tokens.is_empty() {
+                    return Ok(Vec::new());
+                }
+                (Some(prefix_tsquery(&tokens)), Some(text.to_lowercase()))
+            }
+        };
         diesel::sql_query(CHAT_LIST_SQL)
             .bind::<BigInt, _>(user_id)
             .bind::<Nullable<BigInt>, _>(filter.chat_id)
             .bind::<Bool, _>(filter.archived)
             .bind::<Nullable<BigInt>, _>(filter.before_id)
-            .bind::<Nullable<Text>, _>(filter.query.as_deref())
+            .bind::<Nullable<Text>, _>(tsquery)
             .bind::<BigInt, _>(filter.limit)
+            .bind::<Nullable<Text>, _>(chat_type)
             .load(conn)
             .await
     }

@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::domain::kinds::Privacy;
+use crate::domain::search_tokens::name_tokens;
 use crate::infra::schema::users;
 
 /// A row of `users`.
@@ -72,10 +73,12 @@ impl User {
             .await
     }
 
-    /// Inserts a user. Errors: a unique violation on email or username.
+    /// Inserts a user (with its search tokens). Errors: a unique
+    /// violation on email or username.
     pub async fn insert(conn: &mut AsyncPgConnection, new: NewUser<'_>) -> QueryResult<User> {
+        let tokens = name_tokens(&[Some(new.name), Some(new.username)]);
         diesel::insert_into(users::table)
-            .values(new)
+            .values((new, users::search_tokens.eq(tokens)))
             .returning(User::as_returning())
             .get_result(conn)
             .await
