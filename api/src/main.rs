@@ -1,6 +1,8 @@
 //! `parley-api`: serve the API (default), `parley-api migrate` to apply
 //! database migrations and exit, or `parley-api reindex` to write the search
-//! tokens of every message again (docs/search.md), with a progress bar.
+//! tokens of every message, user and chat again and, with `MEILISEARCH_URL`,
+//! rebuild the Meilisearch index from PostgreSQL (docs/search.md), with
+//! progress bars.
 
 use std::process::ExitCode;
 
@@ -51,20 +53,33 @@ async fn main() -> ExitCode {
 
 /// Writes every message's search tokens again, batch by batch.
 async fn reindex(settings: Settings) -> anyhow::Result<()> {
-    use parley_shared::domain::search;
+    use parley_shared::domain::search_index;
     let ctx = parley_shared::AppContext::build(settings, None).await?;
-    let total = search::reindex_total(&ctx).await?;
+    let total = search_index::reindex_total(&ctx).await?;
     let bar = indicatif::ProgressBar::new(total.max(0) as u64).with_style(
         indicatif::ProgressStyle::with_template("reindex [{bar:40}] {pos}/{len} {per_sec}")?
             .progress_chars("=> "),
     );
     let mut after = 0;
-    while let Some((last, count)) = search::reindex_batch(&ctx, after).await? {
+    while let Some((last, count)) = search_index::reindex_batch(&ctx, after).await? {
         bar.inc(count as u64);
         after = last;
     }
     bar.finish();
-    let (users, chats) = search::reindex_names(&ctx).await?;
+    let (users, chats) = search_index::reindex_names(&ctx).await?;
     tracing::info!(messages = total, users, chats, "search tokens written");
+    if let Some(meili) = &ctx.meili {
+        let bar =
+            indicatif::ProgressBar::new(search_index::rebuild_total(&ctx).await?.max(0) as u64)
+                .with_style(
+                    indicatif::ProgressStyle::with_template(
+                        "meilisearch [{bar:40}] {pos}/{len} chats {per_sec}",
+                    )?
+                    .progress_chars("=> "),
+                );
+        search_index::rebuild_index(&ctx, meili, || bar.inc(1)).await?;
+        bar.finish();
+        tracing::info!("Meilisearch index rebuilt");
+    }
     Ok(())
 }

@@ -15,12 +15,14 @@
 
 mod app;
 mod db;
+mod fake_meili;
 mod http;
 mod processes;
 mod realtime;
 
 pub use app::{Replica, TestApp, Worker, base_env, free_port, redis_prefix, redis_url, temp_dir};
 pub use db::{TestDatabase, admin_database_url, database_url};
+pub use fake_meili::FakeMeili;
 pub use http::{Api, TestUser, assert_refused, tok, wait_until};
 pub use processes::{ChildProcess, RedisServer, bin_path, spawn_api_process, spawn_process};
 pub use realtime::{SseClient, SseEvent, WsClient};

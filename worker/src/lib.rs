@@ -156,6 +156,9 @@ where
         ctx.clone(),
         POLL_INTERVAL,
     ));
+    let indexing = tokio::spawn(parley_shared::domain::search_index::run_indexing(
+        ctx.clone(),
+    ));
     let mut register = Register {
         monitor: Some(Monitor::new()),
         ctx: ctx.clone(),
@@ -174,6 +177,7 @@ where
     relay.abort();
     sweep.abort();
     fan_out.abort();
+    indexing.abort();
     tracing::info!("parley-worker stopped");
     Ok(())
 }

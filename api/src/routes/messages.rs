@@ -281,6 +281,7 @@ pub async fn thread(
         (status = 403, description = "`not_a_member`: `chat_id` is not one of your chats.", body = ErrorBody),
         (status = 404, description = "`chat_not_found`: no chat `chat_id`.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field: \"limit\"`: outside 1..=100.", body = ErrorBody),
+        (status = 503, description = "`search_unavailable`: Meilisearch (when configured) failed or did not answer in `SEARCH_TIMEOUT_MS`; only searches get it.", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

@@ -35,6 +35,7 @@ pub struct GlobalSearchRead {
         (status = 200, description = "Users, chats and messages found.", body = GlobalSearchRead),
         Unauthenticated,
         (status = 422, description = "`validation_error`, with `field`: a limit outside its range.", body = ErrorBody),
+        (status = 503, description = "`search_unavailable`: Meilisearch (when configured) failed or did not answer in `SEARCH_TIMEOUT_MS`; only searches get it.", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

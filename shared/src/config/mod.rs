@@ -55,6 +55,7 @@ pub struct Settings {
     pub jobs: JobSettings,
     pub media: MediaSettings,
     pub push: PushSettings,
+    pub search: SearchSettings,
 }
 
 /// The HTTP server.
@@ -186,6 +187,29 @@ pub struct PushSettings {
     pub vapid_key_file: Option<PathBuf>,
     /// `WEB_PUSH_SUBJECT`: the VAPID `sub` claim (`mailto:` or `https:`).
     pub subject: String,
+}
+
+/// Search (issue 10): PostgreSQL unless `MEILISEARCH_URL` is set.
+#[derive(Debug, Clone)]
+pub struct SearchSettings {
+    /// `MEILISEARCH_URL`, e.g. `http://127.0.0.1:7700`: search messages
+    /// with Meilisearch (the worker keeps its index in step); `None` =
+    /// PostgreSQL, which needs nothing else.
+    pub meilisearch_url: Option<String>,
+    /// `MEILISEARCH_API_KEY`: a key allowed to search, index and change
+    /// settings; `None` for a server without a master key.
+    pub meilisearch_api_key: Option<SecretString>,
+    /// `MEILISEARCH_INDEX`: the index of message documents (default
+    /// `parley_messages`).
+    pub meilisearch_index: String,
+    /// `SEARCH_INDEX_INTERVAL_MS`: how often the worker looks for chats
+    /// whose messages changed since they were last indexed (default
+    /// 1000).
+    pub index_interval_ms: u64,
+    /// `SEARCH_TIMEOUT_MS`: the longest a search request waits for
+    /// Meilisearch before answering 503 `search_unavailable` (default
+    /// 5000).
+    pub timeout_ms: u64,
 }
 
 /// Background jobs (bulk sends).

@@ -68,6 +68,13 @@ impl From<Raw> for Settings {
                 vapid_key_file: raw.web_push_vapid_key_file.map(PathBuf::from),
                 subject: raw.web_push_subject,
             },
+            search: SearchSettings {
+                meilisearch_url: raw.meilisearch_url,
+                meilisearch_api_key: raw.meilisearch_api_key.map(SecretString::from),
+                meilisearch_index: raw.meilisearch_index,
+                index_interval_ms: raw.search_index_interval_ms,
+                timeout_ms: raw.search_timeout_ms,
+            },
             jobs: JobSettings {
                 bulk_sync_max: raw.bulk_sync_max,
                 bulk_max_receivers: raw.bulk_max_receivers,
@@ -184,6 +191,18 @@ pub(super) struct Raw {
     web_push_vapid_key_file: Option<String>,
     /// `WEB_PUSH_SUBJECT`.
     web_push_subject: String,
+    /// `MEILISEARCH_URL`; empty = search on PostgreSQL.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    meilisearch_url: Option<String>,
+    /// `MEILISEARCH_API_KEY`; empty = none.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    meilisearch_api_key: Option<String>,
+    /// `MEILISEARCH_INDEX`.
+    meilisearch_index: String,
+    /// `SEARCH_INDEX_INTERVAL_MS`.
+    search_index_interval_ms: u64,
+    /// `SEARCH_TIMEOUT_MS`.
+    search_timeout_ms: u64,
 }
 
 fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -233,4 +252,9 @@ pub(super) const DEFAULTS: &[(&str, &str)] = &[
     ("media_url_ttl_secs", "900"),
     ("web_push_vapid_key_file", ""),
     ("web_push_subject", "mailto:admin@parley.localhost"),
+    ("meilisearch_url", ""),
+    ("meilisearch_api_key", ""),
+    ("meilisearch_index", "parley_messages"),
+    ("search_index_interval_ms", "1000"),
+    ("search_timeout_ms", "5000"),
 ];

@@ -10,6 +10,7 @@ use crate::infra::bus::{BusSink, EventBus};
 use crate::infra::db::DbPool;
 use crate::infra::jobs::JobQueue;
 use crate::infra::mail::Mailer;
+use crate::infra::meili::MeiliIndex;
 use crate::infra::presence_store::Presence;
 use crate::infra::push::Pusher;
 use crate::infra::ratelimit::RateLimits;
@@ -35,6 +36,9 @@ pub struct AppContext {
     pub storage: ObjectStore,
     /// Push delivery to devices.
     pub push: Pusher,
+    /// The Meilisearch index when `MEILISEARCH_URL` is set; `None` =
+    /// search on PostgreSQL.
+    pub meili: Option<MeiliIndex>,
 }
 
 impl AppContext {
@@ -72,7 +76,9 @@ impl AppContext {
             tracing::warn!(error = format!("{err:#}"), "S3 bucket not ready");
         }
         let push = Pusher::from_settings(&settings)?;
+        let meili = MeiliIndex::from_settings(&settings.search)?;
         Ok(AppContext {
+            meili,
             push,
             storage,
             limits: RateLimits::from_settings(&settings, redis.clone()),

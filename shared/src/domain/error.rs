@@ -41,6 +41,10 @@ pub enum AppError {
     /// 503: a dependency (database, Redis, mail) is unavailable.
     #[error("{detail}")]
     Unavailable { detail: String },
+    /// 503 `search_unavailable`: the search engine (Meilisearch) failed or
+    /// did not answer; only search requests get it (issue 10).
+    #[error("Search is unavailable right now; try again shortly.")]
+    SearchUnavailable,
     /// 503: the transaction lost a race (a deadlock or a serialization
     /// failure) on every attempt of [`crate::transaction!`]; the request
     /// changed nothing and may be retried at once.
@@ -66,7 +70,9 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => 413,
             AppError::Validation { .. } => 422,
             AppError::RateLimited { .. } => 429,
-            AppError::Unavailable { .. } | AppError::Contention => 503,
+            AppError::Unavailable { .. } | AppError::Contention | AppError::SearchUnavailable => {
+                503
+            }
             AppError::Internal(_) => 500,
         }
     }
@@ -84,6 +90,7 @@ impl AppError {
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Unavailable { .. } => "service_unavailable",
             AppError::Contention => "contention",
+            AppError::SearchUnavailable => "search_unavailable",
             AppError::Internal(_) => "internal_error",
         }
     }

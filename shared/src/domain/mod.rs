@@ -40,6 +40,7 @@ pub mod receipts;
 pub mod recovery;
 pub mod retention;
 pub mod search;
+pub mod search_index;
 pub mod search_tokens;
 pub mod threads;
 pub mod transaction;

@@ -1,28 +1,32 @@
-//! Message search on PostgreSQL (seed 004 §8 `GET /messages/search`,
-//! issue 10): the query is tokenized as messages are
-//! ([`crate::domain::search_tokens`]), every token is required, and the
-//! caller finds only what they may read now: messages of chats they are a
-//! member of, not deleted for everyone, not hidden or cleared for them, not
-//! past the chat's `retention_days`. Ranked by relevance, then newest
-//! first; each hit carries a `highlight`. `GET /search` (seed 004 §11)
-//! runs the user, chat and message searches with one query.
+//! Search, the one interface over two engines (issue 10; seed 004 §8
+//! `GET /messages/search`, §11 `GET /search`). On PostgreSQL (the default)
+//! the query is tokenized as messages are
+//! ([`crate::domain::search_tokens`]), every token is required, ranked by
+//! relevance then newest first. With `MEILISEARCH_URL`, Meilisearch finds
+//! and ranks within the caller's chats, and every hit is checked against
+//! PostgreSQL. Either way the caller finds only what they may read now
+//! (the `visible_to_caller` rules below): messages of chats they are a
+//! member of, not deleted for everyone, not hidden or cleared for them,
+//! not past the chat's `retention_days`. Each hit carries a `highlight`.
+//! Writing the index is [`crate::domain::search_index`]'s part.
 
+use diesel::prelude::*;
+use diesel::sql_types::Array;
 use diesel::sql_types::{BigInt, Nullable, Text};
-use diesel::{ExpressionMethods, QueryDsl};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
 
 use crate::domain::caller::AuthContext;
 use crate::domain::chats::{self, ListChatsQuery, require_member};
 use crate::domain::context::AppContext;
-use crate::domain::error::AppResult;
+use crate::domain::error::{AppError, AppResult};
 use crate::domain::messages::reads_for;
 use crate::domain::models::Message;
-use crate::domain::search_tokens::{highlight, name_tokens, query_tokens, tsquery};
+use crate::domain::search_tokens::{MAX_QUERY_CHARS, highlight, query_tokens, tsquery};
 use crate::domain::users::{self, UserSearchRead};
 use crate::domain::validate;
 use crate::domain::views::{ChatView, SearchHit};
-use crate::infra::schema::messages;
+use crate::infra::meili::MeiliIndex;
 
 /// Query of `GET /messages/search`.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -37,22 +41,37 @@ pub struct MessageSearchQuery {
     pub limit: Option<i64>,
 }
 
-// The caller's visibility, then the match, ranked. `$1` user, `$2` the
-// tsquery, `$3` chat or NULL, `$4` limit.
-const SEARCH_SQL: &str = r#"
-SELECT m.id
+// What a caller may find (issue 10, item 4), one text for both engines:
+// messages of chats they are a member of now, not deleted for everyone,
+// after their cleared history, not hidden for them, not past the chat's
+// retention. `$1` is the caller.
+macro_rules! visible_to_caller {
+    () => {
+        r#"
   FROM messages m
   JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $1
   JOIN chats c ON c.id = m.chat_id
- WHERE m.search_vector @@ $2::tsquery
-   AND m.deleted_at IS NULL
+ WHERE m.deleted_at IS NULL
    AND m.id > cm.cleared_before_message_id
    AND NOT EXISTS (SELECT 1 FROM message_hidden h WHERE h.user_id = $1 AND h.message_id = m.id)
    AND (c.retention_days IS NULL OR m.created_at > now() - make_interval(days => c.retention_days))
+"#
+    };
+}
+
+// PostgreSQL: the match, ranked. `$2` the tsquery, `$3` chat or NULL, `$4`
+// limit.
+const SEARCH_SQL: &str = concat!(
+    "SELECT m.id",
+    visible_to_caller!(),
+    "   AND m.search_vector @@ $2::tsquery
    AND ($3::bigint IS NULL OR m.chat_id = $3)
  ORDER BY ts_rank(m.search_vector, $2::tsquery) DESC, m.id DESC
- LIMIT $4
-"#;
+ LIMIT $4"
+);
+
+// Meilisearch: which of its hits (`$2`) the caller may find now.
+const VISIBLE_SQL: &str = concat!("SELECT m.id", visible_to_caller!(), "   AND m.id = ANY($2)");
 
 #[derive(diesel::QueryableByName)]
 struct Hit {
@@ -79,14 +98,21 @@ pub async fn search_messages(
     if tokens.is_empty() {
         return Ok(Vec::new());
     }
-    let hits: Vec<Hit> = diesel::sql_query(SEARCH_SQL)
-        .bind::<BigInt, _>(auth.user_id)
-        .bind::<Text, _>(tsquery(&tokens))
-        .bind::<Nullable<BigInt>, _>(query.chat_id)
-        .bind::<BigInt, _>(limit)
-        .load(&mut conn)
-        .await?;
-    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+    let ids = match &ctx.meili {
+        None => {
+            let hits: Vec<Hit> = diesel::sql_query(SEARCH_SQL)
+                .bind::<BigInt, _>(auth.user_id)
+                .bind::<Text, _>(tsquery(&tokens))
+                .bind::<Nullable<BigInt>, _>(query.chat_id)
+                .bind::<BigInt, _>(limit)
+                .load(&mut conn)
+                .await?;
+            hits.into_iter().map(|h| h.id).collect()
+        }
+        Some(meili) => {
+            meili_search(&mut conn, meili, auth.user_id, &text, query.chat_id, limit).await?
+        }
+    };
     // One read per chat found, then back to the ranking's order.
     let mut by_chat: std::collections::BTreeMap<i64, Vec<Message>> = Default::default();
     for message in Message::by_ids(&mut conn, &ids).await? {
@@ -106,6 +132,64 @@ pub async fn search_messages(
         }
     }
     found.sort_by_key(|hit| ids.iter().position(|id| *id == hit.view.message.id));
+    Ok(found)
+}
+
+/// Pages of Meilisearch hits [`meili_search`] reads at most, when the
+/// caller may not see many of them.
+const MEILI_PAGES: usize = 5;
+
+/// The ids of the messages Meilisearch finds for `text` in the caller's
+/// chats (or `chat_id`), in its order, that the caller may find now
+/// (checked against PostgreSQL, so a change the index has not caught up
+/// with never shows a message it should not), at most `limit`.
+///
+/// Errors: 503 `search_unavailable` when Meilisearch fails.
+async fn meili_search(
+    conn: &mut AsyncPgConnection,
+    meili: &MeiliIndex,
+    user_id: i64,
+    text: &str,
+    chat_id: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<i64>> {
+    use crate::infra::schema::chat_members;
+    let chat_ids: Vec<i64> = match chat_id {
+        Some(id) => vec![id],
+        None => {
+            chat_members::table
+                .filter(chat_members::user_id.eq(user_id))
+                .select(chat_members::chat_id)
+                .load(conn)
+                .await?
+        }
+    };
+    let text: String = text.trim().chars().take(MAX_QUERY_CHARS).collect();
+    let limit = limit as usize;
+    let page = limit * 2;
+    let mut found = Vec::new();
+    for n in 0..MEILI_PAGES {
+        let hits = meili
+            .search(&text, &chat_ids, n * page, page)
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "message search failed");
+                AppError::SearchUnavailable
+            })?;
+        let visible: Vec<Hit> = diesel::sql_query(VISIBLE_SQL)
+            .bind::<BigInt, _>(user_id)
+            .bind::<Array<BigInt>, _>(&hits)
+            .load(conn)
+            .await?;
+        found.extend(
+            hits.iter()
+                .filter(|id| visible.iter().any(|v| v.id == **id))
+                .take(limit - found.len()),
+        );
+        if found.len() >= limit || hits.len() < page {
+            break;
+        }
+    }
     Ok(found)
 }
 
@@ -202,119 +286,4 @@ pub async fn search_all(
         chats,
         messages,
     })
-}
-
-/// Messages re-tokenized per transaction by [`reindex_batch`].
-pub const REINDEX_BATCH: i64 = 1000;
-
-/// Writes the search tokens of up to [`REINDEX_BATCH`] messages with ids
-/// above `after_id` (not deleted for everyone), in one transaction;
-/// returns the last id it took and how many (`None`: nothing left). What
-/// `parley-api reindex` runs over the whole table: messages sent before
-/// search existed have no tokens, and a tokenizer change needs them
-/// written again.
-///
-/// Errors: the database failed.
-pub async fn reindex_batch(
-    ctx: &AppContext,
-    after_id: i64,
-) -> anyhow::Result<Option<(i64, usize)>> {
-    let mut conn = ctx.db.get().await?;
-    conn.transaction::<_, anyhow::Error, _>(async |conn| {
-        let rows: Vec<(i64, String)> = messages::table
-            .filter(messages::id.gt(after_id))
-            .filter(messages::deleted_at.is_null())
-            .order(messages::id.asc())
-            .limit(REINDEX_BATCH)
-            .select((messages::id, messages::text))
-            .load(conn)
-            .await?;
-        for (id, text) in &rows {
-            diesel::update(messages::table.find(*id))
-                .set(
-                    messages::search_tokens.eq(crate::domain::search_tokens::document_tokens(text)),
-                )
-                .execute(conn)
-                .await?;
-        }
-        Ok(rows.last().map(|(id, _)| (*id, rows.len())))
-    })
-    .await
-}
-
-/// How many messages [`reindex_batch`] will go through (for a progress
-/// bar).
-///
-/// Errors: the database failed.
-pub async fn reindex_total(ctx: &AppContext) -> anyhow::Result<i64> {
-    let mut conn = ctx.db.get().await?;
-    Ok(messages::table
-        .filter(messages::deleted_at.is_null())
-        .count()
-        .get_result(&mut conn)
-        .await?)
-}
-
-/// Writes the search tokens of every user (name, username) and every chat
-/// that is not deleted (title, handle) again, [`REINDEX_BATCH`] rows per
-/// transaction; returns how many users and chats. Part of `parley-api
-/// reindex`: rows from before name search existed got a plain word split
-/// from the migration, without CJK bigrams.
-///
-/// Errors: the database failed.
-pub async fn reindex_names(ctx: &AppContext) -> anyhow::Result<(usize, usize)> {
-    use crate::infra::schema::{chats, users};
-    let mut conn = ctx.db.get().await?;
-    let (mut user_count, mut chat_count) = (0, 0);
-    let mut after = 0;
-    loop {
-        let rows: Vec<(i64, String, String)> = users::table
-            .filter(users::id.gt(after))
-            .order(users::id.asc())
-            .limit(REINDEX_BATCH)
-            .select((users::id, users::name, users::username))
-            .load(&mut conn)
-            .await?;
-        let Some(last) = rows.last() else { break };
-        after = last.0;
-        user_count += rows.len();
-        conn.transaction::<_, anyhow::Error, _>(async |conn| {
-            for (id, name, username) in &rows {
-                diesel::update(users::table.find(*id))
-                    .set(users::search_tokens.eq(name_tokens(&[Some(name), Some(username)])))
-                    .execute(conn)
-                    .await?;
-            }
-            Ok(())
-        })
-        .await?;
-    }
-    after = 0;
-    loop {
-        let rows: Vec<(i64, Option<String>, Option<String>)> = chats::table
-            .filter(chats::id.gt(after))
-            .filter(chats::deleted_at.is_null())
-            .order(chats::id.asc())
-            .limit(REINDEX_BATCH)
-            .select((chats::id, chats::title, chats::handle))
-            .load(&mut conn)
-            .await?;
-        let Some(last) = rows.last() else { break };
-        after = last.0;
-        chat_count += rows.len();
-        conn.transaction::<_, anyhow::Error, _>(async |conn| {
-            for (id, title, handle) in &rows {
-                diesel::update(chats::table.find(*id))
-                    .set(
-                        chats::search_tokens
-                            .eq(name_tokens(&[title.as_deref(), handle.as_deref()])),
-                    )
-                    .execute(conn)
-                    .await?;
-            }
-            Ok(())
-        })
-        .await?;
-    }
-    Ok((user_count, chat_count))
 }

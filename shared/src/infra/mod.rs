@@ -7,6 +7,7 @@ pub mod bus;
 pub mod db;
 pub mod jobs;
 pub mod mail;
+pub mod meili;
 pub mod pg_enum;
 pub mod presence_store;
 pub mod push;

@@ -285,7 +285,16 @@ diesel::joinable!(chat_members -> chats (chat_id));
 diesel::joinable!(chat_members -> users (user_id));
 diesel::joinable!(messages -> chats (chat_id));
 diesel::joinable!(message_edits -> messages (message_id));
+diesel::table! {
+    search_marks (chat_id) {
+        chat_id -> Int8,
+        indexed_seq -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(chat_events -> chats (chat_id));
+diesel::joinable!(search_marks -> chats (chat_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -308,6 +317,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     uploads,
     notifications,
     devices,
+    search_marks,
 );
 
 diesel::table! {

@@ -33,6 +33,7 @@ mod receipts;
 mod recovery;
 mod schema;
 mod search;
+mod search_meili;
 mod sessions;
 mod slow_reader;
 mod sse;
