@@ -28,8 +28,9 @@ pub const REINDEX_BATCH: i64 = 1000;
 /// Chats one indexing pass takes.
 const CHATS_PER_PASS: i64 = 200;
 
-/// Events of one chat one pass takes.
-const EVENTS_PER_CHAT: i64 = 5000;
+/// Events of one chat one pass takes: no more messages than
+/// [`documents`] reads at once.
+const EVENTS_PER_CHAT: i64 = REINDEX_BATCH;
 
 /// The worker's search indexing job: every `SEARCH_INDEX_INTERVAL_MS`
 /// (at once again after a busy pass), indexes the chats whose log moved
@@ -125,10 +126,11 @@ async fn index_chat(
             let ids: BTreeSet<i64> = events.iter().filter_map(|(_, id)| *id).collect();
             let ids: Vec<i64> = ids.into_iter().collect();
             let docs = documents(conn, Which::Ids(&ids)).await?;
+            let kept: BTreeSet<i64> = docs.iter().map(|d| d.id).collect();
             let gone: Vec<i64> = ids
                 .iter()
                 .copied()
-                .filter(|id| !docs.iter().any(|d| d.id == *id))
+                .filter(|id| !kept.contains(id))
                 .collect();
             meili.upsert(&docs).await?;
             meili.remove(&gone).await?;
@@ -291,12 +293,21 @@ pub async fn reindex_batch(
             .select((messages::id, messages::text))
             .load(conn)
             .await?;
-        for (id, text) in &rows {
-            diesel::update(messages::table.find(*id))
-                .set(messages::search_tokens.eq(document_tokens(text)))
-                .execute(conn)
-                .await?;
-        }
+        // One statement for the batch: each row's tokens travel joined by
+        // spaces (a token never holds one) and are split again in SQL.
+        let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+        let tokens: Vec<String> = rows
+            .iter()
+            .map(|(_, text)| document_tokens(text).join(" "))
+            .collect();
+        diesel::sql_query(
+            "UPDATE messages m SET search_tokens = string_to_array(v.tokens, ' ') \
+             FROM unnest($1::bigint[], $2::text[]) AS v(id, tokens) WHERE m.id = v.id",
+        )
+        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&ids)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&tokens)
+        .execute(conn)
+        .await?;
         Ok(rows.last().map(|(id, _)| (*id, rows.len())))
     })
     .await

@@ -254,6 +254,15 @@ mod tests {
         matches(&document_tokens(text), &query_tokens(query))
     }
 
+    /// `parley-api reindex` joins a message's tokens with spaces.
+    #[test]
+    fn no_token_holds_whitespace() {
+        let text = "Hello\u{a0}wörld\t회의는\u{3000}세시 日本語テキスト ＡＢＣ x\u{2003}y";
+        for token in document_tokens(text) {
+            assert!(!token.chars().any(char::is_whitespace), "{token:?}");
+        }
+    }
+
     #[test]
     fn korean_is_found_inside_words_with_particles() {
         let text = "안녕하세요 오늘 회의는 세시에 시작합니다";

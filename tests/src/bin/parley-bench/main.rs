@@ -6,12 +6,16 @@
 //! end-to-end latency (send → `message_created` on each member's socket)
 //! p50 / p95 / p99 / max, errors, and lost or duplicated messages. A
 //! progress bar runs meanwhile; the last line of output is one JSON object.
+//! The bulk scenario follows one bulk send through the worker; the search
+//! scenario (`search.rs`) measures message search over a million messages.
 //!
 //! The server must allow the load: run it with the rate limits off
 //! (`MESSAGE_RATE_LIMIT_PER_MINUTE=0 REGISTER_RATE_LIMIT_PER_MINUTE=0
 //! LOGIN_RATE_LIMIT_PER_MINUTE=0`). See `docs/benchmarks.md`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod search;
 
 use std::collections::{HashMap, HashSet};
 
@@ -43,6 +47,11 @@ enum Scenario {
     /// per second from the request to the job's end, and exactly-once
     /// delivery checked on the sockets of a sample of receivers.
     Bulk,
+    /// Message search latency on PostgreSQL over `--messages` messages in
+    /// `--chats` × 2 groups (half without the searcher), written straight
+    /// into `DATABASE_URL` and tokenized by `parley-api reindex`; then
+    /// `--queries` searches, `--concurrency` at a time.
+    Search,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,6 +92,12 @@ struct Args {
     /// The API process to read RSS from (idle scenario), e.g. `$(pgrep -n parley-api)`.
     #[arg(long)]
     api_pid: Vec<u32>,
+    /// Messages written for the search scenario.
+    #[arg(long, default_value_t = 1_000_000)]
+    messages: usize,
+    /// Searches the search scenario measures.
+    #[arg(long, default_value_t = 1000)]
+    queries: usize,
     /// A prefix for usernames, so that runs do not collide.
     #[arg(long)]
     run_id: Option<String>,
@@ -232,10 +247,13 @@ async fn main() -> anyhow::Result<()> {
     if args.scenario == Scenario::Bulk {
         return run_bulk(&apis, &args, &run, &style).await;
     }
+    if args.scenario == Scenario::Search {
+        return search::run_search(&apis, &args, &run, &style).await;
+    }
 
     // 1. Users.
     let (user_count, sockets_per_user) = match args.scenario {
-        Scenario::Bulk => unreachable!("handled above"),
+        Scenario::Bulk | Scenario::Search => unreachable!("handled above"),
         Scenario::Direct => (args.chats * 2, 1),
         Scenario::Group => (args.clients, 1),
         Scenario::Idle => (args.clients.div_ceil(100), 100),
@@ -270,7 +288,7 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(status.is_success(), "create group: {status} {chat}");
             chats.push((chat["id"].as_i64().unwrap(), (0..users.len()).collect()));
         }
-        Scenario::Idle | Scenario::Bulk => {}
+        Scenario::Idle | Scenario::Bulk | Scenario::Search => {}
     }
 
     // 3. Sockets.
