@@ -26,7 +26,7 @@ use crate::infra::schema::{chat_events, chats, messages, search_marks};
 pub const REINDEX_BATCH: i64 = 1000;
 
 /// Chats one indexing pass takes.
-const CHATS_PER_PASS: i64 = 200;
+pub const CHATS_PER_PASS: i64 = 200;
 
 /// Events of one chat one pass takes: no more messages than
 /// [`documents`] reads at once.
