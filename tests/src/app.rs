@@ -142,6 +142,23 @@ impl TestApp {
         (app, redis)
     }
 
+    /// Runs `parley-api <command>` (the real binary) with the app's
+    /// settings and waits for it; panics with its stderr if it fails.
+    pub async fn run_api_command(&self, command: &str) {
+        let output = tokio::process::Command::new(crate::bin_path("parley-api"))
+            .arg(command)
+            .env_clear()
+            .envs(&self.env)
+            .output()
+            .await
+            .expect("run parley-api");
+        assert!(
+            output.status.success(),
+            "parley-api {command}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     /// Starts a `parley-worker` in this process with the app's settings.
     pub fn start_worker(&self) -> Worker {
         let settings = parley_shared::Settings::from_map(self.env.clone()).expect("settings");

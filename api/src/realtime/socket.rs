@@ -123,13 +123,6 @@ const LIVE_GRACE: Duration = Duration::from_millis(1000);
 /// connection.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// How long the close frame of a client that stopped reading (1013) waits
-/// behind the frames already buffered for it: a client that reads again
-/// within this time gets them and then the 1013 (issue 6, item 11); after
-/// it, the connection is dropped (the client sees 1006). Only the already
-/// bounded queue is held meanwhile.
-const SLOW_CLOSE_LINGER: Duration = Duration::from_secs(30);
-
 /// Runs one realtime connection until it ends: registers it with the hub,
 /// follows the user's chats, resumes from `resume_from` when given, then
 /// serves. `client` is the WebSocket's incoming frames (SSE has none).
@@ -141,6 +134,7 @@ pub(crate) async fn run<T: Transport>(
     resume_from: Option<UpdatesToken>,
 ) {
     let capacity = state.ctx.settings.realtime.ws_outbound_queue;
+    let slow_linger = Duration::from_millis(state.ctx.settings.realtime.ws_slow_close_linger_ms);
     let (tx, rx) = mpsc::channel(capacity);
     let overflow = Arc::new(Notify::new());
     let conn = match state.hub.register(auth.user_id, tx, overflow.clone()).await {
@@ -219,7 +213,11 @@ pub(crate) async fn run<T: Transport>(
         }
     };
     let linger = match &reason {
-        Some(reason) if close::is_too_slow(reason) => SLOW_CLOSE_LINGER,
+        // The 1013 waits behind the frames already buffered for the client:
+        // one that reads again within `WS_SLOW_CLOSE_LINGER_MS` gets them
+        // and then the 1013 (issue 6, item 11); after it, the connection
+        // is dropped (the client sees 1006). Only the bounded queue is held.
+        Some(reason) if close::is_too_slow(reason) => slow_linger,
         _ => CLOSE_TIMEOUT,
     };
     let _ = tokio::time::timeout(linger, socket.transport.close(reason)).await;

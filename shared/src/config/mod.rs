@@ -123,6 +123,10 @@ pub struct RealtimeSettings {
     /// `WS_OUTBOUND_QUEUE`: frames buffered per socket before a slow client
     /// is closed with 1013.
     pub ws_outbound_queue: usize,
+    /// `WS_SLOW_CLOSE_LINGER_MS`: how long the 1013 close of a client that
+    /// stopped reading waits behind the frames already queued for it
+    /// before the connection is dropped (default 30000).
+    pub ws_slow_close_linger_ms: u64,
     /// `PRESENCE_TTL_SECS`: a socket counts as present this long after its
     /// replica last renewed it; a dead replica's users go offline within it.
     pub presence_ttl_secs: u64,

@@ -40,6 +40,7 @@ impl From<Raw> for Settings {
                 ws_heartbeat_interval_ms: raw.ws_heartbeat_interval_ms,
                 sse_heartbeat_interval_ms: raw.sse_heartbeat_interval_ms,
                 ws_outbound_queue: raw.ws_outbound_queue,
+                ws_slow_close_linger_ms: raw.ws_slow_close_linger_ms,
                 presence_ttl_secs: raw.presence_ttl_secs,
                 ws_allowed_origins: raw.ws_allowed_origins,
             },
@@ -136,6 +137,8 @@ pub(super) struct Raw {
     /// `WS_OUTBOUND_QUEUE`: frames buffered per socket before a slow client
     /// is closed with 1013.
     ws_outbound_queue: usize,
+    /// `WS_SLOW_CLOSE_LINGER_MS`.
+    ws_slow_close_linger_ms: u64,
     /// `PRESENCE_TTL_SECS`: a socket counts as present this long after its
     /// replica last renewed it; a dead replica's users go offline within it.
     presence_ttl_secs: u64,
@@ -227,6 +230,7 @@ pub(super) const DEFAULTS: &[(&str, &str)] = &[
     ("database_pool_size", "16"),
     ("ws_heartbeat_interval_ms", "25000"),
     ("ws_outbound_queue", "1024"),
+    ("ws_slow_close_linger_ms", "30000"),
     ("sse_heartbeat_interval_ms", "15000"),
     ("presence_ttl_secs", "45"),
     ("chat_events_retention_days", "30"),

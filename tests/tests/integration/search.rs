@@ -190,18 +190,7 @@ async fn reindex_makes_older_messages_searchable() {
     .await
     .unwrap();
     assert_eq!(found(&app, &a, "회의록", None).await, Vec::<String>::new());
-    let output = tokio::process::Command::new(parley_tests::bin_path("parley-api"))
-        .arg("reindex")
-        .env_clear()
-        .envs(&app.env)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    app.run_api_command("reindex").await;
     assert_eq!(found(&app, &a, "회의록", None).await, ["예전 회의록입니다"]);
 }
 
@@ -336,18 +325,7 @@ async fn reindex_writes_the_tokens_of_names() {
     let path = "/api/v1/users/search?query=%EC%98%81%ED%9D%AC"; // 영희
     let (_, found) = app.api.get(path, tok(&me)).await;
     assert_eq!(ids(&found), Vec::<i64>::new());
-    let output = tokio::process::Command::new(parley_tests::bin_path("parley-api"))
-        .arg("reindex")
-        .env_clear()
-        .envs(&app.env)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    app.run_api_command("reindex").await;
     let (_, found) = app.api.get(path, tok(&me)).await;
     assert_eq!(ids(&found), [old.id], "{found}");
 }

@@ -119,18 +119,7 @@ async fn reindex_rebuilds_the_meilisearch_index() {
     let sent = app.api.send_text(&a, chat, "재색인 테스트 문장").await;
     assert!(meili.doc(sent["id"].as_i64().unwrap()).is_none());
     assert_eq!(found(&app, &a, "재색인", None).await, Vec::<String>::new());
-    let output = tokio::process::Command::new(parley_tests::bin_path("parley-api"))
-        .arg("reindex")
-        .env_clear()
-        .envs(&app.env)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    app.run_api_command("reindex").await;
     assert_eq!(
         found(&app, &a, "재색인", None).await,
         ["재색인 테스트 문장"]

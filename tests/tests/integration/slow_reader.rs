@@ -29,6 +29,9 @@ async fn a_client_that_stops_reading_is_closed_and_memory_stays_bounded() {
     let dir = temp_dir();
     let mut env = parley_tests::base_env(&db, &redis_prefix(), &dir);
     env.insert("WS_OUTBOUND_QUEUE".into(), "32".into());
+    // The sends below take longer than the default 30 s linger on a
+    // loaded machine; the client must still find its 1013 when it reads.
+    env.insert("WS_SLOW_CLOSE_LINGER_MS".into(), "600000".into());
     env.insert("MESSAGE_RATE_LIMIT_PER_MINUTE".into(), "0".into());
     let (process, api) = spawn_api_process(&env, &dir).await.unwrap();
     let pid = process.child.id().expect("pid");
