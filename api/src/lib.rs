@@ -16,6 +16,7 @@ use parley_shared::infra::bus::BusSink;
 use parley_shared::{AppContext, AppError, Settings};
 use tracing_actix_web::{RequestId, TracingLogger};
 
+pub mod dialects;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -97,6 +98,7 @@ impl Application {
                     })
                 })
                 .wrap(TracingLogger::default())
+                .configure(dialects::configure)
                 .configure(routes::configure)
         })
         .listen(listener)?
