@@ -133,9 +133,19 @@ pub struct SseClient {
 impl SseClient {
     /// Opens the stream with a bearer token and, optionally, `Last-Event-ID`.
     pub async fn connect(api: &Api, token: &str, last_event_id: Option<&str>) -> Result<SseClient> {
+        Self::connect_at(api, "/api/v1/sse/subscribe", token, last_event_id).await
+    }
+
+    /// [`SseClient::connect`] to the stream at `path` (a dialect's).
+    pub async fn connect_at(
+        api: &Api,
+        path: &str,
+        token: &str,
+        last_event_id: Option<&str>,
+    ) -> Result<SseClient> {
         let client = reqwest::Client::new();
         let mut req = client
-            .get(format!("{}/api/v1/sse/subscribe", api.base))
+            .get(format!("{}{path}", api.base))
             .bearer_auth(token)
             .header("accept", "text/event-stream");
         if let Some(id) = last_event_id {

@@ -19,7 +19,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::error::ApiError;
 use crate::extract::{AuthUser, check_origin};
 use crate::realtime::socket;
-use crate::realtime::transport::SseTransport;
+use crate::realtime::transport::{SseTransport, Transport};
 use crate::state::ApiState;
 
 /// Frames buffered for one SSE response before the stream counts as slow.
@@ -52,6 +52,25 @@ pub async fn subscribe_sse(
     state: web::Data<ApiState>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
+    open_stream(req, state, caller, SseTransport).await
+}
+
+/// Opens an event stream whose frames `transport` writes (the native
+/// [`SseTransport`], or a dialect's): the origin and bus checks, the
+/// `Last-Event-ID` resume, the socket task, the response headers.
+///
+/// Errors: 403 `origin_not_allowed`; 503 without the bus; 422
+/// `invalid_token` for a `Last-Event-ID` this server did not issue.
+pub(crate) async fn open_stream<T, F>(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    caller: AuthUser,
+    transport: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Transport + 'static,
+    F: FnOnce(mpsc::Sender<Bytes>) -> T,
+{
     check_origin(&req, &state.ctx.settings.allowed_origins())?;
     state.hub.check_bus()?;
     let resume_from = match req.headers().get("last-event-id") {
@@ -72,7 +91,7 @@ pub async fn subscribe_sse(
     actix_web::rt::spawn(socket::run(
         state.into_inner(),
         caller.0,
-        SseTransport(tx),
+        transport(tx),
         None,
         resume_from,
     ));

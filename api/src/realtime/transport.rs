@@ -59,6 +59,16 @@ impl Transport for WsTransport {
     }
 }
 
+/// The `id: <token>` line of an SSE event: the positions in every chat,
+/// as `GET /updates` takes them, so that `Last-Event-ID` resumes exactly.
+pub(crate) fn resume_id(positions: &HashMap<i64, i64>) -> String {
+    let token = UpdatesToken {
+        version: 1,
+        seqs: positions.iter().map(|(c, s)| (*c, *s)).collect(),
+    };
+    format!("id: {}\n", token.encode())
+}
+
 /// An SSE stream: `event: <type>` / `data: <json>`, with `id:` = a resume
 /// token (the positions in every chat, as `GET /updates` takes it) on
 /// `ready` and on every chat event, so that `Last-Event-ID` resumes
@@ -81,13 +91,7 @@ impl Transport for SseTransport {
         };
         let mut frame = String::with_capacity(payload.len() + 64);
         if head.kind == "ready" || head.seq.is_some() {
-            let token = UpdatesToken {
-                version: 1,
-                seqs: positions.iter().map(|(c, s)| (*c, *s)).collect(),
-            };
-            frame.push_str("id: ");
-            frame.push_str(&token.encode());
-            frame.push('\n');
+            frame.push_str(&resume_id(positions));
         }
         frame.push_str("event: ");
         frame.push_str(&head.kind);

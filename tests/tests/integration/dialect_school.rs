@@ -3,7 +3,9 @@
 //! (and the document's own paths where Parley serves them too), the
 //! answers in the document's shapes, and the refusals.
 
-use parley_tests::{TestApp, TestUser, tok};
+use std::time::Duration;
+
+use parley_tests::{SseClient, SseEvent, TestApp, TestUser, tok};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -298,4 +300,110 @@ async fn a_school_client_is_refused_what_it_may_not_do() {
         )
         .await;
     assert_eq!(page["messages"], json!([]));
+}
+
+/// The next event of the school stream that is not a heartbeat.
+async fn next_named(stream: &mut SseClient) -> SseEvent {
+    loop {
+        let event = stream.next_event(Duration::from_secs(10)).await.unwrap();
+        if event.event.as_deref() != Some("heartbeat") {
+            return event;
+        }
+    }
+}
+
+/// §12: the document's named events on a stream opened on the other
+/// replica, only for conversations, with heartbeats and a resume by
+/// `Last-Event-ID`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_school_stream_names_its_events_and_resumes() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("SSE_HEARTBEAT_INTERVAL_MS".into(), "200".into());
+    })
+    .await;
+    let second = app.replica().await;
+    let (one, two) = (&app.api, &second.api);
+    let a = one.register_and_login("ssehong").await;
+    let b = two.register_and_login("ssekim").await;
+    let (_, made) = one
+        .post(
+            &format!("{P}/api/v1/conversations/with/{}", b.id),
+            tok(&a),
+            &json!({}),
+        )
+        .await;
+    let conversation = made["conversationId"].as_i64().unwrap();
+    let group = one.group(&a, &[&b]).await;
+    let path = format!("{P}/api/v1/sse/subscribe");
+    let mut stream = SseClient::connect_at(two, &path, &b.access_token, None)
+        .await
+        .unwrap();
+
+    let first = send(one, &a, conversation, "첫 번째").await;
+    let event = next_named(&mut stream).await;
+    assert_eq!(event.event.as_deref(), Some("message"));
+    assert_eq!(
+        event.data,
+        json!({"type": "NEW_MESSAGE", "conversationId": conversation,
+               "messageId": first["messageId"], "senderName": "ssehong", "content": "첫 번째"})
+    );
+    // A group message is no conversation's: the next event is the next
+    // conversation message.
+    one.send_text(&a, group, "그룹 메시지").await;
+    let second_message = send(one, &a, conversation, "두 번째").await;
+    let event = next_named(&mut stream).await;
+    assert_eq!(
+        event.data["messageId"], second_message["messageId"],
+        "{:?}",
+        event.data
+    );
+    let resume_from = event.id.clone().expect("an id to resume from");
+
+    // A's read reaches B as `read`.
+    let (status, _) = one
+        .post(
+            &format!("{P}/api/v1/conversations/{conversation}/read"),
+            tok(&a),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let event = next_named(&mut stream).await;
+    assert_eq!(event.event.as_deref(), Some("read"));
+    assert_eq!(event.data["readerId"], a.id);
+    assert_eq!(event.data["messageId"], second_message["messageId"]);
+
+    // Heartbeats are named events.
+    let beat = loop {
+        let event = stream.next_event(Duration::from_secs(5)).await.unwrap();
+        if event.event.as_deref() == Some("heartbeat") {
+            break event;
+        }
+    };
+    assert_eq!(beat.data, json!({"type": "HEARTBEAT"}));
+
+    // Gone, then back with Last-Event-ID: what was missed comes first.
+    drop(stream);
+    let missed = send(one, &a, conversation, "놓친 메시지").await;
+    let mut stream = SseClient::connect_at(two, &path, &b.access_token, Some(&resume_from))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while seen.last() != Some(&missed["messageId"]) {
+        let event = next_named(&mut stream).await;
+        if event.event.as_deref() == Some("message") {
+            seen.push(event.data["messageId"].clone());
+        }
+    }
+    assert_eq!(
+        seen,
+        [missed["messageId"].clone()],
+        "only the missed message"
+    );
+
+    // Refusals before the stream starts.
+    let (status, _) = two.get(&path, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let refused = SseClient::connect_at(two, &path, &b.access_token, Some("garbage")).await;
+    assert!(refused.is_err_and(|e| e.to_string().contains("422")));
 }

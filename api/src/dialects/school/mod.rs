@@ -4,13 +4,14 @@
 //! beneath it, and at the document's own paths where they do not collide
 //! with the native API (`/api/v1/conversations…`,
 //! `/api/v1/messages/conversations/…`); `POST /api/v1/messages`,
-//! `/messages/bulk` and `DELETE /messages/{id}` are the native API's, so
-//! their seed 002 forms are only under the prefix. Errors are the native
+//! `/messages/bulk`, `DELETE /messages/{id}` and `/sse/subscribe` are the
+//! native API's, so their seed 002 forms are only under the prefix. Errors are the native
 //! body (`{"detail", "code"}`): the document shows none. What was chosen
 //! where it is silent: docs/dialects.md.
 
 mod convert;
 mod routes;
+mod sse;
 
 use actix_web::web;
 
@@ -62,5 +63,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         &format!("{PREFIX}/api/v1/messages/{{message_id}}"),
         web::delete().to(routes::delete_message),
+    )
+    .route(
+        &format!("{PREFIX}/api/v1/sse/subscribe"),
+        web::get().to(sse::subscribe),
     );
 }
