@@ -407,3 +407,44 @@ async fn the_school_stream_names_its_events_and_resumes() {
     let refused = SseClient::connect_at(two, &path, &b.access_token, Some("garbage")).await;
     assert!(refused.is_err_and(|e| e.to_string().contains("422")));
 }
+
+/// §12 `notification`: a mention in a chat the reader muted notifies them
+/// though they are online (seed 004 §7); the school stream names it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_school_stream_carries_notifications() {
+    let app = TestApp::spawn().await;
+    let api = &app.api;
+    let a = api.register_and_login("notehong").await;
+    let b = api.register_and_login("notekim").await;
+    let group = api.group(&a, &[&b]).await;
+    let (status, body) = api
+        .put(
+            &format!("/api/v1/chats/{group}/notifications"),
+            tok(&b),
+            &json!({"muted": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut stream = SseClient::connect_at(
+        api,
+        &format!("{P}/api/v1/sse/subscribe"),
+        &b.access_token,
+        None,
+    )
+    .await
+    .unwrap();
+    let _worker = app.start_worker();
+    let sent = api.send_text(&a, group, "@notekim 확인 부탁해요").await;
+    let event = next_named(&mut stream).await;
+    assert_eq!(
+        event.event.as_deref(),
+        Some("notification"),
+        "{:?}",
+        event.data
+    );
+    assert_eq!(event.data["type"], "MENTION");
+    assert_eq!(event.data["title"], "You were mentioned");
+    assert_eq!(event.data["content"], "@notekim 확인 부탁해요");
+    assert_eq!(event.data["conversationId"], group);
+    assert_eq!(event.data["messageId"], sent["id"]);
+}

@@ -7,8 +7,9 @@
 //!   conversations (their own too, for their other devices);
 //! - `read`: `{"type":"MESSAGE_READ","conversationId","readerId",
 //!   "messageId"}` when a member read up to a message;
-//! - `notification`: `{"type","title","content"}` for the caller's
-//!   notifications (`NEW_MESSAGE`, `MENTION`);
+//! - `notification`: `{"type","title","content","conversationId",
+//!   "messageId"}` for the caller's notifications (`NEW_MESSAGE`,
+//!   `MENTION`; `content` is the message's text);
 //! - `heartbeat`: `{"type":"HEARTBEAT"}` every
 //!   `SSE_HEARTBEAT_INTERVAL_MS`.
 //!
@@ -119,9 +120,13 @@ impl SchoolSse {
                     "mention" => ("MENTION", "You were mentioned"),
                     _ => ("NEW_MESSAGE", "New message"),
                 };
+                // The native payload is the message it is about.
+                let about: Value = serde_json::from_str(&notification.payload).unwrap_or_default();
                 Some((
                     "notification",
-                    json!({"type": kind, "title": title, "content": notification.payload}),
+                    json!({"type": kind, "title": title,
+                           "content": about["text"].as_str().unwrap_or_default(),
+                           "conversationId": about["chat_id"], "messageId": about["message_id"]}),
                 ))
             }
             _ => None,
