@@ -6,6 +6,7 @@
 //! reads every file to hold them to that). docs/dialects.md lists what is
 //! served where.
 
+pub mod chatrooms;
 pub mod school;
 
 use actix_web::web;
@@ -14,6 +15,7 @@ use actix_web::web;
 /// catch-all 404 would otherwise answer first).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     school::configure(cfg);
+    chatrooms::configure(cfg);
 }
 
 #[cfg(test)]

@@ -462,6 +462,18 @@ pub(crate) async fn visible_message(
     Ok((message, chat, member))
 }
 
+/// The chat of a message the caller can see: for APIs that name a message
+/// under its chat (seed 003's `/chatrooms/{roomId}/messages/{messageId}`),
+/// to refuse a message of another chat.
+///
+/// Errors: 404 `message_not_found` (also one the caller cannot see); 403
+/// `not_a_member`.
+pub async fn chat_of(ctx: &AppContext, auth: &AuthContext, message_id: i64) -> AppResult<i64> {
+    let mut conn = ctx.db.get().await?;
+    let (message, _, _) = visible_message(&mut conn, message_id, auth.user_id, false).await?;
+    Ok(message.chat_id)
+}
+
 /// `PUT /messages/{id}`: replaces the text of the caller's own message and
 /// keeps the old text in its history; its mentions are those of the new
 /// text.

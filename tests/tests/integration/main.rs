@@ -13,6 +13,7 @@ mod chat_delete;
 mod chat_prefs;
 mod chats;
 mod defects;
+mod dialect_chatrooms;
 mod dialect_school;
 mod e2e;
 mod emails;
