@@ -302,10 +302,41 @@ async fn a_school_client_is_refused_what_it_may_not_do() {
     assert_eq!(page["messages"], json!([]));
 }
 
-/// The next event of the school stream that is not a heartbeat.
+/// Opens the school stream of `user` and waits for its first heartbeat,
+/// which says that it follows the user's conversations.
+async fn open_stream(
+    api: &parley_tests::Api,
+    user: &TestUser,
+    last_event_id: Option<&str>,
+) -> SseClient {
+    let path = format!("{P}/api/v1/sse/subscribe");
+    let mut stream = SseClient::connect_at(api, &path, &user.access_token, last_event_id)
+        .await
+        .unwrap();
+    let first = stream.next_event(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(
+        first.event.as_deref(),
+        Some("heartbeat"),
+        "{:?}",
+        first.data
+    );
+    assert!(
+        first.id.is_some(),
+        "the first heartbeat carries a resume id"
+    );
+    stream
+}
+
+/// The next event of the school stream that is not a heartbeat, within 10
+/// seconds.
 async fn next_named(stream: &mut SseClient) -> SseEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let event = stream.next_event(Duration::from_secs(10)).await.unwrap();
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let event = stream
+            .next_event(left)
+            .await
+            .expect("a named event within 10 s");
         if event.event.as_deref() != Some("heartbeat") {
             return event;
         }
@@ -335,9 +366,7 @@ async fn the_school_stream_names_its_events_and_resumes() {
     let conversation = made["conversationId"].as_i64().unwrap();
     let group = one.group(&a, &[&b]).await;
     let path = format!("{P}/api/v1/sse/subscribe");
-    let mut stream = SseClient::connect_at(two, &path, &b.access_token, None)
-        .await
-        .unwrap();
+    let mut stream = open_stream(two, &b, None).await;
 
     let first = send(one, &a, conversation, "첫 번째").await;
     let event = next_named(&mut stream).await;
@@ -385,9 +414,7 @@ async fn the_school_stream_names_its_events_and_resumes() {
     // Gone, then back with Last-Event-ID: what was missed comes first.
     drop(stream);
     let missed = send(one, &a, conversation, "놓친 메시지").await;
-    let mut stream = SseClient::connect_at(two, &path, &b.access_token, Some(&resume_from))
-        .await
-        .unwrap();
+    let mut stream = open_stream(two, &b, Some(&resume_from)).await;
     let mut seen = Vec::new();
     while seen.last() != Some(&missed["messageId"]) {
         let event = next_named(&mut stream).await;
@@ -425,14 +452,7 @@ async fn the_school_stream_carries_notifications() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let mut stream = SseClient::connect_at(
-        api,
-        &format!("{P}/api/v1/sse/subscribe"),
-        &b.access_token,
-        None,
-    )
-    .await
-    .unwrap();
+    let mut stream = open_stream(api, &b, None).await;
     let _worker = app.start_worker();
     let sent = api.send_text(&a, group, "@notekim 확인 부탁해요").await;
     let event = next_named(&mut stream).await;

@@ -10,7 +10,8 @@
 //! - `notification`: `{"type","title","content","conversationId",
 //!   "messageId"}` for the caller's notifications (`NEW_MESSAGE`,
 //!   `MENTION`; `content` is the message's text);
-//! - `heartbeat`: `{"type":"HEARTBEAT"}` every
+//! - `heartbeat`: `{"type":"HEARTBEAT"}` first, once the stream follows
+//!   the caller's conversations (with an `id:` to resume from), then every
 //!   `SSE_HEARTBEAT_INTERVAL_MS`.
 //!
 //! Everything else the native stream carries (edits, typing, members…) has
@@ -95,6 +96,9 @@ impl SchoolSse {
     /// The document's event for a native frame, if it has one.
     async fn event(&mut self, payload: &[u8]) -> Option<(&'static str, Value)> {
         match serde_json::from_slice::<ServerEvent>(payload).ok()? {
+            // The stream follows every conversation from here on: a
+            // heartbeat (with an `id:` to resume from) says so at once.
+            ServerEvent::Ready { .. } => Some(("heartbeat", json!({"type": "HEARTBEAT"}))),
             ServerEvent::MessageCreated {
                 chat_id, message, ..
             } if self.is_conversation(chat_id).await => {
