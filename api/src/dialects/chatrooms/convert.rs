@@ -5,7 +5,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use parley_shared::domain::events::MemberSnapshot;
 use parley_shared::domain::kinds::MemberRole;
-use parley_shared::domain::views::ChatDetail;
+use parley_shared::domain::views::{ChatDetail, MessageView};
 use parley_shared::{AppError, AppResult};
 use serde::{Deserialize, Serialize};
 
@@ -141,6 +141,22 @@ pub struct SentMessage {
     pub user_id: String,
     pub content: String,
     pub created_at: String,
+}
+
+impl From<MessageView> for SentMessage {
+    fn from(view: MessageView) -> Self {
+        let message = view.message;
+        SentMessage {
+            message_id: message.id.to_string(),
+            room_id: message.chat_id.to_string(),
+            user_id: message
+                .sender_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            content: message.text.unwrap_or_default(),
+            created_at: time(message.created_at),
+        }
+    }
 }
 
 /// §2.2 and §2.4 requests: only who asks.

@@ -16,7 +16,7 @@ use parley_shared::domain::receipts::{self, StatusUpdateRequest};
 use super::auth::{RoomsResult, RoomsUser, body, require_self};
 use super::convert::{
     AddParticipant, Caller, CreateRoom, EditMessage, React, Rename, Room, SendMessage, SentMessage,
-    SetName, SetRole, id, parse_role, reaction_emoji, time,
+    SetName, SetRole, id, parse_role, reaction_emoji,
 };
 use crate::state::ApiState;
 
@@ -213,14 +213,7 @@ pub async fn send(
         reply_to_message_id: None,
     };
     let (view, _) = messages::send_message(&state.ctx, caller.user_id, &request).await?;
-    let message = view.message;
-    Ok(HttpResponse::Ok().json(SentMessage {
-        message_id: message.id.to_string(),
-        room_id: message.chat_id.to_string(),
-        user_id: caller.user_id.to_string(),
-        content: message.text.unwrap_or_default(),
-        created_at: time(message.created_at),
-    }))
+    Ok(HttpResponse::Ok().json(SentMessage::from(view)))
 }
 
 /// §2.2 `DELETE /api/chatrooms/{roomId}/messages/{messageId}`: for
@@ -249,14 +242,7 @@ pub async fn edit(
     require_self(&caller, &req.user_id)?;
     let (_, message_id) = message_in(&state, &caller, &path.0, &path.1).await?;
     let view = messages::edit_message(&state.ctx, &caller, message_id, &req.new_content).await?;
-    let message = view.message;
-    Ok(HttpResponse::Ok().json(SentMessage {
-        message_id: message.id.to_string(),
-        room_id: message.chat_id.to_string(),
-        user_id: caller.user_id.to_string(),
-        content: message.text.unwrap_or_default(),
-        created_at: time(message.created_at),
-    }))
+    Ok(HttpResponse::Ok().json(SentMessage::from(view)))
 }
 
 /// §2.4 `POST /api/chatrooms/{roomId}/messages/{messageId}/read`: read up
