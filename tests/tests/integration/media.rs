@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use parley_tests::{TestApp, TestUser, assert_refused as refused, free_port, temp_dir, tok};
+use parley_tests::{
+    TestApp, TestUser, assert_refused as refused, free_port, temp_dir, tok, wait_until,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -58,20 +60,16 @@ async fn start_s3() -> S3Server {
         .kill_on_drop(true)
         .spawn()
         .unwrap_or_else(|e| panic!("start {bin} (scripts/test installs it): {e}"));
-    let endpoint = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+    wait_until("s3s-fs listens", Duration::from_secs(5), || async {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_ok()
-        {
-            return S3Server {
-                _process: process,
-                endpoint,
-            };
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    })
+    .await;
+    S3Server {
+        _process: process,
+        endpoint: format!("http://127.0.0.1:{port}"),
     }
-    panic!("s3s-fs did not start on port {port}");
 }
 
 fn s3_env(s3: &S3Server) -> HashMap<String, String> {

@@ -101,8 +101,8 @@ async fn offline_members_and_muted_mentions_are_notified_once() {
         #[diesel(sql_type = diesel::sql_types::Bool)]
         handled: bool,
     }
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    wait_until("the message handled again", WAIT, || async {
+        let mut conn = app.db.connect().await.unwrap();
         let rows: Vec<Handled> = diesel::sql_query(format!(
             "SELECT notified_at IS NOT NULL AS handled FROM messages WHERE id = {}",
             first["id"]
@@ -110,15 +110,9 @@ async fn offline_members_and_muted_mentions_are_notified_once() {
         .load(&mut conn)
         .await
         .unwrap();
-        if rows[0].handled {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "handled again within {WAIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        rows[0].handled
+    })
+    .await;
     assert_eq!(notifications(&app, &away).await.len(), 2);
 
     // Paging.
