@@ -48,7 +48,11 @@ impl Application {
         let (sink, bus_rx) = BusSink::new(BUS_QUEUE);
         let bind = settings.http.bind.clone();
         let ctx = AppContext::build(settings, Some(sink)).await?;
-        let hub = Hub::new(ctx.bus.clone(), ctx.db.clone());
+        let hub = Hub::new(
+            ctx.bus.clone(),
+            ctx.db.clone(),
+            std::time::Duration::from_millis(ctx.settings.realtime.room_idle_timeout_ms),
+        );
         spawn_dispatcher(hub.clone(), bus_rx);
         spawn_presence_loop(hub.clone(), ctx.clone());
         if ctx.jobs.is_none() {

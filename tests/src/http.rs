@@ -77,6 +77,20 @@ impl Api {
         self.send(Self::with_token(req, token)).await
     }
 
+    /// A DELETE with a JSON body (seed 003's deletes name who deletes).
+    pub async fn delete_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> (StatusCode, Value) {
+        let req = self
+            .client
+            .delete(format!("{}{path}", self.base))
+            .json(body);
+        self.send(Self::with_token(req, token)).await
+    }
+
     /// A POST with a raw body and content type.
     pub async fn post_raw(
         &self,
@@ -204,6 +218,40 @@ impl Api {
             .expect("ready frame");
         assert_eq!(ready["type"], "ready", "first frame: {ready}");
         client
+    }
+}
+
+impl Api {
+    /// Opens a WebSocket at `path` (a dialect's socket; the query string
+    /// included) with `headers`, without waiting for any frame; a refused
+    /// upgrade is `Err((status, JSON body))`.
+    pub async fn open_ws(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<WsClient, (StatusCode, Value)> {
+        let url = format!("{}{path}", self.base.replacen("http", "ws", 1));
+        let mut request = url.into_client_request().expect("ws request");
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+                    .expect("header name"),
+                HeaderValue::from_str(value).expect("header"),
+            );
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((stream, _)) => Ok(WsClient { stream }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                let status = StatusCode::from_u16(response.status().as_u16()).expect("status");
+                let body = response
+                    .body()
+                    .as_deref()
+                    .and_then(|b| serde_json::from_slice(b).ok())
+                    .unwrap_or(Value::Null);
+                Err((status, body))
+            }
+            Err(err) => panic!("websocket connect to {path}: {err}"),
+        }
     }
 }
 

@@ -69,6 +69,26 @@ pub async fn connect_ws(
     state: web::Data<ApiState>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
+    open_socket(req, body, state, caller.0, WsTransport).await
+}
+
+/// Upgrades to a WebSocket whose frames `transport` reads and writes (the
+/// native [`WsTransport`], or a dialect's) and starts its task: the origin
+/// and bus checks, the upgrade, the socket task.
+///
+/// Errors: 403 `origin_not_allowed`; 503 without the bus; 400
+/// `websocket_handshake` for a request that is not an upgrade.
+pub(crate) async fn open_socket<T, F>(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<ApiState>,
+    auth: AuthContext,
+    transport: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Transport + 'static,
+    F: FnOnce(actix_ws::Session) -> T,
+{
     check_origin(&req, &state.ctx.settings.allowed_origins())?;
     state.hub.check_bus()?;
     let (response, session, stream) =
@@ -78,11 +98,10 @@ pub async fn connect_ws(
                 format!("Not a WebSocket request: {e}"),
             )
         })?;
-    let state = state.into_inner();
     actix_web::rt::spawn(run(
-        state,
-        caller.0,
-        WsTransport(session),
+        state.into_inner(),
+        auth,
+        transport(session),
         Some(stream),
         None,
     ));
@@ -258,7 +277,10 @@ impl<T: Transport> Socket<T> {
         // Live events wait (in the bounded queue) until the client's first
         // frame — normally `resume` — or the grace period: so that a resume
         // never has to send events older than ones already sent.
-        let mut gated = has_client;
+        let mut gated = has_client && self.transport.waits_for_resume();
+        if let Some(chat_id) = self.transport.focus() {
+            self.focused.insert(chat_id);
+        }
         let gate = tokio::time::sleep(LIVE_GRACE);
         tokio::pin!(gate);
         let expires_in =
@@ -399,7 +421,10 @@ impl<T: Transport> Socket<T> {
         text: &str,
         commands: &mpsc::Sender<(Option<String>, ClientCommand)>,
     ) -> Result<bool, ApiError> {
-        let (reference, command) = match commands::parse(text) {
+        let Some(text) = self.transport.client_frame(text).await else {
+            return Ok(true);
+        };
+        let (reference, command) = match commands::parse(&text) {
             Ok(parsed) => parsed,
             Err(error) => return Ok(self.send(error).await),
         };

@@ -2,6 +2,7 @@
 //! SSE response body (seed 002 §12). The socket task
 //! ([`super::socket`]) is the same for both.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -26,6 +27,22 @@ pub(crate) trait Transport {
     async fn close(self, reason: Option<CloseReason>);
     /// How often [`Transport::heartbeat`] runs.
     fn heartbeat_interval(&self, settings: &Settings) -> Duration;
+    /// Reads one client text frame: the native frame to run (docs/realtime.md,
+    /// "Frames the client sends"), or `None` when the transport answered it
+    /// itself. A dialect's socket translates its own frames here.
+    async fn client_frame<'a>(&mut self, text: &'a str) -> Option<Cow<'a, str>> {
+        Some(Cow::Borrowed(text))
+    }
+    /// Whether live events wait for the client's first frame (the native
+    /// protocol's `resume`); a dialect without `resume` starts at once.
+    fn waits_for_resume(&self) -> bool {
+        true
+    }
+    /// A chat focused from the start (a per-room socket): its typing
+    /// signals reach this connection without a `join_room`.
+    fn focus(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// A WebSocket session: each event is one text frame.

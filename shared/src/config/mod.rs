@@ -30,6 +30,8 @@ pub enum Environment {
 pub enum LogFormat {
     Pretty,
     Json,
+    /// Seed 003 §7: `[timestamp] [LEVEL] [PID:n] [userId] [roomId] - message`.
+    Room,
 }
 
 /// Everything both binaries read at start, one group per subsystem. Build
@@ -127,6 +129,10 @@ pub struct RealtimeSettings {
     /// stopped reading waits behind the frames already queued for it
     /// before the connection is dropped (default 30000).
     pub ws_slow_close_linger_ms: u64,
+    /// `ROOM_IDLE_TIMEOUT_MS`: how long a chat's room on a replica stays
+    /// idle (subscribed, no local socket) before it closes (seed 003 §4;
+    /// default 1800000, the document's 30 minutes).
+    pub room_idle_timeout_ms: u64,
     /// `PRESENCE_TTL_SECS`: a socket counts as present this long after its
     /// replica last renewed it; a dead replica's users go offline within it.
     pub presence_ttl_secs: u64,

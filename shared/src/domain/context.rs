@@ -14,6 +14,7 @@ use crate::infra::meili::MeiliIndex;
 use crate::infra::presence_store::Presence;
 use crate::infra::push::Pusher;
 use crate::infra::ratelimit::RateLimits;
+use crate::infra::recent_cache::RecentCache;
 use crate::infra::storage::ObjectStore;
 use crate::infra::tokens::TokenKeys;
 
@@ -39,6 +40,9 @@ pub struct AppContext {
     /// The Meilisearch index when `MEILISEARCH_URL` is set; `None` =
     /// search on PostgreSQL.
     pub meili: Option<MeiliIndex>,
+    /// Chats' recent messages in Redis ([`crate::domain::recent`]); `None`
+    /// without Redis.
+    pub recent: Option<RecentCache>,
 }
 
 impl AppContext {
@@ -77,7 +81,11 @@ impl AppContext {
         }
         let push = Pusher::from_settings(&settings)?;
         let meili = MeiliIndex::from_settings(&settings.search)?;
+        let recent = redis
+            .as_ref()
+            .map(|conn| RecentCache::new(conn.clone(), &settings.redis.prefix));
         Ok(AppContext {
+            recent,
             meili,
             push,
             storage,

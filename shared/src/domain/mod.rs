@@ -37,6 +37,7 @@ pub mod presence;
 pub mod public_chats;
 pub mod reactions;
 pub mod receipts;
+pub mod recent;
 pub mod recovery;
 pub mod retention;
 pub mod search;

@@ -12,6 +12,7 @@ pub mod pg_enum;
 pub mod presence_store;
 pub mod push;
 pub mod ratelimit;
+pub mod recent_cache;
 pub mod schema;
 pub mod sql_types;
 pub mod storage;

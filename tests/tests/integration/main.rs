@@ -14,6 +14,7 @@ mod chat_prefs;
 mod chats;
 mod defects;
 mod dialect_chatrooms;
+mod dialect_chatrooms_socket;
 mod dialect_school;
 mod e2e;
 mod emails;

@@ -5,6 +5,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use parley_shared::domain::events::MemberSnapshot;
 use parley_shared::domain::kinds::MemberRole;
+use parley_shared::domain::recent::RecentMessage;
 use parley_shared::domain::views::{ChatDetail, MessageView};
 use parley_shared::{AppError, AppResult};
 use serde::{Deserialize, Serialize};
@@ -198,4 +199,58 @@ pub fn reaction_emoji(kind: &str) -> AppResult<&'static str> {
             ));
         }
     })
+}
+
+/// The seed 003 `reactionType` of an emoji; another emoji (set through
+/// another API) is given as it is.
+pub fn reaction_type(emoji: &str) -> &str {
+    match emoji {
+        "👍" => "like",
+        "❤️" => "love",
+        "😂" => "laugh",
+        "😢" => "sad",
+        "😠" => "angry",
+        "😮" => "wow",
+        other => other,
+    }
+}
+
+/// One message of seed 003's chat data (`{"userId", "content",
+/// "timestamp"}`), with its id.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatLine {
+    pub message_id: String,
+    pub user_id: String,
+    pub content: String,
+    pub timestamp: String,
+}
+
+impl From<&RecentMessage> for ChatLine {
+    fn from(m: &RecentMessage) -> Self {
+        ChatLine {
+            message_id: m.id.to_string(),
+            user_id: m.sender_id.map(|id| id.to_string()).unwrap_or_default(),
+            content: m.text.clone(),
+            timestamp: time(m.created_at),
+        }
+    }
+}
+
+/// Seed 003's chat data: a room's recent messages, oldest first (§3.1's
+/// answer and the socket's `joined`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatData {
+    pub chatroom_id: String,
+    pub messages: Vec<ChatLine>,
+}
+
+impl ChatData {
+    pub fn new(chat_id: i64, messages: &[RecentMessage]) -> ChatData {
+        ChatData {
+            chatroom_id: chat_id.to_string(),
+            messages: messages.iter().map(ChatLine::from).collect(),
+        }
+    }
 }

@@ -4,13 +4,16 @@
 //! paths (`/api/chatrooms…`), none of which the native API uses. Ids are
 //! strings; errors are `{"error", "message"}`; the token comes as
 //! `Authorization: Bearer` or the `jwt_token` cookie; a body's `userId` /
-//! `creatorId` must be the caller. This part serves §1 and §2 (REST);
-//! the socket, §3's connect and the room lifecycle come next.
+//! `creatorId` must be the caller. The socket is at `/chat` (and under the
+//! prefix); the room lifecycle of §4 is the hub's
+//! ([`crate::realtime::hub`]), the recent-messages cache the domain's
+//! ([`parley_shared::domain::recent`]).
 //! docs/dialects.md lists the choices made where the document is silent.
 
 mod auth;
 mod convert;
 mod routes;
+mod socket;
 
 use actix_web::web;
 
@@ -56,6 +59,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 &at("/{room_id}/messages/{message_id}/reactions"),
                 web::post().to(routes::react),
-            );
+            )
+            .route(&at("/{room_id}/connect"), web::post().to(routes::connect))
+            .route(&format!("{prefix}/chat"), web::get().to(socket::connect));
     }
 }

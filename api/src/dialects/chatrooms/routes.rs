@@ -12,11 +12,12 @@ use parley_shared::domain::members::{self, AddMemberRequest, NicknameRequest, Ro
 use parley_shared::domain::messages::{self, MessageCreateRequest};
 use parley_shared::domain::reactions::{self, ReactionToggleRequest};
 use parley_shared::domain::receipts::{self, StatusUpdateRequest};
+use parley_shared::domain::recent;
 
 use super::auth::{RoomsResult, RoomsUser, body, require_self};
 use super::convert::{
-    AddParticipant, Caller, CreateRoom, EditMessage, React, Rename, Room, SendMessage, SentMessage,
-    SetName, SetRole, id, parse_role, reaction_emoji,
+    AddParticipant, Caller, ChatData, CreateRoom, EditMessage, React, Rename, Room, SendMessage,
+    SentMessage, SetName, SetRole, id, parse_role, reaction_emoji,
 };
 use crate::state::ApiState;
 
@@ -297,4 +298,20 @@ pub async fn react(
         "reactionType": req.reaction_type,
         "reacted": mine,
     })))
+}
+
+/// §3.1 `POST /api/chatrooms/{chatroomId}/connect`: the room's chat data
+/// (its last 20 messages, from the recent-messages cache) for a member
+/// about to enter it over the socket (`GET /chat`, then `join`).
+pub async fn connect(
+    state: web::Data<ApiState>,
+    caller: RoomsUser,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+) -> RoomsResult<HttpResponse> {
+    let req: Caller = body(&bytes)?;
+    require_self(&caller, &req.user_id)?;
+    let room_id = id(&path, room_not_found)?;
+    let (messages, _) = recent::recent_messages(&state.ctx, &caller, room_id).await?;
+    Ok(HttpResponse::Ok().json(ChatData::new(room_id, &messages)))
 }

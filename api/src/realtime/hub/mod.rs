@@ -17,7 +17,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -28,9 +28,12 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::realtime::frame::Frame;
 
+mod rooms;
 mod routing;
 mod shards;
 
+use rooms::{Room, RoomCounts};
+pub use rooms::{RoomState, RoomTally};
 use shards::{Sharded, lock};
 
 /// A local socket's id within this replica.
@@ -111,10 +114,14 @@ struct TopicEntry {
     /// For a chat: the last seq this replica handed to its sockets, once
     /// it has handed one.
     position: Option<i64>,
+    /// For a chat: its room's lifecycle ([`rooms`]).
+    room: Room,
 }
 
 /// See the module documentation.
 pub struct Hub {
+    /// Itself, for the rooms' idle timers.
+    this: Weak<Hub>,
     bus: EventBus,
     /// For the per-event lookups of routing (hidden edits).
     db: DbPool,
@@ -126,12 +133,18 @@ pub struct Hub {
     /// `false` from the loss of the Redis subscription connection until it
     /// is back: new realtime connections are refused (503) meanwhile.
     bus_up: AtomicBool,
+    /// Rooms by state.
+    rooms: RoomCounts,
+    /// `ROOM_IDLE_TIMEOUT_MS`.
+    room_idle_timeout: Duration,
 }
 
 impl Hub {
-    /// A hub over `bus`. Feed it with [`Hub::dispatch`].
-    pub fn new(bus: EventBus, db: DbPool) -> Arc<Hub> {
-        Arc::new(Hub {
+    /// A hub over `bus`, whose idle rooms close after `room_idle_timeout`.
+    /// Feed it with [`Hub::dispatch`].
+    pub fn new(bus: EventBus, db: DbPool, room_idle_timeout: Duration) -> Arc<Hub> {
+        Arc::new_cyclic(|this| Hub {
+            this: this.clone(),
             bus,
             db,
             conns: Sharded::new(),
@@ -139,6 +152,8 @@ impl Hub {
             next_id: AtomicU64::new(1),
             replica_id: uuid::Uuid::new_v4().simple().to_string(),
             bus_up: AtomicBool::new(true),
+            rooms: RoomCounts::default(),
+            room_idle_timeout,
         })
     }
 
@@ -247,18 +262,41 @@ impl Hub {
             followers: HashMap::new(),
             subscribed: Arc::new(tokio::sync::Mutex::new(false)),
             position: None,
+            room: match topic {
+                Topic::Chat(chat_id) => self.room_created(chat_id),
+                _ => Room::new(),
+            },
         });
+        if let Topic::Chat(chat_id) = topic {
+            match entry.room.state {
+                RoomState::Idle => self.transition(chat_id, &mut entry.room, RoomState::Active),
+                // Reopened: it becomes active once subscribed again.
+                RoomState::Closing => {
+                    self.transition(chat_id, &mut entry.room, RoomState::Creating)
+                }
+                RoomState::Creating | RoomState::Active => {}
+            }
+        }
         entry.followers.insert(conn.id, conn.clone());
         entry.subscribed.clone()
     }
 
     /// Removes `conn` from the topic's followers; the topic's subscription
-    /// state when nobody here follows it any more.
+    /// state when nobody here follows it any more. A chat's room idles
+    /// instead (its subscription is kept until it closes).
     fn unfollow(&self, topic: Topic, conn: ConnId) -> Option<Arc<tokio::sync::Mutex<bool>>> {
         let mut shard = self.topics.lock(&topic);
         let entry = shard.get_mut(&topic)?;
-        entry.followers.remove(&conn);
-        entry.followers.is_empty().then(|| entry.subscribed.clone())
+        if entry.followers.remove(&conn).is_none() || !entry.followers.is_empty() {
+            return None;
+        }
+        match topic {
+            Topic::Chat(chat_id) => {
+                self.room_idle(chat_id, &mut entry.room);
+                None
+            }
+            _ => Some(entry.subscribed.clone()),
+        }
     }
 
     /// Brings Redis in line with the topic's followers as they are now
@@ -272,11 +310,14 @@ impl Hub {
     ) -> redis::RedisResult<()> {
         let mut subscribed = state.lock().await;
         let current = |entry: &TopicEntry| Arc::ptr_eq(&entry.subscribed, &state);
+        // Followed here, or an idle room waiting for its timer.
+        let needed =
+            |entry: &TopicEntry| !entry.followers.is_empty() || entry.room.state == RoomState::Idle;
         let wanted = self
             .topics
             .lock(&topic)
             .get(&topic)
-            .is_some_and(|entry| current(entry) && !entry.followers.is_empty());
+            .is_some_and(|entry| current(entry) && needed(entry));
         if wanted && !*subscribed {
             self.bus.subscribe(&[topic]).await?;
             *subscribed = true;
@@ -284,14 +325,24 @@ impl Hub {
             self.bus.unsubscribe(&[topic]).await?;
             *subscribed = false;
         }
-        if !*subscribed {
-            let mut shard = self.topics.lock(&topic);
-            if shard
-                .get(&topic)
-                .is_some_and(|entry| current(entry) && entry.followers.is_empty())
+        let mut shard = self.topics.lock(&topic);
+        let Some(entry) = shard.get_mut(&topic).filter(|entry| current(entry)) else {
+            return Ok(());
+        };
+        if *subscribed {
+            if let Topic::Chat(chat_id) = topic
+                && entry.room.state == RoomState::Creating
             {
-                shard.remove(&topic);
+                self.transition(chat_id, &mut entry.room, RoomState::Active);
             }
+        } else if needed(entry) {
+            // Events were missed while unsubscribed.
+            entry.position = None;
+        } else {
+            if let Topic::Chat(chat_id) = topic {
+                self.room_closed(chat_id, &entry.room);
+            }
+            shard.remove(&topic);
         }
         Ok(())
     }

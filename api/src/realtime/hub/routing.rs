@@ -81,11 +81,18 @@ impl Hub {
     /// never a lost event.
     async fn chat_event_in_order(&self, chat_id: i64, seq: i64, frame: Arc<Frame>) {
         let topic = Topic::Chat(chat_id);
-        let position = self
-            .topics
-            .lock(&topic)
-            .get(&topic)
-            .and_then(|entry| entry.position);
+        let position = {
+            let mut shard = self.topics.lock(&topic);
+            let Some(entry) = shard.get_mut(&topic) else {
+                return;
+            };
+            if entry.followers.is_empty() {
+                // An idle room: nobody to hand it to, nothing to fill.
+                entry.position = Some(entry.position.map_or(seq, |p| p.max(seq)));
+                return;
+            }
+            entry.position
+        };
         match in_order(position, seq) {
             InOrder::Drop => return,
             InOrder::FillThenHand { after, up_to } => {

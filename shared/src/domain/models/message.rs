@@ -187,6 +187,50 @@ impl Message {
         Ok(rows)
     }
 
+    /// The newest `limit` messages of a chat not deleted for everyone,
+    /// oldest first: as everyone sees them (`viewer` = `None`), or as one
+    /// member does (`Some((user_id, cleared_before))`: without what they
+    /// cleared or hid).
+    pub async fn recent(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        viewer: Option<(i64, i64)>,
+        limit: i64,
+    ) -> QueryResult<Vec<Message>> {
+        let mut query = messages::table
+            .filter(messages::chat_id.eq(chat_id))
+            .filter(messages::deleted_at.is_null())
+            .select(Message::as_select())
+            .order(messages::id.desc())
+            .limit(limit)
+            .into_boxed();
+        if let Some((user_id, cleared_before)) = viewer {
+            let hidden = message_hidden::table
+                .filter(message_hidden::user_id.eq(user_id))
+                .select(message_hidden::message_id);
+            query = query
+                .filter(messages::id.gt(cleared_before))
+                .filter(messages::id.ne_all(hidden));
+        }
+        let mut rows = query.load(conn).await?;
+        rows.reverse();
+        Ok(rows)
+    }
+
+    /// Which of `ids` `user_id` hid (deleted for themselves).
+    pub async fn hidden_of(
+        conn: &mut AsyncPgConnection,
+        user_id: i64,
+        ids: &[i64],
+    ) -> QueryResult<Vec<i64>> {
+        message_hidden::table
+            .filter(message_hidden::user_id.eq(user_id))
+            .filter(message_hidden::message_id.eq_any(ids))
+            .select(message_hidden::message_id)
+            .load(conn)
+            .await
+    }
+
     /// Replaces the text, keeping the old one in `message_edits`, and
     /// forgets the old text's mentions (record the new text's with
     /// [`Message::record_mentions`]).
