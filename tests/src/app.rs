@@ -197,9 +197,12 @@ pub struct Replica {
 }
 
 impl TestApp {
-    /// Starts another replica of this app.
+    /// Starts another replica of this app (on a port of its own, whatever
+    /// `PARLEY_BIND` the app was given).
     pub async fn replica(&self) -> Replica {
-        let settings = parley_shared::Settings::from_map(self.env.clone()).expect("settings");
+        let mut env = self.env.clone();
+        env.insert("PARLEY_BIND".into(), "127.0.0.1:0".into());
+        let settings = parley_shared::Settings::from_map(env).expect("settings");
         let app = parley_api::Application::build(settings)
             .await
             .expect("build replica");

@@ -19,6 +19,7 @@ mod fake_meili;
 mod http;
 mod processes;
 mod realtime;
+mod s3;
 
 pub use app::{Replica, TestApp, Worker, base_env, free_port, redis_prefix, redis_url, temp_dir};
 pub use db::{TestDatabase, admin_database_url, database_url};
@@ -26,3 +27,4 @@ pub use fake_meili::FakeMeili;
 pub use http::{Api, TestUser, assert_refused, tok, wait_until};
 pub use processes::{ChildProcess, RedisServer, bin_path, spawn_api_process, spawn_process};
 pub use realtime::{SseClient, SseEvent, WsClient};
+pub use s3::S3Server;

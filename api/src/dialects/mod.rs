@@ -6,7 +6,10 @@
 //! reads every file to hold them to that). docs/dialects.md lists what is
 //! served where.
 
+pub mod campus;
 pub mod chatrooms;
+pub mod focusmate;
+mod form;
 pub mod school;
 
 use actix_web::web;
@@ -16,6 +19,8 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     school::configure(cfg);
     chatrooms::configure(cfg);
+    focusmate::configure(cfg);
+    campus::configure(cfg);
 }
 
 #[cfg(test)]

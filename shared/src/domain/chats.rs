@@ -447,6 +447,38 @@ pub async fn list_chats(
     load_chat_views(ctx, &mut conn, auth.user_id, &filter).await
 }
 
+/// Every chat of the caller, archived ones too, most recent activity first:
+/// for APIs with one list, no archive and no paging (seeds 000–002). Read
+/// in pages of 100.
+///
+/// Errors: the database failed.
+pub async fn all_chats(ctx: &AppContext, auth: &AuthContext) -> AppResult<Vec<ChatView>> {
+    const PAGE: i64 = 100;
+    let mut all = Vec::new();
+    for archived in [false, true] {
+        let mut before_id = None;
+        loop {
+            let query = ListChatsQuery {
+                limit: Some(PAGE),
+                before_id,
+                archived,
+                ..Default::default()
+            };
+            let page = list_chats(ctx, auth, query).await?;
+            let full = page.len() as i64 == PAGE;
+            before_id = page.last().map(|c| c.row.id);
+            all.extend(page);
+            if !full {
+                break;
+            }
+        }
+    }
+    all.sort_by_key(|c| {
+        std::cmp::Reverse(c.row.last_message_created_at.unwrap_or(c.row.created_at))
+    });
+    Ok(all)
+}
+
 /// `GET /chats/{id}`: the chat with its members.
 ///
 /// Errors: 404 `chat_not_found`; 403 `not_a_member`.

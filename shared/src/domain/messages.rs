@@ -419,6 +419,55 @@ pub async fn list_messages(
     reads_for(&mut conn, chat_id, auth.user_id, &messages).await
 }
 
+/// How many messages of `chat_id` the caller sees (deleted-for-everyone
+/// tombstones included; not what they cleared or deleted for themselves):
+/// the `total` of APIs that show one (seeds 000 and 001).
+///
+/// Errors: 404 / 403 as [`require_member`].
+pub async fn count_messages(ctx: &AppContext, auth: &AuthContext, chat_id: i64) -> AppResult<i64> {
+    let mut conn = ctx.db.get().await?;
+    let (_, member) = require_member(&mut conn, chat_id, auth.user_id).await?;
+    Ok(Message::count_visible(
+        &mut conn,
+        chat_id,
+        auth.user_id,
+        member.cleared_before_message_id,
+    )
+    .await?)
+}
+
+/// A page of `chat_id` by number, newest first: the `limit` messages after
+/// the newest `offset` the caller sees (seed 001's `page` / `size`). Cursor
+/// paging ([`list_messages`]) is the one that stays cheap deep in a
+/// history; this one reads past `offset` rows.
+///
+/// Errors: 422 `limit` outside 1..=100, `offset` below 0; 404 / 403 as
+/// [`require_member`].
+pub async fn list_messages_at(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+    offset: i64,
+    limit: i64,
+) -> AppResult<Vec<MessageView>> {
+    let limit = validate::limit(Some(limit), 50, 100)?;
+    if offset < 0 {
+        return Err(AppError::validation("offset", "offset must be 0 or more."));
+    }
+    let mut conn = ctx.db.get().await?;
+    let (_, member) = require_member(&mut conn, chat_id, auth.user_id).await?;
+    let messages = Message::page_at(
+        &mut conn,
+        chat_id,
+        auth.user_id,
+        member.cleared_before_message_id,
+        offset,
+        limit,
+    )
+    .await?;
+    reads_for(&mut conn, chat_id, auth.user_id, &messages).await
+}
+
 pub(crate) fn message_not_found() -> AppError {
     AppError::not_found("message_not_found", "This message does not exist.")
 }

@@ -46,6 +46,7 @@ pub mod search_tokens;
 pub mod threads;
 pub mod transaction;
 pub mod two_factor;
+pub mod uploads;
 pub mod users;
 pub mod validate;
 pub mod views;

@@ -175,6 +175,33 @@ impl ObjectStore {
         }
     }
 
+    /// Stores `bytes` under `key` with its content type: the server's own
+    /// write, for files it received in a request body (as against the
+    /// client's `PUT` to a [`ObjectStore::presign_put`] URL).
+    ///
+    /// Errors: the store refused.
+    pub async fn put(
+        &self,
+        key: &str,
+        content_type: &str,
+        bytes: bytes::Bytes,
+    ) -> anyhow::Result<()> {
+        match self {
+            ObjectStore::S3(s3) => {
+                s3.client
+                    .put_object()
+                    .bucket(&s3.bucket)
+                    .key(key)
+                    .content_type(content_type)
+                    .body(aws_sdk_s3::primitives::ByteStream::from(bytes))
+                    .send()
+                    .await?;
+                Ok(())
+            }
+            ObjectStore::Local(local) => local.put(key, content_type, &bytes).await,
+        }
+    }
+
     /// Removes `key` (nothing there is not an error).
     ///
     /// Errors: the store could not be asked.

@@ -10,9 +10,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use parley_tests::{
-    TestApp, TestUser, assert_refused as refused, free_port, temp_dir, tok, wait_until,
-};
+use parley_tests::{S3Server, TestApp, TestUser, assert_refused as refused, free_port, tok};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -28,56 +26,6 @@ async fn app_with(extra: HashMap<String, String>) -> TestApp {
         env.extend(extra);
     })
     .await
-}
-
-/// A real S3 server on a free port, storing under a fresh directory.
-struct S3Server {
-    _process: tokio::process::Child,
-    endpoint: String,
-}
-
-async fn start_s3() -> S3Server {
-    let port = free_port();
-    let root = temp_dir();
-    std::fs::create_dir_all(root.join("parley")).unwrap();
-    let bin = std::env::var("PARLEY_S3S_FS").unwrap_or_else(|_| "s3s-fs".into());
-    let args = [
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port.to_string(),
-        "--access-key",
-        "test-access",
-        "--secret-key",
-        "test-secret",
-        &root.display().to_string(),
-    ];
-    let process = tokio::process::Command::new(&bin)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {bin} (scripts/test installs it): {e}"));
-    wait_until("s3s-fs listens", Duration::from_secs(5), || async {
-        tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-    })
-    .await;
-    S3Server {
-        _process: process,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-fn s3_env(s3: &S3Server) -> HashMap<String, String> {
-    HashMap::from([
-        ("S3_ENDPOINT".into(), s3.endpoint.clone()),
-        ("S3_ACCESS_KEY".into(), "test-access".into()),
-        ("S3_SECRET_KEY".into(), "test-secret".into()),
-    ])
 }
 
 /// Asks for an upload URL and `PUT`s `bytes` there; returns the answer.
@@ -355,8 +303,8 @@ async fn files_go_up_and_come_down_through_the_local_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_go_up_and_come_down_through_s3() {
-    let s3 = start_s3().await;
-    let app = app_with(s3_env(&s3)).await;
+    let s3 = S3Server::start().await;
+    let app = app_with(s3.env()).await;
     files_go_up_and_come_down(&app).await;
     bad_uploads_and_attachments_are_refused(&app).await;
 }
@@ -414,8 +362,8 @@ async fn tampered_urls_are_refused(app: &TestApp) {
 async fn tampered_upload_urls_are_refused_locally_and_by_s3() {
     let app = app_with(HashMap::new()).await;
     tampered_urls_are_refused(&app).await;
-    let s3 = start_s3().await;
-    let app = app_with(s3_env(&s3)).await;
+    let s3 = S3Server::start().await;
+    let app = app_with(s3.env()).await;
     tampered_urls_are_refused(&app).await;
 }
 

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use parley_shared::domain::bulk::{self, BulkOutcome, BulkSendRequest};
 use parley_shared::domain::caller::AuthContext;
 use parley_shared::domain::chat_delete::{self, DeleteChatQuery};
-use parley_shared::domain::chats::{self, ChatCreateRequest, ListChatsQuery};
+use parley_shared::domain::chats::{self, ChatCreateRequest};
 use parley_shared::domain::kinds::ChatType;
 use parley_shared::domain::messages::{self, ListMessagesQuery, MessageCreateRequest};
 use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
@@ -21,39 +21,14 @@ use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
 use crate::state::ApiState;
 
-/// Chats fetched per page while listing every conversation.
-const LIST_PAGE: i64 = 100;
-
 /// The caller's private chats (archived ones too), newest activity first:
 /// seed 002 has one list and no archive.
 async fn conversations(ctx: &AppContext, auth: &AuthContext) -> ApiResult<Vec<ChatView>> {
-    let mut all = Vec::new();
-    for archived in [false, true] {
-        let mut before_id = None;
-        loop {
-            let page = chats::list_chats(
-                ctx,
-                auth,
-                ListChatsQuery {
-                    limit: Some(LIST_PAGE),
-                    before_id,
-                    archived,
-                    ..Default::default()
-                },
-            )
-            .await?;
-            let full = page.len() as i64 == LIST_PAGE;
-            before_id = page.last().map(|c| c.row.id);
-            all.extend(
-                page.into_iter()
-                    .filter(|c| c.row.chat_type == ChatType::Private && !c.row.is_saved),
-            );
-            if !full {
-                break;
-            }
-        }
-    }
-    Ok(all)
+    let all = chats::all_chats(ctx, auth).await?;
+    Ok(all
+        .into_iter()
+        .filter(|c| c.row.chat_type == ChatType::Private && !c.row.is_saved)
+        .collect())
 }
 
 /// A chat of the caller's that is a conversation (a private chat); a

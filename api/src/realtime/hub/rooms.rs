@@ -72,7 +72,7 @@ pub struct RoomCounts {
     closed: AtomicI64,
 }
 
-/// A snapshot of [`RoomCounts`].
+/// A snapshot of the room counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RoomTally {
     pub creating: i64,

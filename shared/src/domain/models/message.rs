@@ -187,6 +187,51 @@ impl Message {
         Ok(rows)
     }
 
+    /// How many messages of a chat `viewer_id` sees (tombstones included):
+    /// not cleared, not hidden for them.
+    pub async fn count_visible(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        viewer_id: i64,
+        cleared_before: i64,
+    ) -> QueryResult<i64> {
+        let hidden = message_hidden::table
+            .filter(message_hidden::user_id.eq(viewer_id))
+            .select(message_hidden::message_id);
+        messages::table
+            .filter(messages::chat_id.eq(chat_id))
+            .filter(messages::id.gt(cleared_before))
+            .filter(messages::id.ne_all(hidden))
+            .count()
+            .get_result(conn)
+            .await
+    }
+
+    /// The messages `viewer_id` sees, newest first, skipping the newest
+    /// `offset`: for APIs that page by number (seed 001).
+    pub async fn page_at(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        viewer_id: i64,
+        cleared_before: i64,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<Message>> {
+        let hidden = message_hidden::table
+            .filter(message_hidden::user_id.eq(viewer_id))
+            .select(message_hidden::message_id);
+        messages::table
+            .filter(messages::chat_id.eq(chat_id))
+            .filter(messages::id.gt(cleared_before))
+            .filter(messages::id.ne_all(hidden))
+            .select(Message::as_select())
+            .order(messages::id.desc())
+            .offset(offset)
+            .limit(limit)
+            .load(conn)
+            .await
+    }
+
     /// The newest `limit` messages of a chat not deleted for everyone,
     /// oldest first: as everyone sees them (`viewer` = `None`), or as one
     /// member does (`Some((user_id, cleared_before))`: without what they

@@ -1,0 +1,106 @@
+//! Seed 001's rooms ("채팅방 관리" 1–4): each converts the request, calls
+//! the domain operation the native API calls, and converts the answer back.
+
+use actix_web::{HttpResponse, web};
+use parley_shared::AppContext;
+use parley_shared::domain::caller::AuthContext;
+use parley_shared::domain::chats::{self, ChatCreateRequest};
+use parley_shared::domain::kinds::ChatType;
+use parley_shared::domain::members;
+use parley_shared::domain::views::ChatView;
+
+use super::convert::{
+    CreateRoom, Participant, Participants, Room, RoomDetail, RoomList, created_by, parse_room_type,
+};
+use super::error::{CampusResult, CampusUser, body};
+use crate::state::ApiState;
+
+/// Every chat of the caller's (archived ones too: seed 001 has no
+/// archive), newest activity first.
+pub(super) async fn all_chats(ctx: &AppContext, auth: &AuthContext) -> CampusResult<Vec<ChatView>> {
+    Ok(chats::all_chats(ctx, auth).await?)
+}
+
+/// "1. 채팅방 목록 조회" `GET /chat/rooms/`: every room of the caller's
+/// (not Saved Messages, which is no room).
+pub async fn list(state: web::Data<ApiState>, caller: CampusUser) -> CampusResult<HttpResponse> {
+    let chats = all_chats(&state.ctx, &caller).await?;
+    let rooms: Vec<Room> = chats
+        .iter()
+        .filter(|c| !c.row.is_saved)
+        .map(|c| Room::new(c, created_by(c, &[], caller.user_id)))
+        .collect();
+    Ok(HttpResponse::Ok().json(RoomList {
+        total_count: rooms.len(),
+        rooms,
+    }))
+}
+
+/// "2. 새 채팅방 생성" `POST /chat/rooms/`: `direct` opens the private chat
+/// with the one other participant (201 when new, 200 with the existing
+/// one), `group` makes a group titled `room_name` whose creator owns it
+/// (201). The caller's own id among `participant_ids` is left out.
+pub async fn create(
+    state: web::Data<ApiState>,
+    caller: CampusUser,
+    bytes: web::Bytes,
+) -> CampusResult<HttpResponse> {
+    let req: CreateRoom = body(&bytes)?;
+    let mut others: Vec<i64> = req
+        .participant_ids
+        .iter()
+        .copied()
+        .filter(|id| *id != caller.user_id)
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    let chat_type = parse_room_type(req.room_type.as_deref(), others.len())?;
+    let group = chat_type == ChatType::Group;
+    let request = ChatCreateRequest {
+        chat_type,
+        // A private chat has no title (it shows the other's name) and no
+        // description.
+        title: group.then(|| req.room_name.clone().unwrap_or_default()),
+        handle: None,
+        description: req.room_description.clone().filter(|_| group),
+        is_public: false,
+        member_ids: others,
+    };
+    let (chat, created) = chats::create_chat(&state.ctx, &caller, request).await?;
+    if created {
+        Ok(HttpResponse::Created().json(Room::new(&chat, Some(caller.user_id))))
+    } else {
+        let by = created_by(&chat, &[], caller.user_id);
+        Ok(HttpResponse::Ok().json(Room::new(&chat, by)))
+    }
+}
+
+/// "3. 채팅방 정보 조회" `GET /chat/rooms/{room_id}/`.
+pub async fn detail(
+    state: web::Data<ApiState>,
+    caller: CampusUser,
+    path: web::Path<i64>,
+) -> CampusResult<HttpResponse> {
+    let detail = chats::get_chat(&state.ctx, &caller, path.into_inner()).await?;
+    let by = created_by(&detail.chat, &detail.members, caller.user_id);
+    Ok(HttpResponse::Ok().json(RoomDetail::new(&detail.chat, by)))
+}
+
+/// "4. 채팅방 참여자 목록" `GET /chat/rooms/{room_id}/participants/`, in
+/// joining order.
+pub async fn participants(
+    state: web::Data<ApiState>,
+    caller: CampusUser,
+    path: web::Path<i64>,
+) -> CampusResult<HttpResponse> {
+    let room_id = path.into_inner();
+    let members = members::list_members(&state.ctx, &caller, room_id).await?;
+    let participants: Vec<Participant> = members
+        .iter()
+        .map(|m| Participant::new(room_id, m))
+        .collect();
+    Ok(HttpResponse::Ok().json(Participants {
+        total_count: participants.len(),
+        participants,
+    }))
+}

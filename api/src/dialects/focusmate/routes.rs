@@ -1,0 +1,391 @@
+//! Seed 000's REST endpoints (rooms, messages, search, read, reactions;
+//! the upload is in [`super::upload`]): each converts the request, calls
+//! the domain operation the native API calls, and converts the answer
+//! back.
+
+use actix_web::{HttpResponse, web};
+use chrono::Utc;
+use parley_shared::domain::caller::AuthContext;
+use parley_shared::domain::chats::{self, ChatCreateRequest};
+use parley_shared::domain::kinds::{ChatType, MessageType};
+use parley_shared::domain::messages::{self, ListMessagesQuery, MessageCreateRequest};
+use parley_shared::domain::reactions::{self, ReactionToggleRequest};
+use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
+use parley_shared::domain::search::{self, MessageSearchQuery};
+use parley_shared::domain::threads::{self, ThreadQuery};
+use parley_shared::domain::validate;
+use parley_shared::domain::views::ChatView;
+use parley_shared::wire::native::render;
+use parley_shared::{AppContext, AppError, AppResult};
+use serde_json::json;
+
+use super::convert::{
+    DirectRequest, EditRequest, EmojiQuery, Message, MessagesQuery, Page, RoomDetail, RoomSummary,
+    RoomType, RoomsQuery, SearchQuery, SendRequest, TeamRequest, message_field,
+    reactions as reaction_list, time, user_id,
+};
+use super::error::{FocusResult, FocusUser, body, message_not_found, room_not_found};
+use super::ids::{self, Kind};
+use crate::state::ApiState;
+
+/// The room a path's `room_id` names (404 for anything that is not a
+/// room UUID).
+pub(super) fn room_id(text: &str) -> AppResult<i64> {
+    ids::decode(Kind::Room, text).ok_or_else(room_not_found)
+}
+
+/// A message id under its room: the room first (404 / 403 about it),
+/// then the message, which must be the room's (404 otherwise, also for a
+/// message of a room the caller is not in).
+async fn message_in(ctx: &AppContext, auth: &AuthContext, room: i64, text: &str) -> AppResult<i64> {
+    chats::get_chat(ctx, auth, room).await?;
+    let id = ids::decode(Kind::Message, text).ok_or_else(message_not_found)?;
+    match messages::chat_of(ctx, auth, id).await {
+        Ok(chat) if chat == room => Ok(id),
+        Ok(_) | Err(AppError::Forbidden { .. }) => Err(message_not_found()),
+        Err(err) => Err(err),
+    }
+}
+
+/// `GET /rooms?room_type`: every room of the caller (archived ones too;
+/// not Saved Messages), latest activity first.
+pub async fn rooms(
+    state: web::Data<ApiState>,
+    caller: FocusUser,
+    query: web::Query<RoomsQuery>,
+) -> FocusResult<HttpResponse> {
+    let wanted = query
+        .room_type
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+        .map(RoomType::parse)
+        .transpose()?;
+    let rooms: Vec<ChatView> = chats::all_chats(&state.ctx, &caller)
+        .await?
+        .into_iter()
+        .filter(|c| !c.row.is_saved && wanted.is_none_or(|kind| RoomType::of(c) == kind))
+        .collect();
+    let body: Vec<RoomSummary> = rooms
+        .iter()
+        .map(|c| RoomSummary::new(c, caller.user_id))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"total": body.len(), "rooms": body})))
+}
+
+/// `POST /rooms/direct {recipient_id}`: the private chat with that user,
+/// made on first use, from either side.
+pub async fn direct(
+    state: web::Data<ApiState>,
+    caller: FocusUser,
+    bytes: web::Bytes,
+) -> FocusResult<HttpResponse> {
+    let req: DirectRequest = body(&bytes)?;
+    let request = ChatCreateRequest {
+        chat_type: ChatType::Private,
+        title: None,
+        handle: None,
+        description: None,
+        is_public: false,
+        member_ids: vec![user_id(&req.recipient_id)?],
+    };
+    let (chat, _) = chats::create_chat(&state.ctx, &caller, request).await?;
+    Ok(HttpResponse::Created().json(RoomDetail::new(&chat, caller.user_id)))
+}
+
+/// `POST /rooms/team {team_id, room_name, description, is_private}`: a
+/// group owned by the caller.
+pub async fn team(
+    state: web::Data<ApiState>,
+    caller: FocusUser,
+    bytes: web::Bytes,
+) -> FocusResult<HttpResponse> {
+    let req: TeamRequest = body(&bytes)?;
+    if let Some(team) = req.team_id.as_deref().filter(|t| !t.trim().is_empty())
+        && uuid::Uuid::parse_str(team.trim()).is_err()
+    {
+        return Err(AppError::validation("team_id", "team_id must be a UUID.").into());
+    }
+    let request = ChatCreateRequest {
+        chat_type: ChatType::Group,
+        title: Some(req.room_name),
+        handle: None,
+        description: req.description,
+        is_public: false,
+        member_ids: Vec::new(),
+    };
+    let (chat, _) = chats::create_chat(&state.ctx, &caller, request).await?;
+    Ok(HttpResponse::Created().json(RoomDetail::new(&chat, caller.user_id)))
+}
+
+/// `GET /rooms/{room_id}`.
+pub async fn room(
+    state: web::Data<ApiState>,
+    caller: FocusUser,
+    path: web::Path<String>,
+) -> FocusResult<HttpResponse> {
+    let detail = chats::get_chat(&state.ctx, &caller, room_id(&path)?).await?;
+    Ok(HttpResponse::Ok().json(RoomDetail::new(&detail.chat, caller.user_id)))
+}
+
+/// `GET /rooms/{room_id}/messages?limit&before_message_id`: the newest
+/// `limit` (1–100, default 50) before the cursor, oldest first; `total`
+/// counts the room's messages, `has_more` whether older ones remain.
+pub async fn page(
+    state: web::Data<ApiState>,
+    caller: FocusUser,
+    path: web::Path<String>,
+    query: web::Query<MessagesQuery>,
+) -> FocusResult<HttpResponse> {
+    let room = room_id(&path)?;
+    let limit = validate::limit(query.limit, 50, 100)?;
+    let before_id = query
+        .before_message_id
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| message_field("before_message_id", t))
+        .transpose()?;
+    let ctx = &state.ctx;
+    let views = messages::list_messages(
+        ctx,
+        &caller,
+        room,
+        ListMessagesQuery {
+            limit: Some(limit),
+            before_id,
+            after_id: None,
+        },
+    )
+    .await?;
+    let has_more = match views.first() {
+        Some(oldest) => !messages::list_messages(
+            ctx,
+            &caller,
+            room,
+            ListMessagesQuery {
+                limit: Some(1),
+                before_id: Some(oldest.message.id),
+                after_id: None,
+            },
+        )
+        .await?
+        .is_empty(),
+        None => false,
+    };
+    let total = messages::count_messages(ctx, &caller, room).await?;
+    let messages = views
+        .iter()
+        .map(|v| Message::new(&render::message_view(v), Some(caller.user_id)))
+        .collect();
+    Ok(HttpResponse::Ok().json(Page {
+        messages,
+        total,
+        has_more,
+    }))
+}
+
+/// `POST /rooms/{room_id}/messages {content, message_type, reply_to_id,
+/// thread_id}`: a reply goes under `reply_to_id`, else under `thread_id`
+/// (a thread is the replies under its first message).
+pub async fn send(
+    state: web::Data<ApiState>,
+    caller: FocusUser,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+) -> FocusResult<HttpResponse> {
+    let req: SendRequest = body(&bytes)?;
+    let room = room_id(&path)?;
+    let message_type = req
+        .message_type
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<MessageType>().map_err(|_| {
+                AppError::validation("message_type", "message_type is not a message type.")
+            })
+        })
+        .transpose()?;
+    let optional_id = |field: &'static str, value: &Option<String>| {
+        value
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| message_field(field, t))
+            .transpose()
+    };
+    let reply_to = optional_id("reply_to_id", &req.reply_to_id)?;
+    let thread = optional_id("thread_id", &req.thread_id)?;
+    let request = MessageCreateRequest {
+        chat_id: room,
+        message_type,
+        text: req.content,
+        client_message_id: None,
+        reply_to_message_id: reply_to.or(thread),
+    };
+    let (view, _) = messages::send_message(&state.ctx, caller.user_id, &request).await?;
+    Ok(HttpResponse::Created().json(Message::new(
+        &render::message_view(&view),
+        Some(caller.user_id),
+    )))
+}
+
+/// `PATCH /rooms/{room_id}/messages/{message_id} {content}`: the sender's
+/// own message.
+pub async fn edit(
+    state: web::Data<ApiState>,
+    caller: FocusUser,
+    path: web::Path<(String, String)>,
+    bytes: web::Bytes,
+) -> FocusResult<HttpResponse> {
+    let req: EditRequest = body(&bytes)?;
+    let room = room_id(&path.0)?;
+    let id = message_in(&state.ctx, &caller, room, &path.1).await?;
+    let view = messages::edit_message(&state.ctx, &caller, id, &req.content).await?;
+    let message = view.message;
+    Ok(HttpResponse::Ok().json(json!({
+        "message_id": ids::message(id),
+        "content": message.text.unwrap_or_default(),
+        "is_edited": message.edited_at.is_some(),
+        "updated_at": time(message.edited_at.unwrap_or(message.updated_at)),
+    })))
+}
+
+/// `DELETE /rooms/{room_id}/messages/{message_id}`: for everyone (its
+/// sender, or a team room's owner or admins); the message stays as a
+/// tombstone (`is_deleted: true`, no content).
+pub async fn delete(
+    state: web::Data<ApiState>,
+    caller: FocusUser,
+    path: web::Path<(String, String)>,
+) -> FocusResult<HttpResponse> {
+    let room = room_id(&path.0)?;
+    let id = message_in(&state.ctx, &caller, room, &path.1).await?;
+    messages::delete_message(&state.ctx, &caller, id, true).await?;
+    // The tombstone's last change is its deletion.
+    let deleted_at = threads::thread(&state.ctx, &caller, id, ThreadQuery { limit: Some(1) })
+        .await
+        .ok()
+        .and_then(|views| views.into_iter().next())
+        .filter(|v| v.message.deleted)
+        .map_or_else(Utc::now, |v| v.message.updated_at);
+    Ok(HttpResponse::Ok().json(json!({
+        "message_id": ids::message(id),
+        "is_deleted": true,
+        "deleted_at": time(deleted_at),
+    })))
+}
+
+/// `GET /rooms/{room_id}/search?q&limit`: the room's messages that match,
+/// best first; `total` is how many are in this answer.
+pub async fn search_room(
+    state: web::Data<ApiState>,
+    caller: FocusUser,
+    path: web::Path<String>,
+    query: web::Query<SearchQuery>,
+) -> FocusResult<HttpResponse> {
+    let room = room_id(&path)?;
+    let q = query
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .ok_or_else(|| AppError::validation("q", "q is required."))?;
+    let limit = validate::limit(query.limit, 50, 100)?;
+    let hits = search::search_messages(
+        &state.ctx,
+        &caller,
+        &MessageSearchQuery {
+            query: Some(q.to_owned()),
+            chat_id: Some(room),
+            // One more, to know whether there are more (up to the
+            // domain's 100).
+            limit: Some((limit + 1).min(100)),
+        },
+    )
+    .await?;
+    let has_more = hits.len() as i64 > limit;
+    let messages: Vec<Message> = hits
+        .iter()
+        .take(limit as usize)
+        .map(|hit| Message::new(&render::message_view(&hit.view), Some(caller.user_id)))
+        .collect();
+    Ok(HttpResponse::Ok().json(Page {
+        total: messages.len() as i64,
+        messages,
+        has_more,
+    }))
+}
+
+/// `POST /rooms/{room_id}/read`: everything up to the room's last message
+/// is read.
+pub async fn read(
+    state: web::Data<ApiState>,
+    caller: FocusUser,
+    path: web::Path<String>,
+) -> FocusResult<HttpResponse> {
+    let detail = chats::get_chat(&state.ctx, &caller, room_id(&path)?).await?;
+    if let Some(message_id) = detail.chat.row.last_message_id {
+        receipts::update_status(
+            &state.ctx,
+            &caller,
+            &StatusUpdateRequest {
+                chat_id: detail.chat.row.id,
+                message_id,
+                status: ReceiptKind::MessageRead,
+            },
+        )
+        .await?;
+    }
+    Ok(HttpResponse::Ok().json(json!({"message": "Marked as read"})))
+}
+
+/// `POST /rooms/{room_id}/messages/{message_id}/react?emoji`: adds the
+/// caller's reaction (already there: nothing changes).
+pub async fn react(
+    state: web::Data<ApiState>,
+    caller: FocusUser,
+    path: web::Path<(String, String)>,
+    query: web::Query<EmojiQuery>,
+) -> FocusResult<HttpResponse> {
+    reaction(&state, &caller, &path, &query, true).await
+}
+
+/// `DELETE /rooms/{room_id}/messages/{message_id}/react?emoji`: takes the
+/// caller's reaction back (not there: nothing changes).
+pub async fn unreact(
+    state: web::Data<ApiState>,
+    caller: FocusUser,
+    path: web::Path<(String, String)>,
+    query: web::Query<EmojiQuery>,
+) -> FocusResult<HttpResponse> {
+    reaction(&state, &caller, &path, &query, false).await
+}
+
+/// Puts the caller's `emoji` on the message (`on`) or off it, through the
+/// native toggle, which runs only when it changes something.
+async fn reaction(
+    state: &ApiState,
+    caller: &FocusUser,
+    path: &(String, String),
+    query: &EmojiQuery,
+    on: bool,
+) -> FocusResult<HttpResponse> {
+    let emoji = query
+        .emoji
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .ok_or_else(|| AppError::validation("emoji", "emoji is required."))?
+        .to_owned();
+    let room = room_id(&path.0)?;
+    let id = message_in(&state.ctx, caller, room, &path.1).await?;
+    let current = reactions::list_reactions(&state.ctx, caller, id).await?;
+    let now = if current.mine.contains(&emoji) == on {
+        current
+    } else {
+        reactions::toggle_reaction(&state.ctx, caller, id, &ReactionToggleRequest { emoji }).await?
+    };
+    Ok(HttpResponse::Ok().json(json!({
+        "message": if on { "Reaction added" } else { "Reaction removed" },
+        "reactions": reaction_list(&now.counts, &now.mine, caller.user_id),
+    })))
+}
