@@ -1,7 +1,8 @@
 //! `/api/v1/messages` (seed 004 §8).
 
 use actix_web::{HttpResponse, web};
-use parley_shared::domain::messages::{self, ListMessagesQuery, MessageCreateRequest, SendOutcome};
+use parley_shared::domain::history::{self, ListMessagesQuery};
+use parley_shared::domain::messages::{self, MessageCreateRequest, SendOutcome};
 use parley_shared::domain::receipts::{self, StatusPositions, StatusUpdateRequest};
 use parley_shared::domain::search::{self, MessageSearchQuery};
 use parley_shared::domain::threads::{self, ThreadQuery};
@@ -92,7 +93,7 @@ pub async fn list_messages(
     query: web::Query<ListMessagesQuery>,
 ) -> ApiResult<HttpResponse> {
     let page =
-        messages::list_messages(&state.ctx, &caller, path.into_inner(), query.into_inner()).await?;
+        history::list_messages(&state.ctx, &caller, path.into_inner(), query.into_inner()).await?;
     Ok(HttpResponse::Ok().json(render::message_views(&page)))
 }
 
@@ -193,7 +194,7 @@ pub async fn list_edits(
     caller: AuthUser,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let edits = messages::message_edits(&state.ctx, &caller, path.into_inner()).await?;
+    let edits = history::message_edits(&state.ctx, &caller, path.into_inner()).await?;
     let edits: Vec<_> = edits.iter().map(render::message_edit).collect();
     Ok(HttpResponse::Ok().json(edits))
 }

@@ -23,6 +23,7 @@ use crate::domain::caller::AuthContext;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::forwards::{self, ForwardBulkRequest};
+use crate::domain::history;
 use crate::domain::jobs::{self, bulk_send::BulkSend};
 use crate::domain::messages::{self, MAX_CLIENT_ID_CHARS, SendOutcome};
 use crate::domain::models::bulk_job::{BulkJob, NewBulkJob};
@@ -149,9 +150,9 @@ pub async fn forward_bulk(
     )?;
     {
         let mut conn = ctx.db.get().await?;
-        let (source, _, _) = messages::visible_message(&mut conn, message_id, me, false).await?;
+        let (source, _, _) = history::visible_message(&mut conn, message_id, me, false).await?;
         if source.deleted_at.is_some() {
-            return Err(messages::message_not_found());
+            return Err(history::message_not_found());
         }
     }
     ctx.limits.check(Limit::Message, &me.to_string()).await?;

@@ -19,10 +19,10 @@ use crate::domain::chats::require_member;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::LoggedEvent;
+use crate::domain::history::{message_not_found, read_for, visible_message};
 use crate::domain::live;
 use crate::domain::messages::{
-    DUPLICATE_CODE, MAX_CLIENT_ID_CHARS, Post, SendOutcome, Throttle, message_not_found,
-    post_message, read_for, visible_message,
+    DUPLICATE_CODE, MAX_CLIENT_ID_CHARS, Post, SendOutcome, Throttle, post_message,
 };
 use crate::domain::models::Message;
 use crate::domain::validate;

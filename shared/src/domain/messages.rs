@@ -1,26 +1,26 @@
 //! Messages (seed 004 §8, first part): send (idempotent by
-//! `client_message_id`), list, edit with history, delete for me / for all.
+//! `client_message_id`), edit with history, delete for me / for all.
+//! Reading them (pages, counts, visibility): [`crate::domain::history`].
 //!
 //! Every durable change takes the chat's next seq and appends to
 //! `chat_events` in the same transaction (ARCHITECTURE §2); the event is
 //! published after commit. The REST handlers and the socket's `send` frame
 //! both call [`send_message`].
 
-use std::collections::HashMap;
-
 use diesel_async::AsyncPgConnection;
 
 use crate::domain::blocks;
 use crate::domain::caller::AuthContext;
-use crate::domain::chats::{require_member, require_member_locked};
+use crate::domain::chats::require_member;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::{DomainEvent, LoggedEvent};
+use crate::domain::history::{message_not_found, read_for, visible_message};
 use crate::domain::live::{self, LiveEvent};
 use crate::domain::models::attachment::Attachment;
-use crate::domain::models::message::{MessageEdit, NewMessage, PageCursor};
+use crate::domain::models::message::NewMessage;
 use crate::domain::models::reaction::Reaction;
-use crate::domain::models::{Chat, ChatMember, ChatType, Message, MessageType, event};
+use crate::domain::models::{ChatMember, ChatType, Message, MessageType, event};
 use crate::domain::permissions::{self, Action};
 use crate::domain::validate;
 use crate::domain::views::{DeliveryStatus, MessageView};
@@ -31,15 +31,6 @@ use crate::infra::ratelimit::Limit;
 pub const MAX_TEXT_CHARS: usize = 4096;
 /// The longest `client_message_id`, in characters.
 pub const MAX_CLIENT_ID_CHARS: usize = 64;
-
-/// Query of `GET /messages/{chat_id}` (seed 004 §8 plus `after_id`).
-#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListMessagesQuery {
-    pub limit: Option<i64>,
-    pub before_id: Option<i64>,
-    pub after_id: Option<i64>,
-}
 
 /// `MessageCreateRequest` (seed 004 §3.4): what [`send_message`] takes.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -313,216 +304,6 @@ pub(crate) async fn post_message(
     Ok((event, view))
 }
 
-/// One message as `viewer_id` sees it, with its delivery status.
-pub(crate) async fn read_for(
-    conn: &mut AsyncPgConnection,
-    message: &Message,
-    viewer_id: i64,
-) -> AppResult<MessageView> {
-    let mut reads = reads_for(
-        conn,
-        message.chat_id,
-        viewer_id,
-        std::slice::from_ref(message),
-    )
-    .await?;
-    reads
-        .pop()
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("no read model")))
-}
-
-/// Messages as `viewer_id` sees them: the viewer's own messages are `read` /
-/// `delivered` as far as the other members got; others' messages by the
-/// viewer's own positions.
-pub(crate) async fn reads_for(
-    conn: &mut AsyncPgConnection,
-    chat_id: i64,
-    viewer_id: i64,
-    messages: &[Message],
-) -> AppResult<Vec<MessageView>> {
-    let (others_read, others_delivered) =
-        ChatMember::others_positions(conn, chat_id, viewer_id).await?;
-    let mine = ChatMember::find(conn, chat_id, viewer_id).await?;
-    let (my_read, my_delivered) = mine
-        .map(|m| (m.last_read_message_id, m.last_delivered_message_id))
-        .unwrap_or((0, 0));
-    let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
-    let mut mentioned: HashMap<i64, Vec<i64>> = HashMap::new();
-    for (message_id, user_id) in Message::mentions_of(conn, &ids).await? {
-        mentioned.entry(message_id).or_default().push(user_id);
-    }
-    let mut counts = Reaction::counts(conn, &ids).await?;
-    let mut files = Attachment::snapshots_of(conn, &ids).await?;
-    let mut mine = Reaction::mine(conn, &ids, viewer_id).await?;
-    Ok(messages
-        .iter()
-        .map(|m| {
-            let (read, delivered) = if m.sender_id == Some(viewer_id) {
-                (others_read, others_delivered)
-            } else {
-                (my_read, my_delivered)
-            };
-            let delivery_status = if m.id <= read {
-                DeliveryStatus::Read
-            } else if m.id <= delivered {
-                DeliveryStatus::Delivered
-            } else {
-                DeliveryStatus::Sent
-            };
-            let mut message = m.snapshot(mentioned.remove(&m.id).unwrap_or_default());
-            message.reactions = counts.remove(&m.id).unwrap_or_default();
-            message.attachments = files.remove(&m.id).unwrap_or_default();
-            MessageView {
-                message,
-                delivery_status,
-                my_reactions: mine.remove(&m.id).unwrap_or_default(),
-            }
-        })
-        .collect())
-}
-
-/// `GET /messages/{chat_id}`: a page of the chat, oldest first. Without a
-/// cursor, the newest `limit` messages; with `before_id`, those just before
-/// it; with `after_id`, those just after it.
-///
-/// Errors: 422 for `limit` outside 1..=100 or both cursors; 404 / 403 as
-/// [`require_member`].
-pub async fn list_messages(
-    ctx: &AppContext,
-    auth: &AuthContext,
-    chat_id: i64,
-    query: ListMessagesQuery,
-) -> AppResult<Vec<MessageView>> {
-    let limit = validate::limit(query.limit, 50, 100)?;
-    let cursor = match (query.before_id, query.after_id) {
-        (None, None) => PageCursor::Latest,
-        (Some(id), None) => PageCursor::Before(id),
-        (None, Some(id)) => PageCursor::After(id),
-        (Some(_), Some(_)) => {
-            return Err(AppError::validation(
-                "after_id",
-                "Give before_id or after_id, not both.",
-            ));
-        }
-    };
-    let mut conn = ctx.db.get().await?;
-    let (_, member) = require_member(&mut conn, chat_id, auth.user_id).await?;
-    let messages = Message::page(
-        &mut conn,
-        chat_id,
-        auth.user_id,
-        member.cleared_before_message_id,
-        cursor,
-        limit,
-    )
-    .await?;
-    reads_for(&mut conn, chat_id, auth.user_id, &messages).await
-}
-
-/// How many messages of `chat_id` the caller sees (deleted-for-everyone
-/// tombstones included; not what they cleared or deleted for themselves):
-/// the `total` of APIs that show one (seeds 000 and 001).
-///
-/// Errors: 404 / 403 as [`require_member`].
-pub async fn count_messages(ctx: &AppContext, auth: &AuthContext, chat_id: i64) -> AppResult<i64> {
-    let mut conn = ctx.db.get().await?;
-    let (_, member) = require_member(&mut conn, chat_id, auth.user_id).await?;
-    Ok(Message::count_visible(
-        &mut conn,
-        chat_id,
-        auth.user_id,
-        member.cleared_before_message_id,
-    )
-    .await?)
-}
-
-/// A page of `chat_id` by number, newest first: the `limit` messages after
-/// the newest `offset` the caller sees (seed 001's `page` / `size`). Cursor
-/// paging ([`list_messages`]) is the one that stays cheap deep in a
-/// history; this one reads past `offset` rows.
-///
-/// Errors: 422 `limit` outside 1..=100, `offset` below 0; 404 / 403 as
-/// [`require_member`].
-pub async fn list_messages_at(
-    ctx: &AppContext,
-    auth: &AuthContext,
-    chat_id: i64,
-    offset: i64,
-    limit: i64,
-) -> AppResult<Vec<MessageView>> {
-    let limit = validate::limit(Some(limit), 50, 100)?;
-    if offset < 0 {
-        return Err(AppError::validation("offset", "offset must be 0 or more."));
-    }
-    let mut conn = ctx.db.get().await?;
-    let (_, member) = require_member(&mut conn, chat_id, auth.user_id).await?;
-    let messages = Message::page_at(
-        &mut conn,
-        chat_id,
-        auth.user_id,
-        member.cleared_before_message_id,
-        offset,
-        limit,
-    )
-    .await?;
-    reads_for(&mut conn, chat_id, auth.user_id, &messages).await
-}
-
-pub(crate) fn message_not_found() -> AppError {
-    AppError::not_found("message_not_found", "This message does not exist.")
-}
-
-fn or_message_not_found(err: diesel::result::Error) -> AppError {
-    match err {
-        diesel::result::Error::NotFound => message_not_found(),
-        other => other.into(),
-    }
-}
-
-/// Loads a message and the caller's membership of its chat; a message the
-/// caller cannot see (not a member, hidden for them, cleared) is 404. With
-/// `for_update` (inside a transaction that changes the message), the chat's
-/// row is locked first and then the message's: the one lock order of every
-/// write ([`Chat::lock`]), so an edit and a reply to it never deadlock.
-pub(crate) async fn visible_message(
-    conn: &mut AsyncPgConnection,
-    message_id: i64,
-    user_id: i64,
-    for_update: bool,
-) -> AppResult<(Message, Chat, ChatMember)> {
-    let message = Message::find(conn, message_id)
-        .await
-        .map_err(or_message_not_found)?;
-    let (chat, member, message) = if for_update {
-        let (chat, member) = require_member_locked(conn, message.chat_id, user_id).await?;
-        let message = Message::find_for_update(conn, message_id)
-            .await
-            .map_err(or_message_not_found)?;
-        (chat, member, message)
-    } else {
-        let (chat, member) = require_member(conn, message.chat_id, user_id).await?;
-        (chat, member, message)
-    };
-    if message.id <= member.cleared_before_message_id
-        || Message::is_hidden_for(conn, message.id, user_id).await?
-    {
-        return Err(message_not_found());
-    }
-    Ok((message, chat, member))
-}
-
-/// The chat of a message the caller can see: for APIs that name a message
-/// under its chat (seed 003's `/chatrooms/{roomId}/messages/{messageId}`),
-/// to refuse a message of another chat.
-///
-/// Errors: 404 `message_not_found` (also one the caller cannot see); 403
-/// `not_a_member`.
-pub async fn chat_of(ctx: &AppContext, auth: &AuthContext, message_id: i64) -> AppResult<i64> {
-    let mut conn = ctx.db.get().await?;
-    let (message, _, _) = visible_message(&mut conn, message_id, auth.user_id, false).await?;
-    Ok(message.chat_id)
-}
-
 /// `PUT /messages/{id}`: replaces the text of the caller's own message and
 /// keeps the old text in its history; its mentions are those of the new
 /// text.
@@ -622,18 +403,4 @@ pub async fn delete_message(
         None => {}
     }
     Ok(())
-}
-
-/// `GET /messages/{id}/edits`: the texts a message had before each edit,
-/// oldest first.
-///
-/// Errors: 404 `message_not_found`; 403 `not_a_member`.
-pub async fn message_edits(
-    ctx: &AppContext,
-    auth: &AuthContext,
-    message_id: i64,
-) -> AppResult<Vec<MessageEdit>> {
-    let mut conn = ctx.db.get().await?;
-    let (message, _, _) = visible_message(&mut conn, message_id, auth.user_id, false).await?;
-    Ok(Message::edits(&mut conn, message.id).await?)
 }

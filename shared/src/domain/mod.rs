@@ -23,6 +23,7 @@ pub mod error;
 pub mod events;
 pub mod expiry;
 pub mod forwards;
+pub mod history;
 pub mod invites;
 pub mod jobs;
 pub mod kinds;

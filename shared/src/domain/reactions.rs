@@ -11,8 +11,8 @@ use crate::domain::caller::AuthContext;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::{DomainEvent, ReactionCount};
+use crate::domain::history::{message_not_found, visible_message};
 use crate::domain::live;
-use crate::domain::messages::{message_not_found, visible_message};
 use crate::domain::models::reaction::Reaction;
 use crate::domain::models::{ChatType, event};
 

@@ -20,7 +20,7 @@ use crate::domain::caller::AuthContext;
 use crate::domain::chats::{self, ListChatsQuery, require_member};
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
-use crate::domain::messages::reads_for;
+use crate::domain::history::reads_for;
 use crate::domain::models::Message;
 use crate::domain::search_tokens::{MAX_QUERY_CHARS, highlight, query_tokens, tsquery};
 use crate::domain::users::{self, UserSearchRead};

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::domain::caller::AuthContext;
 use crate::domain::context::AppContext;
 use crate::domain::error::AppResult;
-use crate::domain::messages::{reads_for, visible_message};
+use crate::domain::history::{reads_for, visible_message};
 use crate::domain::models::Message;
 use crate::domain::validate;
 use crate::domain::views::MessageView;

@@ -4,6 +4,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use parley_shared::domain::chats;
+use parley_shared::domain::history;
 use parley_shared::domain::kinds::MessageType;
 use parley_shared::domain::messages::{self, MessageCreateRequest};
 use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
@@ -28,10 +29,6 @@ const FORM_PARTS: usize = 8;
 /// The most search hits a search reads (the domain's largest page).
 const SEARCH_REACH: i64 = 100;
 
-fn message_not_found() -> AppError {
-    AppError::not_found("message_not_found", "This message does not exist.")
-}
-
 /// "1. 메시지 목록 조회" `GET /chat/rooms/{room_id}/messages/?page&size`:
 /// newest first (page 1 holds the newest `size`), `size` 1–100 (default
 /// 50). Messages deleted for everyone stay, `is_deleted: true` with no
@@ -48,10 +45,11 @@ pub async fn page(
     let detail = chats::get_chat(ctx, &caller, room_id).await?;
     let mut names = Names::of(&detail.members);
     let skip = (page - 1).saturating_mul(size);
-    let views = messages::list_messages_at(ctx, &caller, room_id, skip, size).await?;
-    let total_count = messages::count_messages(ctx, &caller, room_id).await?;
+    let views = history::list_messages_at(ctx, &caller, room_id, skip, size).await?;
+    let total_count = history::count_messages(ctx, &caller, room_id).await?;
     let mut messages = Vec::with_capacity(views.len());
-    for view in &views {
+    // The domain answers oldest first; the document lists newest first.
+    for view in views.iter().rev() {
         let sender = names.name(ctx, &caller, view.message.sender_id).await;
         messages.push(CampusMessage::new(&view.message, sender, None));
     }
@@ -196,10 +194,8 @@ async fn message_in(
     room_id: i64,
     message_id: i64,
 ) -> CampusResult<Names> {
+    history::require_in_chat(ctx, caller, room_id, message_id).await?;
     let detail = chats::get_chat(ctx, caller, room_id).await?;
-    if messages::chat_of(ctx, caller, message_id).await? != room_id {
-        return Err(message_not_found().into());
-    }
     Ok(Names::of(&detail.members))
 }
 

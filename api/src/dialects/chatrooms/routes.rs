@@ -7,6 +7,7 @@ use parley_shared::AppError;
 use parley_shared::domain::chat_delete::{self, DeleteChatQuery};
 use parley_shared::domain::chat_info::{self, TitleRequest};
 use parley_shared::domain::chats::{self, ChatCreateRequest};
+use parley_shared::domain::history;
 use parley_shared::domain::kinds::{ChatType, MemberRole, ReceiptKind};
 use parley_shared::domain::members::{self, AddMemberRequest, NicknameRequest, RoleRequest};
 use parley_shared::domain::messages::{self, MessageCreateRequest};
@@ -48,9 +49,7 @@ async fn message_in(
 ) -> RoomsResult<(i64, i64)> {
     let room_id = id(room_id, room_not_found)?;
     let message_id = id(message_id, message_not_found)?;
-    if messages::chat_of(&state.ctx, caller, message_id).await? != room_id {
-        return Err(message_not_found().into());
-    }
+    history::require_in_chat(&state.ctx, caller, room_id, message_id).await?;
     Ok((room_id, message_id))
 }
 

@@ -7,8 +7,9 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use parley_shared::domain::caller::AuthContext;
 use parley_shared::domain::chats::{self, ChatCreateRequest};
+use parley_shared::domain::history::{self, ListMessagesQuery};
 use parley_shared::domain::kinds::{ChatType, MessageType};
-use parley_shared::domain::messages::{self, ListMessagesQuery, MessageCreateRequest};
+use parley_shared::domain::messages::{self, MessageCreateRequest};
 use parley_shared::domain::reactions::{self, ReactionToggleRequest};
 use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
 use parley_shared::domain::search::{self, MessageSearchQuery};
@@ -40,11 +41,8 @@ pub(super) fn room_id(text: &str) -> AppResult<i64> {
 async fn message_in(ctx: &AppContext, auth: &AuthContext, room: i64, text: &str) -> AppResult<i64> {
     chats::get_chat(ctx, auth, room).await?;
     let id = ids::decode(Kind::Message, text).ok_or_else(message_not_found)?;
-    match messages::chat_of(ctx, auth, id).await {
-        Ok(chat) if chat == room => Ok(id),
-        Ok(_) | Err(AppError::Forbidden { .. }) => Err(message_not_found()),
-        Err(err) => Err(err),
-    }
+    history::require_in_chat(ctx, auth, room, id).await?;
+    Ok(id)
 }
 
 /// `GET /rooms?room_type`: every room of the caller (archived ones too;
@@ -145,7 +143,7 @@ pub async fn page(
         .map(|t| message_field("before_message_id", t))
         .transpose()?;
     let ctx = &state.ctx;
-    let views = messages::list_messages(
+    let views = history::list_messages(
         ctx,
         &caller,
         room,
@@ -157,7 +155,7 @@ pub async fn page(
     )
     .await?;
     let has_more = match views.first() {
-        Some(oldest) => !messages::list_messages(
+        Some(oldest) => !history::list_messages(
             ctx,
             &caller,
             room,
@@ -171,7 +169,7 @@ pub async fn page(
         .is_empty(),
         None => false,
     };
-    let total = messages::count_messages(ctx, &caller, room).await?;
+    let total = history::count_messages(ctx, &caller, room).await?;
     let messages = views
         .iter()
         .map(|v| Message::new(&render::message_view(v), Some(caller.user_id)))

@@ -6,8 +6,9 @@ use parley_shared::domain::bulk::{self, BulkOutcome, BulkSendRequest};
 use parley_shared::domain::caller::AuthContext;
 use parley_shared::domain::chat_delete::{self, DeleteChatQuery};
 use parley_shared::domain::chats::{self, ChatCreateRequest};
+use parley_shared::domain::history::{self, ListMessagesQuery};
 use parley_shared::domain::kinds::ChatType;
-use parley_shared::domain::messages::{self, ListMessagesQuery, MessageCreateRequest};
+use parley_shared::domain::messages::{self, MessageCreateRequest};
 use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
 use parley_shared::domain::users;
 use parley_shared::domain::views::ChatView;
@@ -213,7 +214,7 @@ pub async fn page(
         return Err(AppError::validation("size", "size must be 1 to 100.").into());
     }
     let detail = chats::get_chat(&state.ctx, &caller, path.into_inner()).await?;
-    let mut views = messages::list_messages(
+    let mut views = history::list_messages(
         &state.ctx,
         &caller,
         detail.chat.row.id,

@@ -48,6 +48,9 @@ pub struct NewMessage<'a> {
 pub enum PageCursor {
     /// The newest messages.
     Latest,
+    /// The newest messages after skipping this many newer ones (APIs that
+    /// page by number).
+    Skip(i64),
     /// The messages just before this id.
     Before(i64),
     /// The messages just after this id (catch-up).
@@ -145,8 +148,25 @@ impl Message {
             .optional()
     }
 
-    /// A page of `chat_id` as `viewer_id` sees it: after the viewer's
-    /// `cleared_before` mark, without messages hidden for them, in
+    /// The messages of `chat_id` that `viewer_id` sees: after their
+    /// `cleared_before` mark, without those they hid.
+    fn seen_by(
+        chat_id: i64,
+        viewer_id: i64,
+        cleared_before: i64,
+    ) -> messages::BoxedQuery<'static, diesel::pg::Pg> {
+        let hidden = message_hidden::table
+            .filter(message_hidden::user_id.eq(viewer_id))
+            .select(message_hidden::message_id);
+        messages::table
+            .filter(messages::chat_id.eq(chat_id))
+            .filter(messages::id.gt(cleared_before))
+            .filter(messages::id.ne_all(hidden))
+            .into_boxed()
+    }
+
+    /// A page of `chat_id` as `viewer_id` sees it (after the viewer's
+    /// `cleared_before` mark, without messages hidden for them), in
     /// ascending id order, at most `limit`.
     pub async fn page(
         conn: &mut AsyncPgConnection,
@@ -156,18 +176,17 @@ impl Message {
         cursor: PageCursor,
         limit: i64,
     ) -> QueryResult<Vec<Message>> {
-        let hidden = message_hidden::table
-            .filter(message_hidden::user_id.eq(viewer_id))
-            .select(message_hidden::message_id);
-        let base = messages::table
-            .filter(messages::chat_id.eq(chat_id))
-            .filter(messages::id.gt(cleared_before))
-            .filter(messages::id.ne_all(hidden))
+        let base = Self::seen_by(chat_id, viewer_id, cleared_before)
             .select(Message::as_select())
-            .limit(limit)
-            .into_boxed();
+            .limit(limit);
         let mut rows = match cursor {
             PageCursor::Latest => base.order(messages::id.desc()).load(conn).await?,
+            PageCursor::Skip(offset) => {
+                base.order(messages::id.desc())
+                    .offset(offset)
+                    .load(conn)
+                    .await?
+            }
             PageCursor::Before(id) => {
                 base.filter(messages::id.lt(id))
                     .order(messages::id.desc())
@@ -195,40 +214,9 @@ impl Message {
         viewer_id: i64,
         cleared_before: i64,
     ) -> QueryResult<i64> {
-        let hidden = message_hidden::table
-            .filter(message_hidden::user_id.eq(viewer_id))
-            .select(message_hidden::message_id);
-        messages::table
-            .filter(messages::chat_id.eq(chat_id))
-            .filter(messages::id.gt(cleared_before))
-            .filter(messages::id.ne_all(hidden))
+        Self::seen_by(chat_id, viewer_id, cleared_before)
             .count()
             .get_result(conn)
-            .await
-    }
-
-    /// The messages `viewer_id` sees, newest first, skipping the newest
-    /// `offset`: for APIs that page by number (seed 001).
-    pub async fn page_at(
-        conn: &mut AsyncPgConnection,
-        chat_id: i64,
-        viewer_id: i64,
-        cleared_before: i64,
-        offset: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<Message>> {
-        let hidden = message_hidden::table
-            .filter(message_hidden::user_id.eq(viewer_id))
-            .select(message_hidden::message_id);
-        messages::table
-            .filter(messages::chat_id.eq(chat_id))
-            .filter(messages::id.gt(cleared_before))
-            .filter(messages::id.ne_all(hidden))
-            .select(Message::as_select())
-            .order(messages::id.desc())
-            .offset(offset)
-            .limit(limit)
-            .load(conn)
             .await
     }
 
@@ -242,22 +230,19 @@ impl Message {
         viewer: Option<(i64, i64)>,
         limit: i64,
     ) -> QueryResult<Vec<Message>> {
-        let mut query = messages::table
-            .filter(messages::chat_id.eq(chat_id))
+        let base = match viewer {
+            Some((user_id, cleared_before)) => Self::seen_by(chat_id, user_id, cleared_before),
+            None => messages::table
+                .filter(messages::chat_id.eq(chat_id))
+                .into_boxed(),
+        };
+        let mut rows = base
             .filter(messages::deleted_at.is_null())
             .select(Message::as_select())
             .order(messages::id.desc())
             .limit(limit)
-            .into_boxed();
-        if let Some((user_id, cleared_before)) = viewer {
-            let hidden = message_hidden::table
-                .filter(message_hidden::user_id.eq(user_id))
-                .select(message_hidden::message_id);
-            query = query
-                .filter(messages::id.gt(cleared_before))
-                .filter(messages::id.ne_all(hidden));
-        }
-        let mut rows = query.load(conn).await?;
+            .load(conn)
+            .await?;
         rows.reverse();
         Ok(rows)
     }
