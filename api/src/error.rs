@@ -34,20 +34,27 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let err = &self.0;
-        if let AppError::Internal(cause) = err {
-            // The whole cause chain, once, in the logs; never in the body.
-            tracing::error!(error = format!("{cause:#}"), "internal error");
-        }
         let mut body = json!({ "detail": err.detail(), "code": err.code() });
         if let AppError::Validation { field, .. } = err {
             body["field"] = json!(field);
         }
-        let mut response = HttpResponse::build(self.status_code()).json(body);
-        if let AppError::RateLimited { retry_after_secs } = err
-            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
-        {
-            response.headers_mut().insert(RETRY_AFTER, value);
-        }
-        response
+        respond(err, body)
     }
+}
+
+/// The answer to `err` with `body` (the native envelope, or a dialect's):
+/// the error's status, `Retry-After` when rate-limited, and an internal
+/// error's cause chain in the logs (never in the body).
+pub fn respond(err: &AppError, body: serde_json::Value) -> HttpResponse {
+    if let AppError::Internal(cause) = err {
+        tracing::error!(error = format!("{cause:#}"), "internal error");
+    }
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status).json(body);
+    if let AppError::RateLimited { retry_after_secs } = err
+        && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+    {
+        response.headers_mut().insert(RETRY_AFTER, value);
+    }
+    response
 }

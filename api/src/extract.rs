@@ -40,8 +40,8 @@ impl std::ops::Deref for AuthUser {
     }
 }
 
-/// Where the token came from, when it was found.
-fn token_of(req: &HttpRequest) -> Option<String> {
+/// The request's access token, from the places [`AuthUser`] reads.
+pub(crate) fn token_of(req: &HttpRequest) -> Option<String> {
     if let Some(value) = req.headers().get(header::AUTHORIZATION)
         && let Ok(value) = value.to_str()
         && let Some((scheme, token)) = value.split_once(' ')
@@ -92,7 +92,7 @@ impl FromRequest for AuthUser {
 /// Refuses a browser origin that `WS_ALLOWED_ORIGINS` does not list (403
 /// `origin_not_allowed`). Requests without `Origin` (native clients) and
 /// an empty list pass.
-pub fn check_origin(req: &HttpRequest, allowed: &[String]) -> Result<(), ApiError> {
+pub fn check_origin(req: &HttpRequest, allowed: &[String]) -> Result<(), AppError> {
     if allowed.is_empty() {
         return Ok(());
     }
@@ -106,8 +106,7 @@ pub fn check_origin(req: &HttpRequest, allowed: &[String]) -> Result<(), ApiErro
         Err(AppError::forbidden(
             "origin_not_allowed",
             format!("Origin {origin:?} may not open realtime connections."),
-        )
-        .into())
+        ))
     }
 }
 
@@ -134,20 +133,28 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 )
                 .into());
             }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| AppError::bad_request("bad_body", e.to_string()))?;
-                if body.len() + chunk.len() > JSON_LIMIT_BYTES {
-                    return Err(AppError::PayloadTooLarge {
-                        limit_bytes: JSON_LIMIT_BYTES,
-                    }
-                    .into());
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_limited(&mut payload, JSON_LIMIT_BYTES).await?;
             parse_json(&body).map(JsonBody).map_err(ApiError)
         })
     }
+}
+
+/// A request body, whole, at most `limit` bytes.
+///
+/// Errors: 413 past `limit`; 400 `bad_body` when it cannot be read.
+pub async fn read_limited<S>(payload: &mut S, limit: usize) -> Result<web::Bytes, AppError>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| AppError::bad_request("bad_body", e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(AppError::PayloadTooLarge { limit_bytes: limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 fn mime_json() -> &'static str {

@@ -6,6 +6,7 @@
 //! reads every file to hold them to that). docs/dialects.md lists what is
 //! served where.
 
+mod caller;
 pub mod campus;
 pub mod chatrooms;
 pub mod focusmate;

@@ -69,7 +69,7 @@ pub async fn connect_ws(
     state: web::Data<ApiState>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    open_socket(req, body, state, caller.0, WsTransport).await
+    Ok(open_socket(req, body, state, caller.0, WsTransport).await?)
 }
 
 /// Upgrades to a WebSocket whose frames `transport` reads and writes (the
@@ -84,7 +84,7 @@ pub(crate) async fn open_socket<T, F>(
     state: web::Data<ApiState>,
     auth: AuthContext,
     transport: F,
-) -> Result<HttpResponse, ApiError>
+) -> Result<HttpResponse, AppError>
 where
     T: Transport + 'static,
     F: FnOnce(actix_ws::Session) -> T,

@@ -52,7 +52,7 @@ pub async fn subscribe_sse(
     state: web::Data<ApiState>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    open_stream(req, state, caller, SseTransport).await
+    Ok(open_stream(req, state, caller, SseTransport).await?)
 }
 
 /// Opens an event stream whose frames `transport` writes (the native
@@ -66,7 +66,7 @@ pub(crate) async fn open_stream<T, F>(
     state: web::Data<ApiState>,
     caller: AuthUser,
     transport: F,
-) -> Result<HttpResponse, ApiError>
+) -> Result<HttpResponse, AppError>
 where
     T: Transport + 'static,
     F: FnOnce(mpsc::Sender<Bytes>) -> T,

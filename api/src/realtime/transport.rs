@@ -137,3 +137,125 @@ impl Transport for SseTransport {
         Duration::from_millis(settings.realtime.sse_heartbeat_interval_ms)
     }
 }
+
+/// What a dialect's socket says in its own words: the rest (heartbeats,
+/// pongs, the close) is the native WebSocket's ([`DialectWs`]).
+pub(crate) trait WsFrames {
+    /// The dialect's frame for a native event (its JSON bytes).
+    async fn render(&mut self, payload: &[u8]) -> Rendered;
+    /// A client text frame: what to answer at once, and the native frame
+    /// to run (docs/realtime.md, "Frames the client sends"), if any.
+    async fn translate(&mut self, text: &str) -> Translated;
+    /// A chat focused from the start (a per-room socket).
+    fn focus(&self) -> Option<i64> {
+        None
+    }
+}
+
+/// What a native event becomes on a dialect's socket.
+pub(crate) enum Rendered {
+    /// Nothing: the dialect has no such event, or not for this socket.
+    Skip,
+    /// One text frame.
+    Text(String),
+    /// The socket ends (its room is gone for the caller).
+    Close(CloseReason),
+}
+
+/// What a dialect's client frame asks for.
+#[derive(Default)]
+pub(crate) struct Translated {
+    /// Frames written back at once, before the native frame runs (an
+    /// error, a `joined` with the room's messages…).
+    pub replies: Vec<String>,
+    /// The native frame to run.
+    pub native: Option<String>,
+}
+
+impl Translated {
+    /// Only an answer, nothing to run.
+    pub(crate) fn reply(frame: String) -> Translated {
+        Translated {
+            replies: vec![frame],
+            native: None,
+        }
+    }
+
+    /// Only a native frame to run.
+    pub(crate) fn run(native: String) -> Translated {
+        Translated {
+            replies: Vec::new(),
+            native: Some(native),
+        }
+    }
+}
+
+/// A dialect's socket: its [`WsFrames`] on the native WebSocket.
+pub(crate) struct DialectWs<F> {
+    ws: WsTransport,
+    frames: F,
+    /// Set when a rendered event ended the socket.
+    closing: Option<CloseReason>,
+}
+
+impl<F: WsFrames> DialectWs<F> {
+    pub(crate) fn new(session: Session, frames: F) -> DialectWs<F> {
+        DialectWs {
+            ws: WsTransport(session),
+            frames,
+            closing: None,
+        }
+    }
+
+    async fn text(&mut self, frame: String) -> bool {
+        self.ws.0.text(frame).await.is_ok()
+    }
+}
+
+impl<F: WsFrames> Transport for DialectWs<F> {
+    async fn send(&mut self, payload: Bytes, _: &HashMap<i64, i64>) -> bool {
+        match self.frames.render(&payload).await {
+            Rendered::Skip => true,
+            Rendered::Text(frame) => self.text(frame).await,
+            Rendered::Close(reason) => {
+                self.closing = Some(reason);
+                false
+            }
+        }
+    }
+
+    async fn heartbeat(&mut self) -> bool {
+        self.ws.heartbeat().await
+    }
+
+    async fn pong(&mut self, bytes: &[u8]) -> bool {
+        self.ws.pong(bytes).await
+    }
+
+    async fn close(self, reason: Option<CloseReason>) {
+        self.ws.close(reason.or(self.closing)).await;
+    }
+
+    fn heartbeat_interval(&self, settings: &Settings) -> Duration {
+        self.ws.heartbeat_interval(settings)
+    }
+
+    async fn client_frame<'a>(&mut self, text: &'a str) -> Option<Cow<'a, str>> {
+        let Translated { replies, native } = self.frames.translate(text).await;
+        for reply in replies {
+            // A client gone is noticed on the socket's next write.
+            if !self.text(reply).await {
+                return None;
+            }
+        }
+        native.map(Cow::Owned)
+    }
+
+    fn waits_for_resume(&self) -> bool {
+        false
+    }
+
+    fn focus(&self) -> Option<i64> {
+        self.frames.focus()
+    }
+}

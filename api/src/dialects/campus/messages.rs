@@ -18,10 +18,10 @@ use super::convert::{
     SearchResult, SendMessage, file_message_type, file_type, highlight, paging, parse_message_type,
     time,
 };
-use super::error::{CampusResult, CampusUser, body, read_body};
+use super::error::{CampusResult, CampusUser};
 use super::names::Names;
 use crate::dialects::form::{self, Part};
-use crate::extract::JSON_LIMIT_BYTES;
+use crate::extract::{JSON_LIMIT_BYTES, parse_json, read_limited};
 use crate::state::ApiState;
 
 /// The most parts a file message's form may have (the file, the fields).
@@ -171,7 +171,7 @@ pub async fn send(
     state: web::Data<ApiState>,
     caller: CampusUser,
     path: web::Path<i64>,
-    payload: web::Payload,
+    mut payload: web::Payload,
 ) -> CampusResult<HttpResponse> {
     let room_id = path.into_inner();
     let out = if form::is_form(req.headers()) {
@@ -180,8 +180,8 @@ pub async fn send(
             usize::try_from(state.ctx.settings.media.max_upload_size_bytes).unwrap_or(usize::MAX);
         from_form(form::read(req.headers(), payload, FORM_PARTS, limit).await?)?
     } else {
-        let bytes = read_body(payload, JSON_LIMIT_BYTES).await?;
-        from_json(body(&bytes)?)?
+        let bytes = read_limited(&mut payload, JSON_LIMIT_BYTES).await?;
+        from_json(parse_json(&bytes)?)?
     };
     deliver(&state.ctx, &caller, room_id, out).await
 }
@@ -207,7 +207,7 @@ pub async fn edit(
     path: web::Path<(i64, i64)>,
     bytes: web::Bytes,
 ) -> CampusResult<HttpResponse> {
-    let req: EditMessage = body(&bytes)?;
+    let req: EditMessage = parse_json(&bytes)?;
     let (room_id, message_id) = path.into_inner();
     let ctx = &state.ctx;
     let mut names = message_in(ctx, &caller, room_id, message_id).await?;

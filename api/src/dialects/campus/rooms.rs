@@ -12,7 +12,8 @@ use parley_shared::domain::views::ChatView;
 use super::convert::{
     CreateRoom, Participant, Participants, Room, RoomDetail, RoomList, created_by, parse_room_type,
 };
-use super::error::{CampusResult, CampusUser, body};
+use super::error::{CampusResult, CampusUser};
+use crate::extract::parse_json;
 use crate::state::ApiState;
 
 /// Every chat of the caller's (archived ones too: seed 001 has no
@@ -45,7 +46,7 @@ pub async fn create(
     caller: CampusUser,
     bytes: web::Bytes,
 ) -> CampusResult<HttpResponse> {
-    let req: CreateRoom = body(&bytes)?;
+    let req: CreateRoom = parse_json(&bytes)?;
     let mut others: Vec<i64> = req
         .participant_ids
         .iter()

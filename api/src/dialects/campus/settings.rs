@@ -16,8 +16,9 @@ use parley_shared::domain::views::{ChatSettings, CounterpartPresence, Notificati
 use serde::{Deserialize, Serialize};
 
 use super::convert::{display_name, time};
-use super::error::{CampusResult, CampusUser, body};
+use super::error::{CampusResult, CampusUser};
 use super::rooms::all_chats;
+use crate::extract::parse_json;
 use crate::state::ApiState;
 
 /// What `message_retention_days` shows while auto-delete is off, and what
@@ -111,7 +112,7 @@ pub async fn update_settings(
     path: web::Path<i64>,
     bytes: web::Bytes,
 ) -> CampusResult<HttpResponse> {
-    let req: SettingsUpdate = body(&bytes)?;
+    let req: SettingsUpdate = parse_json(&bytes)?;
     let room_id = path.into_inner();
     let ctx = &state.ctx;
     let current = chat_info::settings(ctx, &caller, room_id).await?;

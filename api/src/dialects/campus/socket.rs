@@ -29,26 +29,23 @@
 //! The socket closes (1000) when the caller leaves the room or the room
 //! is deleted.
 
-use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::collections::HashSet;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{CloseCode, CloseReason, Session};
-use bytes::Bytes;
+use actix_ws::{CloseCode, CloseReason};
 use chrono::Utc;
+use parley_shared::AppContext;
 use parley_shared::domain::caller::AuthContext;
 use parley_shared::domain::chats;
 use parley_shared::wire::native::dto::MessageRead;
 use parley_shared::wire::native::events::ServerEvent;
-use parley_shared::{AppContext, Settings};
 use serde_json::{Value, json};
 
 use super::convert::{display_name, message_type, time};
-use super::error::{CampusError, CampusResult, CampusUser};
+use super::error::{CampusResult, CampusUser};
 use super::names::Names;
 use crate::realtime::socket::open_socket;
-use crate::realtime::transport::Transport;
+use crate::realtime::transport::{DialectWs, Rendered, Translated, WsFrames};
 use crate::state::ApiState;
 
 /// Opens the room's socket. The caller must be a member of the room: 401,
@@ -65,30 +62,27 @@ pub async fn connect(
     let members: HashSet<i64> = detail.members.iter().map(|m| m.user_id).collect();
     let names = Names::of(&detail.members);
     let (ctx, auth) = (state.ctx.clone(), caller.0);
-    open_socket(req, body, state, auth, move |session| RoomSocket {
-        session,
+    let room = RoomSocket {
         ctx,
         auth,
         room_id,
         members,
         names,
-        closing: None,
+    };
+    Ok(open_socket(req, body, state, auth, move |session| {
+        DialectWs::new(session, room)
     })
-    .await
-    .map_err(|err| CampusError(err.0))
+    .await?)
 }
 
 /// One room's socket: what it writes, and what it knows of the room.
 struct RoomSocket {
-    session: Session,
     ctx: AppContext,
     auth: AuthContext,
     room_id: i64,
     /// The room's members now (whose presence is the room's).
     members: HashSet<i64>,
     names: Names,
-    /// Why the socket ends, once the room is gone for the caller.
-    closing: Option<CloseReason>,
 }
 
 /// What a native frame becomes.
@@ -109,10 +103,6 @@ impl RoomSocket {
         self.names.name(&self.ctx, &self.auth, user_id).await
     }
 
-    async fn write(&mut self, frame: &Value) -> bool {
-        self.session.text(frame.to_string()).await.is_ok()
-    }
-
     /// The document's frame of a message.
     async fn message(&mut self, kind: &str, message: &MessageRead) -> Value {
         let sender_name = self.name(message.sender_id).await;
@@ -130,7 +120,7 @@ impl RoomSocket {
     }
 
     /// The document's frame for a native one.
-    async fn render(&mut self, event: ServerEvent) -> Out {
+    async fn frame(&mut self, event: ServerEvent) -> Out {
         let room = self.room_id;
         match event {
             ServerEvent::Ready { user_id, .. } => {
@@ -269,55 +259,26 @@ impl RoomSocket {
     }
 }
 
-impl Transport for RoomSocket {
-    async fn send(&mut self, payload: Bytes, _: &HashMap<i64, i64>) -> bool {
-        let Ok(event) = serde_json::from_slice::<ServerEvent>(&payload) else {
-            return true;
+impl WsFrames for RoomSocket {
+    async fn render(&mut self, payload: &[u8]) -> Rendered {
+        let Ok(event) = serde_json::from_slice::<ServerEvent>(payload) else {
+            return Rendered::Skip;
         };
-        match self.render(event).await {
-            Out::Skip => true,
-            Out::Send(frame) => self.write(&frame).await,
-            Out::End(why) => {
-                self.closing = Some(CloseReason {
-                    code: CloseCode::Normal,
-                    description: Some(why.to_owned()),
-                });
-                false
-            }
+        match self.frame(event).await {
+            Out::Skip => Rendered::Skip,
+            Out::Send(frame) => Rendered::Text(frame.to_string()),
+            Out::End(why) => Rendered::Close(CloseReason {
+                code: CloseCode::Normal,
+                description: Some(why.to_owned()),
+            }),
         }
     }
 
-    async fn heartbeat(&mut self) -> bool {
-        self.session.ping(b"").await.is_ok()
-    }
-
-    async fn pong(&mut self, bytes: &[u8]) -> bool {
-        self.session.pong(bytes).await.is_ok()
-    }
-
-    async fn close(self, reason: Option<CloseReason>) {
-        let RoomSocket {
-            session, closing, ..
-        } = self;
-        let _ = session.close(reason.or(closing)).await;
-    }
-
-    fn heartbeat_interval(&self, settings: &Settings) -> Duration {
-        Duration::from_millis(settings.realtime.ws_heartbeat_interval_ms)
-    }
-
-    async fn client_frame<'a>(&mut self, text: &'a str) -> Option<Cow<'a, str>> {
+    async fn translate(&mut self, text: &str) -> Translated {
         match self.command(text) {
-            Ok(native) => Some(Cow::Owned(native.to_string())),
-            Err(detail) => {
-                self.write(&error(&detail)).await;
-                None
-            }
+            Ok(native) => Translated::run(native.to_string()),
+            Err(detail) => Translated::reply(error(&detail).to_string()),
         }
-    }
-
-    fn waits_for_resume(&self) -> bool {
-        false
     }
 
     fn focus(&self) -> Option<i64> {

@@ -15,11 +15,12 @@ use parley_shared::domain::reactions::{self, ReactionToggleRequest};
 use parley_shared::domain::receipts::{self, StatusUpdateRequest};
 use parley_shared::domain::recent;
 
-use super::auth::{RoomsResult, RoomsUser, body, require_self};
+use super::auth::{RoomsResult, RoomsUser, require_self};
 use super::convert::{
     AddParticipant, Caller, ChatData, CreateRoom, EditMessage, React, Rename, Room, SendMessage,
     SentMessage, SetName, SetRole, id, parse_role, reaction_emoji,
 };
+use crate::extract::parse_json;
 use crate::state::ApiState;
 
 fn room_not_found() -> AppError {
@@ -60,7 +61,7 @@ pub async fn create(
     caller: RoomsUser,
     bytes: web::Bytes,
 ) -> RoomsResult<HttpResponse> {
-    let req: CreateRoom = body(&bytes)?;
+    let req: CreateRoom = parse_json(&bytes)?;
     require_self(&caller, &req.creator_id)?;
     let member_ids = req
         .target_user_ids
@@ -91,7 +92,7 @@ pub async fn rename(
     path: web::Path<String>,
     bytes: web::Bytes,
 ) -> RoomsResult<HttpResponse> {
-    let req: Rename = body(&bytes)?;
+    let req: Rename = parse_json(&bytes)?;
     let room_id = id(&path, room_not_found)?;
     chat_info::set_title(
         &state.ctx,
@@ -111,7 +112,7 @@ pub async fn add_participant(
     path: web::Path<String>,
     bytes: web::Bytes,
 ) -> RoomsResult<HttpResponse> {
-    let req: AddParticipant = body(&bytes)?;
+    let req: AddParticipant = parse_json(&bytes)?;
     let room_id = id(&path, room_not_found)?;
     let user_id = id(&req.user_id, user_not_found)?;
     let role = req.role.as_deref().map(parse_role).transpose()?;
@@ -146,7 +147,7 @@ pub async fn set_role(
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
 ) -> RoomsResult<HttpResponse> {
-    let req: SetRole = body(&bytes)?;
+    let req: SetRole = parse_json(&bytes)?;
     let room_id = id(&path.0, room_not_found)?;
     let user_id = id(&path.1, user_not_found)?;
     let role = parse_role(&req.role)?;
@@ -163,7 +164,7 @@ pub async fn set_name(
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
 ) -> RoomsResult<HttpResponse> {
-    let req: SetName = body(&bytes)?;
+    let req: SetName = parse_json(&bytes)?;
     let room_id = id(&path.0, room_not_found)?;
     require_self(&caller, &path.1)?;
     members::set_nickname(
@@ -203,7 +204,7 @@ pub async fn send(
     path: web::Path<String>,
     bytes: web::Bytes,
 ) -> RoomsResult<HttpResponse> {
-    let req: SendMessage = body(&bytes)?;
+    let req: SendMessage = parse_json(&bytes)?;
     require_self(&caller, &req.user_id)?;
     let request = MessageCreateRequest {
         chat_id: id(&path, room_not_found)?,
@@ -224,7 +225,7 @@ pub async fn delete_message(
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
 ) -> RoomsResult<HttpResponse> {
-    let req: Caller = body(&bytes)?;
+    let req: Caller = parse_json(&bytes)?;
     require_self(&caller, &req.user_id)?;
     let (_, message_id) = message_in(&state, &caller, &path.0, &path.1).await?;
     messages::delete_message(&state.ctx, &caller, message_id, true).await?;
@@ -238,7 +239,7 @@ pub async fn edit(
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
 ) -> RoomsResult<HttpResponse> {
-    let req: EditMessage = body(&bytes)?;
+    let req: EditMessage = parse_json(&bytes)?;
     require_self(&caller, &req.user_id)?;
     let (_, message_id) = message_in(&state, &caller, &path.0, &path.1).await?;
     let view = messages::edit_message(&state.ctx, &caller, message_id, &req.new_content).await?;
@@ -253,7 +254,7 @@ pub async fn read(
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
 ) -> RoomsResult<HttpResponse> {
-    let req: Caller = body(&bytes)?;
+    let req: Caller = parse_json(&bytes)?;
     require_self(&caller, &req.user_id)?;
     let (room_id, message_id) = message_in(&state, &caller, &path.0, &path.1).await?;
     receipts::update_status(
@@ -278,7 +279,7 @@ pub async fn react(
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
 ) -> RoomsResult<HttpResponse> {
-    let req: React = body(&bytes)?;
+    let req: React = parse_json(&bytes)?;
     require_self(&caller, &req.user_id)?;
     let emoji = reaction_emoji(&req.reaction_type)?;
     let (_, message_id) = message_in(&state, &caller, &path.0, &path.1).await?;
@@ -308,7 +309,7 @@ pub async fn connect(
     path: web::Path<String>,
     bytes: web::Bytes,
 ) -> RoomsResult<HttpResponse> {
-    let req: Caller = body(&bytes)?;
+    let req: Caller = parse_json(&bytes)?;
     require_self(&caller, &req.user_id)?;
     let room_id = id(&path, room_not_found)?;
     let (messages, _) = recent::recent_messages(&state.ctx, &caller, room_id).await?;

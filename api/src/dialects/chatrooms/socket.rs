@@ -18,24 +18,20 @@
 //! `participant_removed`, `room_deleted`, `pong`, and `error` (`{"type":
 //! "error", "error": <code>, "message"}`). docs/dialects.md has each shape.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
-use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{CloseReason, Session};
-use bytes::Bytes;
 use parley_shared::domain::caller::AuthContext;
 use parley_shared::domain::recent;
 use parley_shared::wire::native::events::ServerEvent;
-use parley_shared::{AppContext, AppError, Settings};
+use parley_shared::{AppContext, AppError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::{RoomsResult, RoomsUser};
 use super::convert::{ChatData, reaction_type, role, time};
 use crate::realtime::socket::open_socket;
-use crate::realtime::transport::Transport;
+use crate::realtime::transport::{DialectWs, Rendered, Translated, WsFrames};
 use crate::state::ApiState;
 
 /// Upgrades to seed 003's socket. Errors (before the upgrade, in seed 003's
@@ -48,14 +44,15 @@ pub async fn connect(
     caller: RoomsUser,
 ) -> RoomsResult<HttpResponse> {
     let (ctx, auth) = (state.ctx.clone(), caller.0);
-    let opened = open_socket(req, body, state, auth, move |session| RoomSocket {
-        session,
+    let rooms = RoomSocket {
         ctx,
         auth,
         rooms: HashMap::new(),
+    };
+    Ok(open_socket(req, body, state, auth, move |session| {
+        DialectWs::new(session, rooms)
     })
-    .await;
-    opened.map_err(|err| err.0.into())
+    .await?)
 }
 
 /// A client frame.
@@ -86,9 +83,8 @@ enum ClientFrame {
     Ping,
 }
 
-/// Writes seed 003's frames on a WebSocket session.
+/// Seed 003's frames.
 struct RoomSocket {
-    session: Session,
     ctx: AppContext,
     auth: AuthContext,
     /// The rooms entered, each with the newest message id its `joined`
@@ -101,32 +97,27 @@ fn error(code: &str, message: &str) -> Value {
 }
 
 impl RoomSocket {
-    async fn write(&mut self, frame: Value) -> bool {
-        self.session.text(frame.to_string()).await.is_ok()
-    }
-
     /// `join`: the room's recent messages (membership checked by the
     /// domain), then the room's events from here on.
-    async fn join(&mut self, chat_id: i64) -> Option<String> {
+    async fn join(&mut self, chat_id: i64) -> Translated {
         match recent::recent_messages(&self.ctx, &self.auth, chat_id).await {
             Ok((messages, _)) => {
                 let newest = messages.last().map_or(0, |m| m.id);
                 self.rooms.insert(chat_id, newest);
                 let data = ChatData::new(chat_id, &messages);
-                let frame = json!({"type": "joined", "roomId": data.chatroom_id,
-                                   "messages": data.messages});
-                self.write(frame).await;
-                Some(json!({"type": "join_room", "chat_id": chat_id}).to_string())
+                let joined = json!({"type": "joined", "roomId": data.chatroom_id,
+                                    "messages": data.messages});
+                Translated {
+                    replies: vec![joined.to_string()],
+                    native: Some(json!({"type": "join_room", "chat_id": chat_id}).to_string()),
+                }
             }
-            Err(err) => {
-                self.write(error(err.code(), &err.detail())).await;
-                None
-            }
+            Err(err) => Translated::reply(error(err.code(), &err.detail()).to_string()),
         }
     }
 
     /// The document's frame for a native one, if it has one.
-    fn render(&self, event: ServerEvent) -> Option<Value> {
+    fn frame(&self, event: ServerEvent) -> Option<Value> {
         let entered = |chat_id: &i64| self.rooms.contains_key(chat_id);
         Some(match event {
             ServerEvent::Ready { user_id, .. } => {
@@ -240,10 +231,10 @@ fn room(text: &str) -> Result<i64, AppError> {
         .map_err(|_| AppError::not_found("chat_not_found", "This chat room does not exist."))
 }
 
-impl Transport for RoomSocket {
-    async fn send(&mut self, payload: Bytes, _: &HashMap<i64, i64>) -> bool {
-        let Ok(event) = serde_json::from_slice::<ServerEvent>(&payload) else {
-            return true;
+impl WsFrames for RoomSocket {
+    async fn render(&mut self, payload: &[u8]) -> Rendered {
+        let Ok(event) = serde_json::from_slice::<ServerEvent>(payload) else {
+            return Rendered::Skip;
         };
         // A room the user left or that was deleted is no longer entered.
         let gone = match &event {
@@ -253,43 +244,23 @@ impl Transport for RoomSocket {
             ServerEvent::ChatDeleted { chat_id, .. } => Some(*chat_id),
             _ => None,
         };
-        let frame = self.render(event);
+        let frame = self.frame(event);
         if let Some(chat_id) = gone {
             self.rooms.remove(&chat_id);
         }
-        match frame {
-            Some(frame) => self.write(frame).await,
-            None => true,
-        }
+        frame.map_or(Rendered::Skip, |f| Rendered::Text(f.to_string()))
     }
 
-    async fn heartbeat(&mut self) -> bool {
-        self.session.ping(b"").await.is_ok()
-    }
-
-    async fn pong(&mut self, bytes: &[u8]) -> bool {
-        self.session.pong(bytes).await.is_ok()
-    }
-
-    async fn close(self, reason: Option<CloseReason>) {
-        let _ = self.session.close(reason).await;
-    }
-
-    fn heartbeat_interval(&self, settings: &Settings) -> Duration {
-        Duration::from_millis(settings.realtime.ws_heartbeat_interval_ms)
-    }
-
-    async fn client_frame<'a>(&mut self, text: &'a str) -> Option<Cow<'a, str>> {
+    async fn translate(&mut self, text: &str) -> Translated {
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
             Err(err) => {
                 let message = format!("Not a frame this socket knows: {err}.");
-                self.write(error("invalid_frame", &message)).await;
-                return None;
+                return Translated::reply(error("invalid_frame", &message).to_string());
             }
         };
         let room_id = match &frame {
-            ClientFrame::Ping => return Some(Cow::Borrowed(r#"{"type":"ping"}"#)),
+            ClientFrame::Ping => return Translated::run(r#"{"type":"ping"}"#.to_owned()),
             ClientFrame::Join { room_id }
             | ClientFrame::Leave { room_id }
             | ClientFrame::Message { room_id, .. }
@@ -297,18 +268,18 @@ impl Transport for RoomSocket {
         };
         let chat_id = match room_id {
             Ok(chat_id) => chat_id,
-            Err(err) => {
-                self.write(error(err.code(), &err.detail())).await;
-                return None;
-            }
+            Err(err) => return Translated::reply(error(err.code(), &err.detail()).to_string()),
         };
         let native = match frame {
-            ClientFrame::Join { .. } => return self.join(chat_id).await.map(Cow::Owned),
+            ClientFrame::Join { .. } => return self.join(chat_id).await,
             ClientFrame::Leave { .. } => {
                 self.rooms.remove(&chat_id);
-                self.write(json!({"type": "left", "roomId": chat_id.to_string()}))
-                    .await;
-                json!({"type": "leave_room", "chat_id": chat_id})
+                return Translated {
+                    replies: vec![
+                        json!({"type": "left", "roomId": chat_id.to_string()}).to_string(),
+                    ],
+                    native: Some(json!({"type": "leave_room", "chat_id": chat_id}).to_string()),
+                };
             }
             ClientFrame::Message {
                 content,
@@ -319,12 +290,8 @@ impl Transport for RoomSocket {
             ClientFrame::Typing { is_typing, .. } => {
                 json!({"type": "typing", "chat_id": chat_id, "is_typing": is_typing.unwrap_or(true)})
             }
-            ClientFrame::Ping => return None,
+            ClientFrame::Ping => return Translated::default(),
         };
-        Some(Cow::Owned(native.to_string()))
-    }
-
-    fn waits_for_resume(&self) -> bool {
-        false
+        Translated::run(native.to_string())
     }
 }

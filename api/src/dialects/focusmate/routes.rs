@@ -25,8 +25,9 @@ use super::convert::{
     RoomType, RoomsQuery, SearchQuery, SendRequest, TeamRequest, message_field,
     reactions as reaction_list, time, user_id,
 };
-use super::error::{FocusResult, FocusUser, body, message_not_found, room_not_found};
+use super::error::{FocusResult, FocusUser, message_not_found, room_not_found};
 use super::ids::{self, Kind};
+use crate::extract::parse_json;
 use crate::state::ApiState;
 
 /// The room a path's `room_id` names (404 for anything that is not a
@@ -77,7 +78,7 @@ pub async fn direct(
     caller: FocusUser,
     bytes: web::Bytes,
 ) -> FocusResult<HttpResponse> {
-    let req: DirectRequest = body(&bytes)?;
+    let req: DirectRequest = parse_json(&bytes)?;
     let request = ChatCreateRequest {
         chat_type: ChatType::Private,
         title: None,
@@ -97,7 +98,7 @@ pub async fn team(
     caller: FocusUser,
     bytes: web::Bytes,
 ) -> FocusResult<HttpResponse> {
-    let req: TeamRequest = body(&bytes)?;
+    let req: TeamRequest = parse_json(&bytes)?;
     if let Some(team) = req.team_id.as_deref().filter(|t| !t.trim().is_empty())
         && uuid::Uuid::parse_str(team.trim()).is_err()
     {
@@ -190,7 +191,7 @@ pub async fn send(
     path: web::Path<String>,
     bytes: web::Bytes,
 ) -> FocusResult<HttpResponse> {
-    let req: SendRequest = body(&bytes)?;
+    let req: SendRequest = parse_json(&bytes)?;
     let room = room_id(&path)?;
     let message_type = req
         .message_type
@@ -234,7 +235,7 @@ pub async fn edit(
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
 ) -> FocusResult<HttpResponse> {
-    let req: EditRequest = body(&bytes)?;
+    let req: EditRequest = parse_json(&bytes)?;
     let room = room_id(&path.0)?;
     let id = message_in(&state.ctx, &caller, room, &path.1).await?;
     let view = messages::edit_message(&state.ctx, &caller, id, &req.content).await?;

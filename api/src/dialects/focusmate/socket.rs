@@ -24,23 +24,16 @@
 //! `leave_room`). Every other native event has no seed 000 counterpart
 //! and is not sent.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::time::Duration;
-
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{CloseReason, Session};
-use bytes::Bytes;
-use parley_shared::Settings;
 use parley_shared::wire::native::events::ServerEvent;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::convert::Message;
-use super::error::{FocusResult, FocusUser, detail_for, from_api};
+use super::error::{FocusResult, FocusUser, detail_for};
 use super::ids::{self, Kind};
 use crate::realtime::socket::open_socket;
-use crate::realtime::transport::Transport;
+use crate::realtime::transport::{DialectWs, Rendered, Translated, WsFrames};
 use crate::state::ApiState;
 
 /// The `ref` the native answer to a `join_room` carries: this, then the
@@ -59,12 +52,10 @@ pub async fn connect(
     caller: FocusUser,
 ) -> FocusResult<HttpResponse> {
     let user_id = caller.user_id;
-    open_socket(req, body, state, caller.0, move |session| FocusSocket {
-        session,
-        user_id,
+    Ok(open_socket(req, body, state, caller.0, move |session| {
+        DialectWs::new(session, FocusSocket { user_id })
     })
-    .await
-    .map_err(from_api)
+    .await?)
 }
 
 /// A client frame of seed 000.
@@ -80,7 +71,6 @@ struct ClientFrame {
 
 /// Writes seed 000's frames on a WebSocket session.
 struct FocusSocket {
-    session: Session,
     user_id: i64,
 }
 
@@ -95,13 +85,9 @@ fn member_event(kind: &str, chat_id: i64, user_id: i64) -> Value {
 }
 
 impl FocusSocket {
-    async fn write(&mut self, frame: Value) -> bool {
-        self.session.text(frame.to_string()).await.is_ok()
-    }
-
     /// The native frame a seed 000 frame asks for, or the error frame
     /// that refuses it.
-    fn translate(&self, text: &str) -> Result<Value, Value> {
+    fn native(&self, text: &str) -> Result<Value, Value> {
         let frame: ClientFrame = serde_json::from_str(text).map_err(|_| {
             error(
                 "malformed_frame",
@@ -183,43 +169,16 @@ impl FocusSocket {
     }
 }
 
-impl Transport for FocusSocket {
-    async fn send(&mut self, payload: Bytes, _: &HashMap<i64, i64>) -> bool {
-        match self.event(&payload) {
-            Some(frame) => self.write(frame).await,
-            None => true,
+impl WsFrames for FocusSocket {
+    async fn render(&mut self, payload: &[u8]) -> Rendered {
+        self.event(payload)
+            .map_or(Rendered::Skip, |f| Rendered::Text(f.to_string()))
+    }
+
+    async fn translate(&mut self, text: &str) -> Translated {
+        match self.native(text) {
+            Ok(native) => Translated::run(native.to_string()),
+            Err(refusal) => Translated::reply(refusal.to_string()),
         }
-    }
-
-    async fn heartbeat(&mut self) -> bool {
-        self.session.ping(b"").await.is_ok()
-    }
-
-    async fn pong(&mut self, bytes: &[u8]) -> bool {
-        self.session.pong(bytes).await.is_ok()
-    }
-
-    async fn close(self, reason: Option<CloseReason>) {
-        let _ = self.session.close(reason).await;
-    }
-
-    fn heartbeat_interval(&self, settings: &Settings) -> Duration {
-        Duration::from_millis(settings.realtime.ws_heartbeat_interval_ms)
-    }
-
-    async fn client_frame<'a>(&mut self, text: &'a str) -> Option<Cow<'a, str>> {
-        match self.translate(text) {
-            Ok(native) => Some(Cow::Owned(native.to_string())),
-            Err(refusal) => {
-                // A refusal the client could not read ends nothing: the
-                // socket loop notices a gone client on its next write.
-                let _ = self.write(refusal).await;
-                None
-            }
-        }
-    }
-
-    fn waits_for_resume(&self) -> bool {
-        false
     }
 }

@@ -46,14 +46,15 @@ pub async fn subscribe(
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
     let (ctx, auth) = (state.ctx.clone(), caller.0);
-    open_stream(req, state, caller, move |tx| SchoolSse {
+    let opened = open_stream(req, state, caller, move |tx| SchoolSse {
         tx,
         ctx,
         auth,
         conversations: HashMap::new(),
         names: HashMap::new(),
     })
-    .await
+    .await?;
+    Ok(opened)
 }
 
 /// Writes seed 002's events; remembers which chats are conversations and
