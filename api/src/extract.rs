@@ -76,16 +76,26 @@ impl FromRequest for AuthUser {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = token_of(req);
-        let state = req.app_data::<web::Data<ApiState>>().cloned();
-        Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::internal(anyhow::anyhow!("no state")))?;
-            let token = token.ok_or_else(|| {
-                AppError::unauthorized("not_authenticated", "Authentication required.")
-            })?;
-            let ctx = auth::authenticate(&state.ctx, &token).await?;
-            Ok(AuthUser(ctx))
-        })
+        let caller = authenticate(req, token_of(req));
+        Box::pin(async move { Ok(AuthUser(caller.await?)) })
+    }
+}
+
+/// The caller `token` (found in `req`) names.
+///
+/// Errors: 401 `not_authenticated` without a token; those of
+/// `accounts::authenticate`.
+pub(crate) fn authenticate(
+    req: &HttpRequest,
+    token: Option<String>,
+) -> impl Future<Output = Result<AuthContext, AppError>> + 'static {
+    let state = req.app_data::<web::Data<ApiState>>().cloned();
+    async move {
+        let state = state.ok_or_else(|| AppError::internal(anyhow::anyhow!("no state")))?;
+        let token = token.ok_or_else(|| {
+            AppError::unauthorized("not_authenticated", "Authentication required.")
+        })?;
+        auth::authenticate(&state.ctx, &token).await
     }
 }
 

@@ -11,15 +11,13 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
 use parley_shared::AppError;
-use parley_shared::domain::accounts;
 use parley_shared::domain::caller::AuthContext;
 use serde_json::Value;
 
 use crate::error::respond;
-use crate::extract::token_of;
-use crate::state::ApiState;
+use crate::extract::{authenticate, token_of};
 
 /// What a dialect says for itself.
 pub trait Dialect: 'static {
@@ -89,15 +87,7 @@ impl<D: Dialect> FromRequest for DialectUser<D> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = token_of(req).or_else(|| D::other_token(req));
-        let state = req.app_data::<web::Data<ApiState>>().cloned();
-        Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::internal(anyhow::anyhow!("no state")))?;
-            let token = token.ok_or_else(|| {
-                AppError::unauthorized("not_authenticated", "Authentication required.")
-            })?;
-            let auth = accounts::authenticate(&state.ctx, &token).await?;
-            Ok(DialectUser(auth, PhantomData))
-        })
+        let caller = authenticate(req, token_of(req).or_else(|| D::other_token(req)));
+        Box::pin(async move { Ok(DialectUser(caller.await?, PhantomData)) })
     }
 }

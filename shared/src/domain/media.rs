@@ -123,20 +123,7 @@ pub async fn upload_url(
     auth: &AuthContext,
     req: &UploadUrlRequest,
 ) -> AppResult<UploadUrl> {
-    let file_name = validate::text_field("file_name", &req.file_name, 1, 255)?;
-    let Some(extension) = extension_of(&req.file_type) else {
-        return Err(AppError::validation(
-            "file_type",
-            "This file type is not allowed.",
-        ));
-    };
-    let max = ctx.settings.media.max_upload_size_bytes;
-    if req.file_size < 1 || req.file_size > max {
-        return Err(AppError::validation(
-            "file_size",
-            format!("file_size must be 1 to {max} bytes."),
-        ));
-    }
+    let (file_name, extension) = check_upload(ctx, &req.file_name, &req.file_type, req.file_size)?;
     let key = upload_key(auth.user_id, extension);
     let ttl = ctx.settings.media.url_ttl_secs;
     let presigned = ctx
@@ -149,20 +136,7 @@ pub async fn upload_url(
         )
         .await
         .map_err(AppError::internal)?;
-    let mut conn = ctx.db.get().await?;
-    Upload::insert(
-        &mut conn,
-        &Upload {
-            object_key: key.clone(),
-            user_id: auth.user_id,
-            file_name,
-            file_type: req.file_type.clone(),
-            file_size: req.file_size,
-            created_at: Utc::now(),
-            attached_at: None,
-        },
-    )
-    .await?;
+    record_upload(ctx, auth, &key, file_name, &req.file_type, req.file_size).await?;
     Ok(UploadUrl {
         upload_url: presigned.url,
         file_url: ctx.storage.file_url(&key),
@@ -185,20 +159,7 @@ pub fn check_file(
     file_type: &str,
     file_size: i64,
 ) -> AppResult<()> {
-    validate::text_field("file_name", file_name, 1, 255)?;
-    if extension_of(file_type).is_none() {
-        return Err(AppError::validation(
-            "file_type",
-            "This file type is not allowed.",
-        ));
-    }
-    let max = ctx.settings.media.max_upload_size_bytes;
-    if file_size < 1 || file_size > max {
-        return Err(AppError::validation(
-            "file_size",
-            format!("file_size must be 1 to {max} bytes."),
-        ));
-    }
+    check_upload(ctx, file_name, file_type, file_size)?;
     if !fits(message_type, file_type) {
         return Err(AppError::validation(
             "file_type",
@@ -208,36 +169,51 @@ pub fn check_file(
     Ok(())
 }
 
-/// Puts a file the server received (checked with [`check_file`]) in the
-/// store as an upload of the caller's; its `file_url`, for [`attach`].
+/// A file's name, type and size against the media rules; the name (trimmed)
+/// and the extension its object key gets.
 ///
-/// Errors: the store or the database failed.
-pub(crate) async fn store_upload(
+/// Errors: 422 `file_name` (empty or over 255 characters), `file_type`
+/// (not allowed), `file_size` (under 1 byte or over
+/// `MAX_UPLOAD_SIZE_BYTES`).
+fn check_upload(
     ctx: &AppContext,
-    auth: &AuthContext,
     file_name: &str,
     file_type: &str,
-    bytes: bytes::Bytes,
-) -> AppResult<String> {
+    file_size: i64,
+) -> AppResult<(String, &'static str)> {
+    let file_name = validate::text_field("file_name", file_name, 1, 255)?;
     let Some(extension) = extension_of(file_type) else {
         return Err(AppError::validation(
             "file_type",
             "This file type is not allowed.",
         ));
     };
-    let key = upload_key(auth.user_id, extension);
-    let file_size = bytes.len() as i64;
-    ctx.storage
-        .put(&key, file_type, bytes)
-        .await
-        .map_err(AppError::internal)?;
+    let max = ctx.settings.media.max_upload_size_bytes;
+    if file_size < 1 || file_size > max {
+        return Err(AppError::validation(
+            "file_size",
+            format!("file_size must be 1 to {max} bytes."),
+        ));
+    }
+    Ok((file_name, extension))
+}
+
+/// Records an upload of the caller's at `key` (what [`attach`] checks).
+async fn record_upload(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    key: &str,
+    file_name: String,
+    file_type: &str,
+    file_size: i64,
+) -> AppResult<()> {
     let mut conn = ctx.db.get().await?;
     Upload::insert(
         &mut conn,
         &Upload {
-            object_key: key.clone(),
+            object_key: key.to_owned(),
             user_id: auth.user_id,
-            file_name: file_name.trim().to_owned(),
+            file_name,
             file_type: file_type.to_owned(),
             file_size,
             created_at: Utc::now(),
@@ -245,6 +221,28 @@ pub(crate) async fn store_upload(
         },
     )
     .await?;
+    Ok(())
+}
+
+/// Puts a file the server received (checked with [`check_file`]) in the
+/// store as an upload of the caller's; its `file_url`, for [`attach`].
+///
+/// Errors: 422 as [`check_file`]; the store or the database failed.
+pub(crate) async fn store_upload(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    file_name: &str,
+    file_type: &str,
+    bytes: bytes::Bytes,
+) -> AppResult<String> {
+    let file_size = bytes.len() as i64;
+    let (file_name, extension) = check_upload(ctx, file_name, file_type, file_size)?;
+    let key = upload_key(auth.user_id, extension);
+    ctx.storage
+        .put(&key, file_type, bytes)
+        .await
+        .map_err(AppError::internal)?;
+    record_upload(ctx, auth, &key, file_name, file_type, file_size).await?;
     Ok(ctx.storage.file_url(&key))
 }
 
