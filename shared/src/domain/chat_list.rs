@@ -3,16 +3,14 @@
 //! private chat's counterpart as their privacy lets the viewer see it
 //! (seed 004 §3.7).
 
-use std::collections::HashMap;
-
 use diesel_async::AsyncPgConnection;
 
-use crate::domain::blocks;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
+use crate::domain::models::ChatType;
 use crate::domain::models::chat::{ChatListFilter, ChatListRow};
-use crate::domain::models::{ChatType, Privacy};
-use crate::domain::views::{ChatView, CounterpartPresence};
+use crate::domain::presence::{PresenceView, visible_presence};
+use crate::domain::views::ChatView;
 
 fn chat_view(mut row: ChatListRow, presence: &PresenceView) -> ChatView {
     if row
@@ -48,81 +46,6 @@ fn chat_view(mut row: ChatListRow, presence: &PresenceView) -> ChatView {
     }
 }
 
-/// What the viewer may see of the presence of their private chats'
-/// counterparts (seed 004 §3.7): `(is_online, last_seen_at)` per visible
-/// counterpart; hidden ones are absent (the fields are then `null`).
-struct PresenceView {
-    visible: HashMap<i64, CounterpartPresence>,
-    /// Counterparts whose `privacy_avatar` hides their avatar from the viewer.
-    hidden_avatars: Vec<i64>,
-    viewer_online: bool,
-}
-
-async fn presence_view(
-    ctx: &AppContext,
-    conn: &mut AsyncPgConnection,
-    viewer_id: i64,
-    rows: &[ChatListRow],
-) -> AppResult<PresenceView> {
-    use diesel::prelude::*;
-    use diesel_async::RunQueryDsl;
-
-    use crate::infra::schema::{contacts, users};
-    let ids: Vec<i64> = rows.iter().filter_map(|r| r.counterpart_user_id).collect();
-    let mut view = PresenceView {
-        visible: HashMap::new(),
-        hidden_avatars: Vec::new(),
-        viewer_online: false,
-    };
-    if ids.is_empty() {
-        return Ok(view);
-    }
-    let people: Vec<(i64, Privacy, Option<chrono::DateTime<chrono::Utc>>, Privacy)> = users::table
-        .filter(users::id.eq_any(&ids))
-        .select((
-            users::id,
-            users::privacy_last_seen,
-            users::last_seen_at,
-            users::privacy_avatar,
-        ))
-        .load(conn)
-        .await?;
-    let keep_me: Vec<i64> = contacts::table
-        .filter(contacts::owner_id.eq_any(&ids))
-        .filter(contacts::contact_id.eq(viewer_id))
-        .select(contacts::owner_id)
-        .load(conn)
-        .await?;
-    view.hidden_avatars = people
-        .iter()
-        .filter(|(id, _, _, avatar)| !avatar.allows(keep_me.contains(id)))
-        .map(|(id, _, _, _)| *id)
-        .collect();
-    let blocked = blocks::either_way(conn, viewer_id, &ids).await?;
-    let visible: Vec<(i64, Option<chrono::DateTime<chrono::Utc>>)> = people
-        .into_iter()
-        .filter(|(id, _, _, _)| !blocked.contains(id))
-        .filter(|(id, privacy, _, _)| privacy.allows(keep_me.contains(id)))
-        .map(|(id, _, seen, _)| (id, seen))
-        .collect();
-    let mut ask: Vec<i64> = visible.iter().map(|(id, _)| *id).collect();
-    ask.push(viewer_id);
-    let online = ctx.presence.online(&ask).await?;
-    view.viewer_online = online.contains(&viewer_id);
-    for (id, seen) in visible {
-        let is_online = online.contains(&id);
-        let last_seen_at = if is_online { None } else { seen };
-        view.visible.insert(
-            id,
-            CounterpartPresence {
-                is_online,
-                last_seen_at,
-            },
-        );
-    }
-    Ok(view)
-}
-
 pub(crate) async fn load_chat_views(
     ctx: &AppContext,
     conn: &mut AsyncPgConnection,
@@ -130,7 +53,8 @@ pub(crate) async fn load_chat_views(
     filter: &ChatListFilter,
 ) -> AppResult<Vec<ChatView>> {
     let rows = ChatListRow::load(conn, user_id, filter).await?;
-    let presence = presence_view(ctx, conn, user_id, &rows).await?;
+    let ids: Vec<i64> = rows.iter().filter_map(|r| r.counterpart_user_id).collect();
+    let presence = visible_presence(ctx, conn, user_id, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|row| chat_view(row, &presence))

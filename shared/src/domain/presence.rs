@@ -1,11 +1,21 @@
-//! Presence announcements (ARCHITECTURE §3): when a user comes online or
-//! goes offline, the users allowed to see it (seed 004 §3.7) are told. The
-//! store of who is online is [`crate::infra::presence_store`].
+//! Presence (ARCHITECTURE §3): when a user comes online or goes offline,
+//! the users allowed to see it (seed 004 §3.7) are told; what a viewer may
+//! see of others' presence. The store of who is online is
+//! [`crate::infra::presence_store`].
+
+use std::collections::HashMap;
 
 use chrono::Utc;
+use diesel_async::AsyncPgConnection;
 
+use crate::domain::blocks;
+use crate::domain::caller::AuthContext;
+use crate::domain::chats::require_member;
 use crate::domain::context::AppContext;
+use crate::domain::error::AppResult;
 use crate::domain::live::LiveEvent;
+use crate::domain::models::{ChatMember, Privacy};
+use crate::domain::views::CounterpartPresence;
 use crate::infra::bus::Topic;
 
 /// Tells the user's presence audience (privacy applied, see
@@ -42,4 +52,123 @@ pub async fn announce(ctx: &AppContext, user_id: i64, is_online: bool) {
             "presence announcement failed"
         );
     }
+}
+
+/// What a viewer may see of other users' presence (seed 004 §3.7):
+/// `(is_online, last_seen_at)` per visible user; hidden ones are absent
+/// (the fields are then `null`).
+pub(crate) struct PresenceView {
+    pub(crate) visible: HashMap<i64, CounterpartPresence>,
+    /// Users whose `privacy_avatar` hides their avatar from the viewer.
+    pub(crate) hidden_avatars: Vec<i64>,
+    pub(crate) viewer_online: bool,
+}
+
+/// The presence of `ids` as `viewer_id` may see it (their
+/// `privacy_last_seen`, blocks either way), and whether the viewer is
+/// online.
+pub(crate) async fn visible_presence(
+    ctx: &AppContext,
+    conn: &mut AsyncPgConnection,
+    viewer_id: i64,
+    ids: &[i64],
+) -> AppResult<PresenceView> {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+
+    use crate::infra::schema::{contacts, users};
+    let mut view = PresenceView {
+        visible: HashMap::new(),
+        hidden_avatars: Vec::new(),
+        viewer_online: false,
+    };
+    let ids: Vec<i64> = ids.iter().copied().filter(|id| *id != viewer_id).collect();
+    if ids.is_empty() {
+        view.viewer_online = ctx
+            .presence
+            .online(&[viewer_id])
+            .await?
+            .contains(&viewer_id);
+        return Ok(view);
+    }
+    let people: Vec<(i64, Privacy, Option<chrono::DateTime<chrono::Utc>>, Privacy)> = users::table
+        .filter(users::id.eq_any(&ids))
+        .select((
+            users::id,
+            users::privacy_last_seen,
+            users::last_seen_at,
+            users::privacy_avatar,
+        ))
+        .load(conn)
+        .await?;
+    let keep_me: Vec<i64> = contacts::table
+        .filter(contacts::owner_id.eq_any(&ids))
+        .filter(contacts::contact_id.eq(viewer_id))
+        .select(contacts::owner_id)
+        .load(conn)
+        .await?;
+    view.hidden_avatars = people
+        .iter()
+        .filter(|(id, _, _, avatar)| !avatar.allows(keep_me.contains(id)))
+        .map(|(id, _, _, _)| *id)
+        .collect();
+    let blocked = blocks::either_way(conn, viewer_id, &ids).await?;
+    let visible: Vec<(i64, Option<chrono::DateTime<chrono::Utc>>)> = people
+        .into_iter()
+        .filter(|(id, _, _, _)| !blocked.contains(id))
+        .filter(|(id, privacy, _, _)| privacy.allows(keep_me.contains(id)))
+        .map(|(id, _, seen, _)| (id, seen))
+        .collect();
+    let mut ask: Vec<i64> = visible.iter().map(|(id, _)| *id).collect();
+    ask.push(viewer_id);
+    let online = ctx.presence.online(&ask).await?;
+    view.viewer_online = online.contains(&viewer_id);
+    for (id, seen) in visible {
+        let is_online = online.contains(&id);
+        let last_seen_at = if is_online { None } else { seen };
+        view.visible.insert(
+            id,
+            CounterpartPresence {
+                is_online,
+                last_seen_at,
+            },
+        );
+    }
+    Ok(view)
+}
+
+/// The presence of each member of `chat_id` as the caller may see it
+/// (seed 004 §3.7: their `privacy_last_seen`, blocks either way), the
+/// caller's own included; `None` for a member whose presence is hidden from
+/// the caller. In the chat's member order.
+///
+/// Errors: 404 `chat_not_found`; 403 `not_a_member`.
+pub async fn members_presence(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+) -> AppResult<Vec<(i64, Option<CounterpartPresence>)>> {
+    let mut conn = ctx.db.get().await?;
+    require_member(&mut conn, chat_id, auth.user_id).await?;
+    let members: Vec<i64> = ChatMember::with_users(&mut conn, chat_id)
+        .await?
+        .into_iter()
+        .map(|(m, _, _)| m.user_id)
+        .collect();
+    let view = visible_presence(ctx, &mut conn, auth.user_id, &members).await?;
+    let me = CounterpartPresence {
+        is_online: view.viewer_online,
+        last_seen_at: None,
+    };
+    Ok(members
+        .into_iter()
+        .map(|id| {
+            let presence = if id == auth.user_id {
+                Some(me)
+            } else {
+                view.visible.get(&id).copied()
+            };
+            (id, presence)
+        })
+        .collect())
 }

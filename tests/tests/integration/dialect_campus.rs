@@ -456,6 +456,13 @@ async fn a_campus_client_uses_every_endpoint_across_two_replicas() {
     let (_, online) = one.get(&status_path, tok(&a)).await;
     assert_eq!(of(&online, &b)["is_online"], true, "{online}");
     assert!(is_local_time(&of(&online, &b)["last_seen"]));
+    // In the group, C (who shares no direct room with B) sees B online too;
+    // C has no socket open.
+    let group_status = format!("/chat/rooms/{group_id}/online-status/");
+    let (_, in_group) = one.get(&group_status, tok(&c)).await;
+    assert_eq!(in_group.as_array().map(Vec::len), Some(3), "{in_group}");
+    assert_eq!(of(&in_group, &b)["is_online"], true, "{in_group}");
+    assert_eq!(of(&in_group, &c)["is_online"], false, "{in_group}");
     socket.stream.close(None).await.unwrap();
     wait_until("B shows offline, last seen", WAIT, || async {
         let (_, online) = one.get(&status_path, tok(&a)).await;

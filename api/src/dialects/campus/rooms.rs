@@ -2,12 +2,9 @@
 //! the domain operation the native API calls, and converts the answer back.
 
 use actix_web::{HttpResponse, web};
-use parley_shared::AppContext;
-use parley_shared::domain::caller::AuthContext;
 use parley_shared::domain::chats::{self, ChatCreateRequest};
 use parley_shared::domain::kinds::ChatType;
 use parley_shared::domain::members;
-use parley_shared::domain::views::ChatView;
 
 use super::convert::{
     CreateRoom, Participant, Participants, Room, RoomDetail, RoomList, created_by, parse_room_type,
@@ -16,16 +13,10 @@ use super::error::{CampusResult, CampusUser};
 use crate::extract::parse_json;
 use crate::state::ApiState;
 
-/// Every chat of the caller's (archived ones too: seed 001 has no
-/// archive), newest activity first.
-pub(super) async fn all_chats(ctx: &AppContext, auth: &AuthContext) -> CampusResult<Vec<ChatView>> {
-    Ok(chats::all_chats(ctx, auth).await?)
-}
-
 /// "1. 채팅방 목록 조회" `GET /chat/rooms/`: every room of the caller's
 /// (not Saved Messages, which is no room).
 pub async fn list(state: web::Data<ApiState>, caller: CampusUser) -> CampusResult<HttpResponse> {
-    let chats = all_chats(&state.ctx, &caller).await?;
+    let chats = chats::all_chats(&state.ctx, &caller).await?;
     let rooms: Vec<Room> = chats
         .iter()
         .filter(|c| !c.row.is_saved)

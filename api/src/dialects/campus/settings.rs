@@ -7,17 +7,14 @@ use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
-use parley_shared::AppContext;
-use parley_shared::domain::caller::AuthContext;
 use parley_shared::domain::chat_info::{self, ChatSettingsUpdate};
 use parley_shared::domain::chat_prefs::{self, MuteRequest};
-use parley_shared::domain::chats;
-use parley_shared::domain::views::{ChatSettings, CounterpartPresence, NotificationSettings};
+use parley_shared::domain::views::{ChatSettings, NotificationSettings};
+use parley_shared::domain::{chats, presence};
 use serde::{Deserialize, Serialize};
 
 use super::convert::{display_name, time};
 use super::error::{CampusResult, CampusUser};
-use super::rooms::all_chats;
 use crate::extract::parse_json;
 use crate::state::ApiState;
 
@@ -136,57 +133,27 @@ pub async fn update_settings(
     Ok(HttpResponse::Ok().json(RoomSettings::new(&chat, &mine)))
 }
 
-/// The presence the caller may see (seed 004 §3.7) of the other members of
-/// their direct rooms, and whether the caller is online, read from their
-/// chat list (the one domain view that carries presence).
-async fn visible_presence(
-    ctx: &AppContext,
-    auth: &AuthContext,
-) -> CampusResult<(HashMap<i64, CounterpartPresence>, Option<bool>)> {
-    let mut seen = HashMap::new();
-    let mut me_online = None;
-    for chat in all_chats(ctx, auth).await? {
-        let Some(other) = chat.row.counterpart_user_id else {
-            continue;
-        };
-        let other_online = chat.counterpart_presence.is_some_and(|p| p.is_online);
-        // A direct room's `online_count` is the visible counterpart's
-        // presence plus the caller's.
-        if me_online.is_none() {
-            me_online = Some(chat.online_count - i64::from(other_online) > 0);
-        }
-        if let Some(presence) = chat.counterpart_presence {
-            seen.insert(other, presence);
-        }
-    }
-    Ok((seen, me_online))
-}
-
 /// "4. 온라인 사용자 상태" `GET /chat/rooms/{room_id}/online-status/`: each
 /// member, online or not and when last seen, as far as their privacy lets
-/// the caller see it (Parley's domain shows presence per direct room's
-/// counterpart: a member the caller shares no direct room with shows
-/// offline, never seen). An online user's `last_seen` is now.
+/// the caller see it (a hidden member shows offline, never seen). An
+/// online user's `last_seen` is now.
 pub async fn online_status(
     state: web::Data<ApiState>,
     caller: CampusUser,
     path: web::Path<i64>,
 ) -> CampusResult<HttpResponse> {
-    let detail = chats::get_chat(&state.ctx, &caller, path.into_inner()).await?;
-    let (seen, me_online) = visible_presence(&state.ctx, &caller).await?;
-    let now = Utc::now();
-    let list: Vec<OnlineStatus> = detail
+    let room_id = path.into_inner();
+    let presence = presence::members_presence(&state.ctx, &caller, room_id).await?;
+    let detail = chats::get_chat(&state.ctx, &caller, room_id).await?;
+    let names: HashMap<i64, String> = detail
         .members
         .iter()
-        .map(|m| {
-            let presence = if m.user_id == caller.user_id {
-                me_online.map(|is_online| CounterpartPresence {
-                    is_online,
-                    last_seen_at: None,
-                })
-            } else {
-                seen.get(&m.user_id).copied()
-            };
+        .map(|m| (m.user_id, display_name(&m.name, m.nickname.as_deref())))
+        .collect();
+    let now = Utc::now();
+    let list: Vec<OnlineStatus> = presence
+        .into_iter()
+        .map(|(user_id, presence)| {
             let is_online = presence.is_some_and(|p| p.is_online);
             let last_seen = if is_online {
                 Some(now)
@@ -194,8 +161,8 @@ pub async fn online_status(
                 presence.and_then(|p| p.last_seen_at)
             };
             OnlineStatus {
-                user_id: m.user_id,
-                user_name: display_name(&m.name, m.nickname.as_deref()),
+                user_id,
+                user_name: names.get(&user_id).cloned().unwrap_or_default(),
                 is_online,
                 last_seen: last_seen.map(time),
             }
