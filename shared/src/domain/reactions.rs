@@ -67,6 +67,32 @@ pub async fn toggle_reaction(
     message_id: i64,
     req: &ReactionToggleRequest,
 ) -> AppResult<MessageReactions> {
+    change_reaction(ctx, auth, message_id, req, ReactionChange::Toggle).await
+}
+
+/// What [`change_reaction`] does with the caller's reaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReactionChange {
+    /// Adds it, or takes it back ([`toggle_reaction`]).
+    Toggle,
+    /// Adds it; already there, nothing changes (seed 000's `POST …/react`).
+    Add,
+    /// Takes it back; not there, nothing changes (seed 000's `DELETE …/react`).
+    Remove,
+}
+
+/// Changes the caller's `emoji` on the message as `change` says, under the
+/// rules of [`toggle_reaction`]; a change that changes nothing is logged
+/// and heard by no one.
+///
+/// Errors: as [`toggle_reaction`].
+pub async fn change_reaction(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    message_id: i64,
+    req: &ReactionToggleRequest,
+    change: ReactionChange,
+) -> AppResult<MessageReactions> {
     let emoji = req.emoji.trim();
     if emojis::get(emoji).is_none() {
         return Err(AppError::validation(
@@ -85,7 +111,22 @@ pub async fn toggle_reaction(
         {
             return Err(blocks::blocked());
         }
-        let added = Reaction::toggle(conn, message.id, me, emoji).await?;
+        let had = Reaction::mine(conn, &[message.id], me)
+            .await?
+            .remove(&message.id)
+            .unwrap_or_default()
+            .iter()
+            .any(|e| e == emoji);
+        let unchanged = match change {
+            ReactionChange::Toggle => false,
+            ReactionChange::Add => had,
+            ReactionChange::Remove => !had,
+        };
+        let added = if unchanged {
+            had
+        } else {
+            Reaction::toggle(conn, message.id, me, emoji).await?
+        };
         let counts = Reaction::counts(conn, &[message.id])
             .await?
             .remove(&message.id)
@@ -94,6 +135,9 @@ pub async fn toggle_reaction(
             .await?
             .remove(&message.id)
             .unwrap_or_default();
+        if unchanged {
+            return Ok((None, MessageReactions { counts, mine }));
+        }
         let updated = DomainEvent::ReactionsUpdated {
             message_id: message.id,
             user_id: me,
@@ -102,8 +146,10 @@ pub async fn toggle_reaction(
             reactions: counts.clone(),
         };
         let event = event::record(conn, chat.id, |_| updated).await?;
-        Ok((event, MessageReactions { counts, mine }))
+        Ok((Some(event), MessageReactions { counts, mine }))
     })?;
-    live::publish_logged(&ctx.bus, vec![event]).await;
+    if let Some(event) = event {
+        live::publish_logged(&ctx.bus, vec![event]).await;
+    }
     Ok(reactions)
 }

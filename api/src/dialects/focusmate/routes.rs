@@ -10,7 +10,7 @@ use parley_shared::domain::chats::{self, ChatCreateRequest};
 use parley_shared::domain::history::{self, ListMessagesQuery};
 use parley_shared::domain::kinds::{ChatType, MessageType};
 use parley_shared::domain::messages::{self, MessageCreateRequest};
-use parley_shared::domain::reactions::{self, ReactionToggleRequest};
+use parley_shared::domain::reactions::{self, ReactionChange, ReactionToggleRequest};
 use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
 use parley_shared::domain::search::{self, MessageSearchQuery};
 use parley_shared::domain::threads::{self, ThreadQuery};
@@ -377,12 +377,13 @@ async fn reaction(
         .to_owned();
     let room = room_id(&path.0)?;
     let id = message_in(&state.ctx, caller, room, &path.1).await?;
-    let current = reactions::list_reactions(&state.ctx, caller, id).await?;
-    let now = if current.mine.contains(&emoji) == on {
-        current
+    let change = if on {
+        ReactionChange::Add
     } else {
-        reactions::toggle_reaction(&state.ctx, caller, id, &ReactionToggleRequest { emoji }).await?
+        ReactionChange::Remove
     };
+    let request = ReactionToggleRequest { emoji };
+    let now = reactions::change_reaction(&state.ctx, caller, id, &request, change).await?;
     Ok(HttpResponse::Ok().json(json!({
         "message": if on { "Reaction added" } else { "Reaction removed" },
         "reactions": reaction_list(&now.counts, &now.mine, caller.user_id),
