@@ -7,6 +7,7 @@
 //! published after commit. The REST handlers and the socket's `send` frame
 //! both call [`send_message`].
 
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
 use crate::domain::blocks;
@@ -355,6 +356,8 @@ pub async fn edit_message(
 /// `DELETE /messages/{id}?for_all=`: `for_all = true` deletes for everyone
 /// (the sender, or a chat owner / admin) and leaves a tombstone; otherwise
 /// hides the message for the caller only. Deleting twice is not an error.
+/// Answers when the message was deleted for everyone (`None` for a delete
+/// for me).
 ///
 /// Errors: 404 `message_not_found`; 403 `not_a_member` /
 /// `cannot_delete_for_all`.
@@ -363,14 +366,14 @@ pub async fn delete_message(
     auth: &AuthContext,
     message_id: i64,
     for_all: bool,
-) -> AppResult<()> {
+) -> AppResult<Option<DateTime<Utc>>> {
     let me = auth.user_id;
     let mut conn = ctx.db.get().await?;
-    let (chat_id, event) = crate::transaction!(conn, async |conn| {
+    let (chat_id, event, deleted_at) = crate::transaction!(conn, async |conn| {
         let (message, chat, member) = visible_message(conn, message_id, me, true).await?;
         if !for_all {
             Message::hide_for(conn, message.id, me).await?;
-            return Ok((chat.id, None));
+            return Ok((chat.id, None, None));
         }
         if message.sender_id != Some(me)
             && !permissions::allows(chat.chat_type, member.role, Action::DeleteOthersMessage)
@@ -381,15 +384,15 @@ pub async fn delete_message(
             ));
         }
         if message.deleted_at.is_some() {
-            return Ok((chat.id, None));
+            return Ok((chat.id, None, message.deleted_at));
         }
-        Message::delete_for_all(conn, message.id).await?;
+        let deleted = Message::delete_for_all(conn, message.id).await?;
         event::redact_message(conn, &message).await?;
         let event = event::record(conn, chat.id, |_| DomainEvent::MessageDeleted {
             message_id: message.id,
         })
         .await?;
-        Ok((chat.id, Some(event)))
+        Ok((chat.id, Some(event), deleted.deleted_at))
     })?;
     match event {
         Some(event) => live::publish_logged(&ctx.bus, vec![event]).await,
@@ -402,5 +405,5 @@ pub async fn delete_message(
         }
         None => {}
     }
-    Ok(())
+    Ok(deleted_at)
 }

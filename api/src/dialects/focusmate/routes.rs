@@ -13,7 +13,6 @@ use parley_shared::domain::messages::{self, MessageCreateRequest};
 use parley_shared::domain::reactions::{self, ReactionChange, ReactionToggleRequest};
 use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
 use parley_shared::domain::search::{self, MessageSearchQuery};
-use parley_shared::domain::threads::{self, ThreadQuery};
 use parley_shared::domain::validate;
 use parley_shared::domain::views::ChatView;
 use parley_shared::wire::native::render;
@@ -40,7 +39,6 @@ pub(super) fn room_id(text: &str) -> AppResult<i64> {
 /// then the message, which must be the room's (404 otherwise, also for a
 /// message of a room the caller is not in).
 async fn message_in(ctx: &AppContext, auth: &AuthContext, room: i64, text: &str) -> AppResult<i64> {
-    chats::get_chat(ctx, auth, room).await?;
     let id = ids::decode(Kind::Message, text).ok_or_else(message_not_found)?;
     history::require_in_chat(ctx, auth, room, id).await?;
     Ok(id)
@@ -258,14 +256,9 @@ pub async fn delete(
 ) -> FocusResult<HttpResponse> {
     let room = room_id(&path.0)?;
     let id = message_in(&state.ctx, &caller, room, &path.1).await?;
-    messages::delete_message(&state.ctx, &caller, id, true).await?;
-    // The tombstone's last change is its deletion.
-    let deleted_at = threads::thread(&state.ctx, &caller, id, ThreadQuery { limit: Some(1) })
-        .await
-        .ok()
-        .and_then(|views| views.into_iter().next())
-        .filter(|v| v.message.deleted)
-        .map_or_else(Utc::now, |v| v.message.updated_at);
+    let deleted_at = messages::delete_message(&state.ctx, &caller, id, true)
+        .await?
+        .unwrap_or_else(Utc::now);
     Ok(HttpResponse::Ok().json(json!({
         "message_id": ids::message(id),
         "is_deleted": true,
@@ -359,8 +352,8 @@ pub async fn unreact(
     reaction(&state, &caller, &path, &query, false).await
 }
 
-/// Puts the caller's `emoji` on the message (`on`) or off it, through the
-/// native toggle, which runs only when it changes something.
+/// Puts the caller's `emoji` on the message (`on`) or off it; nothing
+/// changes when it already is.
 async fn reaction(
     state: &ApiState,
     caller: &FocusUser,
