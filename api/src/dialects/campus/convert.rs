@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use parley_shared::domain::events::{MemberSnapshot, MessageSnapshot};
-use parley_shared::domain::kinds::{ChatType, MemberRole, MessageType};
+use parley_shared::domain::kinds::{ChatType, MessageType};
 use parley_shared::domain::media::ALLOWED_TYPES;
 use parley_shared::domain::views::ChatView;
 use parley_shared::{AppError, AppResult};
@@ -111,16 +111,6 @@ pub fn display_name(name: &str, nickname: Option<&str>) -> String {
         .to_owned()
 }
 
-/// Who made the room, as far as the views say: the owner among `members`,
-/// or the caller when they own it (a private chat has no owner: `null`).
-pub fn created_by(chat: &ChatView, members: &[MemberSnapshot], me: i64) -> Option<i64> {
-    members
-        .iter()
-        .find(|m| m.role == MemberRole::Owner)
-        .map(|m| m.user_id)
-        .or_else(|| (chat.row.my_role == MemberRole::Owner).then_some(me))
-}
-
 /// When the room last changed, as the list shows it: its last message,
 /// else its creation.
 fn updated_at(chat: &ChatView) -> DateTime<Utc> {
@@ -145,12 +135,12 @@ pub struct Room {
 }
 
 impl Room {
-    pub fn new(chat: &ChatView, created_by: Option<i64>) -> Self {
+    pub fn new(chat: &ChatView) -> Self {
         Room {
             room_id: chat.row.id,
             room_name: chat.display_title.clone(),
             room_type: room_type(chat.row.chat_type),
-            created_by,
+            created_by: chat.row.created_by,
             is_active: true,
             created_at: time(chat.row.created_at),
             updated_at: time(updated_at(chat)),
@@ -184,14 +174,14 @@ pub struct RoomDetail {
 }
 
 impl RoomDetail {
-    pub fn new(chat: &ChatView, created_by: Option<i64>) -> Self {
+    pub fn new(chat: &ChatView) -> Self {
         RoomDetail {
             room_id: chat.row.id,
             room_name: chat.display_title.clone(),
             room_type: room_type(chat.row.chat_type),
             room_description: chat.row.description.clone(),
             max_participants: None,
-            created_by,
+            created_by: chat.row.created_by,
             is_active: true,
             created_at: time(chat.row.created_at),
             updated_at: time(updated_at(chat)),

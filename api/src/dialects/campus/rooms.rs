@@ -1,13 +1,14 @@
 //! Seed 001's rooms ("채팅방 관리" 1–4): each converts the request, calls
 //! the domain operation the native API calls, and converts the answer back.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use parley_shared::domain::chats::{self, ChatCreateRequest};
 use parley_shared::domain::kinds::ChatType;
 use parley_shared::domain::members;
 
 use super::convert::{
-    CreateRoom, Participant, Participants, Room, RoomDetail, RoomList, created_by, parse_room_type,
+    CreateRoom, Participant, Participants, Room, RoomDetail, RoomList, parse_room_type,
 };
 use super::error::{CampusResult, CampusUser};
 use crate::extract::parse_json;
@@ -20,7 +21,7 @@ pub async fn list(state: web::Data<ApiState>, caller: CampusUser) -> CampusResul
     let rooms: Vec<Room> = chats
         .iter()
         .filter(|c| !c.row.is_saved)
-        .map(|c| Room::new(c, created_by(c, &[], caller.user_id)))
+        .map(Room::new)
         .collect();
     Ok(HttpResponse::Ok().json(RoomList {
         total_count: rooms.len(),
@@ -59,12 +60,12 @@ pub async fn create(
         member_ids: others,
     };
     let (chat, created) = chats::create_chat(&state.ctx, &caller, request).await?;
-    if created {
-        Ok(HttpResponse::Created().json(Room::new(&chat, Some(caller.user_id))))
+    let status = if created {
+        StatusCode::CREATED
     } else {
-        let by = created_by(&chat, &[], caller.user_id);
-        Ok(HttpResponse::Ok().json(Room::new(&chat, by)))
-    }
+        StatusCode::OK
+    };
+    Ok(HttpResponse::build(status).json(Room::new(&chat)))
 }
 
 /// "3. 채팅방 정보 조회" `GET /chat/rooms/{room_id}/`.
@@ -74,8 +75,7 @@ pub async fn detail(
     path: web::Path<i64>,
 ) -> CampusResult<HttpResponse> {
     let detail = chats::get_chat(&state.ctx, &caller, path.into_inner()).await?;
-    let by = created_by(&detail.chat, &detail.members, caller.user_id);
-    Ok(HttpResponse::Ok().json(RoomDetail::new(&detail.chat, by)))
+    Ok(HttpResponse::Ok().json(RoomDetail::new(&detail.chat)))
 }
 
 /// "4. 채팅방 참여자 목록" `GET /chat/rooms/{room_id}/participants/`, in

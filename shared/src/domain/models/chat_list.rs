@@ -34,6 +34,9 @@ pub struct ChatListRow {
     pub pinned_message_id: Option<i64>,
     #[diesel(sql_type = BigInt)]
     pub last_seq: i64,
+    /// Who made the chat (`None` once their account is deleted).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub created_by: Option<i64>,
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
     #[diesel(sql_type = Text)]
@@ -92,7 +95,7 @@ pub struct ChatListFilter {
 // so they cannot drift (ARCHITECTURE §2).
 const CHAT_LIST_SQL: &str = r#"
 SELECT c.id, c.public_id, c.type AS chat_type, c.title, c.description, c.avatar_url, c.handle,
-       c.is_public, c.pinned_message_id, c.last_seq, c.created_at,
+       c.is_public, c.pinned_message_id, c.last_seq, c.created_by, c.created_at,
        m.role AS my_role, m.archived, m.pinned,
        COALESCE(c.private_key LIKE 'saved:%', FALSE) AS is_saved,
        (SELECT count(*) FROM chat_members cm WHERE cm.chat_id = c.id) AS members_count,
