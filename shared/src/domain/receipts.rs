@@ -106,6 +106,33 @@ pub async fn update_status(
     })
 }
 
+/// Reads the whole chat: the caller's read position moves to the newest
+/// message they can see (the "mark as read" of seeds 000–002), as
+/// [`update_status`] moves it. `None` in a chat without such a message.
+///
+/// Errors: 404 `chat_not_found`; 403 `not_a_member`.
+pub async fn read_all(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+) -> AppResult<Option<StatusPositions>> {
+    let newest = {
+        let mut conn = ctx.db.get().await?;
+        let (_, member) = require_member(&mut conn, chat_id, auth.user_id).await?;
+        let viewer = Some((auth.user_id, member.cleared_before_message_id));
+        Message::recent(&mut conn, chat_id, viewer, 1).await?.pop()
+    };
+    let Some(message) = newest else {
+        return Ok(None);
+    };
+    let request = StatusUpdateRequest {
+        chat_id,
+        message_id: message.id,
+        status: ReceiptKind::MessageRead,
+    };
+    Ok(Some(update_status(ctx, auth, &request).await?))
+}
+
 diesel::define_sql_function! {
     /// PostgreSQL's `GREATEST(a, b)`.
     fn greatest(a: diesel::sql_types::BigInt, b: diesel::sql_types::BigInt) -> diesel::sql_types::BigInt;

@@ -7,7 +7,7 @@ use parley_shared::domain::chats;
 use parley_shared::domain::history;
 use parley_shared::domain::kinds::MessageType;
 use parley_shared::domain::messages::{self, MessageCreateRequest};
-use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
+use parley_shared::domain::receipts;
 use parley_shared::domain::search::{self, MessageSearchQuery};
 use parley_shared::domain::uploads::{self, IncomingFile};
 use parley_shared::{AppContext, AppError, AppResult};
@@ -243,20 +243,10 @@ pub async fn read(
     path: web::Path<i64>,
 ) -> CampusResult<HttpResponse> {
     let room_id = path.into_inner();
-    let detail = chats::get_chat(&state.ctx, &caller, room_id).await?;
-    let mut last_read_message_id = None;
-    if let Some(message_id) = detail.chat.row.last_message_id {
-        let request = StatusUpdateRequest {
-            chat_id: room_id,
-            message_id,
-            status: ReceiptKind::MessageRead,
-        };
-        let positions = receipts::update_status(&state.ctx, &caller, &request).await?;
-        last_read_message_id = Some(positions.last_read_message_id);
-    }
+    let positions = receipts::read_all(&state.ctx, &caller, room_id).await?;
     Ok(HttpResponse::Ok().json(ReadAnswer {
         room_id,
-        last_read_message_id,
+        last_read_message_id: positions.map(|p| p.last_read_message_id),
     }))
 }
 

@@ -11,7 +11,7 @@ use parley_shared::domain::history::{self, ListMessagesQuery};
 use parley_shared::domain::kinds::{ChatType, MessageType};
 use parley_shared::domain::messages::{self, MessageCreateRequest};
 use parley_shared::domain::reactions::{self, ReactionChange, ReactionToggleRequest};
-use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
+use parley_shared::domain::receipts;
 use parley_shared::domain::search::{self, MessageSearchQuery};
 use parley_shared::domain::validate;
 use parley_shared::domain::views::ChatView;
@@ -314,19 +314,7 @@ pub async fn read(
     caller: FocusUser,
     path: web::Path<String>,
 ) -> FocusResult<HttpResponse> {
-    let detail = chats::get_chat(&state.ctx, &caller, room_id(&path)?).await?;
-    if let Some(message_id) = detail.chat.row.last_message_id {
-        receipts::update_status(
-            &state.ctx,
-            &caller,
-            &StatusUpdateRequest {
-                chat_id: detail.chat.row.id,
-                message_id,
-                status: ReceiptKind::MessageRead,
-            },
-        )
-        .await?;
-    }
+    receipts::read_all(&state.ctx, &caller, room_id(&path)?).await?;
     Ok(HttpResponse::Ok().json(json!({"message": "Marked as read"})))
 }
 

@@ -9,7 +9,7 @@ use parley_shared::domain::chats::{self, ChatCreateRequest};
 use parley_shared::domain::history::{self, ListMessagesQuery};
 use parley_shared::domain::kinds::ChatType;
 use parley_shared::domain::messages::{self, MessageCreateRequest};
-use parley_shared::domain::receipts::{self, ReceiptKind, StatusUpdateRequest};
+use parley_shared::domain::receipts;
 use parley_shared::domain::users;
 use parley_shared::domain::views::ChatView;
 use parley_shared::{AppContext, AppError};
@@ -106,18 +106,7 @@ pub async fn read(
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let chat = conversation(&state.ctx, &caller, path.into_inner()).await?;
-    if let Some(message_id) = chat.row.last_message_id {
-        receipts::update_status(
-            &state.ctx,
-            &caller,
-            &StatusUpdateRequest {
-                chat_id: chat.row.id,
-                message_id,
-                status: ReceiptKind::MessageRead,
-            },
-        )
-        .await?;
-    }
+    receipts::read_all(&state.ctx, &caller, chat.row.id).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
