@@ -19,8 +19,10 @@ use crate::domain::live;
 use crate::domain::models::chat::{MemberChanges, NewChatMember};
 use crate::domain::models::{Chat, ChatMember, ChatType, MemberRole, event};
 use crate::domain::permissions::{self, Action};
+use crate::domain::presence::visible_presence;
 use crate::domain::users;
 use crate::domain::validate;
+use crate::domain::views::CounterpartPresence;
 
 /// `{ "user_id": 123 }` for `POST /chats/{id}/members`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -336,4 +338,40 @@ pub async fn set_nickname(
     })?;
     live::publish_logged(&ctx.bus, event.into_iter().collect()).await;
     Ok(member)
+}
+
+/// The presence of each member of `chat_id` as the caller may see it
+/// (seed 004 §3.7: their `privacy_last_seen`, blocks either way), the
+/// caller's own included; `None` for a member whose presence is hidden from
+/// the caller. In the chat's member order.
+///
+/// Errors: 404 `chat_not_found`; 403 `not_a_member`.
+pub async fn members_presence(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+) -> AppResult<Vec<(i64, Option<CounterpartPresence>)>> {
+    let mut conn = ctx.db.get().await?;
+    require_member(&mut conn, chat_id, auth.user_id).await?;
+    let members: Vec<i64> = ChatMember::with_users(&mut conn, chat_id)
+        .await?
+        .into_iter()
+        .map(|(m, _, _)| m.user_id)
+        .collect();
+    let view = visible_presence(ctx, &mut conn, auth.user_id, &members).await?;
+    let me = CounterpartPresence {
+        is_online: view.viewer_online,
+        last_seen_at: None,
+    };
+    Ok(members
+        .into_iter()
+        .map(|id| {
+            let presence = if id == auth.user_id {
+                Some(me)
+            } else {
+                view.visible.get(&id).copied()
+            };
+            (id, presence)
+        })
+        .collect())
 }

@@ -9,12 +9,10 @@ use chrono::Utc;
 use diesel_async::AsyncPgConnection;
 
 use crate::domain::blocks;
-use crate::domain::caller::AuthContext;
-use crate::domain::chats::require_member;
 use crate::domain::context::AppContext;
 use crate::domain::error::AppResult;
 use crate::domain::live::LiveEvent;
-use crate::domain::models::{ChatMember, Privacy};
+use crate::domain::models::Privacy;
 use crate::domain::views::CounterpartPresence;
 use crate::infra::bus::Topic;
 
@@ -135,40 +133,4 @@ pub(crate) async fn visible_presence(
         );
     }
     Ok(view)
-}
-
-/// The presence of each member of `chat_id` as the caller may see it
-/// (seed 004 §3.7: their `privacy_last_seen`, blocks either way), the
-/// caller's own included; `None` for a member whose presence is hidden from
-/// the caller. In the chat's member order.
-///
-/// Errors: 404 `chat_not_found`; 403 `not_a_member`.
-pub async fn members_presence(
-    ctx: &AppContext,
-    auth: &AuthContext,
-    chat_id: i64,
-) -> AppResult<Vec<(i64, Option<CounterpartPresence>)>> {
-    let mut conn = ctx.db.get().await?;
-    require_member(&mut conn, chat_id, auth.user_id).await?;
-    let members: Vec<i64> = ChatMember::with_users(&mut conn, chat_id)
-        .await?
-        .into_iter()
-        .map(|(m, _, _)| m.user_id)
-        .collect();
-    let view = visible_presence(ctx, &mut conn, auth.user_id, &members).await?;
-    let me = CounterpartPresence {
-        is_online: view.viewer_online,
-        last_seen_at: None,
-    };
-    Ok(members
-        .into_iter()
-        .map(|id| {
-            let presence = if id == auth.user_id {
-                Some(me)
-            } else {
-                view.visible.get(&id).copied()
-            };
-            (id, presence)
-        })
-        .collect())
 }

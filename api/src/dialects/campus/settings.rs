@@ -10,7 +10,7 @@ use chrono::Utc;
 use parley_shared::domain::chat_info::{self, ChatSettingsUpdate};
 use parley_shared::domain::chat_prefs::{self, MuteRequest};
 use parley_shared::domain::views::{ChatSettings, NotificationSettings};
-use parley_shared::domain::{chats, presence};
+use parley_shared::domain::{chats, members};
 use serde::{Deserialize, Serialize};
 
 use super::convert::{display_name, time};
@@ -143,7 +143,7 @@ pub async fn online_status(
     path: web::Path<i64>,
 ) -> CampusResult<HttpResponse> {
     let room_id = path.into_inner();
-    let presence = presence::members_presence(&state.ctx, &caller, room_id).await?;
+    let presence = members::members_presence(&state.ctx, &caller, room_id).await?;
     let detail = chats::get_chat(&state.ctx, &caller, room_id).await?;
     let names: HashMap<i64, String> = detail
         .members
