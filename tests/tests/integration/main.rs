@@ -18,6 +18,7 @@ mod dialect_chatrooms;
 mod dialect_chatrooms_socket;
 mod dialect_focusmate;
 mod dialect_school;
+mod dialects_together;
 mod e2e;
 mod emails;
 mod failover;
