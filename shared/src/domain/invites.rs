@@ -16,7 +16,7 @@ use crate::domain::emails::{hash_token, random_token};
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::live;
 use crate::domain::members::{insert_member, require_allowed, require_group};
-use crate::domain::models::{Chat, ChatMember};
+use crate::domain::models::{Chat, ChatMember, MemberRole};
 use crate::domain::permissions::Action;
 use crate::domain::views::ChatView;
 use crate::infra::schema::invite_links;
@@ -248,7 +248,8 @@ pub async fn join_by_invite(
                 "This invite link has been used as many times as it allows.",
             ));
         }
-        let (_, event) = insert_member(conn, link.chat_id, auth.user_id).await?;
+        let (_, event) =
+            insert_member(conn, link.chat_id, auth.user_id, MemberRole::Member).await?;
         Ok((link.chat_id, Some(event)))
     })?;
     if let Some(event) = event {

@@ -24,10 +24,15 @@ use crate::domain::users;
 use crate::domain::validate;
 use crate::domain::views::CounterpartPresence;
 
-/// `{ "user_id": 123 }` for `POST /chats/{id}/members`.
+/// `{ "user_id": 123, "role": "admin" }` for `POST /chats/{id}/members`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct AddMemberRequest {
     pub user_id: i64,
+    /// The new member's role: `member` when absent. Any other takes the
+    /// right to change roles (the owner); `owner` is refused (a chat is
+    /// handed over with the role endpoint). Seed 003 §1.3 adds with a role.
+    #[serde(default)]
+    pub role: Option<MemberRole>,
 }
 
 /// `{ "role": "admin" }` for `PATCH /chats/{id}/members/{user_id}/role`.
@@ -93,7 +98,7 @@ async fn append_left(
     .await?)
 }
 
-/// Makes `user_id` a plain member of `chat_id` and logs `member_joined`
+/// Makes `user_id` a member of `chat_id` with `role` and logs `member_joined`
 /// (its seq is where their history starts). Runs in the caller's
 /// transaction, after the chat's row is locked; publish the event to the
 /// chat and the new member after commit.
@@ -101,13 +106,14 @@ pub(crate) async fn insert_member(
     conn: &mut AsyncPgConnection,
     chat_id: i64,
     user_id: i64,
+    role: MemberRole,
 ) -> AppResult<(MemberSnapshot, LoggedEvent)> {
     ChatMember::insert_all(
         conn,
         &[NewChatMember {
             chat_id,
             user_id,
-            role: MemberRole::Member,
+            role,
         }],
     )
     .await?;
@@ -119,10 +125,12 @@ pub(crate) async fn insert_member(
 }
 
 /// `POST /chats/{id}/members`: an owner or admin adds a user to a group or
-/// channel.
+/// channel, as a plain member or (the owner only) with another role, in
+/// one transaction: a refused role adds nobody.
 ///
-/// Errors: 404 `chat_not_found` / `user_not_found`; 403 `not_a_member`,
-/// `not_chat_admin`, `private_chat`, `blocked` (a block between the two,
+/// Errors: 422 `role` (`owner`); 404 `chat_not_found` / `user_not_found`;
+/// 403 `not_a_member`, `not_chat_admin` (may not add, or may not give that
+/// role), `private_chat`, `blocked` (a block between the two,
 /// [`crate::domain::blocks`]), `group_invites_restricted` (the user's
 /// `privacy_group_invites`); 409 `already_member`.
 pub async fn add_member(
@@ -131,11 +139,21 @@ pub async fn add_member(
     chat_id: i64,
     req: &AddMemberRequest,
 ) -> AppResult<MemberSnapshot> {
+    let role = req.role.unwrap_or(MemberRole::Member);
+    if role == MemberRole::Owner {
+        return Err(AppError::validation(
+            "role",
+            "A member cannot be added as owner: add them, then hand the chat over.",
+        ));
+    }
     let mut conn = ctx.db.get().await?;
     let (member, event) = crate::transaction!(conn, async |conn| {
         let (chat, me) = require_member_locked(conn, chat_id, auth.user_id).await?;
         require_group(&chat)?;
         require_allowed(&chat, &me, Action::AddMember)?;
+        if role != MemberRole::Member {
+            require_allowed(&chat, &me, Action::ChangeRole)?;
+        }
         users::find_user(conn, req.user_id).await?;
         if blocks::between(conn, me.user_id, req.user_id).await? {
             return Err(blocks::blocked());
@@ -153,7 +171,7 @@ pub async fn add_member(
                 "This user is already a member.",
             ));
         }
-        insert_member(conn, chat_id, req.user_id).await
+        insert_member(conn, chat_id, req.user_id, role).await
     })?;
     live::publish_to_new_members(&ctx.bus, event, &[req.user_id], true).await;
     tracing::info!(

@@ -13,7 +13,7 @@ use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::live;
 use crate::domain::members::insert_member;
-use crate::domain::models::{Chat, ChatMember, ChatType};
+use crate::domain::models::{Chat, ChatMember, ChatType, MemberRole};
 use crate::domain::search_tokens::{prefix_tsquery, query_tokens};
 use crate::domain::validate;
 use crate::domain::views::{ChatView, PublicChat};
@@ -107,7 +107,7 @@ pub async fn join(ctx: &AppContext, auth: &AuthContext, chat_id: i64) -> AppResu
         {
             return Ok(None);
         }
-        let (_, event) = insert_member(conn, chat_id, auth.user_id).await?;
+        let (_, event) = insert_member(conn, chat_id, auth.user_id, MemberRole::Member).await?;
         Ok(Some(event))
     })?;
     if let Some(event) = event {

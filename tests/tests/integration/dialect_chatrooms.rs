@@ -367,6 +367,39 @@ async fn a_chatrooms_client_is_refused_in_its_own_error_body() {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "another's name in the room");
+    // An admin may add participants but only the owner gives roles: an
+    // add with a role is refused whole, and adds nobody.
+    let (status, body) = api
+        .patch_json(
+            &format!("{P}/api/chatrooms/{room_id}/participants/{}/role", c.id),
+            tok(&a),
+            &json!({"role": "admin"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = api
+        .post(
+            &format!("{P}/api/chatrooms/{room_id}/participants"),
+            tok(&c),
+            &json!({"userId": sid(&outsider), "role": "sub-admin"}),
+        )
+        .await;
+    assert_eq!(
+        (status, is_error(&body, "not_chat_admin")),
+        (StatusCode::FORBIDDEN, true),
+        "{body}"
+    );
+    let (_, members) = api
+        .get(&format!("/api/v1/chats/{room_id}/members"), tok(&a))
+        .await;
+    let ids: Vec<&Value> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["user_id"])
+        .collect();
+    assert!(!ids.contains(&&json!(outsider.id)), "{members}");
+    assert_eq!(ids.len(), 3, "{members}");
     // Nothing changed: the room keeps its name and one message.
     let (_, detail) = api.get(&format!("/api/v1/chats/{room_id}"), tok(&a)).await;
     assert_eq!(detail["title"], "Refusals", "{detail}");

@@ -192,6 +192,97 @@ async fn role_rules_for_removal_and_private_chats() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
+/// An add with a role is one change: the owner gives any role but
+/// `owner`; an admin, who may add, may not give a role, and then nobody is
+/// added.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_is_added_with_a_role_only_by_the_owner() {
+    let app = TestApp::spawn().await;
+    let owner = app.api.register_and_login("bogdan").await;
+    let admin = app.api.register_and_login("vera").await;
+    let first = app.api.register_and_login("gleb").await;
+    let second = app.api.register_and_login("dina").await;
+    let chat = app.api.group(&owner, &[&admin]).await;
+    let path = format!("/api/v1/chats/{chat}/members");
+    let with_role = |user: &TestUser, role: &str| json!({"user_id": user.id, "role": role});
+
+    let (status, added) = app
+        .api
+        .post(
+            &path,
+            Some(&owner.access_token),
+            &with_role(&admin, "admin"),
+        )
+        .await;
+    assert_eq!(
+        (status, &added["code"]),
+        (StatusCode::CONFLICT, &json!("already_member"))
+    );
+    let (status, body) = app
+        .api
+        .patch_json(
+            &format!("{path}/{}/role", admin.id),
+            Some(&owner.access_token),
+            &json!({"role": "admin"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, added) = app
+        .api
+        .post(
+            &path,
+            Some(&owner.access_token),
+            &with_role(&first, "moderator"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    assert_eq!(added["role"], "moderator");
+
+    let (status, err) = app
+        .api
+        .post(
+            &path,
+            Some(&admin.access_token),
+            &with_role(&second, "moderator"),
+        )
+        .await;
+    assert_eq!(
+        (status, &err["code"]),
+        (StatusCode::FORBIDDEN, &json!("not_chat_admin"))
+    );
+    let (status, err) = app
+        .api
+        .post(
+            &path,
+            Some(&owner.access_token),
+            &with_role(&second, "owner"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    let (_, members) = app.api.get(&path, Some(&owner.access_token)).await;
+    let roles: Vec<(i64, &str)> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["user_id"].as_i64().unwrap(), m["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            (owner.id, "owner"),
+            (admin.id, "admin"),
+            (first.id, "moderator")
+        ],
+        "the refused adds added nobody"
+    );
+    // Without a role an admin adds a plain member.
+    let (status, added) = add(&app.api, &admin, chat, &second).await;
+    assert_eq!(
+        (status, &added["role"]),
+        (StatusCode::CREATED, &json!("member"))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_who_leaves_hands_the_chat_on() {
     let app = TestApp::spawn().await;

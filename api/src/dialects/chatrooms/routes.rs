@@ -8,7 +8,7 @@ use parley_shared::domain::chat_delete::{self, DeleteChatQuery};
 use parley_shared::domain::chat_info::{self, TitleRequest};
 use parley_shared::domain::chats::{self, ChatCreateRequest};
 use parley_shared::domain::history;
-use parley_shared::domain::kinds::{ChatType, MemberRole, ReceiptKind};
+use parley_shared::domain::kinds::{ChatType, ReceiptKind};
 use parley_shared::domain::members::{self, AddMemberRequest, NicknameRequest, RoleRequest};
 use parley_shared::domain::messages::{self, MessageCreateRequest};
 use parley_shared::domain::reactions::{self, ReactionToggleRequest};
@@ -116,10 +116,13 @@ pub async fn add_participant(
     let room_id = id(&path, room_not_found)?;
     let user_id = id(&req.user_id, user_not_found)?;
     let role = req.role.as_deref().map(parse_role).transpose()?;
-    members::add_member(&state.ctx, &caller, room_id, &AddMemberRequest { user_id }).await?;
-    if let Some(role) = role.filter(|r| *r != MemberRole::Member) {
-        members::set_role(&state.ctx, &caller, room_id, user_id, &RoleRequest { role }).await?;
-    }
+    members::add_member(
+        &state.ctx,
+        &caller,
+        room_id,
+        &AddMemberRequest { user_id, role },
+    )
+    .await?;
     room(&state, &caller, room_id).await
 }
 
