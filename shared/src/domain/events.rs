@@ -78,6 +78,10 @@ pub struct AttachmentSnapshot {
     /// Where members download it (the API's download route; it checks
     /// membership and redirects to a short-lived storage URL).
     pub file_url: String,
+    /// The name the file was uploaded with (`""` in events logged before
+    /// names were kept).
+    #[serde(default)]
+    pub file_name: String,
     pub file_type: String,
     pub file_size: i64,
     /// Voice and audio: the waveform's points.

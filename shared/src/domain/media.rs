@@ -356,6 +356,7 @@ pub async fn attach(
                 object_key: key.clone(),
                 file_type: upload.file_type.clone(),
                 file_size: upload.file_size,
+                file_name: upload.file_name.clone(),
                 waveform: req
                     .waveform_points
                     .as_ref()

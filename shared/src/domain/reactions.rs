@@ -4,10 +4,13 @@
 //! hears `reactions_updated` (logged, with its `seq`) carrying the message's
 //! counts after it.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 
 use crate::domain::blocks;
 use crate::domain::caller::AuthContext;
+use crate::domain::chats::require_member;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::{DomainEvent, ReactionCount};
@@ -52,6 +55,33 @@ pub async fn list_reactions(
         .remove(&message.id)
         .unwrap_or_default();
     Ok(MessageReactions { counts, mine })
+}
+
+/// Who reacted, per message id, per emoji: the users in the order they
+/// reacted.
+pub type Reactors = HashMap<i64, HashMap<String, Vec<i64>>>;
+
+/// Who reacted to each of `message_ids` in `chat_id`, for a member (seed
+/// 000's `reactions[].users`; every member may see who reacted). Messages
+/// of other chats, and those the caller cleared from their history, are
+/// left out.
+///
+/// Errors: 404 `chat_not_found`; 403 `not_a_member`.
+pub async fn who_reacted(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+    message_ids: &[i64],
+) -> AppResult<Reactors> {
+    let mut conn = ctx.db.get().await?;
+    let (_, me) = require_member(&mut conn, chat_id, auth.user_id).await?;
+    Ok(Reaction::reactors(
+        &mut conn,
+        chat_id,
+        me.cleared_before_message_id,
+        message_ids,
+    )
+    .await?)
 }
 
 /// `POST /messages/{id}/reactions/toggle {emoji}`: adds the caller's

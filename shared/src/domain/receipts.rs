@@ -4,6 +4,7 @@
 //! positions (see [`crate::domain::models::chat::ChatListRow`]), so they follow
 //! exactly. Receipt events are ephemeral: they go over pub/sub, not the log.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
@@ -13,7 +14,7 @@ use crate::domain::chats::require_member;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::live::{self, LiveEvent};
-use crate::domain::models::Message;
+use crate::domain::models::{ChatMember, Message};
 use crate::infra::bus::Topic;
 use crate::infra::schema::chat_members;
 
@@ -131,6 +132,51 @@ pub async fn read_all(
         status: ReceiptKind::MessageRead,
     };
     Ok(Some(update_status(ctx, auth, &request).await?))
+}
+
+/// A member's read position as the caller may see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadMark {
+    pub user_id: i64,
+    /// The last message they read (`0`: none, or not shown).
+    pub last_read_message_id: i64,
+    /// That message's time: every message up to it is read. `None` when
+    /// nothing was read, or the position is not shown.
+    pub last_read_at: Option<DateTime<Utc>>,
+}
+
+/// Every member's read position in `chat_id`, in joining order (seed 001's
+/// participants' `last_read_at`). Others' positions show only while the
+/// chat's read receipts are on (the rule of the `message_read` events);
+/// the caller's own always shows.
+///
+/// Errors: 404 `chat_not_found`; 403 `not_a_member`.
+pub async fn read_marks(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+) -> AppResult<Vec<ReadMark>> {
+    let mut conn = ctx.db.get().await?;
+    let (chat, _) = require_member(&mut conn, chat_id, auth.user_id).await?;
+    let positions = ChatMember::read_positions(&mut conn, chat_id).await?;
+    Ok(positions
+        .into_iter()
+        .map(|(user_id, message_id, read_at)| {
+            if chat.read_receipts_enabled || user_id == auth.user_id {
+                ReadMark {
+                    user_id,
+                    last_read_message_id: message_id,
+                    last_read_at: read_at,
+                }
+            } else {
+                ReadMark {
+                    user_id,
+                    last_read_message_id: 0,
+                    last_read_at: None,
+                }
+            }
+        })
+        .collect())
 }
 
 diesel::define_sql_function! {

@@ -250,6 +250,7 @@ diesel::table! {
         file_size -> Int8,
         waveform -> Nullable<Jsonb>,
         created_at -> Timestamptz,
+        file_name -> Text,
     }
 }
 

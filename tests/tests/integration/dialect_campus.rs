@@ -96,6 +96,21 @@ fn form_type() -> String {
 }
 
 /// The messages of a page, `(status, page)`.
+/// `of`'s `last_read_at` in `room`'s participants, as `user` sees it.
+async fn last_read(api: &Api, user: &TestUser, room: i64, of: &TestUser) -> Value {
+    let (status, people) = api
+        .get(&format!("{P}/chat/rooms/{room}/participants/"), tok(user))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{people}");
+    people["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["user_id"] == of.id)
+        .unwrap_or_else(|| panic!("{} in {people}", of.id))["last_read_at"]
+        .clone()
+}
+
 async fn page(api: &Api, user: &TestUser, room: i64, query: &str) -> (StatusCode, Value) {
     api.get(
         &format!("{P}/chat/rooms/{room}/messages/{query}"),
@@ -339,6 +354,7 @@ async fn a_campus_client_uses_every_endpoint_across_two_replicas() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
     let (_, listed) = page(one, &a, group_id, "").await;
     assert_eq!(listed["total_count"], 1, "{listed}");
+    assert_eq!(listed["messages"][0]["file_name"], "photo.png", "{listed}");
 
     // 메시지 5: A reads the direct room.
     let (status, read) = one
@@ -358,6 +374,8 @@ async fn a_campus_client_uses_every_endpoint_across_two_replicas() {
         .find(|r| r["room_id"] == direct_id)
         .unwrap_or_else(|| panic!("{list}"));
     assert_eq!(entry["unread_count"], 0, "{list}");
+    // Everything up to the reply's time is read, as B sees it.
+    assert_eq!(last_read(two, &b, direct_id, &a).await, reply["created_at"]);
 
     // 고급 1: search, with the matched words as `highlight`.
     let greeting = send(one, &a, group_id, "안녕하세요! 반갑습니다").await;
@@ -426,6 +444,17 @@ async fn a_campus_client_uses_every_endpoint_across_two_replicas() {
     assert_eq!(muted["message_retention_days"], 30);
     let (_, for_a) = one.get(&settings, tok(&a)).await;
     assert_eq!(for_a["notification_enabled"], true, "mute is B's own");
+    // With read receipts off, C's reading shows to C alone.
+    let (status, read) = one
+        .post(
+            &format!("/chat/rooms/{group_id}/read/"),
+            tok(&c),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    assert!(is_local_time(&last_read(one, &c, group_id, &c).await));
+    assert_eq!(last_read(two, &a, group_id, &c).await, Value::Null);
     let (status, err) = two
         .put(&settings, tok(&b), &json!({"read_receipt_enabled": true}))
         .await;

@@ -235,22 +235,20 @@ async fn a_focus_mate_client_talks_across_two_replicas() {
             json!([{"emoji": "👍", "users": [sid(&b)], "count": 1}])
         );
     }
+    // Every member sees who reacted, in the order they did.
     let (_, both) = one.post(&react, tok(&a), &json!({})).await;
-    assert_eq!(both["reactions"][0]["count"], 2, "{both}");
+    let reacted = json!([{"emoji": "👍", "users": [sid(&b), sid(&a)], "count": 2}]);
+    assert_eq!(both["reactions"], reacted, "{both}");
     let (_, listed) = two
         .get(&format!("{P}/rooms/{room}/messages"), tok(&b))
         .await;
-    assert_eq!(
-        listed["messages"][0]["reactions"],
-        json!([{"emoji": "👍", "users": [sid(&b)], "count": 2}]),
-        "{listed}"
-    );
+    assert_eq!(listed["messages"][0]["reactions"], reacted, "{listed}");
     let (status, removed) = two.delete(&react, tok(&b)).await;
     assert_eq!(status, StatusCode::OK, "{removed}");
     assert_eq!(removed["message"], "Reaction removed");
     assert_eq!(
         removed["reactions"],
-        json!([{"emoji": "👍", "users": [], "count": 1}])
+        json!([{"emoji": "👍", "users": [sid(&a)], "count": 1}])
     );
 
     // Read; the list then shows nothing unread for B; search.

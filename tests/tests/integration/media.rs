@@ -112,6 +112,7 @@ async fn files_go_up_and_come_down(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(frame["message"]["attachments"][0]["id"], attachment["id"]);
+    assert_eq!(frame["message"]["attachments"][0]["file_name"], "cat.jpg");
     refused(
         "attaching it twice",
         attach(app, &alice, body).await,
@@ -124,6 +125,7 @@ async fn files_go_up_and_come_down(app: &TestApp) {
         .get(&format!("/api/v1/messages/{chat}"), tok(&bob))
         .await;
     assert_eq!(page[0]["attachments"][0]["file_type"], "image/jpeg");
+    assert_eq!(page[0]["attachments"][0]["file_name"], "cat.jpg");
     let (status, files) = api
         .get(
             &format!("/api/v1/media/chats/{chat}/attachments"),
@@ -175,6 +177,7 @@ async fn files_go_up_and_come_down(app: &TestApp) {
     assert_eq!(status, StatusCode::CREATED, "{copy}");
     assert_eq!(copy["type"], "voice");
     assert_eq!(copy["attachment_waveform"], json!([4, 7, 10, 9, 6]));
+    assert_eq!(copy["attachments"][0]["file_name"], "note.ogg");
     let (status, bytes) = download(
         app,
         &outsider,

@@ -210,20 +210,23 @@ pub struct Participant {
     pub user_id: i64,
     pub user_name: String,
     pub joined_at: String,
-    /// Parley's domain does not yet say when a member read: `null`.
+    /// The time of the last message the participant read (every message
+    /// up to it is read); `null` before any, or while the room's read
+    /// receipts are off (but for the caller's own).
     pub last_read_at: Option<String>,
     pub is_active: bool,
 }
 
 impl Participant {
-    pub fn new(room_id: i64, member: &MemberSnapshot) -> Self {
+    /// `member` of `room_id`, who read up to `last_read_at`.
+    pub fn new(room_id: i64, member: &MemberSnapshot, last_read_at: Option<DateTime<Utc>>) -> Self {
         Participant {
             id: member.id,
             room_id,
             user_id: member.user_id,
             user_name: display_name(&member.name, member.nickname.as_deref()),
             joined_at: time(member.joined_at),
-            last_read_at: None,
+            last_read_at: last_read_at.map(time),
             is_active: true,
         }
     }
@@ -257,9 +260,8 @@ pub struct CampusMessage {
 }
 
 impl CampusMessage {
-    /// `message` sent by `sender_name`; `file_name` when it is known (only
-    /// the send that uploaded the file knows it).
-    pub fn new(message: &MessageSnapshot, sender_name: String, file_name: Option<String>) -> Self {
+    /// `message` sent by `sender_name`; `file_*` describe its first file.
+    pub fn new(message: &MessageSnapshot, sender_name: String) -> Self {
         let file = message.attachments.first();
         CampusMessage {
             message_id: message.id,
@@ -269,7 +271,7 @@ impl CampusMessage {
             message_content: message.text.clone().unwrap_or_default(),
             message_type: message_type(message.message_type),
             file_url: file.map(|f| f.file_url.clone()),
-            file_name: file.and(file_name),
+            file_name: file.map(|f| f.file_name.clone()),
             file_size: file.map(|f| f.file_size),
             reply_to_message_id: message.reply_to_message_id,
             is_edited: message.edited_at.is_some(),

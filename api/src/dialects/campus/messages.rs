@@ -51,7 +51,7 @@ pub async fn page(
     // The domain answers oldest first; the document lists newest first.
     for view in views.iter().rev() {
         let sender = names.name(ctx, &caller, view.message.sender_id).await;
-        messages.push(CampusMessage::new(&view.message, sender, None));
+        messages.push(CampusMessage::new(&view.message, sender));
     }
     let shown = (page - 1).saturating_mul(size).saturating_add(size);
     Ok(HttpResponse::Ok().json(MessagePage {
@@ -141,7 +141,7 @@ async fn deliver(
             reply_to_message_id: out.reply_to_message_id,
         };
         let (view, _) = messages::send_message(ctx, caller.user_id, &request).await?;
-        return Ok(HttpResponse::Created().json(CampusMessage::new(&view.message, sender, None)));
+        return Ok(HttpResponse::Created().json(CampusMessage::new(&view.message, sender)));
     };
     let file_name = file.file_name.clone().unwrap_or_else(|| file.name.clone());
     let file_type = file_type(file.content_type.as_deref(), &file_name);
@@ -153,12 +153,12 @@ async fn deliver(
         reply_to_message_id: out.reply_to_message_id,
     };
     let incoming = IncomingFile {
-        file_name: file_name.clone(),
+        file_name,
         file_type,
         bytes: file.data,
     };
     let view = uploads::send_with_files(ctx, caller, &request, &[incoming]).await?;
-    Ok(HttpResponse::Created().json(CampusMessage::new(&view.message, sender, Some(file_name))))
+    Ok(HttpResponse::Created().json(CampusMessage::new(&view.message, sender)))
 }
 
 /// "2. 메시지 전송" `POST /chat/rooms/{room_id}/messages/`: a text or a
@@ -213,7 +213,7 @@ pub async fn edit(
     let mut names = message_in(ctx, &caller, room_id, message_id).await?;
     let view = messages::edit_message(ctx, &caller, message_id, &req.message_content).await?;
     let sender = names.name(ctx, &caller, view.message.sender_id).await;
-    Ok(HttpResponse::Ok().json(CampusMessage::new(&view.message, sender, None)))
+    Ok(HttpResponse::Ok().json(CampusMessage::new(&view.message, sender)))
 }
 
 /// "4. 메시지 삭제" `DELETE /chat/rooms/{room_id}/messages/{message_id}/`:

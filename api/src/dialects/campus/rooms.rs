@@ -1,11 +1,14 @@
 //! Seed 001's rooms ("채팅방 관리" 1–4): each converts the request, calls
 //! the domain operation the native API calls, and converts the answer back.
 
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use parley_shared::domain::chats::{self, ChatCreateRequest};
 use parley_shared::domain::kinds::ChatType;
 use parley_shared::domain::members;
+use parley_shared::domain::receipts::{self, ReadMark};
 
 use super::convert::{
     CreateRoom, Participant, Participants, Room, RoomDetail, RoomList, parse_room_type,
@@ -87,9 +90,17 @@ pub async fn participants(
 ) -> CampusResult<HttpResponse> {
     let room_id = path.into_inner();
     let members = members::list_members(&state.ctx, &caller, room_id).await?;
+    let read: HashMap<i64, ReadMark> = receipts::read_marks(&state.ctx, &caller, room_id)
+        .await?
+        .into_iter()
+        .map(|mark| (mark.user_id, mark))
+        .collect();
     let participants: Vec<Participant> = members
         .iter()
-        .map(|m| Participant::new(room_id, m))
+        .map(|m| {
+            let read_at = read.get(&m.user_id).and_then(|mark| mark.last_read_at);
+            Participant::new(room_id, m, read_at)
+        })
         .collect();
     Ok(HttpResponse::Ok().json(Participants {
         total_count: participants.len(),

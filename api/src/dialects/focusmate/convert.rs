@@ -3,6 +3,8 @@
 //! user ids decimal strings, times RFC 3339 in UTC with a `Z`
 //! (`2025-12-12T10:00:00Z`).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use parley_shared::domain::kinds::ChatType;
 use parley_shared::domain::views::ChatView;
@@ -224,10 +226,24 @@ pub fn message_field(field: &'static str, text: &str) -> AppResult<i64> {
 #[derive(Debug, Serialize)]
 pub struct Reaction {
     pub emoji: String,
-    /// Who reacted, as far as Parley tells one reader: the reader, when
-    /// they did (see docs/dialects.md).
+    /// Who reacted, in the order they did (empty in event frames).
     pub users: Vec<String>,
     pub count: i64,
+}
+
+impl Reaction {
+    /// `count` reactions with `emoji`, by the users `reactors` lists for it.
+    fn new(emoji: &str, count: i64, reactors: Option<&HashMap<String, Vec<i64>>>) -> Self {
+        let users = reactors
+            .and_then(|by_emoji| by_emoji.get(emoji))
+            .map(|users| users.iter().copied().map(ids::user).collect())
+            .unwrap_or_default();
+        Reaction {
+            emoji: emoji.to_owned(),
+            users,
+            count,
+        }
+    }
 }
 
 /// A file of a message.
@@ -235,6 +251,8 @@ pub struct Reaction {
 pub struct Attachment {
     /// The members-only download route (it redirects to the file).
     pub url: String,
+    /// The name it was uploaded with.
+    pub file_name: String,
     pub file_type: String,
     pub file_size: i64,
 }
@@ -258,15 +276,17 @@ pub struct Message {
 }
 
 impl Message {
-    /// A native message; `reader` is who reads it (REST answers know
-    /// whether the reader reacted; event frames, shared by every member,
-    /// do not).
-    pub fn new(message: &MessageRead, reader: Option<i64>) -> Self {
+    /// A native message; `reactors` says who reacted with each emoji (REST
+    /// answers:
+    /// [`who_reacted`](parley_shared::domain::reactions::who_reacted); event frames, shared by every
+    /// member, give `None` and list no users).
+    pub fn new(message: &MessageRead, reactors: Option<&HashMap<String, Vec<i64>>>) -> Self {
         let attachments: Vec<Attachment> = message
             .attachments
             .iter()
             .map(|a| Attachment {
                 url: a.file_url.clone(),
+                file_name: a.file_name.clone(),
                 file_type: a.file_type.clone(),
                 file_size: a.file_size,
             })
@@ -281,14 +301,7 @@ impl Message {
             reactions: message
                 .reactions
                 .iter()
-                .map(|r| Reaction {
-                    emoji: r.emoji.clone(),
-                    users: match (r.reacted, reader) {
-                        (Some(true), Some(me)) => vec![ids::user(me)],
-                        _ => Vec::new(),
-                    },
-                    count: r.count,
-                })
+                .map(|r| Reaction::new(&r.emoji, r.count, reactors))
                 .collect(),
             is_edited: message.edited_at.is_some(),
             is_deleted: message.deleted,
@@ -299,24 +312,15 @@ impl Message {
     }
 }
 
-/// The reactions of a message as one reader sees them (`counts` most used
-/// first; `mine` the emojis the reader reacted with).
+/// A message's reactions: `counts` most used first, each with who
+/// reacted (`reactors` of this message).
 pub fn reactions(
     counts: &[parley_shared::domain::events::ReactionCount],
-    mine: &[String],
-    me: i64,
+    reactors: Option<&HashMap<String, Vec<i64>>>,
 ) -> Vec<Reaction> {
     counts
         .iter()
-        .map(|r| Reaction {
-            emoji: r.emoji.clone(),
-            users: if mine.contains(&r.emoji) {
-                vec![ids::user(me)]
-            } else {
-                Vec::new()
-            },
-            count: r.count,
-        })
+        .map(|r| Reaction::new(&r.emoji, r.count, reactors))
         .collect()
 }
 

@@ -14,7 +14,7 @@ use parley_shared::domain::reactions::{self, ReactionChange, ReactionToggleReque
 use parley_shared::domain::receipts;
 use parley_shared::domain::search::{self, MessageSearchQuery};
 use parley_shared::domain::validate;
-use parley_shared::domain::views::ChatView;
+use parley_shared::domain::views::{ChatView, MessageView};
 use parley_shared::wire::native::render;
 use parley_shared::{AppContext, AppError, AppResult};
 use serde_json::json;
@@ -38,6 +38,22 @@ pub(super) fn room_id(text: &str) -> AppResult<i64> {
 /// A message id under its room: the room first (404 / 403 about it),
 /// then the message, which must be the room's (404 otherwise, also for a
 /// message of a room the caller is not in).
+/// `views` of `room` in seed 000's shape, each reaction with who reacted.
+async fn with_reactors<'a>(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    room: i64,
+    views: impl Iterator<Item = &'a MessageView>,
+) -> AppResult<Vec<Message>> {
+    let views: Vec<&MessageView> = views.collect();
+    let ids: Vec<i64> = views.iter().map(|v| v.message.id).collect();
+    let reactors = reactions::who_reacted(ctx, auth, room, &ids).await?;
+    Ok(views
+        .into_iter()
+        .map(|v| Message::new(&render::message_view(v), reactors.get(&v.message.id)))
+        .collect())
+}
+
 async fn message_in(ctx: &AppContext, auth: &AuthContext, room: i64, text: &str) -> AppResult<i64> {
     let id = ids::decode(Kind::Message, text).ok_or_else(message_not_found)?;
     history::require_in_chat(ctx, auth, room, id).await?;
@@ -169,10 +185,7 @@ pub async fn page(
         None => false,
     };
     let total = history::count_messages(ctx, &caller, room).await?;
-    let messages = views
-        .iter()
-        .map(|v| Message::new(&render::message_view(v), Some(caller.user_id)))
-        .collect();
+    let messages = with_reactors(ctx, &caller, room, views.iter()).await?;
     Ok(HttpResponse::Ok().json(Page {
         messages,
         total,
@@ -219,10 +232,8 @@ pub async fn send(
         reply_to_message_id: reply_to.or(thread),
     };
     let (view, _) = messages::send_message(&state.ctx, caller.user_id, &request).await?;
-    Ok(HttpResponse::Created().json(Message::new(
-        &render::message_view(&view),
-        Some(caller.user_id),
-    )))
+    // A new message has no reactions yet.
+    Ok(HttpResponse::Created().json(Message::new(&render::message_view(&view), None)))
 }
 
 /// `PATCH /rooms/{room_id}/messages/{message_id} {content}`: the sender's
@@ -295,11 +306,8 @@ pub async fn search_room(
     )
     .await?;
     let has_more = hits.len() as i64 > limit;
-    let messages: Vec<Message> = hits
-        .iter()
-        .take(limit as usize)
-        .map(|hit| Message::new(&render::message_view(&hit.view), Some(caller.user_id)))
-        .collect();
+    let views = hits.iter().take(limit as usize).map(|hit| &hit.view);
+    let messages = with_reactors(&state.ctx, &caller, room, views).await?;
     Ok(HttpResponse::Ok().json(Page {
         total: messages.len() as i64,
         messages,
@@ -365,8 +373,9 @@ async fn reaction(
     };
     let request = ReactionToggleRequest { emoji };
     let now = reactions::change_reaction(&state.ctx, caller, id, &request, change).await?;
+    let reactors = reactions::who_reacted(&state.ctx, caller, room, &[id]).await?;
     Ok(HttpResponse::Ok().json(json!({
         "message": if on { "Reaction added" } else { "Reaction removed" },
-        "reactions": reaction_list(&now.counts, &now.mine, caller.user_id),
+        "reactions": reaction_list(&now.counts, reactors.get(&id)),
     })))
 }

@@ -33,6 +33,8 @@ pub struct Attachment {
     pub file_size: i64,
     pub waveform: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
+    /// The name it was uploaded with.
+    pub file_name: String,
 }
 
 /// An attachment about to be inserted.
@@ -44,6 +46,7 @@ pub struct NewAttachment {
     pub file_type: String,
     pub file_size: i64,
     pub waveform: Option<serde_json::Value>,
+    pub file_name: String,
 }
 
 impl Upload {
@@ -114,6 +117,7 @@ impl Attachment {
         AttachmentSnapshot {
             id: self.id,
             file_url: format!("/api/v1/media/attachments/{}/content", self.id),
+            file_name: self.file_name.clone(),
             file_type: self.file_type.clone(),
             file_size: self.file_size,
             waveform_points: self
@@ -196,6 +200,7 @@ impl Attachment {
                     file_type: row.file_type,
                     file_size: row.file_size,
                     waveform: row.waveform,
+                    file_name: row.file_name,
                 },
             )
             .await?;

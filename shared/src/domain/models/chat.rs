@@ -468,4 +468,26 @@ impl ChatMember {
             .await?;
         Ok((read.unwrap_or(0), delivered.unwrap_or(0)))
     }
+
+    /// Each member's read position in `chat_id`, in joining order:
+    /// `(user_id, last_read_message_id, that message's created_at)`; the
+    /// time is `None` before anything was read (or once that message is
+    /// gone).
+    pub async fn read_positions(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+    ) -> QueryResult<Vec<(i64, i64, Option<DateTime<Utc>>)>> {
+        use crate::infra::schema::messages;
+        chat_members::table
+            .left_join(messages::table.on(messages::id.eq(chat_members::last_read_message_id)))
+            .filter(chat_members::chat_id.eq(chat_id))
+            .order(chat_members::id)
+            .select((
+                chat_members::user_id,
+                chat_members::last_read_message_id,
+                messages::created_at.nullable(),
+            ))
+            .load(conn)
+            .await
+    }
 }

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::domain::events::ReactionCount;
-use crate::infra::schema::reactions;
+use crate::infra::schema::{messages, reactions};
 
 /// The reactions of messages (no row struct: reads are counts).
 pub struct Reaction;
@@ -73,6 +73,39 @@ impl Reaction {
                 .push(ReactionCount { emoji, count });
         }
         Ok(counts)
+    }
+
+    /// Who reacted to each of `message_ids` of `chat_id` after message
+    /// `after_id`: per message, per emoji, the users in the order they
+    /// reacted. Messages of other chats are left out.
+    pub async fn reactors(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        after_id: i64,
+        message_ids: &[i64],
+    ) -> QueryResult<HashMap<i64, HashMap<String, Vec<i64>>>> {
+        if message_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(i64, String, i64)> = reactions::table
+            .inner_join(messages::table)
+            .filter(reactions::message_id.eq_any(message_ids))
+            .filter(messages::chat_id.eq(chat_id))
+            .filter(messages::id.gt(after_id))
+            .order_by((reactions::created_at, reactions::user_id))
+            .select((reactions::message_id, reactions::emoji, reactions::user_id))
+            .load(conn)
+            .await?;
+        let mut reactors: HashMap<i64, HashMap<String, Vec<i64>>> = HashMap::new();
+        for (message_id, emoji, user_id) in rows {
+            reactors
+                .entry(message_id)
+                .or_default()
+                .entry(emoji)
+                .or_default()
+                .push(user_id);
+        }
+        Ok(reactors)
     }
 
     /// The emojis `user_id` reacted with on each of `message_ids`.

@@ -221,12 +221,15 @@ pub struct ReactionSummary {
 
 /// `AttachmentRead` (seed 004 §3.5): a file of a message. `file_url` is
 /// the API's download route: it needs the reader's token and membership,
-/// and redirects to a short-lived storage URL.
+/// and redirects to a short-lived storage URL. `file_name` is Parley's
+/// addition: the name the file was uploaded with.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct AttachmentRead {
     pub id: i64,
     pub message_id: i64,
     pub file_url: String,
+    #[serde(default)]
+    pub file_name: String,
     pub file_type: String,
     pub file_size: i64,
     pub waveform_points: Option<Vec<i32>>,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use parley_tests::{S3Server, TestApp, free_port, tok};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{D, P, WAIT, direct, join, sid, socket};
 
@@ -111,11 +111,13 @@ async fn uploads_are_stored_and_served(app: &TestApp) {
     let (_, page) = api
         .get(&format!("{D}/rooms/{room}/messages"), tok(&b))
         .await;
-    assert_eq!(
-        page["messages"][0]["attachments"].as_array().map(Vec::len),
-        Some(2),
-        "{page}"
-    );
+    let names: Vec<&Value> = page["messages"][0]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["file_name"])
+        .collect();
+    assert_eq!(names, [&json!("photo.JPG"), &json!("notes.pdf")], "{page}");
 
     // Images only: an image message. A file may be larger than an image.
     let (content_type, body) = form(&[("a.png", &photo[..]), ("b.webp", &photo[..])]);

@@ -64,6 +64,7 @@ pub fn attachment(message_id: i64, a: &AttachmentSnapshot) -> AttachmentRead {
         id: a.id,
         message_id,
         file_url: a.file_url.clone(),
+        file_name: a.file_name.clone(),
         file_type: a.file_type.clone(),
         file_size: a.file_size,
         waveform_points: a.waveform_points.clone(),
