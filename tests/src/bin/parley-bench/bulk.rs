@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use parley_tests::Api;
 use serde_json::json;
 
-use crate::{Args, now_us, open_socket, register_all, spawn_reader};
+use crate::{Args, Reader, now_us, open_socket, register_all, spawn_reader};
 
 /// Receivers of a bulk run that also log in and watch their socket.
 const BULK_SAMPLE: usize = 50;
@@ -71,7 +71,12 @@ pub async fn run_bulk(
     let mut readers = Vec::new();
     for (i, user) in sampled.iter().enumerate() {
         let stream = open_socket(&apis[i % apis.len()], &user.access_token).await?;
-        readers.push(spawn_reader(stream, deliveries.clone(), stop_rx.clone()));
+        readers.push(spawn_reader(
+            Reader::Native,
+            stream,
+            deliveries.clone(),
+            stop_rx.clone(),
+        ));
     }
 
     let started = Instant::now();

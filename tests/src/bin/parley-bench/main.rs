@@ -61,6 +61,16 @@ enum Via {
     Ws,
 }
 
+/// Which realtime API the members read with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Reader {
+    /// The native socket (`message_created`).
+    Native,
+    /// Seed 003's socket `/chat`: `join` each chat, then `message` frames
+    /// (the dialect's translation of each native frame, per socket).
+    Chatrooms,
+}
+
 #[derive(Debug, Parser)]
 #[command(about = "Load Parley replicas and measure delivery")]
 struct Args {
@@ -84,6 +94,9 @@ struct Args {
     /// Send through REST or through the socket (`send` → `ack`).
     #[arg(long, value_enum, default_value = "rest")]
     via: Via,
+    /// The socket the members read with (direct and group scenarios).
+    #[arg(long, value_enum, default_value = "native")]
+    reader: Reader,
     /// Concurrent requests in flight while sending.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
@@ -143,6 +156,32 @@ async fn open_socket(api: &Api, token: &str) -> anyhow::Result<Socket> {
     Ok(stream)
 }
 
+/// A seed 003 socket (`/chat`, the `jwt_token` cookie) that has joined
+/// `chats`.
+async fn open_room_socket(api: &Api, token: &str, chats: &[i64]) -> anyhow::Result<Socket> {
+    let mut request =
+        format!("{}/chat", api.base.replacen("http", "ws", 1)).into_client_request()?;
+    request.headers_mut().insert(
+        "cookie",
+        HeaderValue::from_str(&format!("jwt_token={token}"))?,
+    );
+    let (mut stream, _) = tokio_tungstenite::connect_async(request).await?;
+    for chat in chats {
+        let join = json!({"type": "join", "roomId": chat.to_string()});
+        stream
+            .send(WsMessage::Text(join.to_string().into()))
+            .await?;
+        while let Some(frame) = stream.next().await {
+            if let WsMessage::Text(text) = frame?
+                && text.contains("\"type\":\"joined\"")
+            {
+                break;
+            }
+        }
+    }
+    Ok(stream)
+}
+
 /// The number after `key` in `text` (no JSON parse: readers must be cheap).
 fn number_after(text: &str, key: &str) -> Option<u64> {
     let start = text.find(key)? + key.len();
@@ -155,6 +194,7 @@ fn number_after(text: &str, key: &str) -> Option<u64> {
 
 /// Reads one member's socket until `stop`: latency and message ids.
 fn spawn_reader(
+    reader: Reader,
     mut stream: Socket,
     deliveries: Arc<AtomicU64>,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -179,20 +219,36 @@ fn spawn_reader(
             let text = text.as_str();
             // Live frames and frames replayed from the log (whose keys the
             // database re-sorted) both match these scans.
-            if !text.contains("\"type\":\"message_created\"") {
+            let (kind, id_key, text_key) = match reader {
+                Reader::Native => (
+                    "\"type\":\"message_created\"",
+                    "\"id\":",
+                    "\"text\":\"bench|",
+                ),
+                Reader::Chatrooms => (
+                    "\"type\":\"message\"",
+                    "\"messageId\":\"",
+                    "\"content\":\"bench|",
+                ),
+            };
+            if !text.contains(kind) {
                 continue;
             }
             let now = now_us();
-            let id = text
-                .find("\"message\":{")
-                .and_then(|at| number_after(&text[at..], "\"id\":"))
+            // The native frame nests the message; seed 003's is flat.
+            let message = match reader {
+                Reader::Native => text.find("\"message\":{").map(|at| &text[at..]),
+                Reader::Chatrooms => Some(text),
+            };
+            let id = message
+                .and_then(|m| number_after(m, id_key))
                 .map_or(-1, |v| v as i64);
             deliveries.fetch_add(1, Ordering::Relaxed);
             if !r.seen.insert(id) {
                 r.duplicates += 1;
                 continue;
             }
-            if let Some(sent) = number_after(text, "\"text\":\"bench|") {
+            if let Some(sent) = number_after(text, text_key) {
                 let _ = r.latency_us.record(now.saturating_sub(sent).max(1));
             }
         }
@@ -305,11 +361,26 @@ async fn main() -> anyhow::Result<()> {
     for (i, user) in users.iter().enumerate() {
         for k in 0..sockets_per_user {
             let api = &apis[(i * sockets_per_user + k) % apis.len()];
-            let stream = open_socket(api, &user.access_token).await?;
+            let stream = match args.reader {
+                Reader::Native => open_socket(api, &user.access_token).await?,
+                Reader::Chatrooms => {
+                    let mine: Vec<i64> = chats
+                        .iter()
+                        .filter(|(_, members)| members.contains(&i))
+                        .map(|(chat, _)| *chat)
+                        .collect();
+                    open_room_socket(api, &user.access_token, &mine).await?
+                }
+            };
             if args.scenario == Scenario::Idle {
                 idle.push(stream);
             } else {
-                readers.push(spawn_reader(stream, deliveries.clone(), stop_rx.clone()));
+                readers.push(spawn_reader(
+                    args.reader,
+                    stream,
+                    deliveries.clone(),
+                    stop_rx.clone(),
+                ));
             }
             bar.inc(1);
         }
@@ -448,6 +519,7 @@ async fn main() -> anyhow::Result<()> {
     let report = json!({
         "scenario": format!("{:?}", args.scenario).to_lowercase(),
         "via": format!("{:?}", args.via).to_lowercase(),
+        "reader": format!("{:?}", args.reader).to_lowercase(),
         "replicas": apis.len(),
         "chats": chats.len(),
         "members_per_chat": expected_per_message,
