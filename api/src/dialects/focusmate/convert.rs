@@ -277,9 +277,10 @@ pub struct Message {
 
 impl Message {
     /// A native message; `reactors` says who reacted with each emoji (REST
-    /// answers:
-    /// [`who_reacted`](parley_shared::domain::reactions::who_reacted); event frames, shared by every
+    /// answers give [`who_reacted`]'s; event frames, shared by every
     /// member, give `None` and list no users).
+    ///
+    /// [`who_reacted`]: parley_shared::domain::reactions::who_reacted
     pub fn new(message: &MessageRead, reactors: Option<&HashMap<String, Vec<i64>>>) -> Self {
         let attachments: Vec<Attachment> = message
             .attachments

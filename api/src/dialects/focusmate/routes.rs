@@ -35,9 +35,6 @@ pub(super) fn room_id(text: &str) -> AppResult<i64> {
     ids::decode(Kind::Room, text).ok_or_else(room_not_found)
 }
 
-/// A message id under its room: the room first (404 / 403 about it),
-/// then the message, which must be the room's (404 otherwise, also for a
-/// message of a room the caller is not in).
 /// `views` of `room` in seed 000's shape, each reaction with who reacted.
 async fn with_reactors<'a>(
     ctx: &AppContext,
@@ -54,6 +51,9 @@ async fn with_reactors<'a>(
         .collect())
 }
 
+/// A message id under its room: the room first (404 / 403 about it),
+/// then the message, which must be the room's (404 otherwise, also for a
+/// message of a room the caller is not in).
 async fn message_in(ctx: &AppContext, auth: &AuthContext, room: i64, text: &str) -> AppResult<i64> {
     let id = ids::decode(Kind::Message, text).ok_or_else(message_not_found)?;
     history::require_in_chat(ctx, auth, room, id).await?;
