@@ -45,6 +45,7 @@ impl Application {
     ///
     /// Errors: the address cannot be bound, or Redis is configured and unreachable.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        parley_shared::telemetry::metrics::recorder();
         let (sink, bus_rx) = BusSink::new(BUS_QUEUE);
         let bind = settings.http.bind.clone();
         let ctx = AppContext::build(settings, Some(sink)).await?;
@@ -102,6 +103,19 @@ impl Application {
                     })
                 })
                 .wrap(TracingLogger::default())
+                .wrap_fn(|req, srv| {
+                    let started = std::time::Instant::now();
+                    let method = routes::metrics::method_label(req.method());
+                    let route = req.match_pattern();
+                    srv.call(req).map(move |res| {
+                        let status = match &res {
+                            Ok(res) => res.status(),
+                            Err(err) => err.as_response_error().status_code(),
+                        };
+                        routes::metrics::record_request(method, route, status, started.elapsed());
+                        res
+                    })
+                })
                 .configure(dialects::configure)
                 .configure(routes::configure)
         })

@@ -79,6 +79,7 @@ given per operation. The realtime protocol (WebSocket `/api/v1/ws`, SSE \
         crate::routes::health::health,
         crate::routes::health::live,
         crate::routes::health::ready,
+        crate::routes::metrics::metrics,
         crate::routes::auth::register,
         crate::routes::auth::login,
         crate::routes::auth::refresh,
@@ -244,6 +245,8 @@ mod tests {
             "/api/v1/auth/resend-verification",
             "/api/v1/auth/request-password-reset",
             "/api/v1/auth/reset-password",
+            // Open, or behind `METRICS_TOKEN` (not a user's token).
+            "/metrics",
             // Authenticated by their URL's signature instead.
             "/api/v1/media/files/{key}",
         ];

@@ -1,5 +1,6 @@
 //! Logs: `tracing` to stdout, pretty, JSON or seed 003's room lines
-//! (`LOG_FORMAT`), filtered by `RUST_LOG` (default `info`).
+//! (`LOG_FORMAT`), filtered by `RUST_LOG` (default `info`); and the
+//! Prometheus metrics ([`metrics`]).
 
 use std::fmt::{self, Write as _};
 
@@ -11,6 +12,8 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::LogFormat;
+
+pub mod metrics;
 
 /// Installs the global subscriber. Call once, first thing in `main`.
 pub fn init(format: LogFormat) {

@@ -22,6 +22,9 @@ use parley_shared::domain::catchup::UpdatesToken;
 use parley_shared::domain::live::{self, LiveEvent};
 use parley_shared::domain::models::{ChatMember, Session as AuthSession};
 use parley_shared::infra::bus::Topic;
+use parley_shared::telemetry::metrics::{
+    FRAMES_SENT, Held, REALTIME_CONNECTIONS, SLOW_CLIENT_CLOSES,
+};
 use parley_shared::wire::native::events::ServerEvent;
 use tokio::sync::{Notify, mpsc};
 
@@ -152,6 +155,8 @@ pub(crate) async fn run<T: Transport>(
     client: Option<actix_ws::MessageStream>,
     resume_from: Option<UpdatesToken>,
 ) {
+    let transport_name = if client.is_some() { "websocket" } else { "sse" };
+    let _open = Held::new(metrics::gauge!(REALTIME_CONNECTIONS, "transport" => transport_name));
     let capacity = state.ctx.settings.realtime.ws_outbound_queue;
     let slow_linger = Duration::from_millis(state.ctx.settings.realtime.ws_slow_close_linger_ms);
     let (tx, rx) = mpsc::channel(capacity);
@@ -556,8 +561,14 @@ impl<T: Transport> Socket<T> {
         let overflow = self.overflow.clone();
         tokio::select! {
             biased;
-            sent = self.transport.send(payload, self.positions.as_map()) => sent,
+            sent = self.transport.send(payload, self.positions.as_map()) => {
+                if sent {
+                    metrics::counter!(FRAMES_SENT).increment(1);
+                }
+                sent
+            }
             _ = overflow.notified() => {
+                metrics::counter!(SLOW_CLIENT_CLOSES).increment(1);
                 tracing::info!(user.id = self.auth.user_id, "closing a slow socket (1013)");
                 self.closing = Some(close::too_slow());
                 false

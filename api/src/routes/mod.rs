@@ -16,6 +16,7 @@ pub mod health;
 pub mod media;
 pub mod members;
 pub mod messages;
+pub mod metrics;
 pub mod notifications;
 pub mod reactions;
 pub mod search;
@@ -48,6 +49,7 @@ fn register(cfg: &mut web::ServiceConfig) -> Vec<(String, String)> {
     r.get("/health", health::health);
     r.get("/health/live", health::live);
     r.get("/health/ready", health::ready);
+    r.get("/metrics", metrics::metrics);
 
     r.post("/api/v1/auth/register", auth::register);
     r.post("/api/v1/auth/login", auth::login);

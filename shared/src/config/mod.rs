@@ -68,6 +68,10 @@ pub struct HttpSettings {
     pub bind: String,
     /// `PUBLIC_URL`: the base URL clients reach (links in emails).
     pub public_url: String,
+    /// `METRICS_TOKEN`: when set, `GET /metrics` wants `Authorization:
+    /// Bearer <it>` (a Prometheus `authorization` credential); unset, it is
+    /// open to whoever reaches the port.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// PostgreSQL.

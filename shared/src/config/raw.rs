@@ -17,6 +17,7 @@ impl From<Raw> for Settings {
             http: HttpSettings {
                 bind: raw.bind,
                 public_url: raw.public_url,
+                metrics_token: raw.metrics_token.map(SecretString::from),
             },
             db: DbSettings {
                 url: raw.database_url,
@@ -125,6 +126,9 @@ pub(super) struct Raw {
     mail_from: String,
     /// `PUBLIC_URL`: base of links put in emails.
     public_url: String,
+    /// `METRICS_TOKEN`; empty = `/metrics` is open.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    metrics_token: Option<String>,
     /// `LOG_FORMAT`.
     log_format: LogFormat,
     /// `DATABASE_POOL_SIZE`: connections per process.
@@ -229,6 +233,7 @@ pub(super) const DEFAULTS: &[(&str, &str)] = &[
     ("smtp_url", ""),
     ("mail_from", "Parley <no-reply@parley.localhost>"),
     ("public_url", "http://127.0.0.1:8080"),
+    ("metrics_token", ""),
     ("log_format", "pretty"),
     ("database_pool_size", "16"),
     ("ws_heartbeat_interval_ms", "25000"),

@@ -27,6 +27,7 @@ use crate::domain::validate;
 use crate::domain::views::{DeliveryStatus, MessageView};
 use crate::infra::bus::Topic;
 use crate::infra::ratelimit::Limit;
+use crate::telemetry::metrics::RATE_LIMIT_REFUSALS;
 
 /// The longest message text, in characters.
 pub const MAX_TEXT_CHARS: usize = 4096;
@@ -179,6 +180,7 @@ pub(crate) async fn send(
             Message::same_text_age(&mut conn, req.chat_id, sender_id, &req.text).await?
         && age < cooldown
     {
+        metrics::counter!(RATE_LIMIT_REFUSALS, "limit" => "duplicate").increment(1);
         return Err(AppError::RateLimited {
             retry_after_secs: (cooldown - age).max(1) as u64,
         });

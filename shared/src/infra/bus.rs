@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{Notify, mpsc};
 
+use crate::telemetry::metrics::BUS_PUBLISHED;
+
 /// Where an event is published. Never a format string at the call site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
@@ -205,6 +207,8 @@ impl EventBus {
                 let channel = topic.channel(&self.inner.prefix);
                 let result: redis::RedisResult<i64> =
                     conn.publish(&channel, payload.as_ref()).await;
+                let outcome = if result.is_ok() { "ok" } else { "failed" };
+                metrics::counter!(BUS_PUBLISHED, "result" => outcome).increment(1);
                 if let Err(err) = result {
                     tracing::warn!(%channel, error = %err, "publish failed; clients will catch up from the log");
                 }
@@ -213,6 +217,7 @@ impl EventBus {
                 if let Some(sink) = &self.inner.sink {
                     let _ = sink.offer(BusMessage::Event { topic, payload });
                 }
+                metrics::counter!(BUS_PUBLISHED, "result" => "ok").increment(1);
             }
         }
     }

@@ -18,6 +18,7 @@ use redis::Script;
 use redis::aio::ConnectionManager;
 
 use crate::config::Settings;
+use crate::telemetry::metrics::RATE_LIMIT_REFUSALS;
 
 /// A request over its limit: retry after this many seconds (at least 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -182,6 +183,7 @@ impl RateLimits {
             }
         };
         if wait_ms > 0.0 {
+            metrics::counter!(RATE_LIMIT_REFUSALS, "limit" => limit.name()).increment(1);
             Err(RateLimited {
                 retry_after_secs: (wait_ms / 1000.0).ceil().max(1.0) as u64,
             })

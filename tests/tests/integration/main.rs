@@ -28,6 +28,7 @@ mod media;
 mod members;
 mod message_depth;
 mod messages;
+mod metrics;
 mod notifications;
 mod openapi;
 mod presence;

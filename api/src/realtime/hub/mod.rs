@@ -24,6 +24,7 @@ use futures_util::future::join_all;
 use parley_shared::AppError;
 use parley_shared::infra::bus::{BusReceiver, EventBus, Topic};
 use parley_shared::infra::db::DbPool;
+use parley_shared::telemetry::metrics::{BUS_OVERFLOWS, BUS_RECEIVED, FRAMES_DROPPED};
 use tokio::sync::{Notify, mpsc};
 
 use crate::realtime::frame::Frame;
@@ -418,6 +419,7 @@ impl Hub {
 /// Queues without waiting; a full queue marks the socket as too slow.
 fn offer(conn: &Conn, outbound: Outbound) {
     if let Err(mpsc::error::TrySendError::Full(_)) = conn.tx.try_send(outbound) {
+        metrics::counter!(FRAMES_DROPPED).increment(1);
         conn.overflow.notify_one();
     }
 }
@@ -432,10 +434,14 @@ pub fn spawn_dispatcher(hub: Arc<Hub>, rx: BusReceiver) {
         loop {
             tokio::select! {
                 message = messages.recv() => match message {
-                    Some(message) => hub.dispatch(message).await,
+                    Some(message) => {
+                        metrics::counter!(BUS_RECEIVED).increment(1);
+                        hub.dispatch(message).await;
+                    }
                     None => return,
                 },
                 () = overflow.notified() => {
+                    metrics::counter!(BUS_OVERFLOWS).increment(1);
                     tracing::warn!(dropped = overflow.dropped(), "bus queue overflowed; sockets catch up from the log");
                     hub.resync_all();
                 }

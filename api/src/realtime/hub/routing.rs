@@ -10,6 +10,7 @@ use parley_shared::domain::events::{DomainEvent, LoggedEvent};
 use parley_shared::domain::live::LiveEvent;
 use parley_shared::domain::models::Message;
 use parley_shared::infra::bus::{BusMessage, Topic};
+use parley_shared::telemetry::metrics::{GAP_FILLED_EVENTS, GAP_FILLS};
 use std::sync::atomic::Ordering;
 
 use super::{Hidden, Hub, Outbound, offer};
@@ -96,7 +97,10 @@ impl Hub {
         match in_order(position, seq) {
             InOrder::Drop => return,
             InOrder::FillThenHand { after, up_to } => {
-                for missing in self.read_gap(chat_id, after, up_to).await {
+                let gap = self.read_gap(chat_id, after, up_to).await;
+                metrics::counter!(GAP_FILLS).increment(1);
+                metrics::counter!(GAP_FILLED_EVENTS).increment(gap.len() as u64);
+                for missing in gap {
                     let missing_seq = missing.seq;
                     let missing = Frame::new(LiveEvent::Chat(missing));
                     self.hand_chat_event(chat_id, missing_seq, missing).await;

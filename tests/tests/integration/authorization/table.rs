@@ -16,6 +16,8 @@ pub(super) fn table() -> Vec<Row> {
         route("GET", "/health", [200; 7]),
         route("GET", "/health/live", [200; 7]),
         route("GET", "/health/ready", [200; 7]),
+        // Metrics: open unless `METRICS_TOKEN` is set (tests/…/metrics.rs).
+        route("GET", "/metrics", [200; 7]),
         //
         // Public auth routes: no token needed, so an empty body is refused
         // by validation (422 `validation_error`, JsonBody), never 401/403,

@@ -1,0 +1,192 @@
+//! `GET /metrics` (issue 12) on a real `parley-api` process (its recorder
+//! is the process's own): behind `METRICS_TOKEN`, and scraped after
+//! traffic, every number moved as the traffic says.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use parley_tests::{
+    Api, SseClient, TestDatabase, base_env, redis_prefix, spawn_api_process, temp_dir, wait_until,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_secs(10);
+const TOKEN: &str = "scrape-secret";
+
+/// The metrics text, scraped with `token`.
+async fn scrape(api: &Api, token: Option<&str>) -> (StatusCode, String) {
+    let mut request = api.client.get(format!("{}/metrics", api.base));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.text().await.unwrap())
+}
+
+/// The value of the sample `name` whose labels include `labels`, summed
+/// over the samples that match (0 when none does).
+fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, number) = line.rsplit_once(' ')?;
+            let (metric, rest) = series.split_once('{').unwrap_or((series, "}"));
+            if metric != name {
+                return None;
+            }
+            let found: HashMap<&str, &str> = rest
+                .trim_end_matches('}')
+                .split(',')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(k, v)| (k, v.trim_matches('"')))
+                .collect();
+            labels
+                .iter()
+                .all(|(k, v)| found.get(k) == Some(v))
+                .then(|| number.parse::<f64>().ok())?
+        })
+        .sum()
+}
+
+async fn send(api: &Api, token: &str, chat: i64, text: &str) -> (StatusCode, Value) {
+    api.post(
+        "/api/v1/messages",
+        Some(token),
+        &json!({"chat_id": chat, "text": text, "client_message_id": Uuid::new_v4().to_string()}),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_connections_frames_and_refusals() {
+    let db = TestDatabase::create().await.unwrap();
+    let dir = temp_dir();
+    let mut env = base_env(&db, &redis_prefix(), &dir);
+    env.insert("METRICS_TOKEN".into(), TOKEN.into());
+    env.insert("MESSAGE_RATE_LIMIT_PER_MINUTE".into(), "2".into());
+    // A stream learns that its client left when it next writes.
+    env.insert("SSE_HEARTBEAT_INTERVAL_MS".into(), "300".into());
+    let (_process, api) = spawn_api_process(&env, &dir).await.unwrap();
+
+    // Only with the token.
+    for token in [None, Some("wrong")] {
+        let (status, body) = scrape(&api, token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["code"], "not_authenticated", "{body}");
+    }
+    let (status, before) = scrape(&api, Some(TOKEN)).await;
+    assert_eq!(status, StatusCode::OK);
+    let sends = [("method", "POST"), ("route", "/api/v1/messages")];
+    assert_eq!(value(&before, "parley_http_requests_total", &sends), 0.0);
+    assert!(
+        before.contains("# TYPE parley_http_requests_total counter"),
+        "{before}"
+    );
+
+    // Traffic: a socket and a stream, two sends and a refused third, a
+    // path that is no route.
+    let (a, b, chat) = api.pair("metricsann", "metricsbob").await;
+    let mut socket = api.connect_ws(&b.access_token).await;
+    let mut stream = SseClient::connect(&api, &a.access_token, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        stream.next_event(WAIT).await.unwrap().event.as_deref(),
+        Some("ready")
+    );
+    let mut sent = Vec::new();
+    for text in ["one", "two"] {
+        let (status, message) = send(&api, &a.access_token, chat, text).await;
+        assert_eq!(status, StatusCode::CREATED, "{message}");
+        sent.push(message);
+    }
+    let (status, refused) = send(&api, &a.access_token, chat, "three").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{refused}");
+    for message in &sent {
+        socket.expect_next_message(message, WAIT).await;
+    }
+    let (status, _) = api.get("/no/such/route", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (_, after) = scrape(&api, Some(TOKEN)).await;
+    let with = |extra: (&'static str, &'static str)| {
+        let mut labels = sends.to_vec();
+        labels.push(extra);
+        labels
+    };
+    assert_eq!(
+        value(
+            &after,
+            "parley_http_requests_total",
+            &with(("status", "201"))
+        ),
+        2.0,
+        "{after}"
+    );
+    assert_eq!(
+        value(
+            &after,
+            "parley_http_requests_total",
+            &with(("status", "429"))
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(&after, "parley_http_request_duration_seconds_count", &sends),
+        3.0
+    );
+    assert_eq!(
+        value(
+            &after,
+            "parley_http_requests_total",
+            &[("route", "unmatched"), ("status", "404")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &after,
+            "parley_rate_limit_refusals_total",
+            &[("limit", "message")]
+        ),
+        1.0
+    );
+    let open = |text: &str, transport: &'static str| {
+        value(
+            text,
+            "parley_realtime_connections",
+            &[("transport", transport)],
+        )
+    };
+    assert_eq!(open(&after, "websocket"), 1.0);
+    assert_eq!(open(&after, "sse"), 1.0);
+    // Each connection got `ready` and both messages.
+    assert!(
+        value(&after, "parley_frames_sent_total", &[]) >= 6.0,
+        "{after}"
+    );
+    assert!(value(&after, "parley_bus_published_total", &[("result", "ok")]) >= 2.0);
+    assert!(value(&after, "parley_bus_received_total", &[]) >= 2.0);
+    assert_eq!(
+        value(&after, "parley_hub_rooms", &[("state", "active")]),
+        1.0
+    );
+    assert!(
+        after.contains("parley_db_pool_connections{state=\"idle\"}"),
+        "{after}"
+    );
+    assert!(after.contains("parley_db_pool_waiting 0"), "{after}");
+
+    // Closed connections are counted down.
+    socket.stream.close(None).await.unwrap();
+    drop(stream);
+    wait_until("both connections counted down", WAIT, || async {
+        let (_, now) = scrape(&api, Some(TOKEN)).await;
+        open(&now, "websocket") == 0.0 && open(&now, "sse") == 0.0
+    })
+    .await;
+}
