@@ -50,6 +50,9 @@ pub fn base_env(
         ("PARLEY_DATA_DIR".into(), data_dir.display().to_string()),
         ("DATABASE_POOL_SIZE".into(), "8".into()),
         ("LOG_FORMAT".into(), "pretty".into()),
+        // In-process workers serve no metrics (they would share a port);
+        // tests/…/metrics.rs gives a worker process one.
+        ("WORKER_METRICS_BIND".into(), String::new()),
     ])
 }
 

@@ -11,9 +11,12 @@ use apalis::prelude::{
 };
 use parley_shared::domain::jobs::{Job, JobVisitor};
 use parley_shared::infra::jobs;
+use parley_shared::telemetry::metrics::{JOB_DURATION, JOBS};
 use parley_shared::{AppContext, Settings};
 use redis::aio::ConnectionManager;
 use tower::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
+
+mod scrape;
 
 /// How many times a failed job runs again.
 const JOB_RETRIES: usize = 5;
@@ -66,7 +69,16 @@ pub async fn run_job<J: Job>(
 ) -> Result<(), BoxDynError> {
     let key = job.idempotency_key();
     tracing::info!(job = J::NAME, task.id = %task_id, job.id = %key, attempt = attempt.current(), "job started");
-    job.run(&ctx).await.map_err(|err| {
+    let started = std::time::Instant::now();
+    let result = job.run(&ctx).await;
+    let outcome = if result.is_ok() {
+        "succeeded"
+    } else {
+        "failed"
+    };
+    metrics::counter!(JOBS, "kind" => J::NAME, "result" => outcome).increment(1);
+    metrics::histogram!(JOB_DURATION, "kind" => J::NAME).record(started.elapsed().as_secs_f64());
+    result.map_err(|err| {
         tracing::warn!(job = J::NAME, job.id = %key, error = format!("{err:#}"), "job failed; will retry");
         BoxDynError::from(err)
     })
@@ -143,12 +155,14 @@ pub async fn run_until<F>(settings: Settings, shutdown: F) -> anyhow::Result<()>
 where
     F: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
 {
+    parley_shared::telemetry::metrics::recorder();
     let ctx = AppContext::build(settings, None).await?;
     let conn = ctx
         .redis
         .clone()
         .ok_or_else(|| anyhow::anyhow!("parley-worker needs REDIS_URL (jobs live in Redis)"))?;
     tracing::info!("parley-worker started");
+    let metrics_server = scrape::serve(ctx.clone());
     let retention = tokio::spawn(run_retention(ctx.clone()));
     let relay = tokio::spawn(run_outbox_relay(ctx.clone()));
     let sweep = tokio::spawn(run_job_sweep(ctx.clone()));
@@ -178,6 +192,9 @@ where
     sweep.abort();
     fan_out.abort();
     indexing.abort();
+    if let Some(server) = metrics_server {
+        server.stop(true).await;
+    }
     tracing::info!("parley-worker stopped");
     Ok(())
 }

@@ -11,7 +11,6 @@ use parley_shared::telemetry::metrics::{
     self, DB_POOL_CONNECTIONS, DB_POOL_WAITING, HTTP_DURATION, HTTP_REQUESTS, HUB_ROOMS,
     HUB_ROOMS_CLOSED,
 };
-use secrecy::ExposeSecret;
 
 use crate::error::ApiError;
 use crate::extract::token_of;
@@ -37,15 +36,13 @@ pub async fn metrics(
     req: HttpRequest,
     state: web::Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(expected) = &state.ctx.settings.http.metrics_token {
-        let given = token_of(&req).unwrap_or_default();
-        if !same_secret(given.as_bytes(), expected.expose_secret().as_bytes()) {
-            return Err(AppError::unauthorized(
-                "not_authenticated",
-                "This endpoint wants the metrics token.",
-            )
-            .into());
-        }
+    let expected = state.ctx.settings.http.metrics_token.as_ref();
+    if !metrics::scrape_allowed(expected, token_of(&req).as_deref()) {
+        return Err(AppError::unauthorized(
+            "not_authenticated",
+            "This endpoint wants the metrics token.",
+        )
+        .into());
     }
     let pool = state.ctx.db.status();
     let in_use = pool.size.saturating_sub(pool.available);
@@ -96,14 +93,4 @@ pub(crate) fn method_label(method: &Method) -> &'static str {
         Method::OPTIONS => "OPTIONS",
         _ => "other",
     }
-}
-
-/// Compares two secrets in time that does not depend on where they differ.
-fn same_secret(given: &[u8], expected: &[u8]) -> bool {
-    given.len() == expected.len()
-        && given
-            .iter()
-            .zip(expected)
-            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-            == 0
 }

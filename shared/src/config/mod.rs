@@ -240,6 +240,9 @@ pub struct JobSettings {
     /// `JOB_SWEEP_INTERVAL_SECS`: how often the worker re-queues jobs whose
     /// lease ran out (their worker died).
     pub sweep_interval_secs: u64,
+    /// `WORKER_METRICS_BIND`: where the worker serves `GET /metrics`
+    /// (behind `METRICS_TOKEN` when set); `None` = not served.
+    pub metrics_bind: Option<String>,
 }
 
 /// A configuration that cannot be used; the message says which variable.

@@ -83,6 +83,7 @@ impl From<Raw> for Settings {
                 bulk_max_receivers: raw.bulk_max_receivers,
                 lease_secs: raw.job_lease_secs,
                 sweep_interval_secs: raw.job_sweep_interval_secs,
+                metrics_bind: raw.worker_metrics_bind,
             },
         }
     }
@@ -181,6 +182,9 @@ pub(super) struct Raw {
     job_lease_secs: i64,
     /// `JOB_SWEEP_INTERVAL_SECS`: how often stale jobs are re-queued.
     job_sweep_interval_secs: u64,
+    /// `WORKER_METRICS_BIND`; empty = no metrics server.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    worker_metrics_bind: Option<String>,
     /// `S3_ENDPOINT`; empty = files on local disk.
     #[serde(default, deserialize_with = "empty_as_none")]
     s3_endpoint: Option<String>,
@@ -256,6 +260,7 @@ pub(super) const DEFAULTS: &[(&str, &str)] = &[
     ("bulk_max_receivers", "10000"),
     ("job_lease_secs", "30"),
     ("job_sweep_interval_secs", "10"),
+    ("worker_metrics_bind", "127.0.0.1:9091"),
     ("s3_endpoint", ""),
     ("s3_bucket", "parley"),
     ("s3_region", "us-east-1"),

@@ -29,6 +29,63 @@ pub fn storage<T>(conn: ConnectionManager, prefix: &str, name: &str) -> RedisSto
     RedisStorage::new(conn).with_config(Config::default().queue(queue_name(prefix, name)))
 }
 
+/// How many jobs of one queue are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueState {
+    /// Waiting for a worker.
+    pub pending: u64,
+    /// Failed, waiting to run again.
+    pub retrying: u64,
+    /// Taken by a worker, not finished.
+    pub running: u64,
+    /// Out of retries.
+    pub failed: u64,
+    /// Finished (apalis keeps their ids).
+    pub done: u64,
+}
+
+/// Counts a queue's jobs by state, in one round trip. apalis 1.0's own
+/// `Metrics::fetch_by_queue` reads keys of types its storage does not
+/// write (and fails), so this reads the keys its `Config` names.
+const QUEUE_STATE: &str = r#"
+local running = 0
+for _, worker in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
+  running = running + redis.call('SCARD', ARGV[1] .. ':' .. worker)
+end
+return { redis.call('LLEN', KEYS[1]), redis.call('ZCARD', KEYS[2]), running,
+         redis.call('SCARD', KEYS[3]), redis.call('SCARD', KEYS[4]) }
+"#;
+
+/// The states of the jobs named `name`.
+///
+/// Errors: Redis fails.
+pub async fn queue_state(
+    mut conn: ConnectionManager,
+    prefix: &str,
+    name: &str,
+) -> anyhow::Result<QueueState> {
+    let config = Config::default().queue(queue_name(prefix, name));
+    let counts: Vec<u64> = redis::Script::new(QUEUE_STATE)
+        .key(config.active_jobs_list())
+        .key(config.scheduled_jobs_set())
+        .key(config.dead_jobs_set())
+        .key(config.done_jobs_set())
+        .key(config.workers_set())
+        .arg(config.inflight_jobs_set())
+        .invoke_async(&mut conn)
+        .await?;
+    let [pending, retrying, running, failed, done] = counts[..] else {
+        anyhow::bail!("queue state: {} counts", counts.len());
+    };
+    Ok(QueueState {
+        pending,
+        retrying,
+        running,
+        failed,
+        done,
+    })
+}
+
 /// Where the API and the relay push jobs. Cheap to clone.
 #[derive(Clone)]
 pub struct JobQueue {

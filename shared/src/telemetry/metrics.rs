@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use secrecy::{ExposeSecret, SecretString};
 
 /// Counter, labels `method`, `route` (the matched pattern, `unmatched` for
 /// none), `status`.
@@ -56,6 +57,35 @@ pub const HUB_ROOMS: &str = "parley_hub_rooms";
 /// Counter: rooms this replica closed after their idle timeout (seed 003
 /// §4), read at each scrape.
 pub const HUB_ROOMS_CLOSED: &str = "parley_hub_rooms_closed_total";
+
+/// Counter, labels `kind` (the job's name), `result` (`succeeded`,
+/// `failed`): job runs in the worker (a failed run is retried).
+pub const JOBS: &str = "parley_jobs_total";
+/// Histogram (seconds), label `kind`: how long a job run took.
+pub const JOB_DURATION: &str = "parley_job_duration_seconds";
+/// Gauge, labels `kind`, `state` (`pending`, `retrying`, `running`,
+/// `failed`, `done`):
+/// the jobs in each queue, read at each scrape of the worker.
+pub const JOB_QUEUE: &str = "parley_job_queue";
+
+/// Whether a scrape may read the metrics: anyone when `expected` (the
+/// `METRICS_TOKEN`) is unset, else a request whose bearer token is it
+/// (compared in time that does not depend on where they differ).
+pub fn scrape_allowed(expected: Option<&SecretString>, given: Option<&str>) -> bool {
+    let Some(expected) = expected else {
+        return true;
+    };
+    let (given, expected) = (
+        given.unwrap_or_default().as_bytes(),
+        expected.expose_secret().as_bytes(),
+    );
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
+}
 
 /// A gauge counted up while this value lives (an open connection), and
 /// down when it is dropped, however its owner ends.
@@ -155,4 +185,7 @@ fn describe() {
     );
     describe_gauge!(HUB_ROOMS, "Chats in the hub, by room state.");
     describe_counter!(HUB_ROOMS_CLOSED, "Rooms closed after their idle timeout.");
+    describe_counter!(JOBS, "Job runs, by kind and result.");
+    describe_histogram!(JOB_DURATION, Unit::Seconds, "Time a job run took, by kind.");
+    describe_gauge!(JOB_QUEUE, "Jobs in each queue, by kind and state.");
 }

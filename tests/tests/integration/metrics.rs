@@ -1,12 +1,14 @@
-//! `GET /metrics` (issue 12) on a real `parley-api` process (its recorder
-//! is the process's own): behind `METRICS_TOKEN`, and scraped after
-//! traffic, every number moved as the traffic says.
+//! `GET /metrics` (issue 12) on a real `parley-api` process and a real
+//! `parley-worker` process (each recorder is its process's own): behind
+//! `METRICS_TOKEN`, and scraped after traffic, every number moved as the
+//! traffic says.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use parley_tests::{
-    Api, SseClient, TestDatabase, base_env, redis_prefix, spawn_api_process, temp_dir, wait_until,
+    Api, SseClient, TestDatabase, base_env, free_port, redis_prefix, spawn_api_process,
+    spawn_process, temp_dir, wait_until,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -189,4 +191,90 @@ async fn metrics_count_requests_connections_frames_and_refusals() {
         open(&now, "websocket") == 0.0 && open(&now, "sse") == 0.0
     })
     .await;
+}
+
+/// Whether `text` has a sample `name` with exactly these `labels`' values
+/// among its own.
+fn has(text: &str, name: &str, labels: &[(&str, &str)]) -> bool {
+    let wanted: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    text.lines().any(|line| {
+        line.starts_with(&format!("{name}{{")) && wanted.iter().all(|w| line.contains(w.as_str()))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_counts_jobs_by_kind_and_result_and_its_queues() {
+    let db = TestDatabase::create().await.unwrap();
+    let dir = temp_dir();
+    let mut env = base_env(&db, &redis_prefix(), &dir);
+    env.insert("METRICS_TOKEN".into(), TOKEN.into());
+    let port = free_port();
+    env.insert("WORKER_METRICS_BIND".into(), format!("127.0.0.1:{port}"));
+    let (_api_process, api) = spawn_api_process(&env, &dir).await.unwrap();
+    let _worker = spawn_process("parley-worker", &[], &env, &dir);
+    let worker = Api::new(format!("http://127.0.0.1:{port}"));
+    wait_until("the worker serves its metrics", WAIT, || async {
+        let response = worker
+            .client
+            .get(format!("{}/metrics", worker.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await;
+        response.is_ok_and(|r| r.status() == StatusCode::OK)
+    })
+    .await;
+    let (status, body) = scrape(&worker, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body.contains("not_authenticated"), "{body}");
+
+    // A registration sends a verification email: one `send_email` job.
+    api.register_and_login("metricsworker").await;
+    let email_runs = [("kind", "send_email"), ("result", "succeeded")];
+    let email_queue = |state| [("kind", "send_email"), ("state", state)];
+    // The run is counted when it returns, the queue's `done` just after.
+    wait_until("the email job ran and is done", WAIT, || async {
+        let (_, text) = scrape(&worker, Some(TOKEN)).await;
+        value(&text, "parley_jobs_total", &email_runs) >= 1.0
+            && value(&text, "parley_job_queue", &email_queue("done")) >= 1.0
+    })
+    .await;
+    let (_, text) = scrape(&worker, Some(TOKEN)).await;
+    assert_eq!(
+        value(&text, "parley_jobs_total", &email_runs),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        value(&text, "parley_jobs_total", &[("result", "failed")]),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            "parley_job_duration_seconds_count",
+            &[("kind", "send_email")]
+        ),
+        1.0
+    );
+    // Every kind's queue, every state, read at the scrape.
+    for kind in ["send_email", "bulk_send"] {
+        for state in ["pending", "retrying", "running", "failed", "done"] {
+            let labels = [("kind", kind), ("state", state)];
+            assert!(
+                has(&text, "parley_job_queue", &labels),
+                "{kind} {state}: {text}"
+            );
+        }
+    }
+    let email_queue = |state| [("kind", "send_email"), ("state", state)];
+    assert_eq!(
+        value(&text, "parley_job_queue", &email_queue("pending")),
+        0.0
+    );
+    assert_eq!(value(&text, "parley_job_queue", &email_queue("done")), 1.0);
+    assert!(has(
+        &text,
+        "parley_db_pool_connections",
+        &[("state", "idle")]
+    ));
 }

@@ -57,6 +57,19 @@ pub trait JobVisitor {
     fn visit<J: Job>(&mut self);
 }
 
+/// The name of every kind of job ([`Job::NAME`]).
+pub fn kinds() -> Vec<&'static str> {
+    struct Names(Vec<&'static str>);
+    impl JobVisitor for Names {
+        fn visit<J: Job>(&mut self) {
+            self.0.push(J::NAME);
+        }
+    }
+    let mut names = Names(Vec::new());
+    all(&mut names);
+    names.0
+}
+
 /// Every kind of job, for `visitor`.
 pub fn all(visitor: &mut impl JobVisitor) {
     visitor.visit::<send_email::SendEmail>();
