@@ -265,30 +265,8 @@ async fn run_retention(ctx: AppContext) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let result = async {
-            let mut conn = ctx.db.get().await?;
-            let pruned = parley_shared::domain::retention::prune(
-                &mut conn,
-                ctx.settings.retention.chat_events_days,
-            )
-            .await?;
-            let uploads = parley_shared::domain::media::prune_unattached(&ctx).await?;
-            let notifications = parley_shared::domain::notifications::prune(&ctx, 90).await?;
-            let expired = parley_shared::domain::expiry::expire_messages(&ctx).await?;
-            if expired > 0 {
-                tracing::info!(expired, "messages past their chat's retention deleted");
-            }
-            if notifications > 0 {
-                tracing::info!(notifications, "old notifications removed");
-            }
-            if uploads > 0 {
-                tracing::info!(uploads, "unattached uploads removed");
-            }
-            anyhow::Ok(pruned)
-        }
-        .await;
-        match result {
-            Ok(pruned) => tracing::info!(?pruned, "retention pass done"),
+        match parley_shared::domain::retention::run_pass(&ctx).await {
+            Ok(pass) => tracing::info!(?pass, "retention pass done"),
             Err(err) => tracing::warn!(error = format!("{err:#}"), "retention pass failed"),
         }
     }

@@ -7,6 +7,7 @@
 //! each transport renders them (the layering test checks it).
 
 pub mod accounts;
+pub mod admin;
 pub mod blocks;
 pub mod bulk;
 pub mod bulk_run;

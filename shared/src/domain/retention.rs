@@ -5,6 +5,7 @@ use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::domain::context::AppContext;
 use crate::infra::schema::{chat_events, email_tokens, invite_links, sessions};
 
 /// Rows removed by one [`prune`] pass.
@@ -14,6 +15,36 @@ pub struct Pruned {
     pub sessions: usize,
     pub email_tokens: usize,
     pub invite_links: usize,
+}
+
+/// What one whole retention pass removed ([`run_pass`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub pruned: Pruned,
+    /// Messages past their chat's `retention_days`, deleted for everyone.
+    pub expired_messages: usize,
+    /// Uploads never attached, removed from the store.
+    pub unattached_uploads: usize,
+    /// Notifications older than 90 days.
+    pub notifications: usize,
+}
+
+/// One retention pass: [`prune`], then messages past their chat's
+/// retention, unattached uploads and old notifications. The worker runs
+/// it every `RETENTION_INTERVAL_SECS`, `parley-admin retention` at once;
+/// several at a time are safe (deleting is idempotent).
+///
+/// Errors: the database or the store fails (what was done stays done).
+pub async fn run_pass(ctx: &AppContext) -> anyhow::Result<Pass> {
+    let mut conn = ctx.db.get().await?;
+    let pruned = prune(&mut conn, ctx.settings.retention.chat_events_days).await?;
+    drop(conn);
+    Ok(Pass {
+        pruned,
+        unattached_uploads: crate::domain::media::prune_unattached(ctx).await?,
+        notifications: crate::domain::notifications::prune(ctx, 90).await?,
+        expired_messages: crate::domain::expiry::expire_messages(ctx).await?,
+    })
 }
 
 /// Events deleted per statement, so that one pass never holds long locks.

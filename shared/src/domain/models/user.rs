@@ -64,6 +64,19 @@ impl User {
             .optional()
     }
 
+    /// The user whose (lower-case) username is `username`.
+    pub async fn find_by_username(
+        conn: &mut AsyncPgConnection,
+        username: &str,
+    ) -> QueryResult<Option<User>> {
+        users::table
+            .filter(users::username.eq(username))
+            .select(User::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
     /// The users among `ids` that exist, as their ids.
     pub async fn existing_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<i64>> {
         users::table
