@@ -45,6 +45,11 @@ enum Command {
     /// Set an account's password (on standard input); every session of it
     /// is revoked and its sockets are closed.
     ResetPassword { user: String },
+    /// Deactivate an account: it can no longer log in, every session is
+    /// revoked and its sockets are closed. Its chats and messages stay.
+    Deactivate { user: String },
+    /// Let a deactivated account log in again.
+    Reactivate { user: String },
     /// List an account's active sessions, the most recently used first.
     Sessions { user: String },
     /// Show each job queue's jobs by state.
@@ -112,6 +117,19 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 "password set for user {} <{}>; {revoked} session(s) revoked",
                 account.id, account.email
             );
+        }
+        Command::Deactivate { user } => {
+            let account = admin::find_account(&ctx, &user).await?;
+            let revoked = admin::deactivate(&ctx, account.id).await?;
+            println!(
+                "deactivated user {} <{}>; {revoked} session(s) revoked",
+                account.id, account.email
+            );
+        }
+        Command::Reactivate { user } => {
+            let account = admin::find_account(&ctx, &user).await?;
+            admin::reactivate(&ctx, account.id).await?;
+            println!("reactivated user {} <{}>", account.id, account.email);
         }
         Command::Sessions { user } => {
             let account = admin::find_account(&ctx, &user).await?;

@@ -82,7 +82,7 @@ pub async fn register(
         (status = 200, description = "The new session's tokens.", body = TokenResponse),
         JsonBodyErrors,
         (status = 401, description = "`invalid_credentials`: unknown email or wrong password; `otp_required`: 2FA is on and `otp_code` is missing; `invalid_otp`: the code is wrong, expired or already used.", body = ErrorBody),
-        (status = 403, description = "`email_not_verified`: the server requires a confirmed address (`AUTH_REQUIRE_VERIFIED_EMAIL`) and this one is not yet.", body = ErrorBody),
+        (status = 403, description = "`email_not_verified`: the server requires a confirmed address (`AUTH_REQUIRE_VERIFIED_EMAIL`) and this one is not yet; `account_deactivated`: an operator deactivated this account.", body = ErrorBody),
         (status = 422, description = "`validation_error`, with `field`: a field is missing or of the wrong type.", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many logins from this IP; retry after `Retry-After` seconds.", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     )

@@ -208,6 +208,7 @@ pub async fn me(ctx: &AppContext, auth: &AuthContext) -> AppResult<AccountView> 
 /// `POST /auth/login`: checks the password and opens a session.
 ///
 /// Errors: 401 `invalid_credentials` (same answer for an unknown email);
+/// 403 `account_deactivated` (by an operator, the password being right);
 /// 403 `email_not_verified` when `AUTH_REQUIRE_VERIFIED_EMAIL` is on; 401
 /// `otp_required` / `invalid_otp` when 2FA is on
 /// ([`two_factor::check_login`]).
@@ -234,6 +235,12 @@ pub async fn login(
             ));
         }
     };
+    if user.deactivated_at.is_some() {
+        return Err(AppError::forbidden(
+            "account_deactivated",
+            "This account has been deactivated.",
+        ));
+    }
     if ctx.settings.auth.require_verified_email && !user.email_verified {
         return Err(AppError::forbidden(
             "email_not_verified",

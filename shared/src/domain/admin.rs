@@ -21,6 +21,7 @@ pub struct Account {
     pub username: String,
     pub name: String,
     pub email_verified: bool,
+    pub deactivated_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -32,6 +33,7 @@ impl From<User> for Account {
             username: user.username,
             name: user.name,
             email_verified: user.email_verified,
+            deactivated_at: user.deactivated_at,
             created_at: user.created_at,
         }
     }
@@ -102,12 +104,7 @@ pub async fn set_password(ctx: &AppContext, user_id: i64, password: &str) -> App
     let mut conn = ctx.db.get().await?;
     let revoked = crate::transaction!(conn, async |conn| {
         User::set_password_hash(conn, user_id, &password_hash).await?;
-        let active: Vec<Uuid> = Session::active_of_user(conn, user_id)
-            .await?
-            .into_iter()
-            .map(|s| s.jti)
-            .collect();
-        Ok(Session::revoke_many(conn, user_id, &active).await?)
+        Ok(Session::revoke_all_of_user(conn, user_id).await?)
     })?;
     tracing::info!(
         user.id = user_id,
@@ -116,6 +113,37 @@ pub async fn set_password(ctx: &AppContext, user_id: i64, password: &str) -> App
     );
     announce_revoked(ctx, user_id, &revoked, "password_reset").await;
     Ok(revoked.len())
+}
+
+/// Deactivates the account: it can no longer log in (403
+/// `account_deactivated`) and every session is revoked, so its tokens
+/// stop working and its sockets close with 4001. Its chats and messages
+/// stay. Returns how many sessions were revoked.
+///
+/// Errors: database failures only.
+pub async fn deactivate(ctx: &AppContext, user_id: i64) -> AppResult<usize> {
+    let mut conn = ctx.db.get().await?;
+    let revoked = crate::transaction!(conn, async |conn| {
+        User::set_deactivated(conn, user_id, true).await?;
+        Ok(Session::revoke_all_of_user(conn, user_id).await?)
+    })?;
+    tracing::info!(
+        user.id = user_id,
+        sessions = revoked.len(),
+        "account deactivated by an operator"
+    );
+    announce_revoked(ctx, user_id, &revoked, "account_deactivated").await;
+    Ok(revoked.len())
+}
+
+/// Lets a deactivated account log in again.
+///
+/// Errors: database failures only.
+pub async fn reactivate(ctx: &AppContext, user_id: i64) -> AppResult<()> {
+    let mut conn = ctx.db.get().await?;
+    User::set_deactivated(&mut conn, user_id, false).await?;
+    tracing::info!(user.id = user_id, "account reactivated by an operator");
+    Ok(())
 }
 
 /// The account's active sessions, the most recently used first.

@@ -101,12 +101,7 @@ pub async fn reset_password(ctx: &AppContext, req: &ResetPasswordRequest) -> App
                 })?;
             User::set_password_hash(conn, user_id, &password_hash).await?;
             retire_email_tokens(conn, user_id, "reset_password").await?;
-            let active: Vec<Uuid> = Session::active_of_user(conn, user_id)
-                .await?
-                .into_iter()
-                .map(|s| s.jti)
-                .collect();
-            let revoked = Session::revoke_many(conn, user_id, &active).await?;
+            let revoked = Session::revoke_all_of_user(conn, user_id).await?;
             Ok((user_id, revoked))
         })
         .await?;

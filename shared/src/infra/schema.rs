@@ -24,6 +24,7 @@ diesel::table! {
         privacy_group_invites -> Text,
         search_tokens -> Array<Text>,
         search_vector -> Nullable<Tsvector>,
+        deactivated_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -161,6 +161,50 @@ async fn a_reset_password_revokes_sessions_and_closes_sockets() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deactivated_account_is_logged_out_and_cannot_log_in() {
+    let app = TestApp::spawn().await;
+    let user = app.api.register_and_login("opsgone").await;
+    let password = "password-opsgone";
+    let mut socket = app.api.connect_ws(&user.access_token).await;
+
+    let run = admin(&app, &["deactivate", "opsgone"], "").await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("1 session(s) revoked"),
+        "{}",
+        run.stdout
+    );
+    let revoked = socket.expect_type("session_revoked", WAIT).await.unwrap();
+    assert_eq!(revoked["reason"], "account_deactivated", "{revoked}");
+    let (code, _) = socket.expect_close(WAIT).await.unwrap();
+    assert_eq!(code, 4001);
+    let (status, _) = app.api.get("/api/v1/auth/me", tok(&user)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = app
+        .api
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": user.email, "password": password}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::FORBIDDEN, &json!("account_deactivated"))
+    );
+    // A wrong password still reads as one: deactivation shows only to the
+    // account's owner.
+    assert_eq!(
+        login(&app, &user.email, "not the password").await,
+        Err(StatusCode::UNAUTHORIZED)
+    );
+
+    let run = admin(&app, &["reactivate", &user.email], "").await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(login(&app, &user.email, password).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_and_retention_report_what_there_is() {
     let app = TestApp::spawn().await;
     let user = app.api.register_and_login("opsjobs").await;

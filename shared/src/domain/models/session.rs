@@ -127,6 +127,19 @@ impl Session {
         .await
     }
 
+    /// Revokes every active session of `user_id`; returns their ids.
+    pub async fn revoke_all_of_user(
+        conn: &mut AsyncPgConnection,
+        user_id: i64,
+    ) -> QueryResult<Vec<Uuid>> {
+        let active: Vec<Uuid> = Session::active_of_user(conn, user_id)
+            .await?
+            .into_iter()
+            .map(|s| s.jti)
+            .collect();
+        Session::revoke_many(conn, user_id, &active).await
+    }
+
     /// Revokes the session (idempotent).
     pub async fn revoke(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<()> {
         diesel::update(

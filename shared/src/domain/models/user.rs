@@ -29,6 +29,8 @@ pub struct User {
     pub privacy_avatar: Privacy,
     /// Who may add this user to groups and channels (default `everyone`).
     pub privacy_group_invites: Privacy,
+    /// When an operator deactivated the account (it cannot log in).
+    pub deactivated_at: Option<DateTime<Utc>>,
 }
 
 /// A user about to be inserted; `email` is already normalised to lower case.
@@ -95,6 +97,23 @@ impl User {
             .returning(User::as_returning())
             .get_result(conn)
             .await
+    }
+
+    /// Deactivates the account now (`true`), or activates it again.
+    pub async fn set_deactivated(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        deactivated: bool,
+    ) -> QueryResult<()> {
+        let at = deactivated.then(Utc::now);
+        diesel::update(users::table.find(id))
+            .set((
+                users::deactivated_at.eq(at),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(())
     }
 
     /// Replaces the user's password hash.
