@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use parley_shared::domain::accounts::RegisterRequest;
-use parley_shared::domain::{admin, jobs, retention};
+use parley_shared::domain::{admin, jobs, retention, search_index};
 use parley_shared::infra::jobs::queue_state;
 use parley_shared::{AppContext, Settings, telemetry};
 
@@ -57,6 +57,10 @@ enum Command {
     /// Run one retention pass now (what the worker does every
     /// `RETENTION_INTERVAL_SECS`).
     Retention,
+    /// Write the search tokens of every message, user and chat again and,
+    /// with `MEILISEARCH_URL`, rebuild the Meilisearch index from
+    /// PostgreSQL (docs/search.md), with progress bars.
+    Reindex,
 }
 
 #[tokio::main]
@@ -166,6 +170,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::Reindex => reindex(&ctx).await?,
         Command::Retention => {
             let spinner = indicatif::ProgressBar::new_spinner().with_message("retention pass");
             spinner.enable_steady_tick(Duration::from_millis(100));
@@ -183,6 +188,37 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 pass.notifications
             );
         }
+    }
+    Ok(())
+}
+
+/// Writes every message's search tokens again, batch by batch.
+async fn reindex(ctx: &AppContext) -> anyhow::Result<()> {
+    let total = search_index::reindex_total(ctx).await?;
+    let bar = indicatif::ProgressBar::new(total.max(0) as u64).with_style(
+        indicatif::ProgressStyle::with_template("reindex [{bar:40}] {pos}/{len} {per_sec}")?
+            .progress_chars("=> "),
+    );
+    let mut after = 0;
+    while let Some((last, count)) = search_index::reindex_batch(ctx, after).await? {
+        bar.inc(count as u64);
+        after = last;
+    }
+    bar.finish();
+    let (users, chats) = search_index::reindex_names(ctx).await?;
+    println!("search tokens written: {total} messages, {users} users, {chats} chats");
+    if let Some(meili) = &ctx.meili {
+        let bar =
+            indicatif::ProgressBar::new(search_index::rebuild_total(ctx).await?.max(0) as u64)
+                .with_style(
+                    indicatif::ProgressStyle::with_template(
+                        "meilisearch [{bar:40}] {pos}/{len} chats {per_sec}",
+                    )?
+                    .progress_chars("=> "),
+                );
+        search_index::rebuild_index(ctx, meili, || bar.inc(1)).await?;
+        bar.finish();
+        println!("Meilisearch index rebuilt");
     }
     Ok(())
 }

@@ -1,8 +1,6 @@
-//! `parley-api`: serve the API (default), `parley-api migrate` to apply
-//! database migrations and exit, or `parley-api reindex` to write the search
-//! tokens of every message, user and chat again and, with `MEILISEARCH_URL`,
-//! rebuild the Meilisearch index from PostgreSQL (docs/search.md), with
-//! progress bars.
+//! `parley-api`: serve the API (default), or `parley-api migrate` to apply
+//! database migrations and exit. (Rebuilding the search index is
+//! `parley-admin reindex`.)
 
 use std::process::ExitCode;
 
@@ -29,7 +27,6 @@ async fn main() -> ExitCode {
             tracing::info!(settings = %settings, "starting parley-api");
             parley_api::run(settings).await
         }
-        Some("reindex") => reindex(settings).await,
         Some("migrate") => match parley_shared::infra::db::run_migrations(&settings.db.url).await {
             Ok(applied) => {
                 tracing::info!(count = applied.len(), ?applied, "migrations applied");
@@ -38,7 +35,7 @@ async fn main() -> ExitCode {
             Err(err) => Err(err),
         },
         Some(other) => {
-            eprintln!("usage: parley-api [serve|migrate|reindex]  (unknown command {other:?})");
+            eprintln!("usage: parley-api [serve|migrate]  (unknown command {other:?})");
             return ExitCode::from(2);
         }
     };
@@ -49,37 +46,4 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Writes every message's search tokens again, batch by batch.
-async fn reindex(settings: Settings) -> anyhow::Result<()> {
-    use parley_shared::domain::search_index;
-    let ctx = parley_shared::AppContext::build(settings, None).await?;
-    let total = search_index::reindex_total(&ctx).await?;
-    let bar = indicatif::ProgressBar::new(total.max(0) as u64).with_style(
-        indicatif::ProgressStyle::with_template("reindex [{bar:40}] {pos}/{len} {per_sec}")?
-            .progress_chars("=> "),
-    );
-    let mut after = 0;
-    while let Some((last, count)) = search_index::reindex_batch(&ctx, after).await? {
-        bar.inc(count as u64);
-        after = last;
-    }
-    bar.finish();
-    let (users, chats) = search_index::reindex_names(&ctx).await?;
-    tracing::info!(messages = total, users, chats, "search tokens written");
-    if let Some(meili) = &ctx.meili {
-        let bar =
-            indicatif::ProgressBar::new(search_index::rebuild_total(&ctx).await?.max(0) as u64)
-                .with_style(
-                    indicatif::ProgressStyle::with_template(
-                        "meilisearch [{bar:40}] {pos}/{len} chats {per_sec}",
-                    )?
-                    .progress_chars("=> "),
-                );
-        search_index::rebuild_index(&ctx, meili, || bar.inc(1)).await?;
-        bar.finish();
-        tracing::info!("Meilisearch index rebuilt");
-    }
-    Ok(())
 }

@@ -145,19 +145,19 @@ impl TestApp {
         (app, redis)
     }
 
-    /// Runs `parley-api <command>` (the real binary) with the app's
+    /// Runs `parley-admin <command>` (the real binary) with the app's
     /// settings and waits for it; panics with its stderr if it fails.
-    pub async fn run_api_command(&self, command: &str) {
-        let output = tokio::process::Command::new(crate::bin_path("parley-api"))
+    pub async fn run_admin_command(&self, command: &str) {
+        let output = tokio::process::Command::new(crate::bin_path("parley-admin"))
             .arg(command)
             .env_clear()
             .envs(&self.env)
             .output()
             .await
-            .expect("run parley-api");
+            .expect("run parley-admin");
         assert!(
             output.status.success(),
-            "parley-api {command}: {}",
+            "parley-admin {command}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
     }

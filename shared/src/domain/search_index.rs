@@ -1,5 +1,5 @@
 //! Keeping search in step with the messages (issue 10). On PostgreSQL the
-//! tokens are written with each message, so only `parley-api reindex`
+//! tokens are written with each message, so only `parley-admin reindex`
 //! lives here ([`reindex_batch`], [`reindex_names`]). With Meilisearch the
 //! worker's indexing job ([`run_indexing`]) follows each chat's event log
 //! from a high-water mark (`search_marks.indexed_seq`): every message an
@@ -223,7 +223,7 @@ pub async fn rebuild_total(ctx: &AppContext) -> anyhow::Result<i64> {
         .await?)
 }
 
-/// `parley-api reindex` with Meilisearch: applies the settings, empties
+/// `parley-admin reindex` with Meilisearch: applies the settings, empties
 /// the index, then adds every chat's messages from PostgreSQL, calling
 /// `progress` after each chat; each chat's mark is its `last_seq` from
 /// before its messages were read, so the worker indexes what changed
@@ -274,7 +274,7 @@ pub async fn rebuild_index(
 /// Writes the search tokens of up to [`REINDEX_BATCH`] messages with ids
 /// above `after_id` (not deleted for everyone), in one transaction;
 /// returns the last id it took and how many (`None`: nothing left). What
-/// `parley-api reindex` runs over the whole table: messages sent before
+/// `parley-admin reindex` runs over the whole table: messages sent before
 /// search existed have no tokens, and a tokenizer change needs them
 /// written again.
 ///

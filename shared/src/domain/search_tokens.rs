@@ -254,7 +254,7 @@ mod tests {
         matches(&document_tokens(text), &query_tokens(query))
     }
 
-    /// `parley-api reindex` joins a message's tokens with spaces.
+    /// `parley-admin reindex` joins a message's tokens with spaces.
     #[test]
     fn no_token_holds_whitespace() {
         let text = "Hello\u{a0}wörld\t회의는\u{3000}세시 日本語テキスト ＡＢＣ x\u{2003}y";

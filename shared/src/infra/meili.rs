@@ -87,7 +87,7 @@ impl MeiliIndex {
 
     /// Creates the index if it is missing and applies [`index_settings`],
     /// waiting until Meilisearch has done both. Run by the worker at start
-    /// and by `parley-api reindex`.
+    /// and by `parley-admin reindex`.
     ///
     /// Errors: Meilisearch refused or is unreachable.
     pub async fn apply_settings(&self) -> Result<(), MeiliError> {

@@ -174,7 +174,7 @@ async fn one_query_finds_users_chats_and_messages() {
 }
 
 /// Messages written before search (no tokens) are found once
-/// `parley-api reindex` (the real binary) has run.
+/// `parley-admin reindex` (the real binary) has run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reindex_makes_older_messages_searchable() {
     use diesel_async::RunQueryDsl;
@@ -190,7 +190,7 @@ async fn reindex_makes_older_messages_searchable() {
     .await
     .unwrap();
     assert_eq!(found(&app, &a, "회의록", None).await, Vec::<String>::new());
-    app.run_api_command("reindex").await;
+    app.run_admin_command("reindex").await;
     assert_eq!(found(&app, &a, "회의록", None).await, ["예전 회의록입니다"]);
 }
 
@@ -325,7 +325,7 @@ async fn reindex_writes_the_tokens_of_names() {
     let path = "/api/v1/users/search?query=%EC%98%81%ED%9D%AC"; // 영희
     let (_, found) = app.api.get(path, tok(&me)).await;
     assert_eq!(ids(&found), Vec::<i64>::new());
-    app.run_api_command("reindex").await;
+    app.run_admin_command("reindex").await;
     let (_, found) = app.api.get(path, tok(&me)).await;
     assert_eq!(ids(&found), [old.id], "{found}");
 }

@@ -109,7 +109,7 @@ async fn an_outage_answers_503_sends_go_on_and_the_index_catches_up() {
     assert!(meili.doc(during["id"].as_i64().unwrap()).is_some());
 }
 
-/// `parley-api reindex` (the real binary) rebuilds the index from
+/// `parley-admin reindex` (the real binary) rebuilds the index from
 /// PostgreSQL with no worker running.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reindex_rebuilds_the_meilisearch_index() {
@@ -119,7 +119,7 @@ async fn reindex_rebuilds_the_meilisearch_index() {
     let sent = app.api.send_text(&a, chat, "재색인 테스트 문장").await;
     assert!(meili.doc(sent["id"].as_i64().unwrap()).is_none());
     assert_eq!(found(&app, &a, "재색인", None).await, Vec::<String>::new());
-    app.run_api_command("reindex").await;
+    app.run_admin_command("reindex").await;
     assert_eq!(
         found(&app, &a, "재색인", None).await,
         ["재색인 테스트 문장"]

@@ -50,7 +50,7 @@ enum Scenario {
     Bulk,
     /// Message search latency on PostgreSQL over `--messages` messages in
     /// `--chats` × 2 groups (half without the searcher), written straight
-    /// into `DATABASE_URL` and tokenized by `parley-api reindex`; then
+    /// into `DATABASE_URL` and tokenized by `parley-admin reindex`; then
     /// `--queries` searches, `--concurrency` at a time.
     Search,
 }

@@ -8,7 +8,7 @@
 //! would measure sends): sentences of 4–11 words drawn from a vocabulary
 //! of Korean nouns with their particles ("회의는", "회의를"…), endings and
 //! English words, skewed so that some words are in one message of ten and
-//! others in one of thousands. `parley-api reindex` (the binary beside
+//! others in one of thousands. `parley-admin reindex` (the binary beside
 //! this one) then writes their tokens, as it would after an upgrade, and
 //! the run reports its rate. Last, `--queries` searches (bare nouns, which
 //! must find every particle form, English words and two-word queries) go
@@ -205,7 +205,7 @@ pub async fn run_search(
     let seed_secs = seeding.elapsed().as_secs_f64();
 
     let reindexing = Instant::now();
-    let reindex = std::env::current_exe()?.with_file_name("parley-api");
+    let reindex = std::env::current_exe()?.with_file_name("parley-admin");
     let status = tokio::process::Command::new(&reindex)
         .arg("reindex")
         .status()
