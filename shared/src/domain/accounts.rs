@@ -385,16 +385,24 @@ pub async fn list_sessions(ctx: &AppContext, auth: &AuthContext) -> AppResult<Ve
     let sessions = Session::active_of_user(&mut conn, auth.user_id).await?;
     Ok(sessions
         .into_iter()
-        .map(|s| SessionRead {
-            current: s.jti == auth.session_id,
-            jti: s.jti,
-            device: s.device,
-            ip: s.ip,
-            created_at: s.created_at,
-            last_used_at: s.last_used_at,
-            expires_at: s.expires_at,
-        })
+        .map(|s| SessionRead::new(s, Some(auth.session_id)))
         .collect())
+}
+
+impl SessionRead {
+    /// `session` as listed to the holder of `current` (`None`: to an
+    /// operator, for whom none is current).
+    pub(crate) fn new(session: Session, current: Option<Uuid>) -> Self {
+        SessionRead {
+            current: Some(session.jti) == current,
+            jti: session.jti,
+            device: session.device,
+            ip: session.ip,
+            created_at: session.created_at,
+            last_used_at: session.last_used_at,
+            expires_at: session.expires_at,
+        }
+    }
 }
 
 /// `DELETE /auth/sessions/{jti}` (one session; the current one = logout) or

@@ -5,9 +5,10 @@
 //! transaction, events), minus the token or link that proves it is theirs.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
-use crate::domain::accounts::{self, RegisterRequest, announce_revoked, hash_password};
+use crate::domain::accounts::{
+    self, RegisterRequest, SessionRead, announce_revoked, hash_password,
+};
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::models::{Session, User};
@@ -37,17 +38,6 @@ impl From<User> for Account {
             created_at: user.created_at,
         }
     }
-}
-
-/// One active session of an account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActiveSession {
-    pub jti: Uuid,
-    pub device: Option<String>,
-    pub ip: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
 }
 
 /// The account named by `who`: its id, its email or its username.
@@ -146,22 +136,16 @@ pub async fn reactivate(ctx: &AppContext, user_id: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// The account's active sessions, the most recently used first.
+/// The account's active sessions, the most recently used first (none is
+/// `current`).
 ///
 /// Errors: database failures only.
-pub async fn sessions(ctx: &AppContext, user_id: i64) -> AppResult<Vec<ActiveSession>> {
+pub async fn sessions(ctx: &AppContext, user_id: i64) -> AppResult<Vec<SessionRead>> {
     let mut conn = ctx.db.get().await?;
-    let mut sessions: Vec<ActiveSession> = Session::active_of_user(&mut conn, user_id)
+    let mut sessions: Vec<SessionRead> = Session::active_of_user(&mut conn, user_id)
         .await?
         .into_iter()
-        .map(|s| ActiveSession {
-            jti: s.jti,
-            device: s.device,
-            ip: s.ip,
-            created_at: s.created_at,
-            last_used_at: s.last_used_at,
-            expires_at: s.expires_at,
-        })
+        .map(|s| SessionRead::new(s, None))
         .collect();
     sessions.sort_by_key(|s| std::cmp::Reverse(s.last_used_at));
     Ok(sessions)

@@ -5,7 +5,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use parley_tests::{TestApp, bin_path, tok};
+use parley_tests::{TestApp, TestUser, WsClient, bin_path, tok};
 use reqwest::StatusCode;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
@@ -55,6 +55,17 @@ async fn login(app: &TestApp, email: &str, password: &str) -> Result<String, Sta
         StatusCode::OK => Ok(body["access_token"].as_str().unwrap().to_owned()),
         other => Err(other),
     }
+}
+
+/// `user`'s socket heard `session_revoked` with `reason` and closed 4001,
+/// and their token is refused.
+async fn logged_out(app: &TestApp, user: &TestUser, socket: &mut WsClient, reason: &str) {
+    let revoked = socket.expect_type("session_revoked", WAIT).await.unwrap();
+    assert_eq!(revoked["reason"], reason, "{revoked}");
+    let (code, _) = socket.expect_close(WAIT).await.unwrap();
+    assert_eq!(code, 4001);
+    let (status, _) = app.api.get("/api/v1/auth/me", tok(user)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,12 +162,7 @@ async fn a_reset_password_revokes_sessions_and_closes_sockets() {
         "{}",
         run.stdout
     );
-    let revoked = socket.expect_type("session_revoked", WAIT).await.unwrap();
-    assert_eq!(revoked["reason"], "password_reset", "{revoked}");
-    let (code, _) = socket.expect_close(WAIT).await.unwrap();
-    assert_eq!(code, 4001);
-    let (status, _) = app.api.get("/api/v1/auth/me", tok(&user)).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    logged_out(&app, &user, &mut socket, "password_reset").await;
     assert!(login(&app, &user.email, "new password 2").await.is_ok());
 }
 
@@ -174,12 +180,7 @@ async fn a_deactivated_account_is_logged_out_and_cannot_log_in() {
         "{}",
         run.stdout
     );
-    let revoked = socket.expect_type("session_revoked", WAIT).await.unwrap();
-    assert_eq!(revoked["reason"], "account_deactivated", "{revoked}");
-    let (code, _) = socket.expect_close(WAIT).await.unwrap();
-    assert_eq!(code, 4001);
-    let (status, _) = app.api.get("/api/v1/auth/me", tok(&user)).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    logged_out(&app, &user, &mut socket, "account_deactivated").await;
     let (status, body) = app
         .api
         .post(
