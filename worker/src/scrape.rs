@@ -10,9 +10,7 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use parley_shared::AppContext;
 use parley_shared::domain::jobs;
 use parley_shared::infra::jobs::queue_state;
-use parley_shared::telemetry::metrics::{
-    DB_POOL_CONNECTIONS, DB_POOL_WAITING, JOB_QUEUE, render, scrape_allowed,
-};
+use parley_shared::telemetry::metrics::{JOB_QUEUE, record_pool, render, scrape_allowed};
 use serde_json::json;
 
 /// Starts the metrics server in the background; `None` when it is not
@@ -80,11 +78,7 @@ async fn metrics(req: HttpRequest, ctx: web::Data<AppContext>) -> HttpResponse {
             }
         }
     }
-    let pool = ctx.db.status();
-    let in_use = pool.size.saturating_sub(pool.available);
-    metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "in_use").set(in_use as f64);
-    metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "idle").set(pool.available as f64);
-    metrics::gauge!(DB_POOL_WAITING).set(pool.waiting as f64);
+    record_pool(ctx.db.status());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(render())

@@ -8,8 +8,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use parley_shared::AppError;
 use parley_shared::telemetry::metrics::{
-    self, DB_POOL_CONNECTIONS, DB_POOL_WAITING, HTTP_DURATION, HTTP_REQUESTS, HUB_ROOMS,
-    HUB_ROOMS_CLOSED,
+    self, HTTP_DURATION, HTTP_REQUESTS, HUB_ROOMS, HUB_ROOMS_CLOSED,
 };
 
 use crate::error::ApiError;
@@ -44,11 +43,7 @@ pub async fn metrics(
         )
         .into());
     }
-    let pool = state.ctx.db.status();
-    let in_use = pool.size.saturating_sub(pool.available);
-    ::metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "in_use").set(in_use as f64);
-    ::metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "idle").set(pool.available as f64);
-    ::metrics::gauge!(DB_POOL_WAITING).set(pool.waiting as f64);
+    metrics::record_pool(state.ctx.db.status());
     let rooms = state.hub.room_tally();
     for (name, count) in [
         ("creating", rooms.creating),

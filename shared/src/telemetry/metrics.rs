@@ -87,6 +87,14 @@ pub fn scrape_allowed(expected: Option<&SecretString>, given: Option<&str>) -> b
             == 0
 }
 
+/// Sets the pool gauges from `status` (call at each scrape).
+pub fn record_pool(status: deadpool::Status) {
+    let in_use = status.size.saturating_sub(status.available);
+    metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "in_use").set(in_use as f64);
+    metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "idle").set(status.available as f64);
+    metrics::gauge!(DB_POOL_WAITING).set(status.waiting as f64);
+}
+
 /// A gauge counted up while this value lives (an open connection), and
 /// down when it is dropped, however its owner ends.
 pub struct Held(metrics::Gauge);
