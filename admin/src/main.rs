@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use parley_shared::domain::accounts::RegisterRequest;
-use parley_shared::domain::{admin, jobs, retention, search_index};
+use parley_shared::domain::{admin, chat_delete, jobs, retention, search_index};
 use parley_shared::infra::jobs::queue_state;
 use parley_shared::{AppContext, Settings, telemetry};
 
@@ -52,6 +52,14 @@ enum Command {
     Reactivate { user: String },
     /// List an account's active sessions, the most recently used first.
     Sessions { user: String },
+    /// Delete a chat for everyone and every message of it, text included
+    /// (members get `chat_deleted`). Asks for `--yes`.
+    PurgeChat {
+        chat_id: i64,
+        /// Yes, purge it: nothing of it can be brought back.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Show each job queue's jobs by state.
     Jobs,
     /// Run one retention pass now (what the worker does every
@@ -155,6 +163,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                     s.expires_at.to_rfc3339()
                 );
             }
+        }
+        Command::PurgeChat { chat_id, yes } => {
+            anyhow::ensure!(
+                yes,
+                "purging deletes chat {chat_id} and every message of it for everyone; add --yes"
+            );
+            let purged = chat_delete::purge_chat(&ctx, chat_id).await?;
+            println!("purged chat {chat_id}: {purged} message(s)");
         }
         Command::Jobs => {
             let conn = ctx

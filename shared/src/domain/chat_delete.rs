@@ -7,6 +7,9 @@
 //! former member who catches up late what happened; a private pair (or a
 //! saved-messages owner) can start a new chat afterwards.
 //!
+//! An operator's purge ([`purge_chat`]) deletes it for everyone the same
+//! way, then deletes every message for all, text included.
+//!
 //! For me: a group or channel is left (as `POST /chats/{id}/leave`); a
 //! private chat has its history cleared for the caller and leaves their
 //! chat list until a new message arrives (the other member keeps theirs).
@@ -24,9 +27,9 @@ use crate::domain::events::DomainEvent;
 use crate::domain::live;
 use crate::domain::members;
 use crate::domain::models::chat::MemberChanges;
-use crate::domain::models::{Chat, ChatMember, ChatType, event};
+use crate::domain::models::{Chat, ChatMember, ChatType, Message, event};
 use crate::domain::permissions::{self, Action};
-use crate::infra::schema::{chat_members, chats, invite_links};
+use crate::infra::schema::{chat_members, chats, invite_links, messages};
 
 /// Query of `DELETE /chats/{id}`: `for_all=true` deletes the chat for
 /// every member; the default deletes it for the caller only.
@@ -61,8 +64,10 @@ pub async fn delete_chat(
             ));
         }
         let user_id = auth.user_id;
-        let deleted =
-            event::record(conn, chat_id, |_| DomainEvent::ChatDeleted { user_id }).await?;
+        let deleted = event::record(conn, chat_id, |_| DomainEvent::ChatDeleted {
+            user_id: Some(user_id),
+        })
+        .await?;
         retire(conn, &chat).await?;
         Ok(deleted)
     })?;
@@ -122,4 +127,72 @@ async fn delete_for_me(ctx: &AppContext, auth: &AuthContext, chat_id: i64) -> Ap
         "chat deleted for me"
     );
     Ok(())
+}
+
+/// Messages redacted per transaction by [`purge_chat`].
+const PURGE_BATCH: i64 = 500;
+
+/// An operator's purge (`parley-admin purge-chat`): the chat is deleted
+/// for everyone as its owner would delete it (a last `chat_deleted`, with
+/// `user_id: None`), then every message is deleted for all with its text
+/// removed from every logged copy, batch by batch. A chat already deleted
+/// for everyone only has its messages purged. Returns how many messages
+/// were purged; running it again purges what is left.
+///
+/// Errors: 404 `chat_not_found` for no such chat.
+pub async fn purge_chat(ctx: &AppContext, chat_id: i64) -> AppResult<usize> {
+    let mut conn = ctx.db.get().await?;
+    let deleted_at: Option<Option<chrono::DateTime<chrono::Utc>>> = chats::table
+        .find(chat_id)
+        .select(chats::deleted_at)
+        .first(&mut conn)
+        .await
+        .optional()?;
+    let Some(deleted_at) = deleted_at else {
+        return Err(AppError::not_found(
+            "chat_not_found",
+            "This chat does not exist.",
+        ));
+    };
+    if deleted_at.is_none() {
+        let deleted = crate::transaction!(conn, async |conn| {
+            let chat = Chat::lock(conn, chat_id).await?;
+            let deleted = event::record(conn, chat_id, |_| DomainEvent::ChatDeleted {
+                user_id: None,
+            })
+            .await?;
+            retire(conn, &chat).await?;
+            Ok(deleted)
+        })?;
+        live::publish_logged(&ctx.bus, vec![deleted]).await;
+    }
+    let mut purged = 0;
+    loop {
+        // Nobody can write to a deleted chat: no lock is needed.
+        let count = crate::transaction!(conn, async |conn| {
+            let batch: Vec<Message> = messages::table
+                .filter(messages::chat_id.eq(chat_id))
+                .filter(messages::deleted_at.is_null())
+                .order(messages::id.asc())
+                .limit(PURGE_BATCH)
+                .select(Message::as_select())
+                .load(conn)
+                .await?;
+            for message in &batch {
+                Message::delete_for_all(conn, message.id).await?;
+                event::redact_message(conn, message).await?;
+            }
+            Ok(batch.len())
+        })?;
+        purged += count;
+        if (count as i64) < PURGE_BATCH {
+            break;
+        }
+    }
+    tracing::info!(
+        chat.id = chat_id,
+        messages = purged,
+        "chat purged by an operator"
+    );
+    Ok(purged)
 }

@@ -170,10 +170,10 @@ pub enum DomainEvent {
         message_id: Option<i64>,
         user_id: i64,
     },
-    /// `user_id` deleted the chat for everyone: the last event of the chat
-    /// for every member.
+    /// `user_id` deleted the chat for everyone (`None`: an operator purged
+    /// it): the last event of the chat for every member.
     ChatDeleted {
-        user_id: i64,
+        user_id: Option<i64>,
     },
     /// `user_id` added (`added`) or took back their `emoji` on
     /// `message_id`; `reactions` are the message's counts after it.

@@ -206,6 +206,56 @@ async fn a_deactivated_account_is_logged_out_and_cannot_log_in() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purged_chat_is_gone_for_everyone_with_its_text() {
+    use diesel::prelude::*;
+    use parley_shared::infra::schema::messages;
+
+    let app = TestApp::spawn().await;
+    let owner = app.api.register_and_login("opspurgeowner").await;
+    let member = app.api.register_and_login("opspurgemember").await;
+    let chat = app.api.group(&owner, &[&member]).await;
+    for text in ["one", "two", "three"] {
+        app.api.send_text(&owner, chat, text).await;
+    }
+    let mut socket = app.api.connect_ws(&member.access_token).await;
+    let with_text = async || {
+        let mut conn = app.db.connect().await.unwrap();
+        diesel_async::RunQueryDsl::get_result::<i64>(
+            messages::table
+                .filter(messages::chat_id.eq(chat))
+                .filter(messages::text.ne(""))
+                .count(),
+            &mut conn,
+        )
+        .await
+        .unwrap()
+    };
+    assert_eq!(with_text().await, 3);
+
+    // Not without --yes, nor a chat that does not exist.
+    let run = admin(&app, &["purge-chat", &chat.to_string()], "").await;
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("--yes"), "{}", run.stderr);
+    assert_eq!(with_text().await, 3);
+    let run = admin(&app, &["purge-chat", "999999999", "--yes"], "").await;
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+
+    let run = admin(&app, &["purge-chat", &chat.to_string(), "--yes"], "").await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("3 message(s)"), "{}", run.stdout);
+    let deleted = socket.expect_type("chat_deleted", WAIT).await.unwrap();
+    assert_eq!(deleted["chat_id"], chat);
+    assert_eq!(deleted["user_id"], serde_json::Value::Null, "{deleted}");
+    let (status, _) = app
+        .api
+        .get(&format!("/api/v1/chats/{chat}"), tok(&owner))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(with_text().await, 0, "no message keeps its text");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_and_retention_report_what_there_is() {
     let app = TestApp::spawn().await;
     let user = app.api.register_and_login("opsjobs").await;

@@ -96,11 +96,12 @@ pub enum ServerEvent {
         added: bool,
         reactions: Vec<ReactionSummary>,
     },
-    /// `user_id` deleted the chat for everyone; the last event of it.
+    /// `user_id` deleted the chat for everyone (`null`: an operator purged
+    /// it); the last event of it.
     ChatDeleted {
         chat_id: i64,
         seq: i64,
-        user_id: i64,
+        user_id: Option<i64>,
     },
     /// The user's own settings of a chat changed on another of their
     /// devices (ephemeral: not in the log).

@@ -429,7 +429,7 @@ mod tests {
                     .to_owned(),
             ),
             (
-                DomainEvent::ChatDeleted { user_id: 3 },
+                DomainEvent::ChatDeleted { user_id: Some(3) },
                 r#"{"type":"chat_deleted","chat_id":7,"seq":42,"user_id":3}"#.to_owned(),
             ),
         ];
