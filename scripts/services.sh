@@ -72,6 +72,12 @@ ensure_psql() {
 }
 
 # Headless Chromium (Debian's package) for the test that renders /docs.
+# Debian's docker-compose (v1): only to check docker-compose.yml; no Docker
+# engine is needed for `config`.
+ensure_docker_compose() {
+    command -v docker-compose >/dev/null || apt_install docker-compose
+}
+
 ensure_chromium() {
     command -v chromium >/dev/null || apt_install chromium
     export PARLEY_CHROMIUM=${PARLEY_CHROMIUM:-$(command -v chromium)}
