@@ -5,6 +5,7 @@
 //! transaction, events), minus the token or link that proves it is theirs.
 
 use chrono::{DateTime, Utc};
+use diesel::OptionalExtension;
 
 use crate::domain::accounts::{
     self, RegisterRequest, SessionRead, announce_revoked, hash_password,
@@ -47,7 +48,7 @@ pub async fn find_account(ctx: &AppContext, who: &str) -> AppResult<Account> {
     let mut conn = ctx.db.get().await?;
     let who = who.trim();
     let user = match who.parse::<i64>() {
-        Ok(id) => User::find(&mut conn, id).await.ok(),
+        Ok(id) => User::find(&mut conn, id).await.optional()?,
         Err(_) if who.contains('@') => User::find_by_email(&mut conn, &who.to_lowercase()).await?,
         Err(_) => User::find_by_username(&mut conn, &who.to_lowercase()).await?,
     };
