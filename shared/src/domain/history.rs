@@ -118,7 +118,32 @@ pub async fn list_messages(
             ));
         }
     };
-    page(ctx, auth, chat_id, cursor, query.limit).await
+    let limit = validate::limit(query.limit, 50, 100)?;
+    page(ctx, auth, chat_id, cursor, limit).await
+}
+
+/// The `limit` messages just before `before_id` (the newest without it),
+/// oldest first, and whether older ones exist: the `has_more` / `hasNext`
+/// of seeds 000 and 002, read with the page (one row more) instead of by
+/// a second query. `limit` defaults to `default`.
+///
+/// Errors: 422 `limit` outside 1..=100; 404 / 403 as [`require_member`].
+pub async fn list_older(
+    ctx: &AppContext,
+    auth: &AuthContext,
+    chat_id: i64,
+    before_id: Option<i64>,
+    limit: Option<i64>,
+    default: i64,
+) -> AppResult<(Vec<MessageView>, bool)> {
+    let limit = validate::limit(limit, default, 100)?;
+    let cursor = before_id.map_or(PageCursor::Latest, PageCursor::Before);
+    let mut views = page(ctx, auth, chat_id, cursor, limit + 1).await?;
+    let more = views.len() as i64 > limit;
+    if more {
+        views.remove(0);
+    }
+    Ok((views, more))
 }
 
 /// How many messages of `chat_id` the caller sees (deleted-for-everyone
@@ -155,18 +180,19 @@ pub async fn list_messages_at(
     if offset < 0 {
         return Err(AppError::validation("offset", "offset must be 0 or more."));
     }
-    page(ctx, auth, chat_id, PageCursor::Skip(offset), Some(limit)).await
+    let limit = validate::limit(Some(limit), 50, 100)?;
+    page(ctx, auth, chat_id, PageCursor::Skip(offset), limit).await
 }
 
-/// A page of the chat at `cursor` as the caller sees it, oldest first.
+/// A page of `limit` (validated by the caller) messages of the chat at
+/// `cursor` as the caller sees it, oldest first.
 async fn page(
     ctx: &AppContext,
     auth: &AuthContext,
     chat_id: i64,
     cursor: PageCursor,
-    limit: Option<i64>,
+    limit: i64,
 ) -> AppResult<Vec<MessageView>> {
-    let limit = validate::limit(limit, 50, 100)?;
     let mut conn = ctx.db.get().await?;
     let (_, member) = require_member(&mut conn, chat_id, auth.user_id).await?;
     let messages = Message::page(

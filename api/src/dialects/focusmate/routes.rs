@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use parley_shared::domain::caller::AuthContext;
 use parley_shared::domain::chats::{self, ChatCreateRequest};
-use parley_shared::domain::history::{self, ListMessagesQuery};
+use parley_shared::domain::history;
 use parley_shared::domain::kinds::{ChatType, MessageType};
 use parley_shared::domain::messages::{self, MessageCreateRequest};
 use parley_shared::domain::reactions::{self, ReactionChange, ReactionToggleRequest};
@@ -150,7 +150,6 @@ pub async fn page(
     query: web::Query<MessagesQuery>,
 ) -> FocusResult<HttpResponse> {
     let room = room_id(&path)?;
-    let limit = validate::limit(query.limit, 50, 100)?;
     let before_id = query
         .before_message_id
         .as_deref()
@@ -158,32 +157,8 @@ pub async fn page(
         .map(|t| message_field("before_message_id", t))
         .transpose()?;
     let ctx = &state.ctx;
-    let views = history::list_messages(
-        ctx,
-        &caller,
-        room,
-        ListMessagesQuery {
-            limit: Some(limit),
-            before_id,
-            after_id: None,
-        },
-    )
-    .await?;
-    let has_more = match views.first() {
-        Some(oldest) => !history::list_messages(
-            ctx,
-            &caller,
-            room,
-            ListMessagesQuery {
-                limit: Some(1),
-                before_id: Some(oldest.message.id),
-                after_id: None,
-            },
-        )
-        .await?
-        .is_empty(),
-        None => false,
-    };
+    let (views, has_more) =
+        history::list_older(ctx, &caller, room, before_id, query.limit, 50).await?;
     let total = history::count_messages(ctx, &caller, room).await?;
     let messages = with_reactors(ctx, &caller, room, views.iter()).await?;
     Ok(HttpResponse::Ok().json(Page {

@@ -6,7 +6,7 @@ use parley_shared::domain::bulk::{self, BulkOutcome, BulkSendRequest};
 use parley_shared::domain::caller::AuthContext;
 use parley_shared::domain::chat_delete::{self, DeleteChatQuery};
 use parley_shared::domain::chats::{self, ChatCreateRequest};
-use parley_shared::domain::history::{self, ListMessagesQuery};
+use parley_shared::domain::history;
 use parley_shared::domain::kinds::ChatType;
 use parley_shared::domain::messages::{self, MessageCreateRequest};
 use parley_shared::domain::receipts;
@@ -198,26 +198,21 @@ pub async fn page(
     path: web::Path<i64>,
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let size = query.size.unwrap_or(20);
-    if !(1..=100).contains(&size) {
+    if query.size.is_some_and(|size| !(1..=100).contains(&size)) {
         return Err(AppError::validation("size", "size must be 1 to 100.").into());
     }
     let detail = chats::get_chat(&state.ctx, &caller, path.into_inner()).await?;
-    let mut views = history::list_messages(
+    let before_id = query.cursor.map(|c| c.saturating_add(1));
+    let (mut views, has_next) = history::list_older(
         &state.ctx,
         &caller,
         detail.chat.row.id,
-        ListMessagesQuery {
-            // One more than asked, to know whether there is a next page.
-            limit: Some(size + 1),
-            before_id: query.cursor.map(|c| c.saturating_add(1)),
-            after_id: None,
-        },
+        before_id,
+        query.size,
+        20,
     )
     .await?;
-    views.sort_by_key(|v| std::cmp::Reverse(v.message.id));
-    let has_next = views.len() as i64 > size;
-    views.truncate(size as usize);
+    views.reverse();
     // A private chat's avatar is the other member's.
     let sender = |id: Option<i64>| {
         let avatar = (id == detail.chat.row.counterpart_user_id)
