@@ -108,6 +108,12 @@ async fn a_school_client_uses_every_endpoint_across_two_replicas() {
     );
     assert_eq!(second_page["hasNext"], false);
     assert_eq!(second_page["nextCursor"], Value::Null);
+    // The largest size the document allows: both messages, newest first.
+    let whole = format!("{P}/api/v1/messages/conversations/{conversation}?size=100");
+    let (status, all) = one.get(&whole, tok(&a)).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(all["messages"][1]["messageId"], hello["messageId"], "{all}");
+    assert_eq!(all["hasNext"], false);
 
     // §5 (B) and §11 (A): read everything.
     let (status, _) = two
