@@ -83,6 +83,19 @@ ensure_chromium() {
     export PARLEY_CHROMIUM=${PARLEY_CHROMIUM:-$(command -v chromium)}
 }
 
+# The npm packages of clients/ (the TypeScript client and the web page:
+# openapi-fetch, eventsource-parser, esbuild, Vitest, playwright-core),
+# from the npm registry at the versions package-lock.json names. Node.js
+# and npm come from Debian when missing.
+ensure_node_packages() {
+    command -v npm >/dev/null || apt_install nodejs npm
+    if [ ! -f clients/node_modules/.package-lock.json ] \
+        || [ clients/package-lock.json -nt clients/node_modules/.package-lock.json ]; then
+        say "installing the npm packages of clients/"
+        (cd clients && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in clients/"
+    fi
+}
+
 # openapi-spec-validator (PyPI), the reference OpenAPI 3.1 validator, in a
 # virtualenv under target/ so that it stays out of the system Python.
 ensure_openapi_validator() {

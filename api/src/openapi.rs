@@ -222,6 +222,36 @@ mod tests {
         found
     }
 
+    /// The document's string enums are the texts on the wire, not the Rust
+    /// variant names (a `text_enum!` once documented `Private` for
+    /// `private`; clients generated from it refused real answers).
+    #[test]
+    fn string_enums_list_the_wire_texts() {
+        use parley_shared::domain::kinds::{ChatType, MemberRole, MessageType, Privacy};
+        let json = serde_json::to_value(document()).unwrap_or_default();
+        let wire = |all: Vec<String>| serde_json::Value::from(all);
+        for (name, texts) in [
+            (
+                "ChatType",
+                wire(ChatType::ALL.iter().map(|v| v.to_string()).collect()),
+            ),
+            (
+                "MemberRole",
+                wire(MemberRole::ALL.iter().map(|v| v.to_string()).collect()),
+            ),
+            (
+                "MessageType",
+                wire(MessageType::ALL.iter().map(|v| v.to_string()).collect()),
+            ),
+            (
+                "Privacy",
+                wire(Privacy::ALL.iter().map(|v| v.to_string()).collect()),
+            ),
+        ] {
+            assert_eq!(json["components"]["schemas"][name]["enum"], texts, "{name}");
+        }
+    }
+
     #[test]
     fn every_route_is_documented_and_every_documented_path_is_a_route() {
         let routes: BTreeSet<(String, String)> = crate::routes::route_list().into_iter().collect();

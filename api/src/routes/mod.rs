@@ -18,14 +18,16 @@ pub mod members;
 pub mod messages;
 pub mod metrics;
 pub mod notifications;
+pub mod page;
 pub mod reactions;
 pub mod search;
 pub mod users;
 
 /// Registers every route, the OpenAPI document (`/openapi.json`) and its
-/// UI (`/docs`).
+/// UI (`/docs`), and the web chat page (`/`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     register(cfg);
+    page::configure(cfg);
     cfg.route("/docs", web::get().to(docs_redirect))
         .service(crate::openapi::docs_service())
         .default_service(web::to(not_found));

@@ -13,6 +13,7 @@ mod chat_admin;
 mod chat_delete;
 mod chat_prefs;
 mod chats;
+mod clients;
 mod defects;
 mod dialect_campus;
 mod dialect_chatrooms;
