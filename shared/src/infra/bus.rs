@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{Notify, mpsc};
 
-use crate::telemetry::metrics::BUS_PUBLISHED;
+use crate::telemetry::metrics::{BUS_LAG, BUS_PUBLISHED};
 
 /// Where an event is published. Never a format string at the call site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,6 +44,33 @@ impl Topic {
             "user" => Some(Topic::User(id)),
             _ => None,
         }
+    }
+}
+
+/// The first byte of a payload stamped with its publish time: JSON (what
+/// publishers before the stamp sent, and what follows it) never starts
+/// with it, so both read.
+const STAMPED: u8 = 0x01;
+
+/// `payload` as published on Redis: [`STAMPED`], the publish time in
+/// microseconds since the Unix epoch (8 bytes, big-endian), the payload.
+fn stamp(payload: &[u8], published_at_us: i64) -> Vec<u8> {
+    let mut stamped = Vec::with_capacity(payload.len() + 9);
+    stamped.push(STAMPED);
+    stamped.extend_from_slice(&published_at_us.to_be_bytes());
+    stamped.extend_from_slice(payload);
+    stamped
+}
+
+/// The publish time (µs since the epoch) and payload of what [`stamp`]
+/// wrote; an unstamped payload comes back whole, without a time.
+fn unstamp(received: Bytes) -> (Option<i64>, Bytes) {
+    if received.len() >= 9 && received[0] == STAMPED {
+        let mut time = [0u8; 8];
+        time.copy_from_slice(&received[1..9]);
+        (Some(i64::from_be_bytes(time)), received.slice(9..))
+    } else {
+        (None, received)
     }
 }
 
@@ -205,8 +232,8 @@ impl EventBus {
             Backend::Redis { publisher, .. } => {
                 let mut conn = publisher.clone();
                 let channel = topic.channel(&self.inner.prefix);
-                let result: redis::RedisResult<i64> =
-                    conn.publish(&channel, payload.as_ref()).await;
+                let stamped = stamp(&payload, chrono::Utc::now().timestamp_micros());
+                let result: redis::RedisResult<i64> = conn.publish(&channel, stamped).await;
                 let outcome = if result.is_ok() { "ok" } else { "failed" };
                 metrics::counter!(BUS_PUBLISHED, "result" => outcome).increment(1);
                 if let Err(err) = result {
@@ -300,9 +327,13 @@ async fn subscriber_connection(
                         ) => std::str::from_utf8(&channel)
                             .ok()
                             .and_then(|c| Topic::parse(&prefix, c))
-                            .map(|topic| BusMessage::Event {
-                                topic,
-                                payload: Bytes::from(payload),
+                            .map(|topic| {
+                                let (published_at_us, payload) = unstamp(Bytes::from(payload));
+                                if let Some(at) = published_at_us {
+                                    let lag_us = chrono::Utc::now().timestamp_micros() - at;
+                                    metrics::histogram!(BUS_LAG).record(lag_us.max(0) as f64 / 1e6);
+                                }
+                                BusMessage::Event { topic, payload }
                             }),
                         _ => None,
                     }
@@ -321,6 +352,17 @@ async fn subscriber_connection(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamped_payloads_carry_their_publish_time_and_unstamped_ones_pass() {
+        let json = br#"{"live":"typing"}"#;
+        let (at, payload) = unstamp(Bytes::from(stamp(json, 1_700_000_000_123_456)));
+        assert_eq!(at, Some(1_700_000_000_123_456));
+        assert_eq!(payload.as_ref(), json);
+        let (at, payload) = unstamp(Bytes::from_static(json));
+        assert_eq!(at, None);
+        assert_eq!(payload.as_ref(), json);
+    }
 
     #[test]
     fn topics_round_trip_through_channel_names() {

@@ -36,11 +36,16 @@ pub const BUS_RECEIVED: &str = "parley_bus_received_total";
 /// Counter: times the bus queue overflowed (every socket then catches up
 /// from the log).
 pub const BUS_OVERFLOWS: &str = "parley_bus_overflows_total";
+/// Histogram: seconds from a bus event's publish to its receipt by a
+/// replica (by the two hosts' clocks: across hosts their difference adds).
+pub const BUS_LAG: &str = "parley_bus_lag_seconds";
 /// Counter: gaps in a chat's live events that the replica read from the
 /// log (once for all its sockets).
 pub const GAP_FILLS: &str = "parley_gap_fills_total";
 /// Counter: events read from the log to fill those gaps.
 pub const GAP_FILLED_EVENTS: &str = "parley_gap_filled_events_total";
+/// Histogram: seconds one such gap took to read from the log.
+pub const GAP_FILL_DURATION: &str = "parley_gap_fill_duration_seconds";
 /// Counter, label `limit` (`message`, `login`, `register`, `refresh`,
 /// `reset`, `duplicate`): requests refused with 429.
 pub const RATE_LIMIT_REFUSALS: &str = "parley_rate_limit_refusals_total";
@@ -177,7 +182,17 @@ fn describe() {
     describe_counter!(BUS_PUBLISHED, "Events published on the bus, by result.");
     describe_counter!(BUS_RECEIVED, "Events received from the bus.");
     describe_counter!(BUS_OVERFLOWS, "Times the bus queue overflowed.");
+    describe_histogram!(
+        BUS_LAG,
+        Unit::Seconds,
+        "Time from a bus event's publish to its receipt (Redis bus)."
+    );
     describe_counter!(GAP_FILLS, "Gaps in live chat events read from the log.");
+    describe_histogram!(
+        GAP_FILL_DURATION,
+        Unit::Seconds,
+        "Time a gap took to read from the log."
+    );
     describe_counter!(GAP_FILLED_EVENTS, "Events read from the log to fill gaps.");
     describe_counter!(
         RATE_LIMIT_REFUSALS,

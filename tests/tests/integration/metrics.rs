@@ -173,6 +173,13 @@ async fn metrics_count_requests_connections_frames_and_refusals() {
     );
     assert!(value(&after, "parley_bus_published_total", &[("result", "ok")]) >= 2.0);
     assert!(value(&after, "parley_bus_received_total", &[]) >= 2.0);
+    // Every event received from Redis carried its publish time (the lag is
+    // taken as it arrives, before the hub's queue counts it received).
+    assert!(
+        value(&after, "parley_bus_lag_seconds_count", &[])
+            >= value(&after, "parley_bus_received_total", &[]),
+        "{after}"
+    );
     assert_eq!(
         value(&after, "parley_hub_rooms", &[("state", "active")]),
         1.0

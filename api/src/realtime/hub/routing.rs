@@ -10,7 +10,7 @@ use parley_shared::domain::events::{DomainEvent, LoggedEvent};
 use parley_shared::domain::live::LiveEvent;
 use parley_shared::domain::models::Message;
 use parley_shared::infra::bus::{BusMessage, Topic};
-use parley_shared::telemetry::metrics::{GAP_FILLED_EVENTS, GAP_FILLS};
+use parley_shared::telemetry::metrics::{GAP_FILL_DURATION, GAP_FILLED_EVENTS, GAP_FILLS};
 use std::sync::atomic::Ordering;
 
 use super::{Hidden, Hub, Outbound, offer};
@@ -97,7 +97,9 @@ impl Hub {
         match in_order(position, seq) {
             InOrder::Drop => return,
             InOrder::FillThenHand { after, up_to } => {
+                let started = std::time::Instant::now();
                 let gap = self.read_gap(chat_id, after, up_to).await;
+                metrics::histogram!(GAP_FILL_DURATION).record(started.elapsed().as_secs_f64());
                 metrics::counter!(GAP_FILLS).increment(1);
                 metrics::counter!(GAP_FILLED_EVENTS).increment(gap.len() as u64);
                 for missing in gap {
