@@ -127,6 +127,26 @@ describe('realtime over WebSocket', () => {
     expect(seen.texts(chat)).toEqual(during);
   });
 
+  it('fills a gap seen in live events from the log, before the event after it', async () => {
+    const alice = await newUser('alice');
+    const bob = await newUser('bob');
+    const chat = await privateChat(alice, bob);
+    const { last_seq: start } = await ok(
+      bob.client.rest.GET('/api/v1/chats/{chat_id}', { params: { path: { chat_id: chat } } }),
+    );
+    const missed = await sendMany(alice, chat, 'missed', 3);
+    // Connected with no position in the chat; then told where the app stood
+    // (a chat list loaded before those three were written).
+    const seen = record(bob);
+    bob.client.connect();
+    await until(() => seen.states.includes('live'), 'live');
+    bob.client.follow(chat, start);
+    await alice.client.send({ chatId: chat, text: 'live' });
+    await until(() => seen.texts(chat).length === 4, 'all 4');
+    expect(seen.texts(chat)).toEqual([...missed, 'live']);
+    expect(seen.seqs(chat)).toEqual(range(start + 1, start + 4));
+  });
+
   it('answers resync_required when the log no longer reaches back, then goes on live', async () => {
     const alice = await newUser('alice');
     const bob = await newUser('bob');
