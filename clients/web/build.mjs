@@ -1,7 +1,8 @@
-// Builds the web page into api/static/ (index.html, app.css, app.js: the
-// page and @parley/client in one file), which parley-api includes in its
-// binary. `node build.mjs --check` builds in memory and fails when the
-// committed files differ (the test command runs it).
+// Bundles the web page's script (src/app.ts with @parley/client) into
+// api/static/app.js, which parley-api includes in its binary beside
+// src/index.html and src/app.css. `node build.mjs --check` builds in
+// memory and fails when the committed bundle differs (the test command
+// runs it).
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -22,11 +23,7 @@ const bundle = await esbuild.build({
   write: false,
 });
 
-const files = {
-  'app.js': bundle.outputFiles[0].text,
-  'index.html': await readFile(here('src/index.html'), 'utf8'),
-  'app.css': await readFile(here('src/app.css'), 'utf8'),
-};
+const files = { 'app.js': bundle.outputFiles[0].text };
 
 await mkdir(out, { recursive: true });
 let stale = [];

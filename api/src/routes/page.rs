@@ -1,6 +1,8 @@
-//! The web chat page at `/` (issue 12): `api/static/`, built from
-//! `clients/web/` by `npm run build` and included in the binary, so that
-//! the page needs no CDN, no other host and no files beside the binary.
+//! The web chat page at `/` (issue 12), included in the binary so that it
+//! needs no CDN, no other host and no files beside the binary: the HTML and
+//! CSS as written in `clients/web/src/`, the script as `npm run build`
+//! bundled it (with `@parley/client`) into `api/static/app.js`, committed
+//! so that building Parley needs no npm.
 
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpResponse, web};
@@ -10,7 +12,7 @@ const FILES: [(&str, &str, &str); 3] = [
     (
         "/",
         "text/html; charset=utf-8",
-        include_str!("../../static/index.html"),
+        include_str!("../../../clients/web/src/index.html"),
     ),
     (
         "/app.js",
@@ -20,7 +22,7 @@ const FILES: [(&str, &str, &str); 3] = [
     (
         "/app.css",
         "text/css; charset=utf-8",
-        include_str!("../../static/app.css"),
+        include_str!("../../../clients/web/src/app.css"),
     ),
 ];
 

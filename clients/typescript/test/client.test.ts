@@ -43,6 +43,18 @@ async function sendMany(user: TestUser, chatId: number, prefix: string, count: n
   return texts;
 }
 
+/** Alice, and Bob signed in at `bobBase`, connected and live, in a private chat. */
+async function liveChat(bobBase: string) {
+  const alice = await newUser('alice');
+  const bob = await newUser('bob', bobBase);
+  const chat = await privateChat(alice, bob);
+  const seen = record(bob);
+  await bob.client.chats();
+  bob.client.connect();
+  await until(() => seen.states.includes('live'), 'bob live');
+  return { alice, bob, chat, seen };
+}
+
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
@@ -88,14 +100,8 @@ describe('realtime over WebSocket', () => {
   });
 
   it('reconnects after the link breaks and resumes without losing or repeating an event', async () => {
-    const alice = await newUser('alice');
     const proxy = await proxyTo(stack.replicaB());
-    const bob = await newUser('bob', proxy.url);
-    const chat = await privateChat(alice, bob);
-    const seen = record(bob);
-    await bob.client.chats();
-    bob.client.connect();
-    await until(() => seen.states.includes('live'), 'bob live');
+    const { alice, chat, seen } = await liveChat(proxy.url);
     const before = await sendMany(alice, chat, 'before', 3);
     await until(() => seen.texts(chat).length === 3, 'the first 3');
     proxy.cut();
@@ -111,14 +117,8 @@ describe('realtime over WebSocket', () => {
   });
 
   it('drops a silent link by its heartbeat and reconnects', async () => {
-    const alice = await newUser('alice');
     const proxy = await proxyTo(stack.replicaA());
-    const bob = await newUser('bob', proxy.url);
-    const chat = await privateChat(alice, bob);
-    const seen = record(bob);
-    await bob.client.chats();
-    bob.client.connect();
-    await until(() => seen.states.includes('live'), 'bob live');
+    const { alice, chat, seen } = await liveChat(proxy.url);
     proxy.freeze();
     const during = await sendMany(alice, chat, 'frozen', 3);
     // Nothing closes the frozen link: only the client's heartbeat can notice.
@@ -214,15 +214,9 @@ describe('realtime over WebSocket', () => {
 
 describe('realtime over SSE', () => {
   it('falls back to SSE where WebSockets are refused, and resumes a broken stream from its last id', async () => {
-    const alice = await newUser('alice');
     const proxy = await proxyTo(stack.replicaB());
     proxy.refuseWebSockets = true;
-    const bob = await newUser('bob', proxy.url);
-    const chat = await privateChat(alice, bob);
-    const seen = record(bob);
-    await bob.client.chats();
-    bob.client.connect();
-    await until(() => seen.states.includes('live'), 'bob live');
+    const { alice, bob, chat, seen } = await liveChat(proxy.url);
     expect(bob.client.transport).toBe('sse');
     expect(proxy.upgradesSeen).toBe(2);
     const first = await sendMany(alice, chat, 'first', 3);
