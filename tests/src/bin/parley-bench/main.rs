@@ -4,7 +4,9 @@
 //! replicas), makes chats, then sends at a target rate through REST or the
 //! socket and measures what every member receives: sends/s, deliveries/s,
 //! end-to-end latency (send → `message_created` on each member's socket)
-//! p50 / p95 / p99 / max, errors, and lost or duplicated messages. A
+//! p50 / p95 / p99 / max, errors, lost or duplicated messages, and the CPU
+//! time each process of the stack used per send and per delivery (`cpu.rs`,
+//! from `/proc`: run it on the stack's machine). A
 //! progress bar runs meanwhile; the last line of output is one JSON object.
 //! The bulk scenario follows one bulk send through the worker; the search
 //! scenario (`search.rs`) measures message search over a million messages.
@@ -16,6 +18,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bulk;
+mod cpu;
 mod search;
 
 use std::collections::{HashMap, HashSet};
@@ -115,6 +118,17 @@ struct Args {
     /// A prefix for usernames, so that runs do not collide.
     #[arg(long)]
     run_id: Option<String>,
+    /// Raise the rate round after round (× `--ramp-factor`, from `--rate`)
+    /// until p99 passes `--max-p99-ms` or a message is lost, duplicated or
+    /// refused; report the last good round (direct and group scenarios).
+    #[arg(long)]
+    ramp: bool,
+    /// The rate's factor between ramp rounds.
+    #[arg(long, default_value_t = 1.25)]
+    ramp_factor: f64,
+    /// The p99 end-to-end latency a ramp round may reach, in ms.
+    #[arg(long, default_value_t = 100.0)]
+    max_p99_ms: f64,
 }
 
 fn now_us() -> u64 {
@@ -348,72 +362,153 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Idle | Scenario::Bulk | Scenario::Search => {}
     }
 
-    // 3. Sockets.
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let deliveries = Arc::new(AtomicU64::new(0));
-    let socket_total = user_count * sockets_per_user;
-    let rss_before: Vec<u64> = args.api_pid.iter().map(|p| rss_kib(*p)).collect();
-    let bar = ProgressBar::new(socket_total as u64)
-        .with_style(style.clone())
+    // 3. Sockets, then the measured rounds.
+    let setup = Setup {
+        apis: &apis,
+        args: &args,
+        users: &users,
+        chats: &chats,
+        sockets_per_user,
+        style: &style,
+    };
+    if args.scenario == Scenario::Idle {
+        return idle(&setup).await;
+    }
+    if !args.ramp {
+        let report = measure(&setup, args.rate, 0).await?;
+        println!("{report}");
+        return Ok(());
+    }
+    ramp(&setup).await
+}
+
+/// What every round of a run shares: the replicas, users and chats.
+struct Setup<'a> {
+    apis: &'a [Api],
+    args: &'a Args,
+    users: &'a [TestUser],
+    chats: &'a [(i64, Vec<usize>)],
+    sockets_per_user: usize,
+    style: &'a ProgressStyle,
+}
+
+/// Opens every user's sockets (`sockets_per_user` each, round-robin over
+/// the replicas), as the `--reader` API.
+async fn open_sockets(setup: &Setup<'_>) -> anyhow::Result<Vec<Socket>> {
+    let total = setup.users.len() * setup.sockets_per_user;
+    let bar = ProgressBar::new(total as u64)
+        .with_style(setup.style.clone())
         .with_prefix("sockets");
-    let mut readers = Vec::new();
-    let mut idle = Vec::new();
-    for (i, user) in users.iter().enumerate() {
-        for k in 0..sockets_per_user {
-            let api = &apis[(i * sockets_per_user + k) % apis.len()];
-            let stream = match args.reader {
+    let mut sockets = Vec::with_capacity(total);
+    for (i, user) in setup.users.iter().enumerate() {
+        for k in 0..setup.sockets_per_user {
+            let api = &setup.apis[(i * setup.sockets_per_user + k) % setup.apis.len()];
+            sockets.push(match setup.args.reader {
                 Reader::Native => open_socket(api, &user.access_token).await?,
                 Reader::Chatrooms => {
-                    let mine: Vec<i64> = chats
+                    let mine: Vec<i64> = setup
+                        .chats
                         .iter()
                         .filter(|(_, members)| members.contains(&i))
                         .map(|(chat, _)| *chat)
                         .collect();
                     open_room_socket(api, &user.access_token, &mine).await?
                 }
-            };
-            if args.scenario == Scenario::Idle {
-                idle.push(stream);
-            } else {
-                readers.push(spawn_reader(
-                    args.reader,
-                    stream,
-                    deliveries.clone(),
-                    stop_rx.clone(),
-                ));
-            }
+            });
             bar.inc(1);
         }
     }
     bar.finish();
-    if args.scenario == Scenario::Idle {
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        let rss_after: Vec<u64> = args.api_pid.iter().map(|p| rss_kib(*p)).collect();
-        let per_socket: Vec<f64> = rss_before
-            .iter()
-            .zip(&rss_after)
-            .map(|(b, a)| {
-                (a.saturating_sub(*b) as f64 * 1024.0)
-                    / (socket_total as f64 / args.api_pid.len().max(1) as f64)
-            })
-            .collect();
-        let report = json!({
-            "scenario": "idle",
-            "sockets": socket_total,
-            "replicas": apis.len(),
-            "rss_before_kib": rss_before,
-            "rss_after_kib": rss_after,
-            "rss_bytes_per_socket": per_socket,
-        });
-        println!("{report}");
-        drop(idle);
-        return Ok(());
-    }
+    Ok(sockets)
+}
 
-    // 4. Send at the target rate.
-    let total = (args.rate * args.duration).round() as u64;
+/// The idle scenario: the API's RSS per socket.
+async fn idle(setup: &Setup<'_>) -> anyhow::Result<()> {
+    let pids = &setup.args.api_pid;
+    let rss_before: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
+    let sockets = open_sockets(setup).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_after: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
+    let per_socket: Vec<f64> = rss_before
+        .iter()
+        .zip(&rss_after)
+        .map(|(b, a)| {
+            (a.saturating_sub(*b) as f64 * 1024.0)
+                / (sockets.len() as f64 / pids.len().max(1) as f64)
+        })
+        .collect();
+    let report = json!({
+        "scenario": "idle",
+        "sockets": sockets.len(),
+        "replicas": setup.apis.len(),
+        "rss_before_kib": rss_before,
+        "rss_after_kib": rss_after,
+        "rss_bytes_per_socket": per_socket,
+    });
+    println!("{report}");
+    Ok(())
+}
+
+/// `--ramp`: rounds at `--rate`, then × `--ramp-factor` each, until one
+/// breaks (p99 over `--max-p99-ms`, a loss, a duplicate, an error, or the
+/// sender falling 5% short of the rate); prints each round, then the last
+/// good one as `{"ramp": …, "last_good": report, "broke": report}`.
+async fn ramp(setup: &Setup<'_>) -> anyhow::Result<()> {
+    let args = setup.args;
+    let mut rate = args.rate;
+    let mut last_good = serde_json::Value::Null;
+    for round in 0.. {
+        let report = measure(setup, rate, round).await?;
+        let p99 = report["latency_ms"]["p99"].as_f64().unwrap_or(f64::MAX);
+        let clean = ["lost", "duplicated", "errors"]
+            .iter()
+            .all(|key| report[key].as_u64() == Some(0));
+        let kept_up = report["sends_per_sec"].as_f64().unwrap_or(0.0) >= 0.95 * rate;
+        let good = clean && kept_up && p99 <= args.max_p99_ms;
+        eprintln!(
+            "round {round}: {rate:.0}/s target, {} sends/s, p99 {p99:.1} ms: {}",
+            report["sends_per_sec"],
+            if good { "good" } else { "broke" }
+        );
+        if !good {
+            let summary = json!({
+                "ramp": {"max_p99_ms": args.max_p99_ms, "factor": args.ramp_factor},
+                "last_good_rate": last_good["target_rate"],
+                "last_good": last_good,
+                "broke": report,
+            });
+            println!("{summary}");
+            return Ok(());
+        }
+        last_good = report;
+        rate *= args.ramp_factor;
+    }
+    Ok(())
+}
+
+/// One measured round at `rate` messages/s for `--duration` s: fresh
+/// sockets and readers, the sends (`client_message_id`s unique to the
+/// round), the drain, and the report (one JSON object).
+async fn measure(setup: &Setup<'_>, rate: f64, round: u32) -> anyhow::Result<serde_json::Value> {
+    let Setup {
+        apis,
+        args,
+        users,
+        chats,
+        ..
+    } = *setup;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let deliveries = Arc::new(AtomicU64::new(0));
+    let readers: Vec<_> = open_sockets(setup)
+        .await?
+        .into_iter()
+        .map(|stream| spawn_reader(args.reader, stream, deliveries.clone(), stop_rx.clone()))
+        .collect();
+
+    // Send at the target rate.
+    let total = (rate * args.duration).round() as u64;
     let bar = ProgressBar::new(total)
-        .with_style(style)
+        .with_style(setup.style.clone())
         .with_prefix("messages");
     let errors = Arc::new(AtomicU64::new(0));
     let acked: Arc<Mutex<Vec<i64>>> = Arc::new(Mutex::new(Vec::new()));
@@ -427,7 +522,8 @@ async fn main() -> anyhow::Result<()> {
             )));
         }
     }
-    let interval = Duration::from_secs_f64(1.0 / args.rate);
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let cpu_before = cpu::sample();
     let started = Instant::now();
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -437,6 +533,7 @@ async fn main() -> anyhow::Result<()> {
         let (chat, members) = &chats[n as usize % chats.len()];
         let sender = members[(n as usize / chats.len()) % members.len()];
         let text = format!("bench|{}|{n}", now_us());
+        let client_message_id = format!("{round}-{n}");
         let permit = permits.clone().acquire_owned().await?;
         let (errors, acked, bar) = (errors.clone(), acked.clone(), bar.clone());
         let chat = *chat;
@@ -449,7 +546,7 @@ async fn main() -> anyhow::Result<()> {
                         .post(
                             "/api/v1/messages",
                             Some(&token),
-                            &json!({"chat_id": chat, "text": text, "client_message_id": format!("{n}")}),
+                            &json!({"chat_id": chat, "text": text, "client_message_id": client_message_id}),
                         )
                         .await;
                     if status.is_success() {
@@ -466,7 +563,7 @@ async fn main() -> anyhow::Result<()> {
                 // sees its message like every member's does.
                 let socket = sender_sockets[sender].clone();
                 tasks.push(tokio::spawn(async move {
-                    let frame = json!({"type": "send", "chat_id": chat, "text": text, "client_message_id": format!("{n}")});
+                    let frame = json!({"type": "send", "chat_id": chat, "text": text, "client_message_id": client_message_id});
                     if socket
                         .lock()
                         .await
@@ -488,7 +585,7 @@ async fn main() -> anyhow::Result<()> {
     let send_secs = started.elapsed().as_secs_f64();
     bar.finish();
 
-    // 5. Drain and count.
+    // Drain and count.
     let members_of: HashMap<i64, usize> = chats.iter().map(|(c, m)| (*c, m.len())).collect();
     let expected_per_message = members_of.values().next().copied().unwrap_or(0) as u64;
     let sent_ok = match args.via {
@@ -501,6 +598,7 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let all_secs = started.elapsed().as_secs_f64();
+    let cpu_after = cpu::sample();
     let _ = stop_tx.send(true);
     let mut r = Received {
         latency_us: Histogram::new(3)?,
@@ -516,14 +614,15 @@ async fn main() -> anyhow::Result<()> {
     }
     let lost = expected.saturating_sub(received);
     let ms = |us: u64| us as f64 / 1000.0;
-    let report = json!({
+    let cpu = cpu::report(&cpu_before, &cpu_after, sent_ok, received);
+    let mut report = json!({
         "scenario": format!("{:?}", args.scenario).to_lowercase(),
         "via": format!("{:?}", args.via).to_lowercase(),
         "reader": format!("{:?}", args.reader).to_lowercase(),
         "replicas": apis.len(),
         "chats": chats.len(),
         "members_per_chat": expected_per_message,
-        "target_rate": args.rate,
+        "target_rate": rate,
         "sent": sent_ok,
         "errors": errors.load(Ordering::Relaxed),
         "sends_per_sec": (sent_ok as f64 / send_secs).round(),
@@ -539,6 +638,9 @@ async fn main() -> anyhow::Result<()> {
             "max": ms(r.latency_us.max()),
         },
     });
+    for (key, value) in cpu.as_object().into_iter().flatten() {
+        report[key] = value.clone();
+    }
     eprintln!(
         "sent {sent_ok} ({:.0}/s), delivered {received} of {expected} ({:.0}/s), lost {lost}, duplicated {}, errors {}; e2e p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         sent_ok as f64 / send_secs,
@@ -550,6 +652,9 @@ async fn main() -> anyhow::Result<()> {
         ms(r.latency_us.value_at_quantile(0.99)),
         ms(r.latency_us.max()),
     );
-    println!("{report}");
-    Ok(())
+    eprintln!(
+        "CPU per send (µs, every stack process): {}; per delivery (parley-api): {} µs",
+        cpu["cpu_us_per_send"], cpu["cpu_us_per_delivery"]["parley-api"]
+    );
+    Ok(report)
 }
