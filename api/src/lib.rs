@@ -21,6 +21,7 @@ pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod realtime;
+mod request_span;
 pub mod routes;
 pub mod state;
 
@@ -102,15 +103,16 @@ impl Application {
                         })
                     })
                 })
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<request_span::RequestSpan>::new())
                 .wrap_fn(|req, srv| {
                     let started = std::time::Instant::now();
                     let method = routes::metrics::method_label(req.method());
-                    let route = req.match_pattern();
                     srv.call(req).map(move |res| {
-                        let status = match &res {
-                            Ok(res) => res.status(),
-                            Err(err) => err.as_response_error().status_code(),
+                        // After routing: the matched path, not a walk of
+                        // every route (see `request_span`).
+                        let (status, route) = match &res {
+                            Ok(res) => (res.status(), res.request().match_pattern()),
+                            Err(err) => (err.as_response_error().status_code(), None),
                         };
                         routes::metrics::record_request(method, route, status, started.elapsed());
                         res

@@ -25,40 +25,44 @@ pub const PREFIX: &str = "/compat/campus";
 
 /// Registers seed 001's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    for prefix in ["", PREFIX] {
-        // The document writes every REST path with a trailing slash; a
-        // client that leaves it out is served too.
-        let mut at = |path: &str, route: fn() -> Route| {
-            let path = format!("{prefix}/chat/rooms{path}");
-            cfg.route(&format!("{path}/"), route());
-            cfg.route(&path, route());
-        };
-        at("", || web::get().to(rooms::list));
-        at("", || web::post().to(rooms::create));
-        at("/{room_id}", || web::get().to(rooms::detail));
-        at("/{room_id}/participants", || {
-            web::get().to(rooms::participants)
-        });
-        at("/{room_id}/messages", || web::get().to(messages::page));
-        at("/{room_id}/messages", || web::post().to(messages::send));
-        at("/{room_id}/messages/{message_id}", || {
-            web::put().to(messages::edit)
-        });
-        at("/{room_id}/messages/{message_id}", || {
-            web::delete().to(messages::delete)
-        });
-        at("/{room_id}/read", || web::post().to(messages::read));
-        at("/{room_id}/search", || web::get().to(messages::search));
-        at("/{room_id}/settings", || web::get().to(settings::settings));
-        at("/{room_id}/settings", || {
-            web::put().to(settings::update_settings)
-        });
-        at("/{room_id}/online-status", || {
-            web::get().to(settings::online_status)
-        });
-        cfg.route(
-            &format!("{prefix}/chat/ws/{{room_id}}"),
-            web::get().to(socket::connect),
-        );
-    }
+    // At the document's own paths, and under `PREFIX` in one scope: a
+    // single prefix check there, not one route match after another.
+    document_routes(cfg);
+    cfg.service(web::scope(PREFIX).configure(document_routes));
+}
+
+/// The document's routes, at its own paths (`configure` mounts them
+/// twice: at the root and in the `PREFIX` scope).
+fn document_routes(cfg: &mut web::ServiceConfig) {
+    // The document writes every REST path with a trailing slash; a
+    // client that leaves it out is served too.
+    let mut at = |path: &str, route: fn() -> Route| {
+        let path = format!("/chat/rooms{path}");
+        cfg.route(&format!("{path}/"), route());
+        cfg.route(&path, route());
+    };
+    at("", || web::get().to(rooms::list));
+    at("", || web::post().to(rooms::create));
+    at("/{room_id}", || web::get().to(rooms::detail));
+    at("/{room_id}/participants", || {
+        web::get().to(rooms::participants)
+    });
+    at("/{room_id}/messages", || web::get().to(messages::page));
+    at("/{room_id}/messages", || web::post().to(messages::send));
+    at("/{room_id}/messages/{message_id}", || {
+        web::put().to(messages::edit)
+    });
+    at("/{room_id}/messages/{message_id}", || {
+        web::delete().to(messages::delete)
+    });
+    at("/{room_id}/read", || web::post().to(messages::read));
+    at("/{room_id}/search", || web::get().to(messages::search));
+    at("/{room_id}/settings", || web::get().to(settings::settings));
+    at("/{room_id}/settings", || {
+        web::put().to(settings::update_settings)
+    });
+    at("/{room_id}/online-status", || {
+        web::get().to(settings::online_status)
+    });
+    cfg.route("/chat/ws/{room_id}", web::get().to(socket::connect));
 }

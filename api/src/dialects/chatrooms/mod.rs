@@ -22,45 +22,52 @@ pub const PREFIX: &str = "/compat/chatrooms";
 
 /// Registers seed 003's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    for prefix in ["", PREFIX] {
-        let at = |path: &str| format!("{prefix}/api/chatrooms{path}");
-        cfg.route(&at(""), web::post().to(routes::create))
-            .route(&at("/{room_id}"), web::delete().to(routes::delete_room))
-            .route(&at("/{room_id}/name"), web::patch().to(routes::rename))
-            .route(
-                &at("/{room_id}/participants"),
-                web::post().to(routes::add_participant),
-            )
-            .route(
-                &at("/{room_id}/participants/{user_id}"),
-                web::delete().to(routes::remove_participant),
-            )
-            .route(
-                &at("/{room_id}/participants/{user_id}/role"),
-                web::patch().to(routes::set_role),
-            )
-            .route(
-                &at("/{room_id}/participants/{user_id}/name"),
-                web::patch().to(routes::set_name),
-            )
-            .route(&at("/{room_id}/messages"), web::post().to(routes::send))
-            .route(
-                &at("/{room_id}/messages/{message_id}"),
-                web::delete().to(routes::delete_message),
-            )
-            .route(
-                &at("/{room_id}/messages/{message_id}"),
-                web::patch().to(routes::edit),
-            )
-            .route(
-                &at("/{room_id}/messages/{message_id}/read"),
-                web::post().to(routes::read),
-            )
-            .route(
-                &at("/{room_id}/messages/{message_id}/reactions"),
-                web::post().to(routes::react),
-            )
-            .route(&at("/{room_id}/connect"), web::post().to(routes::connect))
-            .route(&format!("{prefix}/chat"), web::get().to(socket::connect));
-    }
+    // At the document's own paths, and under `PREFIX` in one scope: a
+    // single prefix check there, not one route match after another.
+    document_routes(cfg);
+    cfg.service(web::scope(PREFIX).configure(document_routes));
+}
+
+/// The document's routes, at its own paths (`configure` mounts them
+/// twice: at the root and in the `PREFIX` scope).
+fn document_routes(cfg: &mut web::ServiceConfig) {
+    let at = |path: &str| format!("/api/chatrooms{path}");
+    cfg.route(&at(""), web::post().to(routes::create))
+        .route(&at("/{room_id}"), web::delete().to(routes::delete_room))
+        .route(&at("/{room_id}/name"), web::patch().to(routes::rename))
+        .route(
+            &at("/{room_id}/participants"),
+            web::post().to(routes::add_participant),
+        )
+        .route(
+            &at("/{room_id}/participants/{user_id}"),
+            web::delete().to(routes::remove_participant),
+        )
+        .route(
+            &at("/{room_id}/participants/{user_id}/role"),
+            web::patch().to(routes::set_role),
+        )
+        .route(
+            &at("/{room_id}/participants/{user_id}/name"),
+            web::patch().to(routes::set_name),
+        )
+        .route(&at("/{room_id}/messages"), web::post().to(routes::send))
+        .route(
+            &at("/{room_id}/messages/{message_id}"),
+            web::delete().to(routes::delete_message),
+        )
+        .route(
+            &at("/{room_id}/messages/{message_id}"),
+            web::patch().to(routes::edit),
+        )
+        .route(
+            &at("/{room_id}/messages/{message_id}/read"),
+            web::post().to(routes::read),
+        )
+        .route(
+            &at("/{room_id}/messages/{message_id}/reactions"),
+            web::post().to(routes::react),
+        )
+        .route(&at("/{room_id}/connect"), web::post().to(routes::connect))
+        .route("/chat", web::get().to(socket::connect));
 }

@@ -25,45 +25,52 @@ pub const PREFIX: &str = "/compat/focusmate";
 
 /// Registers seed 000's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    for prefix in ["", PREFIX] {
-        let at = |path: &str| format!("{prefix}/api/v1/chats{path}");
-        cfg.route(&at("/ws"), web::get().to(socket::connect))
-            .route(&at("/rooms"), web::get().to(routes::rooms))
-            .route(&at("/rooms/direct"), web::post().to(routes::direct))
-            .route(&at("/rooms/team"), web::post().to(routes::team))
-            .route(&at("/rooms/{room_id}"), web::get().to(routes::room))
-            .route(
-                &at("/rooms/{room_id}/messages"),
-                web::get().to(routes::page),
-            )
-            .route(
-                &at("/rooms/{room_id}/messages"),
-                web::post().to(routes::send),
-            )
-            .route(
-                &at("/rooms/{room_id}/messages/{message_id}"),
-                web::patch().to(routes::edit),
-            )
-            .route(
-                &at("/rooms/{room_id}/messages/{message_id}"),
-                web::delete().to(routes::delete),
-            )
-            .route(
-                &at("/rooms/{room_id}/messages/{message_id}/react"),
-                web::post().to(routes::react),
-            )
-            .route(
-                &at("/rooms/{room_id}/messages/{message_id}/react"),
-                web::delete().to(routes::unreact),
-            )
-            .route(
-                &at("/rooms/{room_id}/search"),
-                web::get().to(routes::search_room),
-            )
-            .route(&at("/rooms/{room_id}/read"), web::post().to(routes::read))
-            .route(
-                &at("/rooms/{room_id}/upload"),
-                web::post().to(upload::upload),
-            );
-    }
+    // At the document's own paths, and under `PREFIX` in one scope: a
+    // single prefix check there, not one route match after another.
+    document_routes(cfg);
+    cfg.service(web::scope(PREFIX).configure(document_routes));
+}
+
+/// The document's routes, at its own paths (`configure` mounts them
+/// twice: at the root and in the `PREFIX` scope).
+fn document_routes(cfg: &mut web::ServiceConfig) {
+    let at = |path: &str| format!("/api/v1/chats{path}");
+    cfg.route(&at("/ws"), web::get().to(socket::connect))
+        .route(&at("/rooms"), web::get().to(routes::rooms))
+        .route(&at("/rooms/direct"), web::post().to(routes::direct))
+        .route(&at("/rooms/team"), web::post().to(routes::team))
+        .route(&at("/rooms/{room_id}"), web::get().to(routes::room))
+        .route(
+            &at("/rooms/{room_id}/messages"),
+            web::get().to(routes::page),
+        )
+        .route(
+            &at("/rooms/{room_id}/messages"),
+            web::post().to(routes::send),
+        )
+        .route(
+            &at("/rooms/{room_id}/messages/{message_id}"),
+            web::patch().to(routes::edit),
+        )
+        .route(
+            &at("/rooms/{room_id}/messages/{message_id}"),
+            web::delete().to(routes::delete),
+        )
+        .route(
+            &at("/rooms/{room_id}/messages/{message_id}/react"),
+            web::post().to(routes::react),
+        )
+        .route(
+            &at("/rooms/{room_id}/messages/{message_id}/react"),
+            web::delete().to(routes::unreact),
+        )
+        .route(
+            &at("/rooms/{room_id}/search"),
+            web::get().to(routes::search_room),
+        )
+        .route(&at("/rooms/{room_id}/read"), web::post().to(routes::read))
+        .route(
+            &at("/rooms/{room_id}/upload"),
+            web::post().to(upload::upload),
+        );
 }

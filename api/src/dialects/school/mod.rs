@@ -20,52 +20,57 @@ pub const PREFIX: &str = "/compat/school";
 
 /// Registers seed 002's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    for prefix in ["", PREFIX] {
-        let at = |path: &str| format!("{prefix}{path}");
-        cfg.route(&at("/api/v1/conversations"), web::get().to(routes::list))
-            .route(
-                &at("/api/v1/conversations/unread-count"),
-                web::get().to(routes::unread_count),
-            )
-            .route(
-                &at("/api/v1/conversations/with/{other_user_id}"),
-                web::post().to(routes::with_user),
-            )
-            .route(
-                &at("/api/v1/conversations/{conversation_id}"),
-                web::get().to(routes::detail),
-            )
-            .route(
-                &at("/api/v1/conversations/{conversation_id}"),
-                web::delete().to(routes::delete),
-            )
-            .route(
-                &at("/api/v1/conversations/{conversation_id}/read"),
-                web::post().to(routes::read),
-            )
-            .route(
-                &at("/api/v1/messages/conversations/{conversation_id}"),
-                web::get().to(routes::page),
-            )
-            .route(
-                &at("/api/v1/messages/conversations/{conversation_id}/read"),
-                web::post().to(routes::read),
-            );
-    }
-    cfg.route(
-        &format!("{PREFIX}/api/v1/messages"),
-        web::post().to(routes::send),
-    )
-    .route(
-        &format!("{PREFIX}/api/v1/messages/bulk"),
-        web::post().to(routes::bulk_send),
-    )
-    .route(
-        &format!("{PREFIX}/api/v1/messages/{{message_id}}"),
-        web::delete().to(routes::delete_message),
-    )
-    .route(
-        &format!("{PREFIX}/api/v1/sse/subscribe"),
-        web::get().to(sse::subscribe),
+    // At the document's own paths, and under `PREFIX` in one scope: a
+    // single prefix check there, not one route match after another.
+    document_routes(cfg);
+    cfg.service(
+        web::scope(PREFIX)
+            .configure(document_routes)
+            .configure(prefixed_routes),
     );
+}
+
+/// The routes served only under `PREFIX` (inside its scope).
+fn prefixed_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/messages", web::post().to(routes::send))
+        .route("/api/v1/messages/bulk", web::post().to(routes::bulk_send))
+        .route(
+            "/api/v1/messages/{message_id}",
+            web::delete().to(routes::delete_message),
+        )
+        .route("/api/v1/sse/subscribe", web::get().to(sse::subscribe));
+}
+
+/// The document's routes, at its own paths (`configure` mounts them
+/// twice: at the root and in the `PREFIX` scope).
+fn document_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/conversations", web::get().to(routes::list))
+        .route(
+            "/api/v1/conversations/unread-count",
+            web::get().to(routes::unread_count),
+        )
+        .route(
+            "/api/v1/conversations/with/{other_user_id}",
+            web::post().to(routes::with_user),
+        )
+        .route(
+            "/api/v1/conversations/{conversation_id}",
+            web::get().to(routes::detail),
+        )
+        .route(
+            "/api/v1/conversations/{conversation_id}",
+            web::delete().to(routes::delete),
+        )
+        .route(
+            "/api/v1/conversations/{conversation_id}/read",
+            web::post().to(routes::read),
+        )
+        .route(
+            "/api/v1/messages/conversations/{conversation_id}",
+            web::get().to(routes::page),
+        )
+        .route(
+            "/api/v1/messages/conversations/{conversation_id}/read",
+            web::post().to(routes::read),
+        );
 }
