@@ -41,12 +41,14 @@ pub fn route_list() -> Vec<(String, String)> {
     listed
 }
 
-/// Registers the routes and returns them. Full paths rather than scopes, so
-/// that the table reads as the API does and can be listed.
+/// Registers the routes and returns them. Written as full paths, so that
+/// the table reads as the API does and can be listed; mounted in scopes
+/// (see [`Routes::mount`]).
 fn register(cfg: &mut web::ServiceConfig) -> Vec<(String, String)> {
     let mut r = Routes {
         cfg,
         listed: Vec::new(),
+        routes: Vec::new(),
     };
     r.get("/health", health::health);
     r.get("/health/live", health::live);
@@ -180,13 +182,61 @@ fn register(cfg: &mut web::ServiceConfig) -> Vec<(String, String)> {
     r.get("/api/v1/ws", realtime::socket::connect_ws);
 
     r.get("/api/v1/sse/subscribe", realtime::sse::subscribe_sse);
-    r.listed
+    r.mount()
 }
 
 /// Registers routes on a `ServiceConfig` and remembers them.
 struct Routes<'a> {
     cfg: &'a mut web::ServiceConfig,
     listed: Vec<(String, String)>,
+    routes: Vec<(&'static str, actix_web::Route)>,
+}
+
+impl Routes<'_> {
+    /// Mounts the routes: those that share their first three segments
+    /// (`/api/v1/chats`, all static) in one scope, in their order, the
+    /// others as they are. actix-router tries routes one after another and
+    /// matches each dynamic one by its regex; a scope is one prefix check,
+    /// so a request meets only the regexes of its own group (issue 13).
+    /// Paths of different groups cannot match the same request, so the
+    /// order between groups does not matter.
+    fn mount(self) -> Vec<(String, String)> {
+        let mut scopes: Vec<(&'static str, Vec<(&'static str, actix_web::Route)>)> = Vec::new();
+        for (path, route) in self.routes {
+            match scope_prefix(path) {
+                Some(prefix) => {
+                    let rest = &path[prefix.len()..];
+                    match scopes.iter_mut().find(|(p, _)| *p == prefix) {
+                        Some((_, routes)) => routes.push((rest, route)),
+                        None => scopes.push((prefix, vec![(rest, route)])),
+                    }
+                }
+                None => {
+                    self.cfg.route(path, route);
+                }
+            }
+        }
+        for (prefix, routes) in scopes {
+            let scope = routes
+                .into_iter()
+                .fold(web::scope(prefix), |scope, (rest, route)| {
+                    scope.route(rest, route)
+                });
+            self.cfg.service(scope);
+        }
+        self.listed
+    }
+}
+
+/// The first three segments of `path` when they are static (`/api/v1/chats`
+/// of `/api/v1/chats/{chat_id}`), else `None`.
+fn scope_prefix(path: &'static str) -> Option<&'static str> {
+    let end = path
+        .match_indices('/')
+        .nth(3)
+        .map_or(path.len(), |(at, _)| at);
+    let prefix = &path[..end];
+    (prefix.matches('/').count() == 3 && !prefix.contains('{')).then_some(prefix)
 }
 
 macro_rules! route_methods {
@@ -199,7 +249,7 @@ macro_rules! route_methods {
                     Args: FromRequest + 'static,
                     F::Output: Responder + 'static,
                 {
-                    self.cfg.route(path, web::$name().to(handler));
+                    self.routes.push((path, web::$name().to(handler)));
                     // `{key:.*}` (a tail with slashes) is `{key}` to clients.
                     let documented = path.replace(":.*}", "}");
                     self.listed.push((Method::$method.to_string(), documented));
@@ -224,4 +274,21 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         format!("No route for {} {}.", req.method(), req.path()),
     )
     .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scope_prefix;
+
+    #[test]
+    fn routes_group_by_their_first_three_static_segments() {
+        assert_eq!(
+            scope_prefix("/api/v1/chats/{chat_id}"),
+            Some("/api/v1/chats")
+        );
+        assert_eq!(scope_prefix("/api/v1/chats"), Some("/api/v1/chats"));
+        assert_eq!(scope_prefix("/api/v1/{x}/y"), None);
+        assert_eq!(scope_prefix("/health/live"), None);
+        assert_eq!(scope_prefix("/metrics"), None);
+    }
 }
