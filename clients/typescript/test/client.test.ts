@@ -108,7 +108,7 @@ describe('realtime over WebSocket', () => {
     await until(() => seen.states.includes('waiting'), 'bob notices');
     const during = await sendMany(alice, chat, 'during', 5);
     proxy.restore();
-    await until(() => seen.states.filter((s) => s === 'live').length === 2, 'bob live again');
+    await until(() => seen.states.filter((s) => s === 'live').length >= 2, 'bob live again');
     const after = await sendMany(alice, chat, 'after', 2);
     await until(() => seen.texts(chat).length === 10, 'all 10 at bob');
     expect(seen.texts(chat)).toEqual([...before, ...during, ...after]);
@@ -122,7 +122,7 @@ describe('realtime over WebSocket', () => {
     proxy.freeze();
     const during = await sendMany(alice, chat, 'frozen', 3);
     // Nothing closes the frozen link: only the client's heartbeat can notice.
-    await until(() => seen.states.filter((s) => s === 'live').length === 2, 'bob live on a new link');
+    await until(() => seen.states.filter((s) => s === 'live').length >= 2, 'bob live on a new link');
     await until(() => seen.texts(chat).length === 3, 'the 3 sent meanwhile');
     expect(seen.texts(chat)).toEqual(during);
   });
