@@ -11,7 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use parley_tests::Api;
 use serde_json::json;
 
-use crate::{Args, Reader, now_us, open_socket, register_all, spawn_reader};
+use crate::sockets::{open_socket, spawn_reader};
+use crate::{Args, Reader, now_us, register_all};
 
 /// Receivers of a bulk run that also log in and watch their socket.
 const BULK_SAMPLE: usize = 50;

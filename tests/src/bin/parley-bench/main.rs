@@ -19,24 +19,19 @@
 
 mod bulk;
 mod cpu;
+mod rounds;
 mod search;
+mod sockets;
 
-use std::collections::{HashMap, HashSet};
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, ValueEnum};
-use futures_util::{SinkExt, StreamExt};
-use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use parley_tests::{Api, TestUser};
 use serde_json::json;
-use tokio::sync::Mutex;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+use crate::rounds::{measure, ramp};
+use crate::sockets::{Socket, open_room_socket, open_socket};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Scenario {
@@ -136,138 +131,6 @@ fn now_us() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
         .unwrap_or(0)
-}
-
-/// What one member's socket saw.
-struct Received {
-    latency_us: Histogram<u64>,
-    /// Message ids, once each.
-    seen: HashSet<i64>,
-    duplicates: u64,
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn open_socket(api: &Api, token: &str) -> anyhow::Result<Socket> {
-    let mut request = api.ws_url().into_client_request()?;
-    request.headers_mut().insert(
-        "authorization",
-        HeaderValue::from_str(&format!("Bearer {token}"))?,
-    );
-    let (mut stream, _) = tokio_tungstenite::connect_async(request).await?;
-    // Wait for `ready`, and open the live gate at once.
-    while let Some(frame) = stream.next().await {
-        if let WsMessage::Text(text) = frame?
-            && text.contains("\"ready\"")
-        {
-            break;
-        }
-    }
-    stream
-        .send(WsMessage::Text(json!({"type": "ping"}).to_string().into()))
-        .await?;
-    Ok(stream)
-}
-
-/// A seed 003 socket (`/chat`, the `jwt_token` cookie) that has joined
-/// `chats`.
-async fn open_room_socket(api: &Api, token: &str, chats: &[i64]) -> anyhow::Result<Socket> {
-    let mut request =
-        format!("{}/chat", api.base.replacen("http", "ws", 1)).into_client_request()?;
-    request.headers_mut().insert(
-        "cookie",
-        HeaderValue::from_str(&format!("jwt_token={token}"))?,
-    );
-    let (mut stream, _) = tokio_tungstenite::connect_async(request).await?;
-    for chat in chats {
-        let join = json!({"type": "join", "roomId": chat.to_string()});
-        stream
-            .send(WsMessage::Text(join.to_string().into()))
-            .await?;
-        while let Some(frame) = stream.next().await {
-            if let WsMessage::Text(text) = frame?
-                && text.contains("\"type\":\"joined\"")
-            {
-                break;
-            }
-        }
-    }
-    Ok(stream)
-}
-
-/// The number after `key` in `text` (no JSON parse: readers must be cheap).
-fn number_after(text: &str, key: &str) -> Option<u64> {
-    let start = text.find(key)? + key.len();
-    let digits: &str = &text[start..];
-    let end = digits
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(digits.len());
-    digits[..end].parse().ok()
-}
-
-/// Reads one member's socket until `stop`: latency and message ids.
-fn spawn_reader(
-    reader: Reader,
-    mut stream: Socket,
-    deliveries: Arc<AtomicU64>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<Received> {
-    tokio::spawn(async move {
-        let mut r = Received {
-            latency_us: Histogram::new(3).expect("histogram"),
-            seen: HashSet::new(),
-            duplicates: 0,
-        };
-        loop {
-            let frame = tokio::select! {
-                frame = stream.next() => frame,
-                _ = stop.changed() => break,
-            };
-            let Some(Ok(WsMessage::Text(text))) = frame else {
-                if frame.is_none() {
-                    break;
-                }
-                continue;
-            };
-            let text = text.as_str();
-            // Live frames and frames replayed from the log (whose keys the
-            // database re-sorted) both match these scans.
-            let (kind, id_key, text_key) = match reader {
-                Reader::Native => (
-                    "\"type\":\"message_created\"",
-                    "\"id\":",
-                    "\"text\":\"bench|",
-                ),
-                Reader::Chatrooms => (
-                    "\"type\":\"message\"",
-                    "\"messageId\":\"",
-                    "\"content\":\"bench|",
-                ),
-            };
-            if !text.contains(kind) {
-                continue;
-            }
-            let now = now_us();
-            // The native frame nests the message; seed 003's is flat.
-            let message = match reader {
-                Reader::Native => text.find("\"message\":{").map(|at| &text[at..]),
-                Reader::Chatrooms => Some(text),
-            };
-            let id = message
-                .and_then(|m| number_after(m, id_key))
-                .map_or(-1, |v| v as i64);
-            deliveries.fetch_add(1, Ordering::Relaxed);
-            if !r.seen.insert(id) {
-                r.duplicates += 1;
-                continue;
-            }
-            if let Some(sent) = number_after(text, text_key) {
-                let _ = r.latency_us.record(now.saturating_sub(sent).max(1));
-            }
-        }
-        r
-    })
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -422,12 +285,46 @@ async fn open_sockets(setup: &Setup<'_>) -> anyhow::Result<Vec<Socket>> {
     Ok(sockets)
 }
 
-/// The idle scenario: the API's RSS per socket.
+/// Waits until the replicas' `/metrics` count `sockets` open WebSockets
+/// (`parley_realtime_connections`), at most 60 s.
+async fn wait_until_counted(apis: &[Api], sockets: usize) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut counted = 0.0;
+        for api in apis {
+            let text = api
+                .client
+                .get(format!("{}/metrics", api.base))
+                .send()
+                .await?
+                .text()
+                .await?;
+            counted += text
+                .lines()
+                .filter_map(|line| {
+                    line.strip_prefix("parley_realtime_connections{transport=\"websocket\"} ")
+                })
+                .filter_map(|value| value.trim().parse::<f64>().ok())
+                .sum::<f64>();
+        }
+        if counted >= sockets as f64 {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the replicas count {counted} of {sockets} sockets after 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The idle scenario: the API's RSS per socket, once every socket is
+/// counted open.
 async fn idle(setup: &Setup<'_>) -> anyhow::Result<()> {
     let pids = &setup.args.api_pid;
     let rss_before: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
     let sockets = open_sockets(setup).await?;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    wait_until_counted(setup.apis, sockets.len()).await?;
     let rss_after: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
     let per_socket: Vec<f64> = rss_before
         .iter()
@@ -447,214 +344,4 @@ async fn idle(setup: &Setup<'_>) -> anyhow::Result<()> {
     });
     println!("{report}");
     Ok(())
-}
-
-/// `--ramp`: rounds at `--rate`, then × `--ramp-factor` each, until one
-/// breaks (p99 over `--max-p99-ms`, a loss, a duplicate, an error, or the
-/// sender falling 5% short of the rate); prints each round, then the last
-/// good one as `{"ramp": …, "last_good": report, "broke": report}`.
-async fn ramp(setup: &Setup<'_>) -> anyhow::Result<()> {
-    let args = setup.args;
-    let mut rate = args.rate;
-    let mut last_good = serde_json::Value::Null;
-    for round in 0.. {
-        let report = measure(setup, rate, round).await?;
-        let p99 = report["latency_ms"]["p99"].as_f64().unwrap_or(f64::MAX);
-        let clean = ["lost", "duplicated", "errors"]
-            .iter()
-            .all(|key| report[key].as_u64() == Some(0));
-        let kept_up = report["sends_per_sec"].as_f64().unwrap_or(0.0) >= 0.95 * rate;
-        let good = clean && kept_up && p99 <= args.max_p99_ms;
-        eprintln!(
-            "round {round}: {rate:.0}/s target, {} sends/s, p99 {p99:.1} ms: {}",
-            report["sends_per_sec"],
-            if good { "good" } else { "broke" }
-        );
-        if !good {
-            let summary = json!({
-                "ramp": {"max_p99_ms": args.max_p99_ms, "factor": args.ramp_factor},
-                "last_good_rate": last_good["target_rate"],
-                "last_good": last_good,
-                "broke": report,
-            });
-            println!("{summary}");
-            return Ok(());
-        }
-        last_good = report;
-        rate *= args.ramp_factor;
-    }
-    Ok(())
-}
-
-/// One measured round at `rate` messages/s for `--duration` s: fresh
-/// sockets and readers, the sends (`client_message_id`s unique to the
-/// round), the drain, and the report (one JSON object).
-async fn measure(setup: &Setup<'_>, rate: f64, round: u32) -> anyhow::Result<serde_json::Value> {
-    let Setup {
-        apis,
-        args,
-        users,
-        chats,
-        ..
-    } = *setup;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let deliveries = Arc::new(AtomicU64::new(0));
-    let readers: Vec<_> = open_sockets(setup)
-        .await?
-        .into_iter()
-        .map(|stream| spawn_reader(args.reader, stream, deliveries.clone(), stop_rx.clone()))
-        .collect();
-
-    // Send at the target rate.
-    let total = (rate * args.duration).round() as u64;
-    let bar = ProgressBar::new(total)
-        .with_style(setup.style.clone())
-        .with_prefix("messages");
-    let errors = Arc::new(AtomicU64::new(0));
-    let acked: Arc<Mutex<Vec<i64>>> = Arc::new(Mutex::new(Vec::new()));
-    let permits = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
-    let mut sender_sockets = Vec::new();
-    if args.via == Via::Ws {
-        for (i, user) in users.iter().enumerate() {
-            let api = &apis[i % apis.len()];
-            sender_sockets.push(Arc::new(Mutex::new(
-                open_socket(api, &user.access_token).await?,
-            )));
-        }
-    }
-    let interval = Duration::from_secs_f64(1.0 / rate);
-    let cpu_before = cpu::sample();
-    let started = Instant::now();
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut tasks = Vec::new();
-    for n in 0..total {
-        tick.tick().await;
-        let (chat, members) = &chats[n as usize % chats.len()];
-        let sender = members[(n as usize / chats.len()) % members.len()];
-        let text = format!("bench|{}|{n}", now_us());
-        let client_message_id = format!("{round}-{n}");
-        let permit = permits.clone().acquire_owned().await?;
-        let (errors, acked, bar) = (errors.clone(), acked.clone(), bar.clone());
-        let chat = *chat;
-        match args.via {
-            Via::Rest => {
-                let api = apis[sender % apis.len()].clone();
-                let token = users[sender].access_token.clone();
-                tasks.push(tokio::spawn(async move {
-                    let (status, body) = api
-                        .post(
-                            "/api/v1/messages",
-                            Some(&token),
-                            &json!({"chat_id": chat, "text": text, "client_message_id": client_message_id}),
-                        )
-                        .await;
-                    if status.is_success() {
-                        acked.lock().await.push(body["id"].as_i64().unwrap_or(-1));
-                    } else {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                    bar.inc(1);
-                    drop(permit);
-                }));
-            }
-            Via::Ws => {
-                // Acks are not awaited per frame; the sender's own socket
-                // sees its message like every member's does.
-                let socket = sender_sockets[sender].clone();
-                tasks.push(tokio::spawn(async move {
-                    let frame = json!({"type": "send", "chat_id": chat, "text": text, "client_message_id": client_message_id});
-                    if socket
-                        .lock()
-                        .await
-                        .send(WsMessage::Text(frame.to_string().into()))
-                        .await
-                        .is_err()
-                    {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                    bar.inc(1);
-                    drop(permit);
-                }));
-            }
-        }
-    }
-    for task in tasks {
-        let _ = task.await;
-    }
-    let send_secs = started.elapsed().as_secs_f64();
-    bar.finish();
-
-    // Drain and count.
-    let members_of: HashMap<i64, usize> = chats.iter().map(|(c, m)| (*c, m.len())).collect();
-    let expected_per_message = members_of.values().next().copied().unwrap_or(0) as u64;
-    let sent_ok = match args.via {
-        Via::Rest => acked.lock().await.len() as u64,
-        Via::Ws => total - errors.load(Ordering::Relaxed),
-    };
-    let expected = sent_ok * expected_per_message;
-    let deadline = Instant::now() + Duration::from_secs_f64(args.drain);
-    while deliveries.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let all_secs = started.elapsed().as_secs_f64();
-    let cpu_after = cpu::sample();
-    let _ = stop_tx.send(true);
-    let mut r = Received {
-        latency_us: Histogram::new(3)?,
-        seen: HashSet::new(),
-        duplicates: 0,
-    };
-    let mut received: u64 = 0;
-    for reader in readers {
-        let one = reader.await?;
-        received += one.seen.len() as u64;
-        r.duplicates += one.duplicates;
-        r.latency_us.add(&one.latency_us)?;
-    }
-    let lost = expected.saturating_sub(received);
-    let ms = |us: u64| us as f64 / 1000.0;
-    let cpu = cpu::report(&cpu_before, &cpu_after, sent_ok, received);
-    let mut report = json!({
-        "scenario": format!("{:?}", args.scenario).to_lowercase(),
-        "via": format!("{:?}", args.via).to_lowercase(),
-        "reader": format!("{:?}", args.reader).to_lowercase(),
-        "replicas": apis.len(),
-        "chats": chats.len(),
-        "members_per_chat": expected_per_message,
-        "target_rate": rate,
-        "sent": sent_ok,
-        "errors": errors.load(Ordering::Relaxed),
-        "sends_per_sec": (sent_ok as f64 / send_secs).round(),
-        "deliveries": received,
-        "deliveries_per_sec": (received as f64 / all_secs).round(),
-        "expected_deliveries": expected,
-        "lost": lost,
-        "duplicated": r.duplicates,
-        "latency_ms": {
-            "p50": ms(r.latency_us.value_at_quantile(0.50)),
-            "p95": ms(r.latency_us.value_at_quantile(0.95)),
-            "p99": ms(r.latency_us.value_at_quantile(0.99)),
-            "max": ms(r.latency_us.max()),
-        },
-    });
-    for (key, value) in cpu.as_object().into_iter().flatten() {
-        report[key] = value.clone();
-    }
-    eprintln!(
-        "sent {sent_ok} ({:.0}/s), delivered {received} of {expected} ({:.0}/s), lost {lost}, duplicated {}, errors {}; e2e p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        sent_ok as f64 / send_secs,
-        received as f64 / all_secs,
-        r.duplicates,
-        errors.load(Ordering::Relaxed),
-        ms(r.latency_us.value_at_quantile(0.50)),
-        ms(r.latency_us.value_at_quantile(0.95)),
-        ms(r.latency_us.value_at_quantile(0.99)),
-        ms(r.latency_us.max()),
-    );
-    eprintln!(
-        "CPU per send (µs, every stack process): {}; per delivery (parley-api): {} µs",
-        cpu["cpu_us_per_send"], cpu["cpu_us_per_delivery"]["parley-api"]
-    );
-    Ok(report)
 }
