@@ -3,6 +3,9 @@
 import type { ChatEvent } from './events.js';
 import { ParleyError } from './rest.js';
 
+/** How long a change of position waits to be saved with the next ones, in ms. */
+const SAVE_DELAY_MS = 200;
+
 /** Where the client keeps its positions (`chat id -> last seq processed`). */
 export interface PositionStore {
   load(): Record<string, number>;
@@ -71,6 +74,8 @@ export class Sequencer {
   private readonly positions = new Map<number, number>();
   /** Chats being filled, with the events that arrived meanwhile. */
   private readonly waiting = new Map<number, ChatEvent[]>();
+  /** A save of the positions waiting to run. */
+  private saving?: ReturnType<typeof setTimeout>;
 
   constructor(
     private readonly store: PositionStore,
@@ -102,7 +107,7 @@ export class Sequencer {
   forget(chatId: number): void {
     this.positions.delete(chatId);
     this.waiting.delete(chatId);
-    this.store.save(this.snapshot());
+    this.persist();
   }
 
   /** Whether a gap of `chatId` is being filled. */
@@ -204,7 +209,21 @@ export class Sequencer {
 
   private set(chatId: number, seq: number): void {
     this.positions.set(chatId, seq);
-    this.store.save(this.snapshot());
+    this.persist();
+  }
+
+  /**
+   * Saves the positions once for a burst of events (a replay hands on
+   * hundreds in one go): a position saved a little late only replays a few
+   * events after a crash, which an app that upserts messages by id shows
+   * once anyway.
+   */
+  private persist(): void {
+    if (this.saving) return;
+    this.saving = setTimeout(() => {
+      this.saving = undefined;
+      this.store.save(this.snapshot());
+    }, SAVE_DELAY_MS);
   }
 }
 

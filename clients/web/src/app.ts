@@ -9,6 +9,7 @@ import {
   type MessageRead,
   ParleyClient,
   ParleyError,
+  type PositionStore,
   type Tokens,
   ok,
   webStoragePositions,
@@ -50,7 +51,8 @@ function storedTokens(): Tokens | undefined {
   }
 }
 
-function newClient(tokens?: Tokens): ParleyClient {
+/** A client on this page's origin that keeps its tokens in `localStorage`. */
+function newClient(tokens?: Tokens, positions?: PositionStore): ParleyClient {
   return new ParleyClient({
     baseUrl: '',
     tokens,
@@ -58,6 +60,7 @@ function newClient(tokens?: Tokens): ParleyClient {
       if (next) localStorage.setItem(TOKENS_KEY, JSON.stringify(next));
       else localStorage.removeItem(TOKENS_KEY);
     },
+    positions,
   });
 }
 
@@ -73,16 +76,7 @@ async function signedIn(): Promise<void> {
   const me = await ok(client.rest.GET('/api/v1/auth/me'));
   state.me = { id: me.id, name: me.name, username: me.username };
   // Positions are kept per user, so that a reload resumes where it stopped.
-  const tokens = client.currentTokens();
-  client = new ParleyClient({
-    baseUrl: '',
-    tokens,
-    onTokens: (next) => {
-      if (next) localStorage.setItem(TOKENS_KEY, JSON.stringify(next));
-      else localStorage.removeItem(TOKENS_KEY);
-    },
-    positions: webStoragePositions(localStorage, `parley.positions.${me.id}`),
-  });
+  client = newClient(client.currentTokens(), webStoragePositions(localStorage, `parley.positions.${me.id}`));
   client.on('chatEvent', onChatEvent);
   client.on('liveEvent', onLiveEvent);
   client.on('resync', ({ chatId }) => void reloadChat(chatId));
