@@ -5,6 +5,8 @@
 //! blocked user's searches. Existing chats stay; unblocking restores
 //! everything.
 
+use std::collections::HashSet;
+
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -61,6 +63,47 @@ pub async fn in_private_chat(
     ))
     .get_result(conn)
     .await
+}
+
+/// [`in_private_chat`] for several private chats at once: the `(chat,
+/// member)` pairs of those chats with a block between their two members.
+/// Two queries, none without chats.
+pub async fn in_private_chats(
+    conn: &mut AsyncPgConnection,
+    chat_ids: &[i64],
+) -> QueryResult<HashSet<(i64, i64)>> {
+    let mut blocked = HashSet::new();
+    if chat_ids.is_empty() {
+        return Ok(blocked);
+    }
+    let members: Vec<(i64, i64)> = chat_members::table
+        .filter(chat_members::chat_id.eq_any(chat_ids))
+        .select((chat_members::chat_id, chat_members::user_id))
+        .load(conn)
+        .await?;
+    let users: Vec<i64> = members.iter().map(|(_, user)| *user).collect();
+    let pairs: HashSet<(i64, i64)> = blocks::table
+        .filter(blocks::owner_id.eq_any(&users))
+        .filter(blocks::blocked_id.eq_any(&users))
+        .select((blocks::owner_id, blocks::blocked_id))
+        .load::<(i64, i64)>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    if pairs.is_empty() {
+        return Ok(blocked);
+    }
+    for (chat, user) in &members {
+        let between = members.iter().any(|(other_chat, other)| {
+            other_chat == chat
+                && other != user
+                && (pairs.contains(&(*user, *other)) || pairs.contains(&(*other, *user)))
+        });
+        if between {
+            blocked.insert((*chat, *user));
+        }
+    }
+    Ok(blocked)
 }
 
 /// Those among `user_ids` who blocked `user_id` or whom `user_id` blocked.

@@ -83,11 +83,14 @@ pub async fn require_member_locked(
 /// `NotFound` of a chat as 404 `chat_not_found`; other errors as they are.
 pub(crate) fn or_chat_not_found(err: diesel::result::Error) -> AppError {
     match err {
-        diesel::result::Error::NotFound => {
-            AppError::not_found("chat_not_found", "This chat does not exist.")
-        }
+        diesel::result::Error::NotFound => chat_not_found(),
         other => other.into(),
     }
+}
+
+/// 404 `chat_not_found`.
+pub(crate) fn chat_not_found() -> AppError {
+    AppError::not_found("chat_not_found", "This chat does not exist.")
 }
 
 fn random_public_id() -> String {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use redis::aio::ConnectionManager;
 
 use crate::config::Settings;
+use crate::domain::send_queue::SendQueue;
 use crate::infra::bus::{BusSink, EventBus};
 use crate::infra::db::DbPool;
 use crate::infra::jobs::JobQueue;
@@ -43,6 +44,9 @@ pub struct AppContext {
     /// Chats' recent messages in Redis ([`crate::domain::recent`]); `None`
     /// without Redis.
     pub recent: Option<RecentCache>,
+    /// Sends waiting to be written together
+    /// ([`crate::domain::group_commit`]).
+    pub sends: SendQueue,
 }
 
 impl AppContext {
@@ -85,6 +89,7 @@ impl AppContext {
             .as_ref()
             .map(|conn| RecentCache::new(conn.clone(), &settings.redis.prefix));
         Ok(AppContext {
+            sends: SendQueue::default(),
             recent,
             meili,
             push,

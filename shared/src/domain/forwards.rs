@@ -19,11 +19,10 @@ use crate::domain::chats::require_member;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::events::LoggedEvent;
+use crate::domain::group_commit::{DUPLICATE_CODE, Post, post_message};
 use crate::domain::history::{message_not_found, read_for, visible_message};
 use crate::domain::live;
-use crate::domain::messages::{
-    DUPLICATE_CODE, MAX_CLIENT_ID_CHARS, Post, SendOutcome, Throttle, post_message,
-};
+use crate::domain::messages::{MAX_CLIENT_ID_CHARS, SendOutcome, Throttle};
 use crate::domain::models::Message;
 use crate::domain::validate;
 use crate::domain::views::MessageView;

@@ -5,26 +5,26 @@
 //! Every durable change takes the chat's next seq and appends to
 //! `chat_events` in the same transaction (ARCHITECTURE §2); the event is
 //! published after commit. The REST handlers and the socket's `send` frame
-//! both call [`send_message`].
+//! both call [`send_message`], which checks what needs no lock (the retry,
+//! the rate limits) and hands the new message to the process's group
+//! commit ([`crate::domain::group_commit`]).
 
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncPgConnection;
 
-use crate::domain::blocks;
 use crate::domain::caller::AuthContext;
 use crate::domain::chats::require_member;
 use crate::domain::context::AppContext;
 use crate::domain::error::{AppError, AppResult};
-use crate::domain::events::{DomainEvent, LoggedEvent};
+use crate::domain::events::DomainEvent;
+use crate::domain::group_commit::{self, DUPLICATE_CODE, NewPost};
 use crate::domain::history::{message_not_found, read_for, visible_message};
 use crate::domain::live::{self, LiveEvent};
 use crate::domain::models::attachment::Attachment;
-use crate::domain::models::message::NewMessage;
 use crate::domain::models::reaction::Reaction;
-use crate::domain::models::{ChatMember, ChatType, Message, MessageType, event};
+use crate::domain::models::{Message, MessageType, event};
 use crate::domain::permissions::{self, Action};
 use crate::domain::validate;
-use crate::domain::views::{DeliveryStatus, MessageView};
+use crate::domain::views::MessageView;
 use crate::infra::bus::Topic;
 use crate::infra::ratelimit::Limit;
 use crate::telemetry::metrics::RATE_LIMIT_REFUSALS;
@@ -79,9 +79,6 @@ pub(crate) fn validate_text(text: &str) -> AppResult<()> {
     }
     Ok(())
 }
-
-// The sentinel that rolls back a send that lost a race with its own retry.
-pub(crate) const DUPLICATE_CODE: &str = "duplicate_client_message_id";
 
 /// A send whose `client_message_id` the sender already used must be a
 /// retry of that send: the same chat and the same text (once deleted, the
@@ -185,26 +182,22 @@ pub(crate) async fn send(
             retry_after_secs: (cooldown - age).max(1) as u64,
         });
     }
-    let post = Post {
+    // The writer needs a connection of the same pool.
+    drop(conn);
+    let post = NewPost {
         chat_id: req.chat_id,
         message_type: req.message_type.unwrap_or(MessageType::Text),
-        text: &req.text,
+        text: req.text.clone(),
         reply_to_message_id: req.reply_to_message_id,
-        forwarded_from_message_id: None,
-        client_message_id: client_id.as_deref(),
-        attachments_of: None,
+        client_message_id: client_id.clone(),
     };
-    let result = crate::transaction!(conn, async |conn| {
-        post_message(conn, sender_id, &post).await
-    });
-    match result {
-        Ok((event, read)) => {
-            live::publish_logged(&ctx.bus, vec![event]).await;
-            Ok((read, SendOutcome::Created))
-        }
+    // Written with the sends that arrive beside it, and published.
+    match group_commit::post(ctx, sender_id, post).await {
+        Ok((_, read)) => Ok((read, SendOutcome::Created)),
         // A concurrent retry committed first: answer with its message.
         Err(AppError::Conflict { code, .. }) if code == DUPLICATE_CODE => {
             let cid = client_id.as_deref().unwrap_or_default();
+            let mut conn = ctx.db.get().await?;
             let existing = Message::find_by_client_id(&mut conn, sender_id, cid)
                 .await?
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate vanished")))?;
@@ -214,97 +207,6 @@ pub(crate) async fn send(
         }
         Err(err) => Err(err),
     }
-}
-
-/// What a new message holds: a send, or a forward's copy.
-pub(crate) struct Post<'a> {
-    pub chat_id: i64,
-    pub message_type: MessageType,
-    pub text: &'a str,
-    pub reply_to_message_id: Option<i64>,
-    pub forwarded_from_message_id: Option<i64>,
-    pub client_message_id: Option<&'a str>,
-    /// A forward: the message whose attachments the new one shares.
-    pub attachments_of: Option<i64>,
-}
-
-/// Posts one message as `sender_id` in the caller's transaction and logs
-/// its `message_created` (publish it after commit). The chat's seq is taken
-/// first: it locks the chat's row, so that the membership and role read
-/// next cannot change before commit.
-///
-/// Errors: 404 `chat_not_found`; 403 `not_a_member`, `cannot_post` (a
-/// channel's reader), `blocked` (a private chat with a block between the
-/// two); 422 `reply_to_message_id` outside the chat; 409
-/// [`DUPLICATE_CODE`] when the sender's `client_message_id` was taken
-/// meanwhile (the caller answers with that message).
-pub(crate) async fn post_message(
-    conn: &mut AsyncPgConnection,
-    sender_id: i64,
-    post: &Post<'_>,
-) -> AppResult<(LoggedEvent, MessageView)> {
-    let chat = event::take_message_seq(conn, post.chat_id)
-        .await
-        .map_err(crate::domain::chats::or_chat_not_found)?;
-    let seq = chat.last_seq;
-    let member = ChatMember::find(conn, chat.id, sender_id)
-        .await?
-        .ok_or_else(AppError::not_a_member)?;
-    if !permissions::allows(chat.chat_type, member.role, Action::PostMessage) {
-        return Err(AppError::forbidden(
-            "cannot_post",
-            "Only owners and admins can post in this channel.",
-        ));
-    }
-    if chat.chat_type == ChatType::Private
-        && blocks::in_private_chat(conn, chat.id, sender_id).await?
-    {
-        return Err(blocks::blocked());
-    }
-    if let Some(reply_to) = post.reply_to_message_id {
-        let target = Message::find(conn, reply_to).await.ok();
-        if !target.is_some_and(|m| m.chat_id == chat.id && m.deleted_at.is_none()) {
-            return Err(AppError::validation(
-                "reply_to_message_id",
-                "reply_to_message_id must be a message of this chat.",
-            ));
-        }
-    }
-    let message = Message::insert(
-        conn,
-        NewMessage {
-            chat_id: chat.id,
-            sender_id,
-            seq,
-            message_type: post.message_type,
-            text: post.text,
-            reply_to_message_id: post.reply_to_message_id,
-            forwarded_from_message_id: post.forwarded_from_message_id,
-            client_message_id: post.client_message_id,
-            search_tokens: crate::domain::search_tokens::document_tokens(post.text),
-        },
-    )
-    .await?
-    .ok_or_else(|| AppError::conflict(DUPLICATE_CODE, "retry in flight"))?;
-    let mentions = Message::record_mentions(conn, &message, post.text).await?;
-    let mut snapshot = message.snapshot(mentions);
-    if let Some(source) = post.attachments_of {
-        Attachment::copy(conn, source, message.id).await?;
-        snapshot.attachments = Attachment::snapshots_of(conn, &[message.id])
-            .await?
-            .remove(&message.id)
-            .unwrap_or_default();
-    }
-    let view = MessageView {
-        message: snapshot.clone(),
-        delivery_status: DeliveryStatus::Sent,
-        my_reactions: Vec::new(),
-    };
-    let created = DomainEvent::MessageCreated {
-        message: Box::new(snapshot),
-    };
-    let event = event::append(conn, chat.id, seq, created).await?;
-    Ok((event, view))
 }
 
 /// `PUT /messages/{id}`: replaces the text of the caller's own message and

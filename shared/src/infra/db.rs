@@ -3,7 +3,11 @@
 use std::time::Duration;
 
 use diesel::ConnectionError;
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
@@ -40,6 +44,11 @@ fn establish(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<AsyncPgConnect
 pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool> {
     let mut config = ManagerConfig::default();
     config.custom_setup = Box::new(establish);
+    // `Verified` (the default) runs `SELECT 1` at every checkout: two round
+    // trips of a send's nine (issue 13's profile). A connection whose
+    // socket closed or whose transaction broke is still dropped at
+    // checkout (`is_broken`); one that dies unnoticed fails its query.
+    config.recycling_method = RecyclingMethod::Fast;
     let manager = AsyncDieselConnectionManager::new_with_config(database_url, config);
     let pool = DbPool::builder(manager)
         .max_size(max_size)
@@ -72,4 +81,29 @@ pub async fn ping(pool: &DbPool, timeout: Duration) -> bool {
         diesel::sql_query("SELECT 1").execute(&mut conn).await.ok()
     };
     matches!(tokio::time::timeout(timeout, check).await, Ok(Some(_)))
+}
+
+/// `EXPLAIN <query>`: the plan PostgreSQL chooses for a diesel query with
+/// its real binds, one line of text per row (load it as `String`). The
+/// query-plan tests use it to keep history and catch-up reads on their
+/// indexes (issue 13, item 5).
+#[derive(Debug, Clone)]
+pub struct Explain<Q>(pub Q);
+
+impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Explain<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
+        // Not worth a prepared statement: a test runs each once.
+        out.unsafe_to_cache_prepared();
+        out.push_sql("EXPLAIN ");
+        self.0.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q> QueryId for Explain<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q> Query for Explain<Q> {
+    type SqlType = diesel::sql_types::Text;
 }

@@ -138,6 +138,51 @@ impl Chat {
             .await
     }
 
+    /// [`Chat::lock`] for several chats, in id order (so that two
+    /// transactions locking overlapping sets cannot deadlock); chats that
+    /// do not exist or were deleted are left out.
+    pub async fn lock_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<Chat>> {
+        chats::table
+            .filter(chats::id.eq_any(ids))
+            .filter(chats::deleted_at.is_null())
+            .order(chats::id)
+            .select(Chat::as_select())
+            .for_no_key_update()
+            .load(conn)
+            .await
+    }
+
+    /// Sets each `(chat, last_seq)` and moves the chats to the top of
+    /// their members' lists, in one statement; the chats must be locked
+    /// ([`Chat::lock_many`]).
+    pub async fn set_last_seqs(
+        conn: &mut AsyncPgConnection,
+        seqs: &[(i64, i64)],
+    ) -> QueryResult<()> {
+        if let [(id, last_seq)] = seqs {
+            // The common case, as a statement the connection keeps prepared.
+            diesel::update(chats::table.find(*id))
+                .set((
+                    chats::last_seq.eq(*last_seq),
+                    chats::updated_at.eq(diesel::dsl::now),
+                    chats::last_activity_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await?;
+            return Ok(());
+        }
+        let (ids, last_seqs): (Vec<i64>, Vec<i64>) = seqs.iter().copied().unzip();
+        diesel::sql_query(
+            "UPDATE chats SET last_seq = v.last_seq, updated_at = now(), last_activity_at = now() \
+             FROM unnest($1::bigint[], $2::bigint[]) AS v(id, last_seq) WHERE chats.id = v.id",
+        )
+        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&ids)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&last_seqs)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
     /// The chat as a domain event carries it, with its members.
     pub fn snapshot(&self, member_ids: Vec<i64>) -> ChatSnapshot {
         ChatSnapshot {
@@ -261,6 +306,20 @@ impl ChatMember {
             .first(conn)
             .await
             .optional()
+    }
+
+    /// The memberships of any of `user_ids` in any of `chat_ids`.
+    pub async fn of_users(
+        conn: &mut AsyncPgConnection,
+        chat_ids: &[i64],
+        user_ids: &[i64],
+    ) -> QueryResult<Vec<ChatMember>> {
+        chat_members::table
+            .filter(chat_members::chat_id.eq_any(chat_ids))
+            .filter(chat_members::user_id.eq_any(user_ids))
+            .select(ChatMember::as_select())
+            .load(conn)
+            .await
     }
 
     /// Brings a chat the member deleted "for me" back into their list.

@@ -21,6 +21,13 @@ pub struct ChatEventRow {
     pub message_id: Option<i64>,
 }
 
+/// A boxed select of whole [`ChatEventRow`]s.
+pub type ChatEventQuery = chat_events::BoxedQuery<
+    'static,
+    diesel::pg::Pg,
+    diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<ChatEventRow, diesel::pg::Pg>>,
+>;
+
 /// Takes the chat's next seq: `UPDATE chats SET last_seq = last_seq + 1`.
 /// The row lock this takes serialises writers of one chat until commit, so
 /// seq order is commit order (ARCHITECTURE §2). Must run in a transaction.
@@ -78,27 +85,43 @@ pub async fn append(
     seq: i64,
     event: DomainEvent,
 ) -> QueryResult<LoggedEvent> {
-    let kind = event.kind();
-    let message_id = event.message_id();
-    let logged = LoggedEvent {
+    let logged = logged(chat_id, seq, event);
+    append_many(conn, std::slice::from_ref(&logged)).await?;
+    Ok(logged)
+}
+
+/// `event` of `chat_id` at `seq`, as the log stores it.
+pub fn logged(chat_id: i64, seq: i64, event: DomainEvent) -> LoggedEvent {
+    LoggedEvent {
         v: VERSION,
         chat_id,
         seq,
         event,
-    };
-    let payload = serde_json::to_value(&logged)
-        .map_err(|e| diesel::result::Error::SerializationError(e.into()))?;
+    }
+}
+
+/// Appends `events` (seqs taken in the same transaction) to their chats'
+/// logs with one statement.
+pub async fn append_many(conn: &mut AsyncPgConnection, events: &[LoggedEvent]) -> QueryResult<()> {
+    let rows = events
+        .iter()
+        .map(|logged| {
+            let payload = serde_json::to_value(logged)
+                .map_err(|e| diesel::result::Error::SerializationError(e.into()))?;
+            Ok((
+                chat_events::chat_id.eq(logged.chat_id),
+                chat_events::seq.eq(logged.seq),
+                chat_events::event_type.eq(logged.event.kind()),
+                chat_events::payload.eq(payload),
+                chat_events::message_id.eq(logged.event.message_id()),
+            ))
+        })
+        .collect::<QueryResult<Vec<_>>>()?;
     diesel::insert_into(chat_events::table)
-        .values((
-            chat_events::chat_id.eq(chat_id),
-            chat_events::seq.eq(seq),
-            chat_events::event_type.eq(kind),
-            chat_events::payload.eq(&payload),
-            chat_events::message_id.eq(message_id),
-        ))
+        .values(rows)
         .execute(conn)
         .await?;
-    Ok(logged)
+    Ok(())
 }
 
 /// Removes a message's content from every logged event that carried it
@@ -134,15 +157,16 @@ pub async fn redact_message(conn: &mut AsyncPgConnection, message: &Message) -> 
 }
 
 impl ChatEventRow {
-    /// Events of `chat_id` with `after_seq < seq <= up_to_seq`, in order, at most `limit`.
-    pub async fn range(
-        conn: &mut AsyncPgConnection,
+    /// The query of [`ChatEventRow::range`]: a keyset read on the log's
+    /// primary key `(chat_id, seq)`, O(`limit`) at any depth. Public for the
+    /// query-plan test (tests/…/query_plans.rs).
+    pub fn range_query(
         chat_id: i64,
         after_seq: i64,
         up_to_seq: Option<i64>,
         limit: i64,
-    ) -> QueryResult<Vec<ChatEventRow>> {
-        let mut query = chat_events::table
+    ) -> ChatEventQuery {
+        let query = chat_events::table
             .filter(chat_events::chat_id.eq(chat_id))
             .filter(chat_events::seq.gt(after_seq))
             // A typed select (no SQL literal): the connection keeps the
@@ -151,10 +175,23 @@ impl ChatEventRow {
             .order(chat_events::seq.asc())
             .limit(limit)
             .into_boxed();
-        if let Some(up_to) = up_to_seq {
-            query = query.filter(chat_events::seq.le(up_to));
+        match up_to_seq {
+            Some(up_to) => query.filter(chat_events::seq.le(up_to)),
+            None => query,
         }
-        query.load(conn).await
+    }
+
+    /// Events of `chat_id` with `after_seq < seq <= up_to_seq`, in order, at most `limit`.
+    pub async fn range(
+        conn: &mut AsyncPgConnection,
+        chat_id: i64,
+        after_seq: i64,
+        up_to_seq: Option<i64>,
+        limit: i64,
+    ) -> QueryResult<Vec<ChatEventRow>> {
+        Self::range_query(chat_id, after_seq, up_to_seq, limit)
+            .load(conn)
+            .await
     }
 
     /// The stored event, versioned or older.

@@ -43,6 +43,13 @@ pub struct NewMessage<'a> {
     pub search_tokens: Vec<String>,
 }
 
+/// A boxed select of whole [`Message`] rows.
+pub type MessageQuery = messages::BoxedQuery<
+    'static,
+    diesel::pg::Pg,
+    diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<Message, diesel::pg::Pg>>,
+>;
+
 /// Which page of a chat [`Message::page`] returns.
 #[derive(Debug, Clone, Copy)]
 pub enum PageCursor {
@@ -132,6 +139,22 @@ impl Message {
         Ok(last.map(|at| (Utc::now() - at).num_seconds()))
     }
 
+    /// Inserts messages with one statement and returns those inserted:
+    /// a message whose sender already used its `client_message_id` is
+    /// left out.
+    pub async fn insert_many(
+        conn: &mut AsyncPgConnection,
+        new: Vec<NewMessage<'_>>,
+    ) -> QueryResult<Vec<Message>> {
+        diesel::insert_into(messages::table)
+            .values(new)
+            .on_conflict((messages::sender_id, messages::client_message_id))
+            .do_nothing()
+            .returning(Message::as_returning())
+            .get_results(conn)
+            .await
+    }
+
     /// Inserts a message; when the sender already used its
     /// `client_message_id`, inserts nothing and returns `None`.
     pub async fn insert(
@@ -165,6 +188,28 @@ impl Message {
             .into_boxed()
     }
 
+    /// The query of [`Message::page`], newest first for every cursor but
+    /// `After`: keyset reads on `(chat_id, id)` that stay O(`limit`) at any
+    /// depth, except `Skip`, which reads past its offset. Public for the
+    /// query-plan test (tests/…/query_plans.rs).
+    pub fn page_query(
+        chat_id: i64,
+        viewer_id: i64,
+        cleared_before: i64,
+        cursor: PageCursor,
+        limit: i64,
+    ) -> MessageQuery {
+        let base = Self::seen_by(chat_id, viewer_id, cleared_before)
+            .select(Message::as_select())
+            .limit(limit);
+        match cursor {
+            PageCursor::Latest => base.order(messages::id.desc()),
+            PageCursor::Skip(offset) => base.order(messages::id.desc()).offset(offset),
+            PageCursor::Before(id) => base.filter(messages::id.lt(id)).order(messages::id.desc()),
+            PageCursor::After(id) => base.filter(messages::id.gt(id)).order(messages::id.asc()),
+        }
+    }
+
     /// A page of `chat_id` as `viewer_id` sees it (after the viewer's
     /// `cleared_before` mark, without messages hidden for them), in
     /// ascending id order, at most `limit`.
@@ -176,30 +221,9 @@ impl Message {
         cursor: PageCursor,
         limit: i64,
     ) -> QueryResult<Vec<Message>> {
-        let base = Self::seen_by(chat_id, viewer_id, cleared_before)
-            .select(Message::as_select())
-            .limit(limit);
-        let mut rows = match cursor {
-            PageCursor::Latest => base.order(messages::id.desc()).load(conn).await?,
-            PageCursor::Skip(offset) => {
-                base.order(messages::id.desc())
-                    .offset(offset)
-                    .load(conn)
-                    .await?
-            }
-            PageCursor::Before(id) => {
-                base.filter(messages::id.lt(id))
-                    .order(messages::id.desc())
-                    .load(conn)
-                    .await?
-            }
-            PageCursor::After(id) => {
-                base.filter(messages::id.gt(id))
-                    .order(messages::id.asc())
-                    .load(conn)
-                    .await?
-            }
-        };
+        let mut rows = Self::page_query(chat_id, viewer_id, cleared_before, cursor, limit)
+            .load(conn)
+            .await?;
         if !matches!(cursor, PageCursor::After(_)) {
             rows.reverse();
         }

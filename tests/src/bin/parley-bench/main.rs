@@ -9,7 +9,8 @@
 //! from `/proc`: run it on the stack's machine). A
 //! progress bar runs meanwhile; the last line of output is one JSON object.
 //! The bulk scenario follows one bulk send through the worker; the search
-//! scenario (`search.rs`) measures message search over a million messages.
+//! scenario (`search.rs`) measures message search over a million messages;
+//! the history scenario (`history.rs`) history pages and catch-up at 10M.
 //!
 //! The server must allow the load: run it with the rate limits off
 //! (`MESSAGE_RATE_LIMIT_PER_MINUTE=0 REGISTER_RATE_LIMIT_PER_MINUTE=0
@@ -19,6 +20,7 @@
 
 mod bulk;
 mod cpu;
+mod history;
 mod rounds;
 mod search;
 mod sockets;
@@ -51,6 +53,11 @@ enum Scenario {
     /// into `DATABASE_URL` and tokenized by `parley-admin reindex`; then
     /// `--queries` searches, `--concurrency` at a time.
     Search,
+    /// History pages and socket catch-up over `--messages` messages in
+    /// `--chats` groups, written into `DATABASE_URL` by `COPY`
+    /// (`history.rs`): `--queries` pages of 50, `--concurrency` at a time,
+    /// and `--queries / 10` catch-ups of 1,000 events.
+    History,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -104,10 +111,10 @@ struct Args {
     /// The API process to read RSS from (idle scenario), e.g. `$(pgrep -n parley-api)`.
     #[arg(long)]
     api_pid: Vec<u32>,
-    /// Messages written for the search scenario.
+    /// Messages written for the search and history scenarios.
     #[arg(long, default_value_t = 1_000_000)]
     messages: usize,
-    /// Searches the search scenario measures.
+    /// Searches (search scenario) or history pages (history) measured.
     #[arg(long, default_value_t = 1000)]
     queries: usize,
     /// A prefix for usernames, so that runs do not collide.
@@ -184,10 +191,13 @@ async fn main() -> anyhow::Result<()> {
     if args.scenario == Scenario::Search {
         return search::run_search(&apis, &args, &run, &style).await;
     }
+    if args.scenario == Scenario::History {
+        return history::run_history(&apis, &args, &run, &style).await;
+    }
 
     // 1. Users.
     let (user_count, sockets_per_user) = match args.scenario {
-        Scenario::Bulk | Scenario::Search => unreachable!("handled above"),
+        Scenario::Bulk | Scenario::Search | Scenario::History => unreachable!("handled above"),
         Scenario::Direct => (args.chats * 2, 1),
         Scenario::Group => (args.clients, 1),
         Scenario::Idle => (args.clients.div_ceil(100), 100),
@@ -222,7 +232,7 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(status.is_success(), "create group: {status} {chat}");
             chats.push((chat["id"].as_i64().unwrap(), (0..users.len()).collect()));
         }
-        Scenario::Idle | Scenario::Bulk | Scenario::Search => {}
+        Scenario::Idle | Scenario::Bulk | Scenario::Search | Scenario::History => {}
     }
 
     // 3. Sockets, then the measured rounds.

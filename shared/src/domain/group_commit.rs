@@ -1,0 +1,427 @@
+//! Group commit of sends (issue 13, item 2): the sends a replica receives
+//! at the same time are written together, in one transaction of a few
+//! statements for the whole batch, instead of one transaction of six
+//! statements each.
+//!
+//! [`post`] queues a send ([`crate::domain::send_queue`]); [`WRITERS`]
+//! writer tasks each take what is queued (up to [`MAX_BATCH`]) and write
+//! it. Nothing waits for a
+//! batch to fill: a send that finds a writer idle is written at once, and
+//! sends that arrive while every writer is busy form the next batches. A
+//! batch locks its chats in id order (the lock order of every write:
+//! [`crate::domain::models::Chat::lock`]), checks every send as
+//! [`crate::domain::messages`] does one (the chat, the sender's membership
+//! and role, blocks in a private chat, the reply's target), gives the sends
+//! it accepts their chats' next seqs in queue order, and inserts their
+//! messages and `message_created` events with one statement each. Each
+//! caller gets its own answer: its message, or its own refusal, which
+//! writes nothing. After commit the writer publishes the batch's events,
+//! then answers.
+//!
+//! When the batch cannot be written as a whole (a `client_message_id`
+//! taken meanwhile by another replica's send, or any database error), it is
+//! rolled back and each send is written alone ([`post_message`], as
+//! before group commit), so that only the send at fault fails. Forwards
+//! write their copies with [`post_message`] too.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use diesel_async::AsyncPgConnection;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use crate::domain::blocks;
+use crate::domain::context::AppContext;
+use crate::domain::error::{AppError, AppResult};
+use crate::domain::events::{DomainEvent, LoggedEvent};
+use crate::domain::live;
+use crate::domain::models::attachment::Attachment;
+use crate::domain::models::event;
+use crate::domain::models::message::NewMessage;
+use crate::domain::models::{Chat, ChatMember, ChatType, Message, MessageType};
+use crate::domain::permissions::{self, Action};
+pub use crate::domain::send_queue::{MAX_BATCH, NewPost, Posted};
+use crate::domain::send_queue::{Pending, next_batch};
+use crate::domain::views::{DeliveryStatus, MessageView};
+use crate::infra::bus::EventBus;
+use crate::infra::db::DbPool;
+
+/// Writer tasks per process: batches in flight at once.
+pub const WRITERS: usize = 4;
+
+// The sentinel that rolls back a send that lost a race with its own retry.
+pub const DUPLICATE_CODE: &str = "duplicate_client_message_id";
+
+/// 403 `cannot_post`: a channel's reader.
+pub(crate) fn cannot_post() -> AppError {
+    AppError::forbidden(
+        "cannot_post",
+        "Only owners and admins can post in this channel.",
+    )
+}
+
+/// 422 `reply_to_message_id` outside the chat (or deleted).
+pub(crate) fn reply_outside() -> AppError {
+    AppError::validation(
+        "reply_to_message_id",
+        "reply_to_message_id must be a message of this chat.",
+    )
+}
+
+/// What a new message holds: a send, or a forward's copy.
+pub(crate) struct Post<'a> {
+    pub chat_id: i64,
+    pub message_type: MessageType,
+    pub text: &'a str,
+    pub reply_to_message_id: Option<i64>,
+    pub forwarded_from_message_id: Option<i64>,
+    pub client_message_id: Option<&'a str>,
+    /// A forward: the message whose attachments the new one shares.
+    pub attachments_of: Option<i64>,
+}
+
+/// Posts one message as `sender_id` in the caller's transaction and logs
+/// its `message_created` (publish it after commit). The chat's seq is taken
+/// first: it locks the chat's row, so that the membership and role read
+/// next cannot change before commit.
+///
+/// Errors: 404 `chat_not_found`; 403 `not_a_member`, `cannot_post` (a
+/// channel's reader), `blocked` (a private chat with a block between the
+/// two); 422 `reply_to_message_id` outside the chat; 409
+/// [`DUPLICATE_CODE`] when the sender's `client_message_id` was taken
+/// meanwhile (the caller answers with that message).
+pub(crate) async fn post_message(
+    conn: &mut AsyncPgConnection,
+    sender_id: i64,
+    post: &Post<'_>,
+) -> AppResult<(LoggedEvent, MessageView)> {
+    let chat = event::take_message_seq(conn, post.chat_id)
+        .await
+        .map_err(crate::domain::chats::or_chat_not_found)?;
+    let seq = chat.last_seq;
+    let member = ChatMember::find(conn, chat.id, sender_id)
+        .await?
+        .ok_or_else(AppError::not_a_member)?;
+    if !permissions::allows(chat.chat_type, member.role, Action::PostMessage) {
+        return Err(cannot_post());
+    }
+    if chat.chat_type == ChatType::Private
+        && blocks::in_private_chat(conn, chat.id, sender_id).await?
+    {
+        return Err(blocks::blocked());
+    }
+    if let Some(reply_to) = post.reply_to_message_id {
+        let target = Message::find(conn, reply_to).await.ok();
+        if !target.is_some_and(|m| m.chat_id == chat.id && m.deleted_at.is_none()) {
+            return Err(reply_outside());
+        }
+    }
+    let message = Message::insert(
+        conn,
+        NewMessage {
+            chat_id: chat.id,
+            sender_id,
+            seq,
+            message_type: post.message_type,
+            text: post.text,
+            reply_to_message_id: post.reply_to_message_id,
+            forwarded_from_message_id: post.forwarded_from_message_id,
+            client_message_id: post.client_message_id,
+            search_tokens: crate::domain::search_tokens::document_tokens(post.text),
+        },
+    )
+    .await?
+    .ok_or_else(|| AppError::conflict(DUPLICATE_CODE, "retry in flight"))?;
+    let mentions = Message::record_mentions(conn, &message, post.text).await?;
+    let mut snapshot = message.snapshot(mentions);
+    if let Some(source) = post.attachments_of {
+        Attachment::copy(conn, source, message.id).await?;
+        snapshot.attachments = Attachment::snapshots_of(conn, &[message.id])
+            .await?
+            .remove(&message.id)
+            .unwrap_or_default();
+    }
+    let view = MessageView {
+        message: snapshot.clone(),
+        delivery_status: DeliveryStatus::Sent,
+        my_reactions: Vec::new(),
+    };
+    let created = DomainEvent::MessageCreated {
+        message: Box::new(snapshot),
+    };
+    let event = event::append(conn, chat.id, seq, created).await?;
+    Ok((event, view))
+}
+
+impl NewPost {
+    fn as_post(&self) -> Post<'_> {
+        Post {
+            chat_id: self.chat_id,
+            message_type: self.message_type,
+            text: &self.text,
+            reply_to_message_id: self.reply_to_message_id,
+            forwarded_from_message_id: None,
+            client_message_id: self.client_message_id.as_deref(),
+            attachments_of: None,
+        }
+    }
+}
+
+/// Writes `post` as `sender_id` with the sends queued beside it, and
+/// answers once its event is published. Starts the process's writers on
+/// the current runtime at the first send.
+///
+/// Errors: those of [`post_message`]: 404 `chat_not_found`; 403
+/// `not_a_member`, `cannot_post`, `blocked`; 422 `reply_to_message_id`;
+/// 409 [`DUPLICATE_CODE`] (the caller answers with the message that took
+/// the `client_message_id`); 503 when the database is unavailable.
+pub async fn post(ctx: &AppContext, sender_id: i64, post: NewPost) -> AppResult<Posted> {
+    ctx.sends
+        .start_once(|receiver| start_writers(receiver, ctx));
+    let (answer, answered) = oneshot::channel();
+    let pending = Pending {
+        sender_id,
+        post,
+        answer,
+    };
+    let gone = || AppError::internal(anyhow::anyhow!("the send writers stopped"));
+    ctx.sends.push(pending).await.map_err(|_| gone())?;
+    answered.await.map_err(|_| gone())?
+}
+
+fn start_writers(receiver: Arc<Mutex<mpsc::Receiver<Pending>>>, ctx: &AppContext) {
+    for _ in 0..WRITERS {
+        let (receiver, db, bus) = (receiver.clone(), ctx.db.clone(), ctx.bus.clone());
+        tokio::spawn(async move {
+            while let Some(batch) = next_batch(&receiver).await {
+                write_batch(&db, &bus, batch).await;
+            }
+        });
+    }
+}
+
+/// Writes `posts` (`(sender_id, post)`) as one batch, now, as a writer
+/// writes what it took from the queue: each post's outcome, in order (the
+/// errors of [`post`]). For tests that need a batch of known content; the
+/// server only queues.
+pub async fn write_together(
+    ctx: &AppContext,
+    posts: Vec<(i64, NewPost)>,
+) -> Vec<AppResult<Posted>> {
+    let mut answers = Vec::with_capacity(posts.len());
+    let mut batch = Vec::with_capacity(posts.len());
+    for (sender_id, post) in posts {
+        let (answer, answered) = oneshot::channel();
+        batch.push(Pending {
+            sender_id,
+            post,
+            answer,
+        });
+        answers.push(answered);
+    }
+    write_batch(&ctx.db, &ctx.bus, batch).await;
+    let mut outcomes = Vec::with_capacity(answers.len());
+    for answered in answers {
+        outcomes.push(answered.await.unwrap_or_else(|_| {
+            Err(AppError::internal(anyhow::anyhow!(
+                "a send went unanswered"
+            )))
+        }));
+    }
+    outcomes
+}
+
+async fn write_batch(db: &DbPool, bus: &EventBus, batch: Vec<Pending>) {
+    let written = match db.get().await {
+        Ok(mut conn) => {
+            let posts: Vec<(i64, &NewPost)> =
+                batch.iter().map(|p| (p.sender_id, &p.post)).collect();
+            crate::transaction!(conn, async |conn| { write(conn, &posts).await })
+        }
+        Err(err) => Err(err.into()),
+    };
+    let outcomes = match written {
+        Ok(outcomes) => outcomes,
+        Err(err) if batch.len() == 1 => vec![Err(err)],
+        Err(err) => {
+            if !matches!(&err, AppError::Conflict { code, .. } if *code == DUPLICATE_CODE) {
+                tracing::debug!(error = %err, sends = batch.len(), "batch failed; writing its sends alone");
+            }
+            return write_alone(db, bus, batch).await;
+        }
+    };
+    let events: Vec<LoggedEvent> = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().ok().map(|(event, _)| event.clone()))
+        .collect();
+    live::publish_logged(bus, events).await;
+    for (pending, outcome) in batch.into_iter().zip(outcomes) {
+        let _ = pending.answer.send(outcome);
+    }
+}
+
+/// Each send in its own transaction: the way back when a batch fails.
+async fn write_alone(db: &DbPool, bus: &EventBus, batch: Vec<Pending>) {
+    for pending in batch {
+        let outcome = async {
+            let mut conn = db.get().await?;
+            let post = pending.post.as_post();
+            let posted = crate::transaction!(conn, async |conn| {
+                post_message(conn, pending.sender_id, &post).await
+            })?;
+            live::publish_logged(bus, vec![posted.0.clone()]).await;
+            Ok(posted)
+        }
+        .await;
+        let _ = pending.answer.send(outcome);
+    }
+}
+
+/// Writes the batch in the caller's transaction: each send's outcome, in
+/// order. `Err` rolls the whole batch back: a database error, or
+/// [`DUPLICATE_CODE`] when a `client_message_id` was taken meanwhile.
+async fn write(
+    conn: &mut AsyncPgConnection,
+    posts: &[(i64, &NewPost)],
+) -> AppResult<Vec<AppResult<Posted>>> {
+    let mut chat_ids: Vec<i64> = posts.iter().map(|(_, p)| p.chat_id).collect();
+    chat_ids.sort_unstable();
+    chat_ids.dedup();
+    let chats: HashMap<i64, Chat> = Chat::lock_many(conn, &chat_ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let mut senders: Vec<i64> = posts.iter().map(|(s, _)| *s).collect();
+    senders.sort_unstable();
+    senders.dedup();
+    let members: HashMap<(i64, i64), ChatMember> = ChatMember::of_users(conn, &chat_ids, &senders)
+        .await?
+        .into_iter()
+        .map(|m| ((m.chat_id, m.user_id), m))
+        .collect();
+    let private: Vec<i64> = chats
+        .values()
+        .filter(|c| c.chat_type == ChatType::Private)
+        .map(|c| c.id)
+        .collect();
+    let blocked = blocks::in_private_chats(conn, &private).await?;
+    let reply_ids: Vec<i64> = posts
+        .iter()
+        .filter_map(|(_, p)| p.reply_to_message_id)
+        .collect();
+    let replies: HashMap<i64, Message> = if reply_ids.is_empty() {
+        HashMap::new()
+    } else {
+        Message::by_ids(conn, &reply_ids)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect()
+    };
+
+    // Each send's refusal, or its seq.
+    let mut next_seq: HashMap<i64, i64> = chats.iter().map(|(id, c)| (*id, c.last_seq)).collect();
+    let mut checked: Vec<AppResult<i64>> = Vec::with_capacity(posts.len());
+    for (sender_id, post) in posts {
+        let verdict = (|| {
+            let chat = chats
+                .get(&post.chat_id)
+                .ok_or_else(crate::domain::chats::chat_not_found)?;
+            let member = members
+                .get(&(chat.id, *sender_id))
+                .ok_or_else(AppError::not_a_member)?;
+            if !permissions::allows(chat.chat_type, member.role, Action::PostMessage) {
+                return Err(cannot_post());
+            }
+            if blocked.contains(&(chat.id, *sender_id)) {
+                return Err(blocks::blocked());
+            }
+            if let Some(reply_to) = post.reply_to_message_id
+                && !replies
+                    .get(&reply_to)
+                    .is_some_and(|m| m.chat_id == chat.id && m.deleted_at.is_none())
+            {
+                return Err(reply_outside());
+            }
+            let seq = next_seq.entry(chat.id).or_default();
+            *seq += 1;
+            Ok(*seq)
+        })();
+        checked.push(verdict);
+    }
+    let seqs: Vec<(i64, i64)> = next_seq
+        .into_iter()
+        .filter(|(id, seq)| chats.get(id).is_some_and(|c| c.last_seq != *seq))
+        .collect();
+    if checked.iter().all(Result::is_err) {
+        return Ok(checked
+            .into_iter()
+            .filter_map(Result::err)
+            .map(Err)
+            .collect());
+    }
+    Chat::set_last_seqs(conn, &seqs).await?;
+
+    let new: Vec<NewMessage> = posts
+        .iter()
+        .zip(&checked)
+        .filter_map(|((sender_id, post), seq)| {
+            let seq = *seq.as_ref().ok()?;
+            Some(NewMessage {
+                chat_id: post.chat_id,
+                sender_id: *sender_id,
+                seq,
+                message_type: post.message_type,
+                text: &post.text,
+                reply_to_message_id: post.reply_to_message_id,
+                forwarded_from_message_id: None,
+                client_message_id: post.client_message_id.as_deref(),
+                search_tokens: crate::domain::search_tokens::document_tokens(&post.text),
+            })
+        })
+        .collect();
+    let expected = new.len();
+    let inserted = Message::insert_many(conn, new).await?;
+    if inserted.len() != expected {
+        // A retry in flight on another replica took a client_message_id.
+        return Err(AppError::conflict(DUPLICATE_CODE, "retry in flight"));
+    }
+    let mut by_seq: HashMap<(i64, i64), Message> = inserted
+        .into_iter()
+        .map(|m| ((m.chat_id, m.seq), m))
+        .collect();
+
+    let mut outcomes = Vec::with_capacity(posts.len());
+    let mut events = Vec::with_capacity(expected);
+    for ((_, post), seq) in posts.iter().zip(checked) {
+        let seq = match seq {
+            Ok(seq) => seq,
+            Err(err) => {
+                outcomes.push(Err(err));
+                continue;
+            }
+        };
+        let message = by_seq
+            .remove(&(post.chat_id, seq))
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("an inserted message is missing")))?;
+        let mentions = Message::record_mentions(conn, &message, &post.text).await?;
+        let snapshot = message.snapshot(mentions);
+        let view = MessageView {
+            message: snapshot.clone(),
+            delivery_status: DeliveryStatus::Sent,
+            my_reactions: Vec::new(),
+        };
+        let logged = event::logged(
+            post.chat_id,
+            seq,
+            DomainEvent::MessageCreated {
+                message: Box::new(snapshot),
+            },
+        );
+        events.push(logged.clone());
+        outcomes.push(Ok((logged, view)));
+    }
+    event::append_many(conn, &events).await?;
+    Ok(outcomes)
+}
