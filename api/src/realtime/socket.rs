@@ -295,18 +295,9 @@ impl<T: Transport> Socket<T> {
             u64::try_from(self.auth.expires_at - chrono::Utc::now().timestamp()).unwrap_or(0);
         let token_expiry = tokio::time::sleep(Duration::from_secs(expires_in));
         tokio::pin!(token_expiry);
-        // Database commands run on their own task, in order; their answers
-        // come back here to be sent.
-        let (commands, queued) = mpsc::channel(COMMAND_QUEUE);
-        let (answers_tx, mut answers) = mpsc::channel(COMMAND_QUEUE);
-        if has_client {
-            tokio::spawn(run_commands(
-                self.state.clone(),
-                self.auth,
-                queued,
-                answers_tx,
-            ));
-        }
+        // Database commands run on their own task, in order, started by
+        // the first one; their answers come back here to be sent.
+        let mut command_task: Option<CommandTask> = None;
         loop {
             if let Some(reason) = self.closing.take() {
                 return Ok(End::Close(reason));
@@ -332,7 +323,7 @@ impl<T: Transport> Socket<T> {
                     let opens_gate = gated;
                     match frame {
                         Some(Ok(actix_ws::AggregatedMessage::Text(text))) => {
-                            if !self.on_client_text(&text, &commands).await? {
+                            if !self.on_client_text(&text, &mut command_task).await? {
                                 return Ok(End::Gone);
                             }
                             if opens_gate {
@@ -358,7 +349,7 @@ impl<T: Transport> Socket<T> {
                         }
                     }
                 }
-                Some(answer) = answers.recv() => {
+                Some(answer) = next_answer(&mut command_task) => {
                     if !self.send(answer).await {
                         return Ok(End::Gone);
                     }
@@ -427,7 +418,7 @@ impl<T: Transport> Socket<T> {
     async fn on_client_text(
         &mut self,
         text: &str,
-        commands: &mpsc::Sender<(Option<String>, ClientCommand)>,
+        command_task: &mut Option<CommandTask>,
     ) -> Result<bool, ApiError> {
         let Some(text) = self.transport.client_frame(text).await else {
             return Ok(true);
@@ -437,7 +428,9 @@ impl<T: Transport> Socket<T> {
             Err(error) => return Ok(self.send(error).await),
         };
         if command.uses_database() {
-            let refused = match commands.try_send((reference, command)) {
+            let task = command_task
+                .get_or_insert_with(|| CommandTask::start(self.state.clone(), self.auth));
+            let refused = match task.commands.try_send((reference, command)) {
                 Ok(()) => return Ok(true),
                 Err(mpsc::error::TrySendError::Full((reference, _))) => error_frame(
                     "too_many_commands",
@@ -577,6 +570,31 @@ impl<T: Transport> Socket<T> {
                 false
             }
         }
+    }
+}
+
+/// A socket's command task: database commands (`send`, `read`,
+/// `delivered`) in, their answers out. Started by the first such command,
+/// so that an idle socket runs one task, not two (issue 13, item 4).
+struct CommandTask {
+    commands: mpsc::Sender<(Option<String>, ClientCommand)>,
+    answers: mpsc::Receiver<Bytes>,
+}
+
+impl CommandTask {
+    fn start(state: Arc<ApiState>, auth: AuthContext) -> CommandTask {
+        let (commands, queued) = mpsc::channel(COMMAND_QUEUE);
+        let (answers_tx, answers) = mpsc::channel(COMMAND_QUEUE);
+        tokio::spawn(run_commands(state, auth, queued, answers_tx));
+        CommandTask { commands, answers }
+    }
+}
+
+/// The next answer of the command task; never resolves before it starts.
+async fn next_answer(task: &mut Option<CommandTask>) -> Option<Bytes> {
+    match task {
+        Some(task) => task.answers.recv().await,
+        None => std::future::pending().await,
     }
 }
 

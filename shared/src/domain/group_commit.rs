@@ -20,9 +20,9 @@
 //!
 //! When the batch cannot be written as a whole (a `client_message_id`
 //! taken meanwhile by another replica's send, or any database error), it is
-//! rolled back and each send is written alone ([`post_message`], as
+//! rolled back and each send is written alone (`post_message`, as
 //! before group commit), so that only the send at fault fails. Forwards
-//! write their copies with [`post_message`] too.
+//! write their copies with `post_message` too.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -45,6 +45,7 @@ use crate::domain::send_queue::{Pending, next_batch};
 use crate::domain::views::{DeliveryStatus, MessageView};
 use crate::infra::bus::EventBus;
 use crate::infra::db::DbPool;
+use crate::telemetry::metrics::SEND_BATCH_SIZE;
 
 /// Writer tasks per process: batches in flight at once.
 pub const WRITERS: usize = 4;
@@ -171,7 +172,7 @@ impl NewPost {
 /// answers once its event is published. Starts the process's writers on
 /// the current runtime at the first send.
 ///
-/// Errors: those of [`post_message`]: 404 `chat_not_found`; 403
+/// Errors: those of `post_message`: 404 `chat_not_found`; 403
 /// `not_a_member`, `cannot_post`, `blocked`; 422 `reply_to_message_id`;
 /// 409 [`DUPLICATE_CODE`] (the caller answers with the message that took
 /// the `client_message_id`); 503 when the database is unavailable.
@@ -232,6 +233,7 @@ pub async fn write_together(
 }
 
 async fn write_batch(db: &DbPool, bus: &EventBus, batch: Vec<Pending>) {
+    metrics::histogram!(SEND_BATCH_SIZE).record(batch.len() as f64);
     let written = match db.get().await {
         Ok(mut conn) => {
             let posts: Vec<(i64, &NewPost)> =

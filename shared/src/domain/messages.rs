@@ -107,7 +107,7 @@ fn check_retry(existing: &Message, req: &MessageCreateRequest) -> AppResult<()> 
 /// Errors: 422 for empty (a text) / too long text, a bad
 /// `client_message_id` or a `reply_to_message_id` outside the chat; 404
 /// `chat_not_found`; 403 `not_a_member` / `cannot_post` / `blocked` (a
-/// private chat with a block between the two, [`blocks`]).
+/// private chat with a block between the two, [`crate::domain::blocks`]).
 pub async fn send_message(
     ctx: &AppContext,
     sender_id: i64,

@@ -74,7 +74,7 @@ impl SendQueue {
         self.started.get_or_init(|| start(self.receiver.clone()));
     }
 
-    /// Queues a send; waits while [`QUEUE`] sends are already waiting.
+    /// Queues a send; waits while 4,096 sends are already waiting.
     /// `Err` when no writer will ever take it (the queue closed).
     pub async fn push(&self, pending: Pending) -> Result<(), Pending> {
         self.sender.send(pending).await.map_err(|e| e.0)

@@ -46,6 +46,9 @@ pub const GAP_FILLS: &str = "parley_gap_fills_total";
 pub const GAP_FILLED_EVENTS: &str = "parley_gap_filled_events_total";
 /// Histogram: seconds one such gap took to read from the log.
 pub const GAP_FILL_DURATION: &str = "parley_gap_fill_duration_seconds";
+/// Histogram: sends written by one group-commit transaction
+/// ([`crate::domain::group_commit`]).
+pub const SEND_BATCH_SIZE: &str = "parley_send_batch_size";
 /// Counter, label `limit` (`message`, `login`, `register`, `refresh`,
 /// `reset`, `duplicate`): requests refused with 429.
 pub const RATE_LIMIT_REFUSALS: &str = "parley_rate_limit_refusals_total";
@@ -123,6 +126,9 @@ const SECONDS_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Buckets of [`SEND_BATCH_SIZE`]: 1 to the largest batch (64).
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// The process's recorder: installed (with every metric described) on the
@@ -133,6 +139,12 @@ pub fn recorder() -> Option<&'static PrometheusHandle> {
         .get_or_init(|| {
             let handle = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(
+                        Matcher::Full(SEND_BATCH_SIZE.into()),
+                        BATCH_BUCKETS,
+                    )
+                })
                 .and_then(|builder| builder.install_recorder());
             match handle {
                 Ok(handle) => {
@@ -194,6 +206,10 @@ fn describe() {
         "Time a gap took to read from the log."
     );
     describe_counter!(GAP_FILLED_EVENTS, "Events read from the log to fill gaps.");
+    describe_histogram!(
+        SEND_BATCH_SIZE,
+        "Sends written by one group-commit transaction."
+    );
     describe_counter!(
         RATE_LIMIT_REFUSALS,
         "Requests refused by a rate limit, by limit."

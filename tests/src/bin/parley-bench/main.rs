@@ -96,7 +96,8 @@ struct Args {
     /// Seconds of sending.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
-    /// Send through REST or through the socket (`send` → `ack`).
+    /// Send through REST or through the socket (`send`, each waiting for
+    /// its `ack` by `ref`; `--concurrency` in flight either way).
     #[arg(long, value_enum, default_value = "rest")]
     via: Via,
     /// The socket the members read with (direct and group scenarios).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use indicatif::ProgressBar;
 use serde_json::json;
@@ -14,7 +14,7 @@ use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::cpu;
-use crate::sockets::{Received, open_socket, spawn_reader};
+use crate::sockets::{Received, Socket, open_socket, spawn_reader};
 use crate::{Setup, Via, now_us, open_sockets};
 
 /// `--ramp`: rounds at `--rate`, then × `--ramp-factor` each, until one
@@ -85,13 +85,16 @@ pub async fn measure(
     let errors = Arc::new(AtomicU64::new(0));
     let acked: Arc<Mutex<Vec<i64>>> = Arc::new(Mutex::new(Vec::new()));
     let permits = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
+    // Socket sends: each sender's own socket; its reader hands each `ack`
+    // (or `error`) to the send waiting for it, by `ref`.
     let mut sender_sockets = Vec::new();
+    let waiting: Arc<std::sync::Mutex<HashMap<String, Answer>>> = Arc::default();
     if args.via == Via::Ws {
         for (i, user) in users.iter().enumerate() {
             let api = &apis[i % apis.len()];
-            sender_sockets.push(Arc::new(Mutex::new(
-                open_socket(api, &user.access_token).await?,
-            )));
+            let (sink, stream) = open_socket(api, &user.access_token).await?.split();
+            tokio::spawn(read_acks(stream, waiting.clone(), stop_rx.clone()));
+            sender_sockets.push(Arc::new(Mutex::new(sink)));
         }
     }
     let interval = Duration::from_secs_f64(1.0 / rate);
@@ -131,19 +134,34 @@ pub async fn measure(
                 }));
             }
             Via::Ws => {
-                // Acks are not awaited per frame; the sender's own socket
-                // sees its message like every member's does.
+                // `--concurrency` sends in flight, each until its ack.
                 let socket = sender_sockets[sender].clone();
+                let waiting = waiting.clone();
                 tasks.push(tokio::spawn(async move {
-                    let frame = json!({"type": "send", "chat_id": chat, "text": text, "client_message_id": client_message_id});
-                    if socket
+                    let (answer, answered) = tokio::sync::oneshot::channel();
+                    waiting
+                        .lock()
+                        .expect("acks")
+                        .insert(client_message_id.clone(), answer);
+                    let frame = json!({"type": "send", "ref": client_message_id, "chat_id": chat, "text": text, "client_message_id": client_message_id});
+                    let sent = socket
                         .lock()
                         .await
                         .send(WsMessage::Text(frame.to_string().into()))
-                        .await
-                        .is_err()
-                    {
-                        errors.fetch_add(1, Ordering::Relaxed);
+                        .await;
+                    let acked_id = match sent {
+                        Ok(()) => tokio::time::timeout(Duration::from_secs(30), answered)
+                            .await
+                            .ok()
+                            .and_then(Result::ok)
+                            .flatten(),
+                        Err(_) => None,
+                    };
+                    match acked_id {
+                        Some(id) => acked.lock().await.push(id),
+                        None => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                     bar.inc(1);
                     drop(permit);
@@ -160,10 +178,7 @@ pub async fn measure(
     // Drain and count.
     let members_of: HashMap<i64, usize> = chats.iter().map(|(c, m)| (*c, m.len())).collect();
     let expected_per_message = members_of.values().next().copied().unwrap_or(0) as u64;
-    let sent_ok = match args.via {
-        Via::Rest => acked.lock().await.len() as u64,
-        Via::Ws => total - errors.load(Ordering::Relaxed),
-    };
+    let sent_ok = acked.lock().await.len() as u64;
     let expected = sent_ok * expected_per_message;
     let deadline = Instant::now() + Duration::from_secs_f64(args.drain);
     while deliveries.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
@@ -229,4 +244,47 @@ pub async fn measure(
         cpu["cpu_us_per_send"], cpu["cpu_us_per_delivery"]["parley-api"]
     );
     Ok(report)
+}
+
+/// Where a socket send's answer goes: the message id of its `ack`, or
+/// `None` for an `error`.
+type Answer = tokio::sync::oneshot::Sender<Option<i64>>;
+
+/// Reads a sender's socket until `stop`, answering the sends waiting in
+/// `waiting` by the `ref` of each `ack` or `error` (other frames skipped).
+async fn read_acks(
+    mut stream: futures_util::stream::SplitStream<Socket>,
+    waiting: Arc<std::sync::Mutex<HashMap<String, Answer>>>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let frame = tokio::select! {
+            frame = stream.next() => frame,
+            _ = stop.changed() => return,
+        };
+        let Some(Ok(WsMessage::Text(text))) = frame else {
+            if frame.is_none() {
+                return;
+            }
+            continue;
+        };
+        let is_ack = text.contains("\"type\":\"ack\"");
+        if !is_ack && !text.contains("\"type\":\"error\"") {
+            continue;
+        }
+        let Ok(frame) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let Some(reference) = frame["ref"].as_str() else {
+            continue;
+        };
+        if let Some(answer) = waiting.lock().expect("acks").remove(reference) {
+            let id = if is_ack {
+                frame["message"]["id"].as_i64()
+            } else {
+                None
+            };
+            let _ = answer.send(id);
+        }
+    }
 }
