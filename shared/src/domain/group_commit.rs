@@ -386,7 +386,8 @@ async fn write(
     let expected = new.len();
     let inserted = Message::insert_many(conn, new).await?;
     if inserted.len() != expected {
-        // A retry in flight on another replica took a client_message_id.
+        // A key was taken: by a retry in flight on another replica, or by
+        // a send earlier in this batch with the same key.
         return Err(AppError::conflict(DUPLICATE_CODE, "retry in flight"));
     }
     let mut by_seq: HashMap<(i64, i64), Message> = inserted
