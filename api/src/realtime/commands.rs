@@ -166,10 +166,39 @@ pub(crate) fn ack(reference: String) -> ServerEvent {
     }
 }
 
+/// A socket's command task: database commands (`send`, `read`,
+/// `delivered`) in, their answers out. Started by the first such command,
+/// so that an idle socket runs one task, not two (issue 13, item 4).
+pub(crate) struct CommandTask {
+    pub(crate) commands: mpsc::Sender<(Option<String>, ClientCommand)>,
+    answers: mpsc::Receiver<Bytes>,
+}
+
+impl CommandTask {
+    pub(crate) fn start(state: Arc<ApiState>, auth: AuthContext) -> CommandTask {
+        let (commands, queued) = mpsc::channel(COMMAND_QUEUE);
+        let (answers_tx, answers) = mpsc::channel(COMMAND_QUEUE);
+        tokio::spawn(run_commands(state, auth, queued, answers_tx));
+        CommandTask { commands, answers }
+    }
+}
+
+/// The next answer of the command task; never resolves before it starts.
+pub(crate) async fn next_answer(task: &mut Option<CommandTask>) -> Option<Bytes> {
+    match task {
+        Some(task) => task.answers.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Database commands (`send`, `read`, `delivered`) a socket may have in
+/// flight; past it a command is refused with `too_many_commands`.
+const COMMAND_QUEUE: usize = 64;
+
 /// Runs the database commands of one socket, one at a time and in order
 /// (a client's sends keep their order), and hands each answer back to the
 /// socket loop. Ends when the socket drops its sender.
-pub(crate) async fn run_commands(
+async fn run_commands(
     state: Arc<ApiState>,
     auth: AuthContext,
     mut commands: mpsc::Receiver<(Option<String>, ClientCommand)>,

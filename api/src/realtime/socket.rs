@@ -32,7 +32,7 @@ use crate::error::ApiError;
 use crate::extract::{AuthUser, WS_BEARER_PROTOCOL, check_origin};
 use crate::realtime::close;
 use crate::realtime::commands::{
-    self, ClientCommand, ack, app_error_frame, error_frame, run_commands,
+    self, ClientCommand, CommandTask, ack, app_error_frame, error_frame, next_answer,
 };
 use crate::realtime::hub::{ConnId, Outbound};
 use crate::realtime::ordering::Positions;
@@ -40,9 +40,6 @@ use crate::realtime::transport::{Transport, WsTransport};
 use crate::realtime::typing::{self, Typing};
 use crate::state::ApiState;
 
-/// Database commands (`send`, `read`, `delivered`) a socket may have in
-/// flight; past it a command is refused with `too_many_commands`.
-const COMMAND_QUEUE: usize = 64;
 /// The largest client frame accepted, in bytes.
 const MAX_FRAME_BYTES: usize = 64 * 1024;
 
@@ -570,31 +567,6 @@ impl<T: Transport> Socket<T> {
                 false
             }
         }
-    }
-}
-
-/// A socket's command task: database commands (`send`, `read`,
-/// `delivered`) in, their answers out. Started by the first such command,
-/// so that an idle socket runs one task, not two (issue 13, item 4).
-struct CommandTask {
-    commands: mpsc::Sender<(Option<String>, ClientCommand)>,
-    answers: mpsc::Receiver<Bytes>,
-}
-
-impl CommandTask {
-    fn start(state: Arc<ApiState>, auth: AuthContext) -> CommandTask {
-        let (commands, queued) = mpsc::channel(COMMAND_QUEUE);
-        let (answers_tx, answers) = mpsc::channel(COMMAND_QUEUE);
-        tokio::spawn(run_commands(state, auth, queued, answers_tx));
-        CommandTask { commands, answers }
-    }
-}
-
-/// The next answer of the command task; never resolves before it starts.
-async fn next_answer(task: &mut Option<CommandTask>) -> Option<Bytes> {
-    match task {
-        Some(task) => task.answers.recv().await,
-        None => std::future::pending().await,
     }
 }
 

@@ -164,7 +164,7 @@ pub(crate) async fn forward_copies(
                 client_message_id: key.as_deref(),
                 attachments_of: Some(source.id),
             };
-            made.push(post_message(conn, me, &post).await?);
+            made.push(post_message(conn, me, post).await?);
         }
         Ok(made)
     });

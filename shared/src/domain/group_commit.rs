@@ -5,8 +5,7 @@
 //!
 //! [`post`] queues a send ([`crate::domain::send_queue`]); [`WRITERS`]
 //! writer tasks each take what is queued (up to [`MAX_BATCH`]) and write
-//! it. Nothing waits for a
-//! batch to fill: a send that finds a writer idle is written at once, and
+//! it. Nothing waits for a batch to fill: a send that finds a writer idle is written at once, and
 //! sends that arrive while every writer is busy form the next batches. A
 //! batch locks its chats in id order (the lock order of every write:
 //! [`crate::domain::models::Chat::lock`]), checks every send as
@@ -18,11 +17,12 @@
 //! writes nothing. After commit the writer publishes the batch's events,
 //! then answers.
 //!
-//! When the batch cannot be written as a whole (a `client_message_id`
-//! taken meanwhile by another replica's send, or any database error), it is
-//! rolled back and each send is written alone (`post_message`, as
-//! before group commit), so that only the send at fault fails. Forwards
-//! write their copies with `post_message` too.
+//! A lone send is a batch of one: there is a single way to write new
+//! messages (`post_messages`). When a batch cannot be written as a whole
+//! (a `client_message_id` taken meanwhile by another replica's send, or
+//! any database error), it is rolled back and each send is written alone,
+//! so that only the send at fault fails. Forwards write their copies in
+//! their own transaction with `post_message`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -70,6 +70,7 @@ pub(crate) fn reply_outside() -> AppError {
 }
 
 /// What a new message holds: a send, or a forward's copy.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Post<'a> {
     pub chat_id: i64,
     pub message_type: MessageType,
@@ -82,76 +83,23 @@ pub(crate) struct Post<'a> {
 }
 
 /// Posts one message as `sender_id` in the caller's transaction and logs
-/// its `message_created` (publish it after commit). The chat's seq is taken
-/// first: it locks the chat's row, so that the membership and role read
-/// next cannot change before commit.
+/// its `message_created` (publish it after commit): `post_messages` with
+/// one post, its refusal as the error.
 ///
-/// Errors: 404 `chat_not_found`; 403 `not_a_member`, `cannot_post` (a
-/// channel's reader), `blocked` (a private chat with a block between the
-/// two); 422 `reply_to_message_id` outside the chat; 409
-/// [`DUPLICATE_CODE`] when the sender's `client_message_id` was taken
-/// meanwhile (the caller answers with that message).
+/// Errors: those of [`post`].
 pub(crate) async fn post_message(
     conn: &mut AsyncPgConnection,
     sender_id: i64,
-    post: &Post<'_>,
-) -> AppResult<(LoggedEvent, MessageView)> {
-    let chat = event::take_message_seq(conn, post.chat_id)
-        .await
-        .map_err(crate::domain::chats::or_chat_not_found)?;
-    let seq = chat.last_seq;
-    let member = ChatMember::find(conn, chat.id, sender_id)
+    post: Post<'_>,
+) -> AppResult<Posted> {
+    post_messages(conn, &[(sender_id, post)])
         .await?
-        .ok_or_else(AppError::not_a_member)?;
-    if !permissions::allows(chat.chat_type, member.role, Action::PostMessage) {
-        return Err(cannot_post());
-    }
-    if chat.chat_type == ChatType::Private
-        && blocks::in_private_chat(conn, chat.id, sender_id).await?
-    {
-        return Err(blocks::blocked());
-    }
-    if let Some(reply_to) = post.reply_to_message_id {
-        let target = Message::find(conn, reply_to).await.ok();
-        if !target.is_some_and(|m| m.chat_id == chat.id && m.deleted_at.is_none()) {
-            return Err(reply_outside());
-        }
-    }
-    let message = Message::insert(
-        conn,
-        NewMessage {
-            chat_id: chat.id,
-            sender_id,
-            seq,
-            message_type: post.message_type,
-            text: post.text,
-            reply_to_message_id: post.reply_to_message_id,
-            forwarded_from_message_id: post.forwarded_from_message_id,
-            client_message_id: post.client_message_id,
-            search_tokens: crate::domain::search_tokens::document_tokens(post.text),
-        },
-    )
-    .await?
-    .ok_or_else(|| AppError::conflict(DUPLICATE_CODE, "retry in flight"))?;
-    let mentions = Message::record_mentions(conn, &message, post.text).await?;
-    let mut snapshot = message.snapshot(mentions);
-    if let Some(source) = post.attachments_of {
-        Attachment::copy(conn, source, message.id).await?;
-        snapshot.attachments = Attachment::snapshots_of(conn, &[message.id])
-            .await?
-            .remove(&message.id)
-            .unwrap_or_default();
-    }
-    let view = MessageView {
-        message: snapshot.clone(),
-        delivery_status: DeliveryStatus::Sent,
-        my_reactions: Vec::new(),
-    };
-    let created = DomainEvent::MessageCreated {
-        message: Box::new(snapshot),
-    };
-    let event = event::append(conn, chat.id, seq, created).await?;
-    Ok((event, view))
+        .pop()
+        .unwrap_or_else(|| {
+            Err(AppError::internal(anyhow::anyhow!(
+                "a post went unanswered"
+            )))
+        })
 }
 
 impl NewPost {
@@ -236,9 +184,11 @@ async fn write_batch(db: &DbPool, bus: &EventBus, batch: Vec<Pending>) {
     metrics::histogram!(SEND_BATCH_SIZE).record(batch.len() as f64);
     let written = match db.get().await {
         Ok(mut conn) => {
-            let posts: Vec<(i64, &NewPost)> =
-                batch.iter().map(|p| (p.sender_id, &p.post)).collect();
-            crate::transaction!(conn, async |conn| { write(conn, &posts).await })
+            let posts: Vec<(i64, Post)> = batch
+                .iter()
+                .map(|p| (p.sender_id, p.post.as_post()))
+                .collect();
+            crate::transaction!(conn, async |conn| { post_messages(conn, &posts).await })
         }
         Err(err) => Err(err.into()),
     };
@@ -269,7 +219,7 @@ async fn write_alone(db: &DbPool, bus: &EventBus, batch: Vec<Pending>) {
             let mut conn = db.get().await?;
             let post = pending.post.as_post();
             let posted = crate::transaction!(conn, async |conn| {
-                post_message(conn, pending.sender_id, &post).await
+                post_message(conn, pending.sender_id, post).await
             })?;
             live::publish_logged(bus, vec![posted.0.clone()]).await;
             Ok(posted)
@@ -279,12 +229,16 @@ async fn write_alone(db: &DbPool, bus: &EventBus, batch: Vec<Pending>) {
     }
 }
 
-/// Writes the batch in the caller's transaction: each send's outcome, in
-/// order. `Err` rolls the whole batch back: a database error, or
-/// [`DUPLICATE_CODE`] when a `client_message_id` was taken meanwhile.
-async fn write(
+/// Posts `(sender_id, post)`s in the caller's transaction and logs their
+/// `message_created`s (publish them after commit): each post's outcome, in
+/// order, a refused post writing nothing. The chats are locked first, in
+/// id order, so that the memberships and roles read next cannot change
+/// before commit. `Err` must roll the whole transaction back: a database
+/// error, or [`DUPLICATE_CODE`] when a `client_message_id` was taken
+/// meanwhile (the caller writes the posts one by one to learn whose).
+pub(crate) async fn post_messages(
     conn: &mut AsyncPgConnection,
-    posts: &[(i64, &NewPost)],
+    posts: &[(i64, Post<'_>)],
 ) -> AppResult<Vec<AppResult<Posted>>> {
     let mut chat_ids: Vec<i64> = posts.iter().map(|(_, p)| p.chat_id).collect();
     chat_ids.sort_unstable();
@@ -375,11 +329,11 @@ async fn write(
                 sender_id: *sender_id,
                 seq,
                 message_type: post.message_type,
-                text: &post.text,
+                text: post.text,
                 reply_to_message_id: post.reply_to_message_id,
-                forwarded_from_message_id: None,
-                client_message_id: post.client_message_id.as_deref(),
-                search_tokens: crate::domain::search_tokens::document_tokens(&post.text),
+                forwarded_from_message_id: post.forwarded_from_message_id,
+                client_message_id: post.client_message_id,
+                search_tokens: crate::domain::search_tokens::document_tokens(post.text),
             })
         })
         .collect();
@@ -408,8 +362,15 @@ async fn write(
         let message = by_seq
             .remove(&(post.chat_id, seq))
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("an inserted message is missing")))?;
-        let mentions = Message::record_mentions(conn, &message, &post.text).await?;
-        let snapshot = message.snapshot(mentions);
+        let mentions = Message::record_mentions(conn, &message, post.text).await?;
+        let mut snapshot = message.snapshot(mentions);
+        if let Some(source) = post.attachments_of {
+            Attachment::copy(conn, source, message.id).await?;
+            snapshot.attachments = Attachment::snapshots_of(conn, &[message.id])
+                .await?
+                .remove(&message.id)
+                .unwrap_or_default();
+        }
         let view = MessageView {
             message: snapshot.clone(),
             delivery_status: DeliveryStatus::Sent,

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::domain::events::{DomainEvent, LoggedEvent, StoredEvent, VERSION};
-use crate::domain::models::{Chat, EventKind, Message};
+use crate::domain::models::{EventKind, Message};
 use crate::infra::schema::{chat_events, chats};
 
 /// A row of `chat_events`: one durable change of a chat, at `seq`.
@@ -52,28 +52,6 @@ pub async fn record(
 ) -> QueryResult<LoggedEvent> {
     let seq = next_seq(conn, chat_id).await?;
     append(conn, chat_id, seq, make(seq)).await
-}
-
-/// [`next_seq`] for a new message, as the first statement of the send: it
-/// locks the chat's row (the lock order of every write, [`Chat::lock`]),
-/// moves the chat to the top of its members' lists (`last_activity_at`) and
-/// returns the chat with its new `last_seq`, the message's seq, in one
-/// statement. A send that is then refused rolls it back. `NotFound` if
-/// there is no such chat (or it was deleted).
-pub async fn take_message_seq(conn: &mut AsyncPgConnection, chat_id: i64) -> QueryResult<Chat> {
-    diesel::update(
-        chats::table
-            .find(chat_id)
-            .filter(chats::deleted_at.is_null()),
-    )
-    .set((
-        chats::last_seq.eq(chats::last_seq + 1),
-        chats::updated_at.eq(diesel::dsl::now),
-        chats::last_activity_at.eq(diesel::dsl::now),
-    ))
-    .returning(Chat::as_returning())
-    .get_result(conn)
-    .await
 }
 
 /// Appends `event` to the chat's log at `seq` (taken with [`next_seq`] in

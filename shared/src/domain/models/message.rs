@@ -155,22 +155,6 @@ impl Message {
             .await
     }
 
-    /// Inserts a message; when the sender already used its
-    /// `client_message_id`, inserts nothing and returns `None`.
-    pub async fn insert(
-        conn: &mut AsyncPgConnection,
-        new: NewMessage<'_>,
-    ) -> QueryResult<Option<Message>> {
-        diesel::insert_into(messages::table)
-            .values(new)
-            .on_conflict((messages::sender_id, messages::client_message_id))
-            .do_nothing()
-            .returning(Message::as_returning())
-            .get_result(conn)
-            .await
-            .optional()
-    }
-
     /// The messages of `chat_id` that `viewer_id` sees: after their
     /// `cleared_before` mark, without those they hid.
     fn seen_by(
