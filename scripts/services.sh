@@ -66,6 +66,65 @@ ensure_redis() {
     wait_port "$REDIS_HOST" "$REDIS_PORT" Redis
 }
 
+# True when every node on these ports says cluster_state:ok and knows
+# all of them.
+cluster_formed() {
+    local port info
+    for port in "$@"; do
+        info=$(redis-cli -p "$port" cluster info 2>/dev/null) || return 1
+        grep -q '^cluster_state:ok' <<<"$info" || return 1
+        grep -q "^cluster_known_nodes:$#" <<<"$info" || return 1
+    done
+}
+
+# A local Redis Cluster of three primaries (no replicas) on
+# PARLEY_REDIS_CLUSTER_PORTS (default 7101 7102 7103), for the tests that
+# run the bus and presence on sharded pub/sub. Reuses nodes that already
+# answer; creates the cluster (slots spread over the three) when they do
+# not form one yet. Exports PARLEY_TEST_REDIS_CLUSTER (the seed URLs).
+ensure_redis_cluster() {
+    command -v redis-server >/dev/null || apt_install redis-server
+    command -v redis-cli >/dev/null || apt_install redis-tools
+    local ports=(${PARLEY_REDIS_CLUSTER_PORTS:-7101 7102 7103})
+    local dir=/var/lib/redis/parley-cluster
+    mkdir -p "$dir" 2>/dev/null || dir=$(mktemp -d)
+    [ -w "$dir" ] || dir=$(mktemp -d)
+    local port started=0
+    for port in "${ports[@]}"; do
+        port_open 127.0.0.1 "$port" && continue
+        [ "$started" = 1 ] || say "starting a Redis Cluster on ports ${ports[*]}"
+        started=1
+        # A node that starts again forgets its old cluster: its state file
+        # would name peers that are gone.
+        rm -f "$dir/nodes-$port.conf"
+        redis-server --daemonize yes --bind 127.0.0.1 --port "$port" \
+            --cluster-enabled yes --cluster-config-file "nodes-$port.conf" \
+            --cluster-node-timeout 2000 --save "" --appendonly no \
+            --dir "$dir" --logfile "$dir/redis-$port.log"
+    done
+    for port in "${ports[@]}"; do wait_port 127.0.0.1 "$port" "Redis Cluster node"; done
+    if ! cluster_formed "${ports[@]}"; then
+        local nodes=()
+        for port in "${ports[@]}"; do
+            # Empty each node and make it forget any earlier cluster.
+            redis-cli -p "$port" flushall >/dev/null
+            redis-cli -p "$port" cluster reset hard >/dev/null
+            nodes+=("127.0.0.1:$port")
+        done
+        redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >/dev/null \
+            || die "redis-cli --cluster create failed"
+        for _ in $(seq 1 100); do
+            cluster_formed "${ports[@]}" && break
+            sleep 0.1
+        done
+        cluster_formed "${ports[@]}" || die "the Redis Cluster did not reach cluster_state:ok"
+    fi
+    local urls=()
+    for port in "${ports[@]}"; do urls+=("redis://127.0.0.1:$port"); done
+    PARLEY_TEST_REDIS_CLUSTER=$(IFS=,; echo "${urls[*]}")
+    export PARLEY_TEST_REDIS_CLUSTER
+}
+
 # psql is needed to create the development database.
 ensure_psql() {
     command -v psql >/dev/null || apt_install postgresql-client

@@ -10,10 +10,29 @@ use uuid::Uuid;
 use crate::db::TestDatabase;
 use crate::http::Api;
 use crate::processes::RedisServer;
+use parley_shared::infra::connect_redis;
+use parley_shared::infra::redis_conn::{RedisConn, connect_cluster};
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 
 /// The Redis tests use.
 pub fn redis_url() -> String {
     std::env::var("PARLEY_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// The seed URLs (comma-separated) of the Redis Cluster tests use:
+/// `PARLEY_TEST_REDIS_CLUSTER`, else the three local nodes `scripts/test`
+/// starts (`ensure_redis_cluster` in `scripts/services.sh`).
+pub fn redis_cluster_urls() -> String {
+    std::env::var("PARLEY_TEST_REDIS_CLUSTER").unwrap_or_else(|_| {
+        "redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103".to_owned()
+    })
+}
+
+/// `true` when `PARLEY_TEST_ON_CLUSTER=1`: every app of this run keeps its
+/// live state on the Redis Cluster (`scripts/test` runs the Redis-facing
+/// tests once more so).
+pub fn on_cluster() -> bool {
+    std::env::var("PARLEY_TEST_ON_CLUSTER").is_ok_and(|v| v == "1")
 }
 
 /// A Redis prefix of its own for one test.
@@ -36,13 +55,20 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("local addr").port()
 }
 
-/// Environment (as `Settings` variables) for an app on `db` with `prefix`.
+/// Environment (as `Settings` variables) for an app on `db` with `prefix`
+/// (with `REDIS_CLUSTER_URLS` when [`on_cluster`]).
 pub fn base_env(
     db: &TestDatabase,
     prefix: &str,
     data_dir: &std::path::Path,
 ) -> HashMap<String, String> {
+    let cluster = if on_cluster() {
+        redis_cluster_urls()
+    } else {
+        String::new()
+    };
     HashMap::from([
+        ("REDIS_CLUSTER_URLS".into(), cluster),
         ("DATABASE_URL".into(), db.url.clone()),
         ("REDIS_URL".into(), redis_url()),
         ("PARLEY_REDIS_PREFIX".into(), prefix.to_owned()),
@@ -133,16 +159,71 @@ impl TestApp {
         .expect("sign a token")
     }
 
-    /// An app on a Redis server of its own, which the test may stop and
-    /// restart in place (`RedisServer::start_on(redis.port)`).
+    /// An app on a Redis server of its own (everything on it, the live
+    /// state too), which the test may stop and restart in place
+    /// (`RedisServer::start_on(redis.port)`).
     pub async fn spawn_with_redis() -> (TestApp, RedisServer) {
         let redis = RedisServer::start().await.expect("redis-server");
         let url = redis.url();
         let app = Self::spawn_with(|env| {
             env.insert("REDIS_URL".into(), url);
+            env.insert("REDIS_CLUSTER_URLS".into(), String::new());
         })
         .await;
         (app, redis)
+    }
+
+    /// An app whose live state (bus, presence, rate limits, recent
+    /// messages) is on the Redis Cluster, whatever [`on_cluster`] says.
+    pub async fn spawn_on_cluster() -> TestApp {
+        Self::spawn_with(|env| {
+            env.insert("REDIS_CLUSTER_URLS".into(), redis_cluster_urls());
+        })
+        .await
+    }
+
+    /// A connection to this app's live-state Redis: its cluster, or
+    /// `REDIS_URL`'s server.
+    pub async fn live_redis(&self) -> RedisConn {
+        let settings = self.settings();
+        if settings.redis.cluster_urls.is_empty() {
+            let url = settings.redis.url.expect("the app has Redis");
+            RedisConn::Single(connect_redis(&url).await.expect("connect to Redis"))
+        } else {
+            RedisConn::Cluster(
+                connect_cluster(&settings.redis.cluster_urls)
+                    .await
+                    .expect("connect to the Redis Cluster"),
+            )
+        }
+    }
+
+    /// How many connections subscribe to the app's pub/sub `channel`:
+    /// `PUBSUB NUMSUB`, or on a cluster `PUBSUB SHARDNUMSUB` asked of the
+    /// node that holds the channel's slot (sharded pub/sub counts there).
+    pub async fn channel_subscribers(&self, channel: &str) -> i64 {
+        let (_, count): (String, i64) = match self.live_redis().await {
+            RedisConn::Single(mut conn) => redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg(channel)
+                .query_async(&mut conn)
+                .await
+                .expect("PUBSUB NUMSUB"),
+            RedisConn::Cluster(mut conn) => {
+                let node = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(
+                    Route::with_key(channel, SlotAddr::Master),
+                ));
+                let answer = conn
+                    .route_command(
+                        redis::cmd("PUBSUB").arg("SHARDNUMSUB").arg(channel).clone(),
+                        node,
+                    )
+                    .await
+                    .expect("PUBSUB SHARDNUMSUB");
+                redis::from_redis_value(answer).expect("a channel and a count")
+            }
+        };
+        count
     }
 
     /// Runs `parley-admin <command>` (the real binary) with the app's

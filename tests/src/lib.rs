@@ -9,7 +9,10 @@
 //!
 //! Services: `PARLEY_TEST_DATABASE_URL` (an admin connection, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`) and `PARLEY_TEST_REDIS_URL`
-//! (default `redis://127.0.0.1:6379`).
+//! (default `redis://127.0.0.1:6379`); `PARLEY_TEST_REDIS_CLUSTER` (seed
+//! URLs of a Redis Cluster, default the three nodes `scripts/test` starts on
+//! ports 7101–7103), and `PARLEY_TEST_ON_CLUSTER=1` to run every app's live
+//! state (bus, presence, rate limits, recent messages) on that cluster.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -21,7 +24,10 @@ mod processes;
 mod realtime;
 mod s3;
 
-pub use app::{Replica, TestApp, Worker, base_env, free_port, redis_prefix, redis_url, temp_dir};
+pub use app::{
+    Replica, TestApp, Worker, base_env, free_port, on_cluster, redis_cluster_urls, redis_prefix,
+    redis_url, temp_dir,
+};
 pub use db::{TestDatabase, admin_database_url, database_url};
 pub use fake_meili::FakeMeili;
 pub use http::{Api, TestUser, assert_refused, tok, wait_until};

@@ -5,6 +5,8 @@ use std::time::Duration;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use parley_shared::infra::redis_conn::RedisConn;
+
 use crate::state::ApiState;
 
 /// Health check: the process answers.
@@ -41,8 +43,10 @@ pub async fn live() -> HttpResponse {
 
 /// Readiness probe: PostgreSQL and Redis answer.
 ///
-/// 200 when PostgreSQL and Redis each answer within 2 s; otherwise 503.
-/// Without Redis configured, `redis` is `"disabled"` and does not count.
+/// 200 when PostgreSQL and Redis (`REDIS_URL`, and every primary of the
+/// Redis Cluster when `REDIS_CLUSTER_URLS` is set) each answer within 2 s;
+/// otherwise 503. Without Redis configured, `redis` is `"disabled"` and
+/// does not count.
 #[utoipa::path(
     get,
     path = "/health/ready",
@@ -55,18 +59,16 @@ pub async fn live() -> HttpResponse {
 pub async fn ready(state: web::Data<ApiState>) -> HttpResponse {
     let timeout = Duration::from_secs(2);
     let db_ok = parley_shared::infra::db::ping(&state.ctx.db, timeout).await;
-    let redis_ok = match &state.ctx.redis {
-        None => None,
-        Some(conn) => {
-            let mut conn = conn.clone();
-            let cmd = redis::cmd("PING");
-            let ping = cmd.query_async::<String>(&mut conn);
-            Some(matches!(
-                tokio::time::timeout(timeout, ping).await,
-                Ok(Ok(_))
-            ))
-        }
-    };
+    // The job queue's server, and the cluster of live state when there is
+    // one (PING goes to every primary of it).
+    let mut redis_ok = None;
+    if let Some(conn) = &state.ctx.redis {
+        redis_ok = Some(answers(RedisConn::Single(conn.clone()), timeout).await);
+    }
+    if let Some(cluster @ RedisConn::Cluster(_)) = &state.ctx.live {
+        let ok = answers(cluster.clone(), timeout).await;
+        redis_ok = Some(redis_ok.unwrap_or(true) && ok);
+    }
     if db_ok && redis_ok != Some(false) {
         HttpResponse::Ok().json(json!({
             "status": "ready",
@@ -79,4 +81,11 @@ pub async fn ready(state: web::Data<ApiState>) -> HttpResponse {
             "code": "not_ready",
         }))
     }
+}
+
+/// `true` when `conn` answers `PING` within `timeout`.
+async fn answers(mut conn: RedisConn, timeout: Duration) -> bool {
+    let cmd = redis::cmd("PING");
+    let ping = cmd.query_async::<String>(&mut conn);
+    matches!(tokio::time::timeout(timeout, ping).await, Ok(Ok(_)))
 }

@@ -1764,8 +1764,10 @@ export interface paths {
         };
         /**
          * Readiness probe: PostgreSQL and Redis answer.
-         * @description 200 when PostgreSQL and Redis each answer within 2 s; otherwise 503.
-         *     Without Redis configured, `redis` is `"disabled"` and does not count.
+         * @description 200 when PostgreSQL and Redis (`REDIS_URL`, and every primary of the
+         *     Redis Cluster when `REDIS_CLUSTER_URLS` is set) each answer within 2 s;
+         *     otherwise 503. Without Redis configured, `redis` is `"disabled"` and
+         *     does not count.
          */
         get: operations["ready"];
         put?: never;

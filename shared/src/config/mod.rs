@@ -89,6 +89,12 @@ pub struct RedisSettings {
     /// `REDIS_URL`; `None` (empty variable) = in-process event bus, one API
     /// replica, no worker jobs.
     pub url: Option<String>,
+    /// `REDIS_CLUSTER_URLS` (comma-separated seed nodes, e.g.
+    /// `redis://10.0.0.1:6379,redis://10.0.0.2:6379`): when not empty, the
+    /// event bus (sharded pub/sub), presence, rate limits and the
+    /// recent-messages cache live on this Redis Cluster; the job queue stays
+    /// on `REDIS_URL` (docs/scaling.md says why). Empty = all on `REDIS_URL`.
+    pub cluster_urls: Vec<String>,
     /// `PARLEY_REDIS_PREFIX`: prefix of every Redis key and channel, so that
     /// several deployments (or tests) can share one Redis. Default `parley`.
     pub prefix: String,
@@ -382,7 +388,7 @@ impl fmt::Display for Settings {
         };
         write!(
             f,
-            "env={:?} bind={} database_url={} redis_url={} redis_prefix={} data_dir={} \
+            "env={:?} bind={} database_url={} redis_url={} redis_cluster={} redis_prefix={} data_dir={} \
              smtp_url={} jwt_secret={} access_ttl={}s refresh_ttl={}s log_format={:?} pool={}",
             self.env,
             self.http.bind,
@@ -392,6 +398,16 @@ impl fmt::Display for Settings {
                 .as_deref()
                 .map(redact_url)
                 .unwrap_or_else(|| "<none: in-process bus>".into()),
+            if self.redis.cluster_urls.is_empty() {
+                "<none>".to_owned()
+            } else {
+                self.redis
+                    .cluster_urls
+                    .iter()
+                    .map(|u| redact_url(u))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
             self.redis.prefix,
             self.data_dir.display(),
             self.mail
@@ -433,6 +449,20 @@ mod tests {
         assert_eq!(s.http.bind, "127.0.0.1:8080");
         assert_eq!(s.auth.access_token_ttl_secs, 900);
         assert_eq!(s.env, Environment::Development);
+        assert!(s.redis.cluster_urls.is_empty());
+    }
+
+    #[test]
+    fn redis_cluster_urls_are_a_comma_separated_list() {
+        let s = Settings::from_map(vars(&[(
+            "REDIS_CLUSTER_URLS",
+            " redis://10.0.0.1:7000, redis://10.0.0.2:7000,,",
+        )]))
+        .unwrap();
+        assert_eq!(
+            s.redis.cluster_urls,
+            ["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]
+        );
     }
 
     #[test]

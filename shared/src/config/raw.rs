@@ -25,6 +25,13 @@ impl From<Raw> for Settings {
             },
             redis: RedisSettings {
                 url: raw.redis_url,
+                cluster_urls: raw
+                    .redis_cluster_urls
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
                 prefix: raw.redis_prefix,
             },
             auth: AuthSettings {
@@ -99,6 +106,10 @@ pub(super) struct Raw {
     /// one API replica, no worker jobs.
     #[serde(default, deserialize_with = "empty_as_none")]
     redis_url: Option<String>,
+    /// `REDIS_CLUSTER_URLS`: comma-separated seed nodes of a Redis Cluster
+    /// for the bus, presence, rate limits and recent messages; empty = all
+    /// on `REDIS_URL`.
+    redis_cluster_urls: String,
     /// `PARLEY_REDIS_PREFIX`: prefix of every Redis key and channel, so that
     /// several deployments (or tests) can share one Redis. Default `parley`.
     #[serde(rename = "parley_redis_prefix")]
@@ -227,6 +238,7 @@ fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String
 pub(super) const DEFAULTS: &[(&str, &str)] = &[
     ("database_url", "postgres://postgres@127.0.0.1:5432/parley"),
     ("redis_url", "redis://127.0.0.1:6379"),
+    ("redis_cluster_urls", ""),
     ("parley_redis_prefix", "parley"),
     ("parley_bind", "127.0.0.1:8080"),
     ("parley_data_dir", "./data"),

@@ -16,6 +16,7 @@ use crate::infra::presence_store::Presence;
 use crate::infra::push::Pusher;
 use crate::infra::ratelimit::RateLimits;
 use crate::infra::recent_cache::RecentCache;
+use crate::infra::redis_conn::{RedisConn, connect_cluster};
 use crate::infra::storage::ObjectStore;
 use crate::infra::tokens::TokenKeys;
 
@@ -25,8 +26,12 @@ use crate::infra::tokens::TokenKeys;
 pub struct AppContext {
     pub settings: Arc<Settings>,
     pub db: DbPool,
-    /// The shared Redis connection; `None` without `REDIS_URL`.
+    /// `REDIS_URL`'s server: the job queue's; `None` without `REDIS_URL`.
     pub redis: Option<ConnectionManager>,
+    /// The Redis of live state (the bus, presence, rate limits, recent
+    /// messages): the Redis Cluster of `REDIS_CLUSTER_URLS`, else
+    /// `REDIS_URL`'s server; `None` without either.
+    pub live: Option<RedisConn>,
     pub bus: EventBus,
     pub tokens: Arc<TokenKeys>,
     /// The job queue; `None` without Redis (emails are then sent inline).
@@ -50,8 +55,8 @@ pub struct AppContext {
 }
 
 impl AppContext {
-    /// Builds the context: the pool (lazy), Redis (required when
-    /// configured), the bus, the job queue and the mailer. With `sink`, the
+    /// Builds the context: the pool (lazy), Redis and the Redis Cluster
+    /// (required when configured), the bus, the job queue and the mailer. With `sink`, the
     /// bus also subscribes (an API replica) and hands arriving events to it;
     /// without, it only publishes (the worker).
     pub async fn build(settings: Settings, sink: Option<BusSink>) -> anyhow::Result<Self> {
@@ -61,18 +66,23 @@ impl AppContext {
             Some(url) => Some(crate::infra::connect_redis(url).await?),
             None => None,
         };
-        let bus = match (&settings.redis.url, &redis) {
-            (Some(url), Some(conn)) => {
-                EventBus::redis(url, &settings.redis.prefix, conn.clone(), sink).await?
-            }
-            _ => EventBus::local(&settings.redis.prefix, sink),
+        let live = if settings.redis.cluster_urls.is_empty() {
+            redis.clone().map(RedisConn::Single)
+        } else {
+            Some(RedisConn::Cluster(
+                connect_cluster(&settings.redis.cluster_urls).await?,
+            ))
+        };
+        let bus = match &live {
+            Some(conn) => EventBus::redis(&settings.redis, conn.clone(), sink).await?,
+            None => EventBus::local(&settings.redis.prefix, sink),
         };
         let jobs = redis
             .as_ref()
             .map(|conn| JobQueue::new(conn.clone(), &settings.redis.prefix));
         let mailer = Mailer::from_settings(&settings)?;
         let presence = Arc::new(Presence::new(
-            redis.clone(),
+            live.clone(),
             &settings.redis.prefix,
             std::time::Duration::from_secs(settings.realtime.presence_ttl_secs),
         ));
@@ -85,7 +95,7 @@ impl AppContext {
         }
         let push = Pusher::from_settings(&settings)?;
         let meili = MeiliIndex::from_settings(&settings.search)?;
-        let recent = redis
+        let recent = live
             .as_ref()
             .map(|conn| RecentCache::new(conn.clone(), &settings.redis.prefix));
         Ok(AppContext {
@@ -94,12 +104,13 @@ impl AppContext {
             meili,
             push,
             storage,
-            limits: RateLimits::from_settings(&settings, redis.clone()),
+            limits: RateLimits::from_settings(&settings, live.clone()),
             presence,
             tokens: Arc::new(TokenKeys::from_settings(&settings)),
             settings,
             db,
             redis,
+            live,
             bus,
             jobs,
             mailer,

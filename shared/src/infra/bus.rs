@@ -1,19 +1,22 @@
 //! The bus that carries published events between API replicas
-//! (ARCHITECTURE §3): topics, Redis pub/sub or an in-process loop.
+//! (ARCHITECTURE §3): topics, Redis pub/sub (sharded pub/sub on a Redis
+//! Cluster) or an in-process loop.
 //!
 //! Durable chat events are written to `chat_events` in the transaction that
 //! makes the change (see [`crate::domain::models::event`]); after the commit they are
 //! published here. Live delivery is at-most-once; the log makes it complete.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-
-use bytes::Bytes;
-use redis::AsyncCommands;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bytes::Bytes;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
 use tokio::sync::{Notify, mpsc};
 
+use super::redis_conn::{RedisConn, connect_cluster_subscriber, slot_of};
+use crate::config::RedisSettings;
 use crate::telemetry::metrics::{BUS_LAG, BUS_PUBLISHED};
 
 /// Where an event is published. Never a format string at the call site.
@@ -180,27 +183,52 @@ struct Inner {
 
 enum Backend {
     Redis {
-        publisher: ConnectionManager,
-        subscriber: Option<ConnectionManager>,
+        publisher: RedisConn,
+        subscriber: Option<Subscriber>,
     },
     Local,
 }
 
+/// The connection a replica subscribes on: plain pub/sub on one server,
+/// sharded pub/sub (`SSUBSCRIBE`) on a cluster, where a chat's topic lives
+/// on the node of its slot and a publish reaches only that node.
+#[derive(Clone)]
+enum Subscriber {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
 impl EventBus {
-    /// A bus over Redis. `publisher` is the app's shared connection; when
-    /// `sink` is given, a second RESP3 connection subscribes and forwards what
-    /// arrives (it resubscribes by itself after Redis comes back).
+    /// A bus over Redis. `publisher` is the app's shared connection to the
+    /// live-state Redis ([`RedisConn`]): on a cluster events go out with
+    /// `SPUBLISH`, else `PUBLISH`. When `sink` is given, a second RESP3
+    /// connection subscribes (to `settings.url`, or to the cluster) and
+    /// forwards what arrives; it resubscribes by itself after reconnecting.
     ///
     /// Errors: the subscriber connection cannot be opened.
     pub async fn redis(
-        redis_url: &str,
-        prefix: &str,
-        publisher: ConnectionManager,
+        settings: &RedisSettings,
+        publisher: RedisConn,
         sink: Option<BusSink>,
     ) -> anyhow::Result<Self> {
-        let subscriber = match &sink {
-            Some(sink) => Some(subscriber_connection(redis_url, prefix, sink.clone()).await?),
-            None => None,
+        let prefix = settings.prefix.as_str();
+        let subscriber = match (&sink, &publisher) {
+            (None, _) => None,
+            (Some(sink), RedisConn::Cluster(_)) => {
+                let push = forward_pushes(prefix, sink.clone());
+                Some(Subscriber::Cluster(
+                    connect_cluster_subscriber(&settings.cluster_urls, push).await?,
+                ))
+            }
+            (Some(sink), RedisConn::Single(_)) => {
+                let url = settings
+                    .url
+                    .as_deref()
+                    .ok_or_else(|| anyhow::anyhow!("the Redis bus needs REDIS_URL"))?;
+                Some(Subscriber::Single(
+                    subscriber_connection(url, prefix, sink.clone()).await?,
+                ))
+            }
         };
         Ok(EventBus {
             inner: Arc::new(Inner {
@@ -233,7 +261,16 @@ impl EventBus {
                 let mut conn = publisher.clone();
                 let channel = topic.channel(&self.inner.prefix);
                 let stamped = stamp(&payload, chrono::Utc::now().timestamp_micros());
-                let result: redis::RedisResult<i64> = conn.publish(&channel, stamped).await;
+                let command = if conn.is_cluster() {
+                    "SPUBLISH"
+                } else {
+                    "PUBLISH"
+                };
+                let result: redis::RedisResult<i64> = redis::cmd(command)
+                    .arg(&channel)
+                    .arg(stamped)
+                    .query_async(&mut conn)
+                    .await;
                 let outcome = if result.is_ok() { "ok" } else { "failed" };
                 metrics::counter!(BUS_PUBLISHED, "result" => outcome).increment(1);
                 if let Err(err) = result {
@@ -274,11 +311,33 @@ impl EventBus {
             .iter()
             .map(|t| t.channel(&self.inner.prefix))
             .collect();
-        let mut conn = subscriber.clone();
-        if subscribe {
-            conn.subscribe(&channels).await
-        } else {
-            conn.unsubscribe(&channels).await
+        match subscriber {
+            Subscriber::Single(conn) => {
+                let mut conn = conn.clone();
+                if subscribe {
+                    conn.subscribe(&channels).await
+                } else {
+                    conn.unsubscribe(&channels).await
+                }
+            }
+            Subscriber::Cluster(conn) => {
+                // One command names channels of one slot only.
+                let mut by_slot: HashMap<_, Vec<String>> = HashMap::new();
+                for channel in channels {
+                    by_slot.entry(slot_of(&channel)).or_default().push(channel);
+                }
+                let calls = by_slot.into_values().map(|channels| {
+                    let mut conn = conn.clone();
+                    async move {
+                        if subscribe {
+                            conn.ssubscribe(&channels).await
+                        } else {
+                            conn.sunsubscribe(&channels).await
+                        }
+                    }
+                });
+                futures_util::future::try_join_all(calls).await.map(|_| ())
+            }
         }
     }
 
@@ -287,18 +346,64 @@ impl EventBus {
         matches!(self.inner.backend, Backend::Redis { .. })
     }
 
-    /// Pings Redis through the subscriber connection, which makes a dropped
-    /// connection reconnect (and resubscribe). `Ok` for the local bus.
+    /// Pings Redis through the subscriber connection (every node of a
+    /// cluster), which makes a dropped connection reconnect (and
+    /// resubscribe). `Ok` for the local bus.
     pub async fn ping_subscriber(&self) -> redis::RedisResult<()> {
         if let Backend::Redis {
             subscriber: Some(subscriber),
             ..
         } = &self.inner.backend
         {
-            let mut conn = subscriber.clone();
-            let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+            let ping = redis::cmd("PING");
+            match subscriber.clone() {
+                Subscriber::Single(mut conn) => ping.query_async::<String>(&mut conn).await?,
+                Subscriber::Cluster(mut conn) => ping.query_async::<String>(&mut conn).await?,
+            };
         }
         Ok(())
+    }
+}
+
+/// What the subscriber connection does with a push from Redis: a message
+/// (`message`, or `smessage` from sharded pub/sub) on one of our topics
+/// goes to `sink` with its bus lag recorded; a dropped connection becomes
+/// [`BusMessage::Reconnected`]; the rest (subscription confirmations) is
+/// ignored.
+fn forward_pushes(
+    prefix: &str,
+    sink: BusSink,
+) -> impl Fn(redis::PushInfo) -> Result<(), redis::aio::SendError> + Send + Sync + 'static {
+    let prefix = prefix.to_owned();
+    move |push: redis::PushInfo| {
+        let message = match push.kind {
+            redis::PushKind::Message | redis::PushKind::SMessage => {
+                let mut data = push.data.into_iter();
+                match (data.next(), data.next()) {
+                    (
+                        Some(redis::Value::BulkString(channel)),
+                        Some(redis::Value::BulkString(payload)),
+                    ) => std::str::from_utf8(&channel)
+                        .ok()
+                        .and_then(|c| Topic::parse(&prefix, c))
+                        .map(|topic| {
+                            let (published_at_us, payload) = unstamp(Bytes::from(payload));
+                            if let Some(at) = published_at_us {
+                                let lag_us = chrono::Utc::now().timestamp_micros() - at;
+                                metrics::histogram!(BUS_LAG).record(lag_us.max(0) as f64 / 1e6);
+                            }
+                            BusMessage::Event { topic, payload }
+                        }),
+                    _ => None,
+                }
+            }
+            redis::PushKind::Disconnection => Some(BusMessage::Reconnected),
+            _ => None,
+        };
+        match message {
+            Some(message) => sink.offer(message).map_err(|_| redis::aio::SendError),
+            None => Ok(()),
+        }
     }
 }
 
@@ -313,39 +418,9 @@ async fn subscriber_connection(
         .clone()
         .set_protocol(redis::ProtocolVersion::RESP3);
     let client = redis::Client::open(info.set_redis_settings(settings))?;
-    let prefix = prefix.to_owned();
     let config = ConnectionManagerConfig::new()
         .set_automatic_resubscription()
-        .set_push_sender(move |push: redis::PushInfo| {
-            let message = match push.kind {
-                redis::PushKind::Message => {
-                    let mut data = push.data.into_iter();
-                    match (data.next(), data.next()) {
-                        (
-                            Some(redis::Value::BulkString(channel)),
-                            Some(redis::Value::BulkString(payload)),
-                        ) => std::str::from_utf8(&channel)
-                            .ok()
-                            .and_then(|c| Topic::parse(&prefix, c))
-                            .map(|topic| {
-                                let (published_at_us, payload) = unstamp(Bytes::from(payload));
-                                if let Some(at) = published_at_us {
-                                    let lag_us = chrono::Utc::now().timestamp_micros() - at;
-                                    metrics::histogram!(BUS_LAG).record(lag_us.max(0) as f64 / 1e6);
-                                }
-                                BusMessage::Event { topic, payload }
-                            }),
-                        _ => None,
-                    }
-                }
-                redis::PushKind::Disconnection => Some(BusMessage::Reconnected),
-                _ => None,
-            };
-            match message {
-                Some(message) => sink.offer(message).map_err(|_| redis::aio::SendError),
-                None => Ok(()),
-            }
-        });
+        .set_push_sender(forward_pushes(prefix, sink));
     Ok(client.get_connection_manager_with_config(config).await?)
 }
 

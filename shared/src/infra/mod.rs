@@ -13,6 +13,7 @@ pub mod presence_store;
 pub mod push;
 pub mod ratelimit;
 pub mod recent_cache;
+pub mod redis_conn;
 pub mod schema;
 pub mod sql_types;
 pub mod storage;

@@ -1,22 +1,33 @@
 //! Presence (ARCHITECTURE §3): a user is online while at least one of
 //! their sockets, on any replica, is alive.
 //!
-//! In Redis, each user has a sorted set `{prefix}:presence:{user_id}` of
-//! their sockets (`{replica}:{conn}`) scored by expiry time (ms), renewed by
-//! the owning replica every third of the TTL; `{prefix}:presence:online`
-//! scores each online user by their latest expiry. When a replica dies its
-//! sockets are not renewed: any replica's sweep finds the users whose
-//! sockets all expired and announces them offline, within about the TTL.
-//! Scripts keep each step atomic, so exactly one caller announces a
-//! transition. Without Redis, an in-process map serves the one replica.
+//! In Redis, users are spread over [`SHARDS`] shards by id; shard `s` has
+//! the hash tag `{<prefix>:presence:<s>}` (below `{tag}`), so its keys share
+//! one slot of a Redis Cluster and its scripts stay on one node, while the
+//! shards spread over the nodes. Each user has a sorted set
+//! `{tag}:user:<user_id>` of their sockets (`<replica>:<conn>`) scored by
+//! expiry time (ms), renewed by the owning replica every third of the TTL;
+//! `{tag}:online` scores each online user of the shard by their latest
+//! expiry. When a replica dies its sockets are not renewed: any replica's
+//! sweep finds the users whose sockets all expired and announces them
+//! offline, within about the TTL. Scripts keep each step atomic, so exactly
+//! one caller announces a transition. Without Redis, an in-process map
+//! serves the one replica.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::Utc;
+use futures_util::future::try_join_all;
 use redis::Script;
-use redis::aio::ConnectionManager;
+
+use super::redis_conn::RedisConn;
+
+/// How many shards users are spread over: enough to spread presence over
+/// a cluster of up to 16 primaries; each sweep runs one script per shard.
+/// Changing it renames every key (presence rebuilds itself within a TTL).
+pub const SHARDS: i64 = 16;
 
 /// Where presence lives.
 pub struct Presence {
@@ -26,7 +37,7 @@ pub struct Presence {
 }
 
 enum Backend {
-    Redis(ConnectionManager),
+    Redis(RedisConn),
     Local(Mutex<HashMap<i64, HashSet<String>>>),
 }
 
@@ -77,7 +88,7 @@ return gone
 impl Presence {
     /// Presence in Redis (`Some`) or in this process (`None`); sockets
     /// expire `ttl` after their last renewal.
-    pub fn new(redis: Option<ConnectionManager>, prefix: &str, ttl: Duration) -> Self {
+    pub fn new(redis: Option<RedisConn>, prefix: &str, ttl: Duration) -> Self {
         let backend = match redis {
             Some(conn) => Backend::Redis(conn),
             None => Backend::Local(Mutex::new(HashMap::new())),
@@ -94,12 +105,21 @@ impl Presence {
         self.ttl
     }
 
-    fn user_key(&self, user_id: i64) -> String {
-        format!("{}:presence:{user_id}", self.prefix)
+    fn shard(user_id: i64) -> i64 {
+        user_id.rem_euclid(SHARDS)
     }
 
-    fn online_key(&self) -> String {
-        format!("{}:presence:online", self.prefix)
+    /// `{<prefix>:presence:<shard>}`: the hash tag of a shard's keys.
+    fn tag(&self, shard: i64) -> String {
+        format!("{{{}:presence:{shard}}}", self.prefix)
+    }
+
+    fn user_key(&self, user_id: i64) -> String {
+        format!("{}:user:{user_id}", self.tag(Self::shard(user_id)))
+    }
+
+    fn online_key(&self, shard: i64) -> String {
+        format!("{}:online", self.tag(shard))
     }
 
     fn expiry_ms(&self) -> i64 {
@@ -119,7 +139,7 @@ impl Presence {
                 let mut conn = conn.clone();
                 let came_online: i64 = Script::new(CONNECT)
                     .key(self.user_key(user_id))
-                    .key(self.online_key())
+                    .key(self.online_key(Self::shard(user_id)))
                     .arg(conn_key)
                     .arg(self.expiry_ms())
                     .arg(Utc::now().timestamp_millis())
@@ -146,7 +166,7 @@ impl Presence {
                 let mut conn = conn.clone();
                 let went_offline: i64 = Script::new(DISCONNECT)
                     .key(self.user_key(user_id))
-                    .key(self.online_key())
+                    .key(self.online_key(Self::shard(user_id)))
                     .arg(conn_key)
                     .arg(Utc::now().timestamp_millis())
                     .arg(user_id)
@@ -175,33 +195,50 @@ impl Presence {
         let Backend::Redis(conn) = &self.backend else {
             return Ok(Vec::new());
         };
-        let mut conn = conn.clone();
         let expiry = self.expiry_ms();
         let script = Script::new(RENEW);
-        let mut back = Vec::new();
-        // One round trip per batch: the script is (re)loaded first in the
-        // same pipeline, so EVALSHA finds it even after a Redis restart.
-        for batch in sockets.chunks(RENEW_BATCH) {
-            let mut pipe = redis::pipe();
-            pipe.cmd("SCRIPT").arg("LOAD").arg(RENEW).ignore();
-            for (user_id, conn_key) in batch {
-                pipe.cmd("EVALSHA")
-                    .arg(script.get_hash())
-                    .arg(2)
-                    .arg(self.user_key(*user_id))
-                    .arg(self.online_key())
-                    .arg(conn_key)
-                    .arg(expiry)
-                    .arg(*user_id)
-                    .arg(self.ttl.as_millis() as i64 * 2);
-            }
-            let added: Vec<i64> = pipe.query_async(&mut conn).await?;
-            for ((user_id, _), added) in batch.iter().zip(added) {
-                if added == 1 && !back.contains(user_id) {
-                    back.push(*user_id);
-                }
-            }
+        let mut by_shard: HashMap<i64, Vec<&(i64, String)>> = HashMap::new();
+        for socket in sockets {
+            by_shard
+                .entry(Self::shard(socket.0))
+                .or_default()
+                .push(socket);
         }
+        // One round trip per shard and batch, all at once: the script is
+        // (re)loaded first in the same pipeline, so EVALSHA finds it even
+        // after a Redis restart (or on a node that never ran it).
+        let calls = by_shard.iter().flat_map(|(shard, sockets)| {
+            sockets.chunks(RENEW_BATCH).map(|batch| {
+                let mut pipe = redis::pipe();
+                pipe.cmd("SCRIPT").arg("LOAD").arg(RENEW).ignore();
+                for (user_id, conn_key) in batch {
+                    pipe.cmd("EVALSHA")
+                        .arg(script.get_hash())
+                        .arg(2)
+                        .arg(self.user_key(*user_id))
+                        .arg(self.online_key(*shard))
+                        .arg(conn_key)
+                        .arg(expiry)
+                        .arg(*user_id)
+                        .arg(self.ttl.as_millis() as i64 * 2);
+                }
+                let mut conn = conn.clone();
+                async move {
+                    let added: Vec<i64> = pipe.query_async(&mut conn).await?;
+                    Ok::<_, redis::RedisError>(
+                        batch
+                            .iter()
+                            .zip(added)
+                            .filter(|(_, added)| *added == 1)
+                            .map(|(socket, _)| socket.0)
+                            .collect::<Vec<i64>>(),
+                    )
+                }
+            })
+        });
+        let mut back: Vec<i64> = try_join_all(calls).await?.concat();
+        back.sort_unstable();
+        back.dedup();
         Ok(back)
     }
 
@@ -211,14 +248,23 @@ impl Presence {
         let Backend::Redis(conn) = &self.backend else {
             return Ok(Vec::new());
         };
-        let mut conn = conn.clone();
-        let gone: Vec<String> = Script::new(SWEEP)
-            .key(self.online_key())
-            .arg(Utc::now().timestamp_millis())
-            .arg(format!("{}:presence:", self.prefix))
-            .invoke_async(&mut conn)
-            .await?;
-        Ok(gone.iter().filter_map(|u| u.parse().ok()).collect())
+        let now = Utc::now().timestamp_millis();
+        let script = Script::new(SWEEP);
+        let calls = (0..SHARDS).map(|shard| {
+            let mut conn = conn.clone();
+            let mut invocation = script.prepare_invoke();
+            invocation
+                .key(self.online_key(shard))
+                .arg(now)
+                .arg(format!("{}:user:", self.tag(shard)));
+            async move { invocation.invoke_async::<Vec<String>>(&mut conn).await }
+        });
+        let gone = try_join_all(calls).await?;
+        Ok(gone
+            .iter()
+            .flatten()
+            .filter_map(|u| u.parse().ok())
+            .collect())
     }
 
     /// Which of `user_ids` are online now.
@@ -228,22 +274,37 @@ impl Presence {
                 if user_ids.is_empty() {
                     return Ok(HashSet::new());
                 }
-                let mut conn = conn.clone();
                 let now = Utc::now().timestamp_millis();
-                let mut pipe = redis::pipe();
+                let mut by_shard: HashMap<i64, Vec<i64>> = HashMap::new();
                 for user_id in user_ids {
-                    pipe.cmd("ZCOUNT")
-                        .arg(self.user_key(*user_id))
-                        .arg(now)
-                        .arg("+inf");
+                    by_shard
+                        .entry(Self::shard(*user_id))
+                        .or_default()
+                        .push(*user_id);
                 }
-                let counts: Vec<i64> = pipe.query_async(&mut conn).await?;
-                Ok(user_ids
-                    .iter()
-                    .zip(counts)
-                    .filter(|(_, n)| *n > 0)
-                    .map(|(id, _)| *id)
-                    .collect())
+                // A pipeline per shard: on a cluster one names one slot.
+                let calls = by_shard.into_values().map(|users| {
+                    let mut pipe = redis::pipe();
+                    for user_id in &users {
+                        pipe.cmd("ZCOUNT")
+                            .arg(self.user_key(*user_id))
+                            .arg(now)
+                            .arg("+inf");
+                    }
+                    let mut conn = conn.clone();
+                    async move {
+                        let counts: Vec<i64> = pipe.query_async(&mut conn).await?;
+                        Ok::<_, redis::RedisError>(
+                            users
+                                .into_iter()
+                                .zip(counts)
+                                .filter(|(_, n)| *n > 0)
+                                .map(|(id, _)| id)
+                                .collect::<Vec<i64>>(),
+                        )
+                    }
+                });
+                Ok(try_join_all(calls).await?.into_iter().flatten().collect())
             }
             Backend::Local(map) => {
                 let map = Self::local(map);

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use redis::Script;
-use redis::aio::ConnectionManager;
 
+use super::redis_conn::RedisConn;
 use crate::config::Settings;
 use crate::telemetry::metrics::RATE_LIMIT_REFUSALS;
 
@@ -116,7 +116,7 @@ pub struct RateLimits {
 #[derive(Clone)]
 enum Backend {
     Redis {
-        conn: ConnectionManager,
+        conn: RedisConn,
         prefix: Arc<str>,
         script: Arc<Script>,
     },
@@ -126,7 +126,7 @@ enum Backend {
 impl RateLimits {
     /// Limits from the settings (a limit of 0 turns one off), kept in
     /// Redis when `redis` is given, else in this process.
-    pub fn from_settings(settings: &Settings, redis: Option<ConnectionManager>) -> Self {
+    pub fn from_settings(settings: &Settings, redis: Option<RedisConn>) -> Self {
         let quotas = Limit::ALL.map(|limit| NonZeroU32::new(limit.per_minute(settings)));
         let backend = match redis {
             Some(conn) => Backend::Redis {

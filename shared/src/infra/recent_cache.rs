@@ -4,7 +4,8 @@
 //! decides what is current.
 
 use redis::Script;
-use redis::aio::ConnectionManager;
+
+use super::redis_conn::RedisConn;
 
 /// Writes `body` for a chat only when `seq` is newer than the stored one,
 /// so that a slow writer never replaces a newer list with an older one.
@@ -25,13 +26,13 @@ const TTL_MS: u64 = 24 * 60 * 60 * 1000;
 /// The recent-messages entries of one Redis (`{prefix}:recent:{chat_id}`).
 #[derive(Clone)]
 pub struct RecentCache {
-    conn: ConnectionManager,
+    conn: RedisConn,
     prefix: String,
 }
 
 impl RecentCache {
     /// The entries under `prefix` (`REDIS_PREFIX`).
-    pub fn new(conn: ConnectionManager, prefix: &str) -> RecentCache {
+    pub fn new(conn: RedisConn, prefix: &str) -> RecentCache {
         RecentCache {
             conn,
             prefix: format!("{prefix}:recent"),

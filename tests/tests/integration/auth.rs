@@ -204,6 +204,7 @@ async fn verification_email_token_verifies_once() {
     // No Redis: the API sends the welcome email itself, into the file mailer.
     let app = TestApp::spawn_with(|env| {
         env.insert("REDIS_URL".into(), String::new());
+        env.insert("REDIS_CLUSTER_URLS".into(), String::new());
     })
     .await;
     let user = app.api.register_and_login("hank").await;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use parley_api::realtime::hub::RoomState;
-use parley_tests::{TestApp, TestUser, WsClient, redis_url, tok, wait_until};
+use parley_tests::{TestApp, TestUser, WsClient, tok, wait_until};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -285,9 +285,7 @@ async fn recent_messages_are_the_last_twenty_from_redis_and_never_stale() {
     );
 
     // The list is in Redis now: what Redis holds is what is served.
-    let mut redis = parley_shared::infra::connect_redis(&redis_url())
-        .await
-        .unwrap();
+    let mut redis = app.live_redis().await;
     let key = recent_key(&app, &room_id);
     let (seq, body): (i64, String) = redis::cmd("HMGET")
         .arg(&key)
@@ -394,17 +392,8 @@ async fn recent_messages_are_the_last_twenty_from_redis_and_never_stale() {
 
 /// How many subscribers Redis counts on a chat's channel.
 async fn subscribers(app: &TestApp, chat_id: i64) -> i64 {
-    let mut redis = parley_shared::infra::connect_redis(&redis_url())
+    app.channel_subscribers(&format!("{}:chat:{chat_id}", app.prefix))
         .await
-        .unwrap();
-    let channel = format!("{}:chat:{chat_id}", app.prefix);
-    let (_, count): (String, i64) = redis::cmd("PUBSUB")
-        .arg("NUMSUB")
-        .arg(&channel)
-        .query_async(&mut redis)
-        .await
-        .unwrap();
-    count
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

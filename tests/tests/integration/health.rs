@@ -53,6 +53,7 @@ async fn ready_is_503_when_redis_goes_down() {
     let url = redis.url();
     let app = TestApp::spawn_with(|env| {
         env.insert("REDIS_URL".into(), url);
+        env.insert("REDIS_CLUSTER_URLS".into(), String::new());
     })
     .await;
     let (status, _) = app.api.get("/health/ready", None).await;

@@ -42,6 +42,7 @@ mod ratelimit;
 mod realtime;
 mod receipts;
 mod recovery;
+mod redis_cluster;
 mod schema;
 mod search;
 mod search_meili;

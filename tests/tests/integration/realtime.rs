@@ -181,6 +181,7 @@ async fn members_get_chat_events_over_redis() {
 async fn members_get_chat_events_over_the_in_process_bus() {
     let app = TestApp::spawn_with(|env| {
         env.insert("REDIS_URL".into(), String::new());
+        env.insert("REDIS_CLUSTER_URLS".into(), String::new());
     })
     .await;
     members_get_chat_events(&app).await;

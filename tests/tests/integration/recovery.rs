@@ -64,6 +64,7 @@ fn token_in(text: &str, page: &str) -> String {
 async fn no_redis() -> TestApp {
     TestApp::spawn_with(|env| {
         env.insert("REDIS_URL".into(), String::new());
+        env.insert("REDIS_CLUSTER_URLS".into(), String::new());
     })
     .await
 }
