@@ -20,7 +20,7 @@ use parley_shared::AppError;
 use parley_shared::domain::accounts::AuthContext;
 use parley_shared::domain::catchup::UpdatesToken;
 use parley_shared::domain::live::{self, LiveEvent};
-use parley_shared::domain::models::{ChatMember, Session as AuthSession};
+use parley_shared::domain::models::ChatMember;
 use parley_shared::infra::bus::Topic;
 use parley_shared::telemetry::metrics::{
     FRAMES_SENT, Held, REALTIME_CONNECTIONS, SLOW_CLIENT_CLOSES,
@@ -505,9 +505,13 @@ impl<T: Transport> Socket<T> {
     /// Closes the socket if its session was revoked meanwhile (a fallback
     /// for a `session_revoked` lost while Redis was away).
     pub(super) async fn check_session(&mut self) -> Result<(), ApiError> {
-        let mut db = self.state.ctx.db.get().await?;
-        if !AuthSession::is_active(&mut db, self.auth.session_id, self.auth.user_id).await? {
-            drop(db);
+        // Checked with the other sockets' checks (a resync reaches them all).
+        let ctx = &self.state.ctx;
+        let active = ctx
+            .sessions
+            .is_active(&ctx.db, self.auth.session_id, self.auth.user_id)
+            .await?;
+        if !active {
             self.revoke("revoked").await;
         }
         Ok(())

@@ -7,6 +7,7 @@ use redis::aio::ConnectionManager;
 
 use crate::config::Settings;
 use crate::domain::send_queue::SendQueue;
+use crate::domain::session_checks::SessionChecks;
 use crate::infra::bus::{BusSink, EventBus};
 use crate::infra::db::DbPool;
 use crate::infra::jobs::JobQueue;
@@ -52,6 +53,9 @@ pub struct AppContext {
     /// Sends waiting to be written together
     /// ([`crate::domain::group_commit`]).
     pub sends: SendQueue,
+    /// Session checks of concurrent requests, one query per batch
+    /// ([`crate::domain::session_checks`]).
+    pub sessions: SessionChecks,
 }
 
 impl AppContext {
@@ -100,6 +104,7 @@ impl AppContext {
             .map(|conn| RecentCache::new(conn.clone(), &settings.redis.prefix));
         Ok(AppContext {
             sends: SendQueue::default(),
+            sessions: SessionChecks::default(),
             recent,
             meili,
             push,

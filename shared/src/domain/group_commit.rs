@@ -10,7 +10,9 @@
 //! batch locks its chats in id order (the lock order of every write:
 //! [`crate::domain::models::Chat::lock`]), checks every send as
 //! [`crate::domain::messages`] does one (the chat, the sender's membership
-//! and role, blocks in a private chat, the reply's target), gives the sends
+//! and role, blocks in a private chat, the reply's target; a
+//! `client_message_id` that names a message already makes the send a
+//! retry, answered with that message), gives the sends
 //! it accepts their chats' next seqs in queue order, and inserts their
 //! messages and `message_created` events with one statement each. Each
 //! caller gets its own answer: its message, or its own refusal, which
@@ -24,7 +26,7 @@
 //! so that only the send at fault fails. Forwards write their copies in
 //! their own transaction with `post_message`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use diesel_async::AsyncPgConnection;
@@ -50,8 +52,14 @@ use crate::telemetry::metrics::SEND_BATCH_SIZE;
 /// Writer tasks per process: batches in flight at once.
 pub const WRITERS: usize = 4;
 
-// The sentinel that rolls back a send that lost a race with its own retry.
+/// The code of a post whose `client_message_id` already names a message
+/// (a retry): its caller answers with that message instead.
 pub const DUPLICATE_CODE: &str = "duplicate_client_message_id";
+
+/// 409 [`DUPLICATE_CODE`].
+fn duplicate() -> AppError {
+    AppError::conflict(DUPLICATE_CODE, "client_message_id already names a message.")
+}
 
 /// 403 `cannot_post`: a channel's reader.
 pub(crate) fn cannot_post() -> AppError {
@@ -240,6 +248,15 @@ pub(crate) async fn post_messages(
     conn: &mut AsyncPgConnection,
     posts: &[(i64, Post<'_>)],
 ) -> AppResult<Vec<AppResult<Posted>>> {
+    // Retries of sends that were written are answered from the message
+    // that holds the key and take no seq. Looked up before the chats are
+    // locked, to hold the locks no longer: a key taken after this is caught
+    // by the insert.
+    let keys: Vec<(i64, &str)> = posts
+        .iter()
+        .filter_map(|(sender, p)| Some((*sender, p.client_message_id?)))
+        .collect();
+    let taken = Message::taken_client_ids(conn, &keys).await?;
     let mut chat_ids: Vec<i64> = posts.iter().map(|(_, p)| p.chat_id).collect();
     chat_ids.sort_unstable();
     chat_ids.dedup();
@@ -279,8 +296,17 @@ pub(crate) async fn post_messages(
     // Each send's refusal, or its seq.
     let mut next_seq: HashMap<i64, i64> = chats.iter().map(|(id, c)| (*id, c.last_seq)).collect();
     let mut checked: Vec<AppResult<i64>> = Vec::with_capacity(posts.len());
+    // Keys of the posts accepted so far: a second post with one of them (a
+    // retry sent before the first was answered) is answered as a retry.
+    let mut keys_in_batch: HashSet<(i64, &str)> = HashSet::new();
     for (sender_id, post) in posts {
         let verdict = (|| {
+            if let Some(key) = post.client_message_id
+                && (taken.contains(&(*sender_id, key.to_owned()))
+                    || keys_in_batch.contains(&(*sender_id, key)))
+            {
+                return Err(duplicate());
+            }
             let chat = chats
                 .get(&post.chat_id)
                 .ok_or_else(crate::domain::chats::chat_not_found)?;
@@ -299,6 +325,9 @@ pub(crate) async fn post_messages(
                     .is_some_and(|m| m.chat_id == chat.id && m.deleted_at.is_none())
             {
                 return Err(reply_outside());
+            }
+            if let Some(key) = post.client_message_id {
+                keys_in_batch.insert((*sender_id, key));
             }
             let seq = next_seq.entry(chat.id).or_default();
             *seq += 1;
@@ -340,9 +369,9 @@ pub(crate) async fn post_messages(
     let expected = new.len();
     let inserted = Message::insert_many(conn, new).await?;
     if inserted.len() != expected {
-        // A key was taken: by a retry in flight on another replica, or by
-        // a send earlier in this batch with the same key.
-        return Err(AppError::conflict(DUPLICATE_CODE, "retry in flight"));
+        // A key was taken since it was looked up: by a retry in flight on
+        // another replica.
+        return Err(duplicate());
     }
     let mut by_seq: HashMap<(i64, i64), Message> = inserted
         .into_iter()

@@ -144,6 +144,12 @@ pub(crate) enum Throttle {
 
 /// [`send_message`] after validation: `client_id` is the (validated or
 /// derived) idempotency key of the message.
+///
+/// A retry (a `client_id` that names a message already) is found by the
+/// write, with the other sends of its batch in one lookup, and answered
+/// with that message (`SendOutcome::Existing`). Under a limit a retry
+/// counts like a send, but a retry refused by a limit is still answered
+/// with its message.
 pub(crate) async fn send(
     ctx: &AppContext,
     sender_id: i64,
@@ -151,39 +157,16 @@ pub(crate) async fn send(
     client_id: Option<String>,
     throttle: Throttle,
 ) -> AppResult<(MessageView, SendOutcome)> {
-    let mut conn = ctx.db.get().await?;
-    // A retry of an earlier send is answered even when over the limit.
-    let retry = match &client_id {
-        Some(cid) => Message::find_by_client_id(&mut conn, sender_id, cid).await?,
-        None => None,
-    };
-    if let Some(existing) = retry {
-        check_retry(&existing, req)?;
-        // Still authorised? (A retry after being removed from the chat.)
-        require_member(&mut conn, existing.chat_id, sender_id).await?;
-        let read = read_for(&mut conn, &existing, sender_id).await?;
-        return Ok((read, SendOutcome::Existing));
-    }
-    if throttle == Throttle::PerSender {
-        ctx.limits
-            .check(Limit::Message, &sender_id.to_string())
-            .await?;
-    }
-    let cooldown = ctx.settings.limits.duplicate_message_cooldown_seconds;
     if throttle == Throttle::PerSender
-        && cooldown > 0
-        && !req.text.is_empty()
-        && let Some(age) =
-            Message::same_text_age(&mut conn, req.chat_id, sender_id, &req.text).await?
-        && age < cooldown
+        && let Err(refusal) = check_limits(ctx, sender_id, req).await
     {
-        metrics::counter!(RATE_LIMIT_REFUSALS, "limit" => "duplicate").increment(1);
-        return Err(AppError::RateLimited {
-            retry_after_secs: (cooldown - age).max(1) as u64,
-        });
+        if let Some(cid) = &client_id
+            && let Some(answer) = earlier_send(ctx, sender_id, cid, req).await?
+        {
+            return Ok(answer);
+        }
+        return Err(refusal);
     }
-    // The writer needs a connection of the same pool.
-    drop(conn);
     let post = NewPost {
         chat_id: req.chat_id,
         message_type: req.message_type.unwrap_or(MessageType::Text),
@@ -194,19 +177,66 @@ pub(crate) async fn send(
     // Written with the sends that arrive beside it, and published.
     match group_commit::post(ctx, sender_id, post).await {
         Ok((_, read)) => Ok((read, SendOutcome::Created)),
-        // A concurrent retry committed first: answer with its message.
+        // A retry, or a concurrent retry committed first: answer with the
+        // message that holds the key.
         Err(AppError::Conflict { code, .. }) if code == DUPLICATE_CODE => {
             let cid = client_id.as_deref().unwrap_or_default();
-            let mut conn = ctx.db.get().await?;
-            let existing = Message::find_by_client_id(&mut conn, sender_id, cid)
+            earlier_send(ctx, sender_id, cid, req)
                 .await?
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate vanished")))?;
-            check_retry(&existing, req)?;
-            let read = read_for(&mut conn, &existing, sender_id).await?;
-            Ok((read, SendOutcome::Existing))
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate vanished")))
         }
         Err(err) => Err(err),
     }
+}
+
+/// The sender's limits: the message rate limit, then the duplicate
+/// cooldown (seed 004 §12).
+///
+/// Errors: 429 `rate_limited`.
+async fn check_limits(
+    ctx: &AppContext,
+    sender_id: i64,
+    req: &MessageCreateRequest,
+) -> AppResult<()> {
+    ctx.limits
+        .check(Limit::Message, &sender_id.to_string())
+        .await?;
+    let cooldown = ctx.settings.limits.duplicate_message_cooldown_seconds;
+    if cooldown > 0 && !req.text.is_empty() {
+        let mut conn = ctx.db.get().await?;
+        if let Some(age) =
+            Message::same_text_age(&mut conn, req.chat_id, sender_id, &req.text).await?
+            && age < cooldown
+        {
+            metrics::counter!(RATE_LIMIT_REFUSALS, "limit" => "duplicate").increment(1);
+            return Err(AppError::RateLimited {
+                retry_after_secs: (cooldown - age).max(1) as u64,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The answer to a retry: the message `sender_id` sent with `client_id`,
+/// as they read it, if there is one.
+///
+/// Errors: 409 `client_message_id_conflict` when the key names another
+/// message; 403 `not_a_member` when the sender left the chat since.
+async fn earlier_send(
+    ctx: &AppContext,
+    sender_id: i64,
+    client_id: &str,
+    req: &MessageCreateRequest,
+) -> AppResult<Option<(MessageView, SendOutcome)>> {
+    let mut conn = ctx.db.get().await?;
+    let Some(existing) = Message::find_by_client_id(&mut conn, sender_id, client_id).await? else {
+        return Ok(None);
+    };
+    check_retry(&existing, req)?;
+    // Still authorised? (A retry after being removed from the chat.)
+    require_member(&mut conn, existing.chat_id, sender_id).await?;
+    let read = read_for(&mut conn, &existing, sender_id).await?;
+    Ok(Some((read, SendOutcome::Existing)))
 }
 
 /// `PUT /messages/{id}`: replaces the text of the caller's own message and

@@ -47,6 +47,7 @@ pub mod search;
 pub mod search_index;
 pub mod search_tokens;
 pub mod send_queue;
+pub mod session_checks;
 pub mod threads;
 pub mod transaction;
 pub mod two_factor;

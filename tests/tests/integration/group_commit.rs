@@ -219,15 +219,52 @@ async fn a_client_message_id_twice_in_one_batch_writes_one_message() {
         ],
     )
     .await;
-    // The batch falls back to one send at a time: the second is told its
-    // key was taken (the send path then answers with the first message).
+    // The second is told its key is taken (the send path then answers
+    // with the first message); the batch is written, the third with it.
     let codes: Vec<String> = outcomes.iter().map(code).collect();
     assert_eq!(codes, ["ok", "duplicate_client_message_id", "ok"]);
-    let texts: Vec<Option<String>> = log(api, &ann, chat)
+
+    // A retry of a written send, batched with a new one: the retry takes
+    // no seq, the new one is written.
+    let outcomes = write_together(
+        &ctx,
+        vec![
+            (ann.id, keyed("second", "k-2")),
+            (ann.id, keyed("third", "k-3")),
+        ],
+    )
+    .await;
+    let codes: Vec<String> = outcomes.iter().map(code).collect();
+    assert_eq!(codes, ["duplicate_client_message_id", "ok"]);
+    let created: Vec<(i64, Option<String>)> = log(api, &ann, chat)
         .await
         .into_iter()
         .filter(|e| e.1 == "message_created")
-        .map(|e| e.2)
+        .map(|e| (e.0, e.2))
         .collect();
-    assert_eq!(texts, [Some("first".to_owned()), Some("second".to_owned())]);
+    let texts: Vec<Option<String>> = created.iter().map(|e| e.1.clone()).collect();
+    assert_eq!(
+        texts,
+        [
+            Some("first".into()),
+            Some("second".into()),
+            Some("third".into())
+        ]
+    );
+    let seqs: Vec<i64> = created.iter().map(|e| e.0).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "contiguous seqs: {seqs:?}"
+    );
+
+    // Through the send path, the retry is answered with its message.
+    let (status, again) = api
+        .post(
+            "/api/v1/messages",
+            Some(&ann.access_token),
+            &json!({"chat_id": chat, "text": "second", "client_message_id": "k-2"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["text"], "second");
 }

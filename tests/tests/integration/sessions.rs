@@ -158,3 +158,54 @@ async fn an_expired_token_closes_the_socket() {
     assert_eq!(frames.last().unwrap()["type"], "session_revoked");
     assert_eq!(frames.last().unwrap()["reason"], "token_expired");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_get_each_their_own_session_check() {
+    // Checks of concurrent requests are answered together (one query per
+    // batch): each must still get the answer for its own session and user.
+    let app = TestApp::spawn().await;
+    let phone = app.api.register_and_login("mona").await;
+    let other = app.api.register_and_login("nils").await;
+    let laptop = app.api.login(&phone.email, &phone.password).await;
+    let laptop = laptop["access_token"].as_str().unwrap().to_owned();
+    let (_, sessions) = app
+        .api
+        .get("/api/v1/auth/sessions", Some(&phone.access_token))
+        .await;
+    let laptop_jti = sessions[0]["jti"].as_str().unwrap().to_owned();
+    let (status, _) = app
+        .api
+        .delete(
+            &format!("/api/v1/auth/sessions/{laptop_jti}"),
+            Some(&phone.access_token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // The phone's live session, claimed for another user.
+    let borrowed = app.resign_access_token(&phone.access_token, |claims| {
+        claims.sub = other.id.to_string();
+    });
+
+    let cases = [
+        (phone.access_token.clone(), Some(phone.id)),
+        (laptop.clone(), None),
+        (other.access_token.clone(), Some(other.id)),
+        (borrowed, None),
+    ];
+    let requests = (0..15).flat_map(|_| cases.iter()).map(|(token, expected)| {
+        let api = app.api.clone();
+        async move { (api.get("/api/v1/auth/me", Some(token)).await, *expected) }
+    });
+    for ((status, body), expected) in futures_util::future::join_all(requests).await {
+        match expected {
+            Some(id) => {
+                assert_eq!(status, StatusCode::OK, "{body}");
+                assert_eq!(body["id"], id, "{body}");
+            }
+            None => {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+                assert_eq!(body["code"], "session_revoked", "{body}");
+            }
+        }
+    }
+}

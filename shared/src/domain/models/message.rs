@@ -118,6 +118,33 @@ impl Message {
             .optional()
     }
 
+    /// Which of these `(sender_id, client_message_id)` keys already name a
+    /// message: one query for a batch of sends (the unique index on the
+    /// pair, both columns matched with `= ANY`).
+    pub async fn taken_client_ids(
+        conn: &mut AsyncPgConnection,
+        keys: &[(i64, &str)],
+    ) -> QueryResult<std::collections::HashSet<(i64, String)>> {
+        if keys.is_empty() {
+            return Ok(Default::default());
+        }
+        let senders: Vec<i64> = keys.iter().map(|(sender, _)| *sender).collect();
+        let ids: Vec<&str> = keys.iter().map(|(_, id)| *id).collect();
+        let found: Vec<(Option<i64>, Option<String>)> = messages::table
+            .filter(messages::sender_id.eq_any(senders))
+            .filter(messages::client_message_id.eq_any(ids))
+            .select((messages::sender_id, messages::client_message_id))
+            .load(conn)
+            .await?;
+        // Both lists match more pairs than were asked (each sender with
+        // each id): keep the asked ones.
+        Ok(found
+            .into_iter()
+            .filter_map(|(sender, id)| Some((sender?, id?)))
+            .filter(|(sender, id)| keys.contains(&(*sender, id.as_str())))
+            .collect())
+    }
+
     /// How many seconds ago `sender_id` last sent exactly `text` to
     /// `chat_id`, if ever (the duplicate cooldown).
     pub async fn same_text_age(

@@ -59,22 +59,23 @@ impl Session {
             .optional()
     }
 
-    /// `true` if session `jti` of `user_id` exists, is not revoked and has
-    /// not expired: what every authenticated request checks.
-    pub async fn is_active(
+    /// Which of these `(jti, user_id)` sessions exist, are not revoked and
+    /// have not expired: what every authenticated request checks, for a
+    /// batch of requests in one query
+    /// ([`crate::domain::session_checks`]).
+    pub async fn active_of(
         conn: &mut AsyncPgConnection,
-        jti: Uuid,
-        user_id: i64,
-    ) -> QueryResult<bool> {
-        diesel::select(diesel::dsl::exists(
-            sessions::table
-                .filter(sessions::jti.eq(jti))
-                .filter(sessions::user_id.eq(user_id))
-                .filter(sessions::revoked_at.is_null())
-                .filter(sessions::expires_at.gt(diesel::dsl::now)),
-        ))
-        .get_result(conn)
-        .await
+        keys: &[(Uuid, i64)],
+    ) -> QueryResult<std::collections::HashSet<(Uuid, i64)>> {
+        let jtis: Vec<Uuid> = keys.iter().map(|(jti, _)| *jti).collect();
+        let found: Vec<(Uuid, i64)> = sessions::table
+            .filter(sessions::jti.eq_any(jtis))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(diesel::dsl::now))
+            .select((sessions::jti, sessions::user_id))
+            .load(conn)
+            .await?;
+        Ok(found.into_iter().collect())
     }
 
     /// Points the session at a new refresh token.
