@@ -119,29 +119,32 @@ impl Message {
     }
 
     /// Which of these `(sender_id, client_message_id)` keys already name a
-    /// message: one query for a batch of sends (the unique index on the
-    /// pair, both columns matched with `= ANY`).
+    /// message: one query for a batch of sends. The pairs are joined to the
+    /// unique index on `(sender_id, client_message_id)`, one probe each
+    /// (`sender_id = ANY(..) AND client_message_id = ANY(..)` would read
+    /// every message of the senders).
     pub async fn taken_client_ids(
         conn: &mut AsyncPgConnection,
         keys: &[(i64, &str)],
     ) -> QueryResult<std::collections::HashSet<(i64, String)>> {
+        use diesel::sql_types::{Array, BigInt, Text};
         if keys.is_empty() {
             return Ok(Default::default());
         }
-        let senders: Vec<i64> = keys.iter().map(|(sender, _)| *sender).collect();
-        let ids: Vec<&str> = keys.iter().map(|(_, id)| *id).collect();
-        let found: Vec<(Option<i64>, Option<String>)> = messages::table
-            .filter(messages::sender_id.eq_any(senders))
-            .filter(messages::client_message_id.eq_any(ids))
-            .select((messages::sender_id, messages::client_message_id))
-            .load(conn)
-            .await?;
-        // Both lists match more pairs than were asked (each sender with
-        // each id): keep the asked ones.
+        let (senders, ids): (Vec<i64>, Vec<&str>) = keys.iter().copied().unzip();
+        let found: Vec<TakenKey> = diesel::sql_query(
+            "SELECT m.sender_id, m.client_message_id \
+             FROM unnest($1::bigint[], $2::text[]) AS k(sender_id, client_message_id) \
+             JOIN messages m ON m.sender_id = k.sender_id \
+             AND m.client_message_id = k.client_message_id",
+        )
+        .bind::<Array<BigInt>, _>(&senders)
+        .bind::<Array<Text>, _>(&ids)
+        .load(conn)
+        .await?;
         Ok(found
             .into_iter()
-            .filter_map(|(sender, id)| Some((sender?, id?)))
-            .filter(|(sender, id)| keys.contains(&(*sender, id.as_str())))
+            .map(|k| (k.sender_id, k.client_message_id))
             .collect())
     }
 
@@ -539,4 +542,13 @@ mod tests {
         );
         assert!(mentioned_usernames("no mentions @").is_empty());
     }
+}
+
+/// A row of [`Message::taken_client_ids`].
+#[derive(QueryableByName)]
+struct TakenKey {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    sender_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    client_message_id: String,
 }
