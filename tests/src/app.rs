@@ -202,28 +202,36 @@ impl TestApp {
     /// `PUBSUB NUMSUB`, or on a cluster `PUBSUB SHARDNUMSUB` asked of the
     /// node that holds the channel's slot (sharded pub/sub counts there).
     pub async fn channel_subscribers(&self, channel: &str) -> i64 {
-        let (_, count): (String, i64) = match self.live_redis().await {
+        let answer = match self.live_redis().await {
             RedisConn::Single(mut conn) => redis::cmd("PUBSUB")
                 .arg("NUMSUB")
                 .arg(channel)
                 .query_async(&mut conn)
                 .await
                 .expect("PUBSUB NUMSUB"),
-            RedisConn::Cluster(mut conn) => {
-                let node = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(
-                    Route::with_key(channel, SlotAddr::Master),
-                ));
-                let answer = conn
-                    .route_command(
-                        redis::cmd("PUBSUB").arg("SHARDNUMSUB").arg(channel).clone(),
-                        node,
-                    )
-                    .await
-                    .expect("PUBSUB SHARDNUMSUB");
-                redis::from_redis_value(answer).expect("a channel and a count")
+            RedisConn::Cluster(_) => {
+                let mut cmd = redis::cmd("PUBSUB");
+                cmd.arg("SHARDNUMSUB").arg(channel);
+                self.ask_node_of(channel, cmd).await
             }
         };
+        let (_, count): (String, i64) =
+            redis::from_redis_value(answer).expect("a channel and a count");
         count
+    }
+
+    /// Runs `cmd` on the cluster node (primary) that holds `key`'s slot.
+    pub async fn ask_node_of(&self, key: &str, cmd: redis::Cmd) -> redis::Value {
+        let RedisConn::Cluster(mut conn) = self.live_redis().await else {
+            panic!("the app is not on the Redis Cluster");
+        };
+        let node = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::with_key(
+            key,
+            SlotAddr::Master,
+        )));
+        conn.route_command(cmd, node)
+            .await
+            .unwrap_or_else(|err| panic!("on the node of {key}: {err}"))
     }
 
     /// Runs `parley-admin <command>` (the real binary) with the app's

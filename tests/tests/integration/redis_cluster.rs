@@ -7,9 +7,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use parley_shared::infra::redis_conn::RedisConn;
 use parley_tests::{TestApp, assert_refused};
-use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -17,18 +15,9 @@ const WAIT: Duration = Duration::from_secs(5);
 
 /// The id of the cluster node that holds `channel`'s slot.
 async fn node_of(app: &TestApp, channel: &str) -> String {
-    let RedisConn::Cluster(mut conn) = app.live_redis().await else {
-        panic!("the app is not on the cluster");
-    };
-    let node = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::with_key(
-        channel,
-        SlotAddr::Master,
-    )));
-    let id = conn
-        .route_command(redis::cmd("CLUSTER").arg("MYID").clone(), node)
-        .await
-        .expect("CLUSTER MYID");
-    redis::from_redis_value(id).expect("a node id")
+    let mut cmd = redis::cmd("CLUSTER");
+    cmd.arg("MYID");
+    redis::from_redis_value(app.ask_node_of(channel, cmd).await).expect("a node id")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

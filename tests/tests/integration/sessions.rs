@@ -4,11 +4,23 @@
 
 use std::time::Duration;
 
-use parley_tests::TestApp;
+use parley_tests::{TestApp, TestUser};
 use reqwest::StatusCode;
 use serde_json::json;
 
 const CLOSE_WITHIN: Duration = Duration::from_secs(5);
+
+/// Revokes `user`'s session `jti` (`DELETE /auth/sessions/{jti}`).
+async fn revoke(app: &TestApp, user: &TestUser, jti: &str) {
+    let (status, body) = app
+        .api
+        .delete(
+            &format!("/api/v1/auth/sessions/{jti}"),
+            Some(&user.access_token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_a_session_stops_its_tokens_and_closes_its_sockets() {
@@ -37,14 +49,7 @@ async fn revoking_a_session_stops_its_tokens_and_closes_its_sockets() {
 
     let mut phone_ws = app.api.connect_ws(&phone.access_token).await;
     let mut laptop_ws = app.api.connect_ws(&laptop).await;
-    let (status, _) = app
-        .api
-        .delete(
-            &format!("/api/v1/auth/sessions/{laptop_jti}"),
-            Some(&phone.access_token),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    revoke(&app, &phone, &laptop_jti).await;
 
     let (code, frames) = laptop_ws.expect_close(CLOSE_WITHIN).await.unwrap();
     assert_eq!(code, 4001);
@@ -172,15 +177,7 @@ async fn concurrent_requests_get_each_their_own_session_check() {
         .api
         .get("/api/v1/auth/sessions", Some(&phone.access_token))
         .await;
-    let laptop_jti = sessions[0]["jti"].as_str().unwrap().to_owned();
-    let (status, _) = app
-        .api
-        .delete(
-            &format!("/api/v1/auth/sessions/{laptop_jti}"),
-            Some(&phone.access_token),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    revoke(&app, &phone, sessions[0]["jti"].as_str().unwrap()).await;
     // The phone's live session, claimed for another user.
     let borrowed = app.resign_access_token(&phone.access_token, |claims| {
         claims.sub = other.id.to_string();
