@@ -197,13 +197,7 @@ impl Presence {
         };
         let expiry = self.expiry_ms();
         let script = Script::new(RENEW);
-        let mut by_shard: HashMap<i64, Vec<&(i64, String)>> = HashMap::new();
-        for socket in sockets {
-            by_shard
-                .entry(Self::shard(socket.0))
-                .or_default()
-                .push(socket);
-        }
+        let by_shard = by_shard(sockets, |socket| socket.0);
         // One round trip per shard and batch, all at once: the script is
         // (re)loaded first in the same pipeline, so EVALSHA finds it even
         // after a Redis restart (or on a node that never ran it).
@@ -275,13 +269,7 @@ impl Presence {
                     return Ok(HashSet::new());
                 }
                 let now = Utc::now().timestamp_millis();
-                let mut by_shard: HashMap<i64, Vec<i64>> = HashMap::new();
-                for user_id in user_ids {
-                    by_shard
-                        .entry(Self::shard(*user_id))
-                        .or_default()
-                        .push(*user_id);
-                }
+                let by_shard = by_shard(user_ids.iter().copied(), |id| *id);
                 // A pipeline per shard: on a cluster one names one slot.
                 let calls = by_shard.into_values().map(|users| {
                     let mut pipe = redis::pipe();
@@ -316,4 +304,21 @@ impl Presence {
             }
         }
     }
+}
+
+/// `items` grouped by the presence shard of their user (`user`): a
+/// pipeline or script names the keys of one shard only (one slot of a
+/// cluster).
+fn by_shard<T>(
+    items: impl IntoIterator<Item = T>,
+    user: impl Fn(&T) -> i64,
+) -> HashMap<i64, Vec<T>> {
+    let mut shards: HashMap<i64, Vec<T>> = HashMap::new();
+    for item in items {
+        shards
+            .entry(Presence::shard(user(&item)))
+            .or_default()
+            .push(item);
+    }
+    shards
 }
