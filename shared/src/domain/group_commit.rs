@@ -150,7 +150,7 @@ fn start_writers(receiver: Arc<Mutex<mpsc::Receiver<Pending>>>, ctx: &AppContext
     for _ in 0..WRITERS {
         let (receiver, db, bus) = (receiver.clone(), ctx.db.clone(), ctx.bus.clone());
         tokio::spawn(async move {
-            while let Some(batch) = next_batch(&receiver).await {
+            while let Some(batch) = next_batch(&receiver, MAX_BATCH).await {
                 write_batch(&db, &bus, batch).await;
             }
         });

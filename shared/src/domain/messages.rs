@@ -5,9 +5,10 @@
 //! Every durable change takes the chat's next seq and appends to
 //! `chat_events` in the same transaction (ARCHITECTURE §2); the event is
 //! published after commit. The REST handlers and the socket's `send` frame
-//! both call [`send_message`], which checks what needs no lock (the retry,
-//! the rate limits) and hands the new message to the process's group
-//! commit ([`crate::domain::group_commit`]).
+//! both call [`send_message`], which checks the rate limits and hands the
+//! new message to the process's group commit
+//! ([`crate::domain::group_commit`]); a retry comes back from the batch as
+//! one and is answered with the message that holds its key.
 
 use chrono::{DateTime, Utc};
 

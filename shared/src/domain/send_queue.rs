@@ -1,6 +1,7 @@
 //! The queue between the send path and the group-commit writers
 //! ([`crate::domain::group_commit`], issue 13, item 2): what a queued send
-//! holds and how a writer takes a batch. A module of its own so that the
+//! holds and how a writer takes a batch ([`BatchQueue`], which the session
+//! checks use too). A module of its own so that the
 //! context ([`crate::domain::context::AppContext::sends`]) can own the
 //! queue without depending on the writers, which depend on the context.
 
@@ -41,54 +42,74 @@ pub struct Pending {
     pub answer: oneshot::Sender<AppResult<Posted>>,
 }
 
-/// The queue of one process; cheap to clone. The writers start with the
-/// first send ([`SendQueue::start_once`]) on the runtime that makes it.
-#[derive(Clone)]
-pub struct SendQueue {
-    sender: mpsc::Sender<Pending>,
-    receiver: Arc<Mutex<mpsc::Receiver<Pending>>>,
+/// A queue whose consumers take what is waiting as one batch
+/// ([`next_batch`]): the sends for group commit ([`SendQueue`]), the
+/// session checks ([`crate::domain::session_checks`]). Cheap to clone. The
+/// consumers start with the first item ([`BatchQueue::start_once`]) on the
+/// runtime that pushes it.
+pub struct BatchQueue<T> {
+    sender: mpsc::Sender<T>,
+    receiver: Arc<Mutex<mpsc::Receiver<T>>>,
     started: Arc<OnceLock<()>>,
 }
 
-impl std::fmt::Debug for SendQueue {
+/// The queue of one process's sends.
+pub type SendQueue = BatchQueue<Pending>;
+
+impl<T> Clone for BatchQueue<T> {
+    fn clone(&self) -> Self {
+        BatchQueue {
+            sender: self.sender.clone(),
+            receiver: self.receiver.clone(),
+            started: self.started.clone(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for BatchQueue<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SendQueue").finish_non_exhaustive()
+        f.debug_struct("BatchQueue").finish_non_exhaustive()
     }
 }
 
 impl Default for SendQueue {
     fn default() -> Self {
-        let (sender, receiver) = mpsc::channel(QUEUE);
-        SendQueue {
+        BatchQueue::new(QUEUE)
+    }
+}
+
+impl<T> BatchQueue<T> {
+    /// A queue of at most `capacity` waiting items.
+    pub fn new(capacity: usize) -> Self {
+        let (sender, receiver) = mpsc::channel(capacity);
+        BatchQueue {
             sender,
             receiver: Arc::new(Mutex::new(receiver)),
             started: Arc::new(OnceLock::new()),
         }
     }
-}
 
-impl SendQueue {
     /// Runs `start` once per queue (whichever clone calls first): it is
-    /// given the receiving end to hand to the writers it spawns.
-    pub fn start_once(&self, start: impl FnOnce(Arc<Mutex<mpsc::Receiver<Pending>>>)) {
+    /// given the receiving end to hand to the consumers it spawns.
+    pub fn start_once(&self, start: impl FnOnce(Arc<Mutex<mpsc::Receiver<T>>>)) {
         self.started.get_or_init(|| start(self.receiver.clone()));
     }
 
-    /// Queues a send; waits while 4,096 sends are already waiting.
-    /// `Err` when no writer will ever take it (the queue closed).
-    pub async fn push(&self, pending: Pending) -> Result<(), Pending> {
-        self.sender.send(pending).await.map_err(|e| e.0)
+    /// Queues an item; waits while the queue is full. `Err` when no
+    /// consumer will ever take it (the queue closed).
+    pub async fn push(&self, item: T) -> Result<(), T> {
+        self.sender.send(item).await.map_err(|e| e.0)
     }
 }
 
-/// What is queued, at most [`MAX_BATCH`], once there is something;
-/// `None` when the queue closed. Writers take turns: one waits, the others
-/// write what they took.
-pub async fn next_batch(receiver: &Mutex<mpsc::Receiver<Pending>>) -> Option<Vec<Pending>> {
+/// What is queued, at most `max`, once there is something; `None` when
+/// the queue closed. Consumers take turns: one waits, the others work on
+/// what they took.
+pub async fn next_batch<T>(receiver: &Mutex<mpsc::Receiver<T>>, max: usize) -> Option<Vec<T>> {
     let mut receiver = receiver.lock().await;
     let first = receiver.recv().await?;
     let mut batch = vec![first];
-    while batch.len() < MAX_BATCH {
+    while batch.len() < max {
         match receiver.try_recv() {
             Ok(next) => batch.push(next),
             Err(_) => break,
