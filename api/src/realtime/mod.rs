@@ -1,5 +1,6 @@
 //! The realtime gateway (ARCHITECTURE §3): the per-replica [`hub`] and the
-//! [`socket`] task that serves both WebSockets and [`sse`]. The socket's
+//! [`socket`] task that serves both WebSockets (written through
+//! [`outgoing`]) and [`sse`]. The socket's
 //! parts without I/O are their own modules: [`ordering`] (exactly once, in
 //! order), [`commands`] (client frames), [`close`] (close codes), [`typing`].
 
@@ -9,6 +10,7 @@ mod delivery;
 pub mod frame;
 pub mod hub;
 pub mod ordering;
+pub mod outgoing;
 pub mod socket;
 pub mod sse;
 pub mod transport;

@@ -36,6 +36,7 @@ use crate::realtime::commands::{
 };
 use crate::realtime::hub::{ConnId, Outbound};
 use crate::realtime::ordering::Positions;
+use crate::realtime::outgoing::{self, WsWriter};
 use crate::realtime::transport::{Transport, WsTransport};
 use crate::realtime::typing::{self, Typing};
 use crate::state::ApiState;
@@ -87,12 +88,12 @@ pub(crate) async fn open_socket<T, F>(
 ) -> Result<HttpResponse, AppError>
 where
     T: Transport + 'static,
-    F: FnOnce(actix_ws::Session) -> T,
+    F: FnOnce(WsWriter) -> T,
 {
     check_origin(&req, &state.ctx.settings.allowed_origins())?;
     state.hub.check_bus()?;
-    let (response, session, stream) =
-        actix_ws::handle_with_protocols(&req, body, &[WS_BEARER_PROTOCOL]).map_err(|e| {
+    let (response, writer, stream) =
+        outgoing::handle(&req, body, &[WS_BEARER_PROTOCOL]).map_err(|e| {
             AppError::bad_request(
                 "websocket_handshake",
                 format!("Not a WebSocket request: {e}"),
@@ -101,7 +102,7 @@ where
     actix_web::rt::spawn(run(
         state.into_inner(),
         auth,
-        transport(session),
+        transport(writer),
         Some(stream),
         None,
     ));
@@ -139,6 +140,10 @@ pub(crate) struct Socket<T: Transport> {
 /// After `ready`, live events wait this long for the client's first frame
 /// (API.md: send `resume` first).
 const LIVE_GRACE: Duration = Duration::from_millis(1000);
+
+/// Queued items a socket delivers in one turn of its loop before it looks
+/// at the client's frames again.
+const DRAIN_BATCH: usize = 64;
 
 /// How long the server tries to say goodbye to a client before it drops the
 /// connection.
@@ -358,6 +363,18 @@ impl<T: Transport> Socket<T> {
                     let Some(outbound) = outbound else { return Ok(End::Gone) };
                     if !self.deliver(outbound).await? {
                         return Ok(End::Gone);
+                    }
+                    // What queued meanwhile goes out in this same wake-up
+                    // (one chunk for the connection), not one turn of the
+                    // select per frame.
+                    for _ in 1..DRAIN_BATCH {
+                        if self.closing.is_some() {
+                            break;
+                        }
+                        let Ok(outbound) = rx.try_recv() else { break };
+                        if !self.deliver(outbound).await? {
+                            return Ok(End::Gone);
+                        }
                     }
                 }
                 _ = &mut token_expiry => {

@@ -6,13 +6,14 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use actix_ws::{CloseReason, Session};
+use actix_ws::CloseReason;
 use bytes::Bytes;
-use bytestring::ByteString;
 use parley_shared::Settings;
 use parley_shared::domain::catchup::UpdatesToken;
 use serde::Deserialize;
 use tokio::sync::mpsc;
+
+use crate::realtime::outgoing::WsWriter;
 
 /// One way of sending frames to a client.
 pub(crate) trait Transport {
@@ -45,30 +46,24 @@ pub(crate) trait Transport {
     }
 }
 
-/// A WebSocket session: each event is one text frame.
-pub(crate) struct WsTransport(pub Session);
+/// A WebSocket: each event is one text frame.
+pub(crate) struct WsTransport(pub WsWriter);
 
 impl Transport for WsTransport {
     async fn send(&mut self, payload: Bytes, _: &HashMap<i64, i64>) -> bool {
-        match ByteString::try_from(payload) {
-            Ok(text) => self.0.text(text).await.is_ok(),
-            Err(_) => {
-                tracing::error!("dropping a non-UTF-8 event");
-                true
-            }
-        }
+        self.0.text(&payload).await
     }
 
     async fn heartbeat(&mut self) -> bool {
-        self.0.ping(b"").await.is_ok()
+        self.0.ping(b"").await
     }
 
     async fn pong(&mut self, bytes: &[u8]) -> bool {
-        self.0.pong(bytes).await.is_ok()
+        self.0.pong(bytes).await
     }
 
     async fn close(self, reason: Option<CloseReason>) {
-        let _ = self.0.close(reason).await;
+        self.0.close(reason).await;
     }
 
     fn heartbeat_interval(&self, settings: &Settings) -> Duration {
@@ -199,16 +194,16 @@ pub(crate) struct DialectWs<F> {
 }
 
 impl<F: WsFrames> DialectWs<F> {
-    pub(crate) fn new(session: Session, frames: F) -> DialectWs<F> {
+    pub(crate) fn new(writer: WsWriter, frames: F) -> DialectWs<F> {
         DialectWs {
-            ws: WsTransport(session),
+            ws: WsTransport(writer),
             frames,
             closing: None,
         }
     }
 
     async fn text(&mut self, frame: String) -> bool {
-        self.ws.0.text(frame).await.is_ok()
+        self.ws.0.text(frame.as_bytes()).await
     }
 }
 
