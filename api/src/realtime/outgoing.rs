@@ -3,7 +3,10 @@
 //! into a buffer that the connection's response body takes whole the next
 //! time actix-http polls it. Frames written while the connection was busy
 //! leave in one chunk (one write to the kernel), and the connection task
-//! is woken once per chunk, not once per frame.
+//! is woken once per chunk, not once per frame. With `WS_WRITE_DELAY_MS`
+//! the body holds what arrives for up to that long before it hands it on,
+//! so that frames a few milliseconds apart share a write too (the
+//! `client.write_delay` of Centrifugo PRO): latency for CPU, off by default.
 //!
 //! actix-ws's `Session` would put each frame on a channel of its own (a
 //! second hop after the hub's queue, with its semaphore and wake-up);
@@ -15,40 +18,43 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use actix_http::ws::{CloseReason, OpCode, Parser};
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::{Bytes, BytesMut};
+use tokio::time::{Instant, Sleep};
 
 /// Bytes a socket may have written and not yet handed to the connection
 /// before its writes wait: what a client that stopped reading holds here.
 const HIGH_WATER: usize = 64 * 1024;
+
+/// Held bytes that leave without waiting out the write delay.
+const FLUSH_NOW: usize = 16 * 1024;
 
 /// RFC 6455 §5.5: a control frame's payload is at most 125 bytes.
 const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// Upgrades `req` to a WebSocket (offering `protocols`, as
 /// `actix_ws::handle_with_protocols`): the 101 response, the writer of the
-/// frames it sends, and the client's frames.
+/// frames it sends, and the client's frames. Frames wait up to
+/// `write_delay` for others to leave with them (zero: none wait).
 ///
 /// Errors: the request is not a WebSocket handshake.
 pub(crate) fn handle(
     req: &HttpRequest,
     body: web::Payload,
     protocols: &[&str],
+    write_delay: Duration,
 ) -> Result<(HttpResponse, WsWriter, actix_ws::MessageStream), actix_web::Error> {
     let (response, session, stream) = actix_ws::handle_with_protocols(req, body, protocols)?;
     // Nothing is sent through the session; its body is kept inside ours
     // only so that dropping it still ends the client's frame stream.
     drop(session);
     let shared = Rc::new(RefCell::new(Outgoing::default()));
-    let response = response.map_body(|_, inner| {
-        BoxBody::new(OutgoingBody {
-            shared: shared.clone(),
-            _inner: inner,
-        })
-    });
+    let response = response
+        .map_body(|_, inner| BoxBody::new(OutgoingBody::new(shared.clone(), inner, write_delay)));
     Ok((response, WsWriter { shared }, stream))
 }
 
@@ -68,6 +74,9 @@ struct Outgoing {
     finished: bool,
     /// The connection is gone: nothing written arrives any more.
     gone: bool,
+    /// The body holds `buf` until its write delay is over: a frame that
+    /// leaves `buf` under [`FLUSH_NOW`] need not wake it.
+    holding: bool,
 }
 
 impl Outgoing {
@@ -131,7 +140,9 @@ impl WsWriter {
         }
         let mut shared = self.shared.borrow_mut();
         Parser::write_message(&mut shared.buf, payload, op, true, false);
-        shared.wake_body();
+        if !shared.holding || shared.buf.len() >= FLUSH_NOW {
+            shared.wake_body();
+        }
         true
     }
 
@@ -172,6 +183,42 @@ struct OutgoingBody {
     shared: Rc<RefCell<Outgoing>>,
     /// actix-ws's body, never polled; see [`handle`].
     _inner: BoxBody,
+    /// `WS_WRITE_DELAY_MS`; zero: nothing is held.
+    write_delay: Duration,
+    /// Running while bytes are held (created on the first hold).
+    hold: Option<Pin<Box<Sleep>>>,
+    /// Whether `hold` times the bytes now in the buffer.
+    holding: bool,
+}
+
+impl OutgoingBody {
+    fn new(shared: Rc<RefCell<Outgoing>>, inner: BoxBody, write_delay: Duration) -> OutgoingBody {
+        OutgoingBody {
+            shared,
+            _inner: inner,
+            write_delay,
+            hold: None,
+            holding: false,
+        }
+    }
+
+    /// Whether the buffer waits longer: the write delay runs from the
+    /// first byte the body saw in it; a full buffer or the last frame
+    /// leave at once.
+    fn holds(&mut self, shared: &Outgoing, cx: &mut Context<'_>) -> bool {
+        if self.write_delay.is_zero() || shared.finished || shared.buf.len() >= FLUSH_NOW {
+            return false;
+        }
+        let deadline = Instant::now() + self.write_delay;
+        let hold = self
+            .hold
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if !self.holding {
+            hold.as_mut().reset(deadline);
+            self.holding = true;
+        }
+        hold.as_mut().poll(cx).is_pending()
+    }
 }
 
 impl MessageBody for OutgoingBody {
@@ -185,7 +232,17 @@ impl MessageBody for OutgoingBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
-        let mut shared = self.shared.borrow_mut();
+        let this = self.get_mut();
+        let shared_cell = this.shared.clone();
+        let mut shared = shared_cell.borrow_mut();
+        if !shared.buf.is_empty() && this.holds(&shared, cx) {
+            // Woken by the timer, or by a writer that filled the buffer.
+            shared.holding = true;
+            shared.body = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        this.holding = false;
+        shared.holding = false;
         if !shared.buf.is_empty() {
             // `split` keeps no capacity here; the next write reuses this
             // allocation once the connection has written and dropped it.
@@ -224,11 +281,12 @@ mod tests {
     use super::*;
 
     fn pair() -> (WsWriter, OutgoingBody) {
+        delayed_pair(Duration::ZERO)
+    }
+
+    fn delayed_pair(write_delay: Duration) -> (WsWriter, OutgoingBody) {
         let shared = Rc::new(RefCell::new(Outgoing::default()));
-        let body = OutgoingBody {
-            shared: shared.clone(),
-            _inner: BoxBody::new(()),
-        };
+        let body = OutgoingBody::new(shared.clone(), BoxBody::new(()), write_delay);
         (WsWriter { shared }, body)
     }
 
@@ -312,6 +370,40 @@ mod tests {
         let (mut writer, mut body) = pair();
         assert!(writer.text(b"{}").await);
         drop(writer);
+        assert!(matches!(poll_body(&mut body), Poll::Ready(Some(_))));
+        assert_eq!(poll_body(&mut body), Poll::Ready(None));
+    }
+
+    #[actix_web::test]
+    async fn with_a_write_delay_frames_wait_for_the_timer_and_leave_together() {
+        let delay = Duration::from_millis(20);
+        let (mut writer, mut body) = delayed_pair(delay);
+        let started = Instant::now();
+        assert!(writer.text(br#"{"a":1}"#).await);
+        assert_eq!(
+            poll_body(&mut body),
+            Poll::Pending,
+            "held, not written at once"
+        );
+        assert!(writer.text(br#"{"b":2}"#).await);
+        let Some(Ok(chunk)) = poll_fn(|cx| Pin::new(&mut body).poll_next(cx)).await else {
+            panic!("the body ended");
+        };
+        assert!(started.elapsed() >= delay);
+        let expected = [text_frame(r#"{"a":1}"#), text_frame(r#"{"b":2}"#)].concat();
+        assert_eq!(chunk.as_ref(), expected.as_slice());
+    }
+
+    #[actix_web::test]
+    async fn held_frames_leave_at_once_when_the_buffer_fills_or_the_socket_closes() {
+        let (mut writer, mut body) = delayed_pair(Duration::from_secs(3600));
+        assert!(writer.text(b"{}").await);
+        assert_eq!(poll_body(&mut body), Poll::Pending);
+        assert!(writer.text(&vec![b'x'; FLUSH_NOW]).await);
+        assert!(matches!(poll_body(&mut body), Poll::Ready(Some(_))));
+        assert!(writer.text(b"{}").await);
+        assert_eq!(poll_body(&mut body), Poll::Pending);
+        writer.close(None).await;
         assert!(matches!(poll_body(&mut body), Poll::Ready(Some(_))));
         assert_eq!(poll_body(&mut body), Poll::Ready(None));
     }

@@ -92,8 +92,9 @@ where
 {
     check_origin(&req, &state.ctx.settings.allowed_origins())?;
     state.hub.check_bus()?;
+    let write_delay = Duration::from_millis(state.ctx.settings.realtime.ws_write_delay_ms);
     let (response, writer, stream) =
-        outgoing::handle(&req, body, &[WS_BEARER_PROTOCOL]).map_err(|e| {
+        outgoing::handle(&req, body, &[WS_BEARER_PROTOCOL], write_delay).map_err(|e| {
             AppError::bad_request(
                 "websocket_handshake",
                 format!("Not a WebSocket request: {e}"),

@@ -139,6 +139,11 @@ pub struct RealtimeSettings {
     /// stopped reading waits behind the frames already queued for it
     /// before the connection is dropped (default 30000).
     pub ws_slow_close_linger_ms: u64,
+    /// `WS_WRITE_DELAY_MS`: how long a socket's frames may wait for others
+    /// to leave with them in one write (0, the default: each leaves at
+    /// once). Latency for CPU where sockets get many frames: one write to
+    /// the kernel per batch instead of per frame (issue 13, item 3).
+    pub ws_write_delay_ms: u64,
     /// `ROOM_IDLE_TIMEOUT_MS`: how long a chat's room on a replica stays
     /// idle (subscribed, no local socket) before it closes (seed 003 §4;
     /// default 1800000, the document's 30 minutes).

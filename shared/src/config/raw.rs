@@ -49,6 +49,7 @@ impl From<Raw> for Settings {
                 sse_heartbeat_interval_ms: raw.sse_heartbeat_interval_ms,
                 ws_outbound_queue: raw.ws_outbound_queue,
                 ws_slow_close_linger_ms: raw.ws_slow_close_linger_ms,
+                ws_write_delay_ms: raw.ws_write_delay_ms,
                 room_idle_timeout_ms: raw.room_idle_timeout_ms,
                 presence_ttl_secs: raw.presence_ttl_secs,
                 ws_allowed_origins: raw.ws_allowed_origins,
@@ -156,6 +157,8 @@ pub(super) struct Raw {
     ws_outbound_queue: usize,
     /// `WS_SLOW_CLOSE_LINGER_MS`.
     ws_slow_close_linger_ms: u64,
+    /// `WS_WRITE_DELAY_MS`.
+    ws_write_delay_ms: u64,
     /// `ROOM_IDLE_TIMEOUT_MS`.
     room_idle_timeout_ms: u64,
     /// `PRESENCE_TTL_SECS`: a socket counts as present this long after its
@@ -255,6 +258,7 @@ pub(super) const DEFAULTS: &[(&str, &str)] = &[
     ("ws_heartbeat_interval_ms", "25000"),
     ("ws_outbound_queue", "1024"),
     ("ws_slow_close_linger_ms", "30000"),
+    ("ws_write_delay_ms", "0"),
     ("room_idle_timeout_ms", "1800000"),
     ("sse_heartbeat_interval_ms", "15000"),
     ("presence_ttl_secs", "45"),

@@ -436,3 +436,30 @@ async fn an_edit_of_a_message_i_hid_reaches_me_without_its_text() {
         json!({"type": "message_hidden", "chat_id": chat, "seq": mine["seq"], "message_id": m["id"]})
     );
 }
+
+/// With `WS_WRITE_DELAY_MS`, a socket's frames wait to share writes, and
+/// every one still arrives, once and in order; commands are still answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_write_delay_every_event_still_arrives_in_order() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("WS_WRITE_DELAY_MS".into(), "50".into());
+    })
+    .await;
+    let (a, b, chat) = app.api.pair("vic", "wes").await;
+    let mut ws_b = app.api.connect_ws(&b.access_token).await;
+    let mut sent = Vec::new();
+    for i in 0..20 {
+        let message = app.api.send_text(&a, chat, &format!("m{i}")).await;
+        sent.push((message["seq"].clone(), format!("m{i}")));
+    }
+    for (seq, text) in sent {
+        let created = ws_b.expect_type("message_created", WAIT).await.unwrap();
+        assert_eq!(created["seq"], seq);
+        assert_eq!(created["message"]["text"], text);
+    }
+    ws_b.send_json(&json!({"type": "ping", "ref": "after"}))
+        .await
+        .unwrap();
+    let pong = ws_b.expect_type("pong", WAIT).await.unwrap();
+    assert_eq!(pong["ref"], "after");
+}
