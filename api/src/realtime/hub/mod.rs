@@ -6,8 +6,9 @@
 //! The bus hands every arriving event to [`Hub::dispatch`] (`routing.rs`),
 //! which decodes it once ([`parley_shared::domain::live::LiveEvent`]),
 //! routes it on its typed fields and puts the same shared [`Frame`] on each
-//! interested socket's bounded queue. A socket whose queue is full is told
-//! to close (1013); it recovers by catching up.
+//! interested socket's bounded queue, through one handoff per worker
+//! thread (`local.rs`). A socket whose queue is full is told to close
+//! (1013); it recovers by catching up.
 //!
 //! The maps are sharded (by socket id and by topic), so that sockets of
 //! different chats do not contend for one lock. Each topic carries its own
@@ -29,10 +30,12 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::realtime::frame::Frame;
 
+mod local;
 mod rooms;
 mod routing;
 mod shards;
 
+use local::{Handoff, WorkerQueue};
 use rooms::{Room, RoomCounts};
 pub use rooms::{RoomState, RoomTally};
 use shards::{Sharded, lock};
@@ -102,6 +105,8 @@ struct Conn {
     user_id: i64,
     tx: mpsc::Sender<Outbound>,
     overflow: Arc<Notify>,
+    /// The queue of the worker thread its task runs on ([`local`]).
+    worker: WorkerQueue,
     /// The chats it follows (to leave them when it goes).
     chats: Mutex<HashSet<i64>>,
 }
@@ -174,6 +179,7 @@ impl Hub {
 
     /// Adds a socket of `user_id`; returns once this replica is subscribed
     /// to the user's topic. `overflow` is notified when its queue is full.
+    /// Called on the socket's worker thread (its items are handed there).
     ///
     /// Errors: Redis refused the subscription (the socket is not added).
     pub async fn register(
@@ -188,6 +194,7 @@ impl Hub {
             user_id,
             tx,
             overflow,
+            worker: WorkerQueue::current(),
             chats: Mutex::new(HashSet::new()),
         });
         self.conns.lock(&id).insert(id, conn.clone());
@@ -400,23 +407,40 @@ impl Hub {
     /// (live events may have been lost).
     pub fn resync_all(&self) {
         self.conns.each(|shard| {
-            for conn in shard.values() {
-                offer(conn, Outbound::Resync);
-            }
+            hand_all(shard.values(), &Outbound::Resync);
         });
     }
 
     /// Offers `outbound` to every local socket following `topic`.
     fn broadcast(&self, topic: Topic, outbound: Outbound) {
         if let Some(entry) = self.topics.lock(&topic).get(&topic) {
-            for conn in entry.followers.values() {
-                offer(conn, outbound.clone());
-            }
+            hand_all(entry.followers.values(), &outbound);
         }
     }
 }
 
+/// Hands `outbound` to socket `conn`, on its worker thread ([`local`]).
+fn hand(conn: &Arc<Conn>, outbound: Outbound) {
+    conn.worker.hand(Handoff::One(conn.clone(), outbound));
+}
+
+/// Hands `outbound` to each of `conns`: one handoff per worker thread.
+fn hand_all<'a>(conns: impl Iterator<Item = &'a Arc<Conn>>, outbound: &Outbound) {
+    // Workers are few (one per core): a short list beats a map.
+    let mut by_worker: Vec<(WorkerQueue, Vec<Arc<Conn>>)> = Vec::new();
+    for conn in conns {
+        match by_worker.iter_mut().find(|(w, _)| w.same(&conn.worker)) {
+            Some((_, group)) => group.push(conn.clone()),
+            None => by_worker.push((conn.worker.clone(), vec![conn.clone()])),
+        }
+    }
+    for (worker, group) in by_worker {
+        worker.hand(Handoff::Many(group, outbound.clone()));
+    }
+}
+
 /// Queues without waiting; a full queue marks the socket as too slow.
+/// Runs on the socket's worker thread ([`local`]).
 fn offer(conn: &Conn, outbound: Outbound) {
     if let Err(mpsc::error::TrySendError::Full(_)) = conn.tx.try_send(outbound) {
         metrics::counter!(FRAMES_DROPPED).increment(1);

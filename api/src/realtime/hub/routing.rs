@@ -13,7 +13,7 @@ use parley_shared::infra::bus::{BusMessage, Topic};
 use parley_shared::telemetry::metrics::{GAP_FILL_DURATION, GAP_FILLED_EVENTS, GAP_FILLS};
 use std::sync::atomic::Ordering;
 
-use super::{Hidden, Hub, Outbound, offer};
+use super::{Hidden, Hub, Outbound, hand, hand_all};
 use crate::realtime::frame::Frame;
 
 /// The largest gap in a chat's live events a replica fills from the log
@@ -164,9 +164,7 @@ impl Hub {
                 frame: frame.clone(),
                 hidden,
             };
-            for conn in entry.followers.values() {
-                offer(conn, outbound.clone());
-            }
+            hand_all(entry.followers.values(), &outbound);
             if left == Left::Everyone {
                 followers.extend(entry.followers.values().cloned());
             }
@@ -175,7 +173,7 @@ impl Hub {
             Left::User(user_id) => self.user_left_chat(user_id, chat_id, seq).await,
             Left::Everyone => {
                 for conn in followers {
-                    offer(&conn, Outbound::ChatLeft { chat_id, seq });
+                    hand(&conn, Outbound::ChatLeft { chat_id, seq });
                     self.leave_chat(conn.id, chat_id).await;
                 }
             }
@@ -217,7 +215,7 @@ impl Hub {
             if let Err(err) = self.join_chats(conn.id, &[chat_id]).await {
                 tracing::warn!(chat.id = chat_id, error = %err, "subscribe failed");
             }
-            offer(
+            hand(
                 &conn,
                 Outbound::ChatJoined {
                     chat_id,
@@ -230,7 +228,7 @@ impl Hub {
 
     async fn user_left_chat(&self, user_id: i64, chat_id: i64, seq: i64) {
         for conn in self.followers(Topic::User(user_id)) {
-            offer(&conn, Outbound::ChatLeft { chat_id, seq });
+            hand(&conn, Outbound::ChatLeft { chat_id, seq });
             self.leave_chat(conn.id, chat_id).await;
         }
     }
