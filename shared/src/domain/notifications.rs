@@ -2,10 +2,11 @@
 //!
 //! Every new message is handled once by the fan-out ([`fan_out`]), which
 //! the worker runs in a loop: it takes the messages not handled yet
-//! (`messages.notified_at IS NULL`, oldest first, `SKIP LOCKED` so that
-//! workers share them) and writes a notification for each member other
-//! than the sender who is offline (and has not muted the chat), or who
-//! muted the chat but is mentioned. One per user per message, so a batch
+//! (`notification_queue`, which a trigger on `messages` fills from every
+//! insert; oldest first, `SKIP LOCKED` so that workers share them) and
+//! writes a notification for each member other than the sender who is
+//! offline (and has not muted the chat), or who muted the chat but is
+//! mentioned. One per user per message, so a batch
 //! redone after a crash writes nothing twice; a message that a crashed
 //! worker had taken is taken again once its transaction is gone. After
 //! commit, online recipients hear `notification` on their sockets and

@@ -131,7 +131,6 @@ diesel::table! {
         updated_at -> Timestamptz,
         edited_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
-        notified_at -> Nullable<Timestamptz>,
         search_tokens -> Array<Text>,
         search_vector -> Nullable<Tsvector>,
     }
@@ -268,6 +267,14 @@ diesel::table! {
     }
 }
 
+// The notification fan-out's backlog: one row per message not yet
+// handled, queued by a trigger on `messages` (migration 000022).
+diesel::table! {
+    notification_queue (message_id) {
+        message_id -> Int8,
+    }
+}
+
 diesel::table! {
     devices (id) {
         id -> Int8,
@@ -318,6 +325,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     attachments,
     uploads,
     notifications,
+    notification_queue,
     devices,
     search_marks,
 );

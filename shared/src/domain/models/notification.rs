@@ -1,11 +1,11 @@
 //! Rows of `notifications` and `devices` (seed 004 §10), and the
-//! fan-out's claim on messages not yet handled.
+//! fan-out's claim on messages not yet handled (`notification_queue`).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::infra::schema::{devices, messages, notifications};
+use crate::infra::schema::{devices, notification_queue, notifications};
 
 /// A row of `notifications` (also what a `notification` event carries).
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
@@ -96,23 +96,23 @@ impl Notification {
     /// Takes up to `limit` messages the fan-out has not handled, oldest
     /// first, locked until commit; those another worker holds are skipped.
     pub async fn claim_messages(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<i64>> {
-        messages::table
-            .filter(messages::notified_at.is_null())
-            .order(messages::id.asc())
+        notification_queue::table
+            .order(notification_queue::message_id.asc())
             .limit(limit)
-            .select(messages::id)
+            .select(notification_queue::message_id)
             .for_update()
             .skip_locked()
             .load(conn)
             .await
     }
 
-    /// Marks messages handled by the fan-out.
+    /// Marks messages handled by the fan-out: out of the queue.
     pub async fn mark_handled(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<()> {
-        diesel::update(messages::table.filter(messages::id.eq_any(ids)))
-            .set(messages::notified_at.eq(diesel::dsl::now))
-            .execute(conn)
-            .await?;
+        diesel::delete(
+            notification_queue::table.filter(notification_queue::message_id.eq_any(ids)),
+        )
+        .execute(conn)
+        .await?;
         Ok(())
     }
 }

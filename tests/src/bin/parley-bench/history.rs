@@ -150,22 +150,28 @@ pub async fn run_history(
     let bar = ProgressBar::new(total as u64)
         .with_style(style.clone())
         .with_prefix("messages");
+    // Not queued for the notification fan-out (`notification_queue`): the
+    // worker is not to notify ten million messages.
+    client
+        .batch_execute("ALTER TABLE messages DISABLE TRIGGER messages_queue_notifications")
+        .await?;
     copy_rows(
         &client,
-        // Handled by the notification fan-out already (`notified_at`):
-        // the worker is not to notify ten million messages.
-        "COPY messages (id, chat_id, sender_id, seq, text, created_at, updated_at, notified_at) \
+        "COPY messages (id, chat_id, sender_id, seq, text, created_at, updated_at) \
          FROM STDIN (FORMAT csv)",
         total,
         &bar,
         |g, buf| {
             let (id, chat, seq, sender, at) = shape(g);
             buf.push_str(&format!(
-                "{id},{chat},{sender},{seq},history {g},{at},{at},{at}\n"
+                "{id},{chat},{sender},{seq},history {g},{at},{at}\n"
             ));
         },
     )
     .await?;
+    client
+        .batch_execute("ALTER TABLE messages ENABLE TRIGGER messages_queue_notifications")
+        .await?;
     let bar = ProgressBar::new(total as u64)
         .with_style(style.clone())
         .with_prefix("events");
