@@ -74,8 +74,9 @@ struct Outgoing {
     finished: bool,
     /// The connection is gone: nothing written arrives any more.
     gone: bool,
-    /// The body holds `buf` until its write delay is over: a frame that
-    /// leaves `buf` under [`FLUSH_NOW`] need not wake it.
+    /// The body holds `buf` until its write delay is over (its timer runs
+    /// from the first byte it saw there): a frame that leaves `buf` under
+    /// [`FLUSH_NOW`] need not wake it.
     holding: bool,
 }
 
@@ -83,6 +84,13 @@ impl Outgoing {
     fn wake_body(&mut self) {
         if let Some(waker) = self.body.take() {
             waker.wake();
+        }
+    }
+
+    /// Remembers the body's waker (kept when it is the same task's).
+    fn park_body(&mut self, cx: &Context<'_>) {
+        if !self.body.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            self.body = Some(cx.waker().clone());
         }
     }
 }
@@ -187,8 +195,6 @@ struct OutgoingBody {
     write_delay: Duration,
     /// Running while bytes are held (created on the first hold).
     hold: Option<Pin<Box<Sleep>>>,
-    /// Whether `hold` times the bytes now in the buffer.
-    holding: bool,
 }
 
 impl OutgoingBody {
@@ -198,27 +204,30 @@ impl OutgoingBody {
             _inner: inner,
             write_delay,
             hold: None,
-            holding: false,
         }
     }
+}
 
-    /// Whether the buffer waits longer: the write delay runs from the
-    /// first byte the body saw in it; a full buffer or the last frame
-    /// leave at once.
-    fn holds(&mut self, shared: &Outgoing, cx: &mut Context<'_>) -> bool {
-        if self.write_delay.is_zero() || shared.finished || shared.buf.len() >= FLUSH_NOW {
-            return false;
-        }
-        let deadline = Instant::now() + self.write_delay;
-        let hold = self
-            .hold
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        if !self.holding {
-            hold.as_mut().reset(deadline);
-            self.holding = true;
-        }
-        hold.as_mut().poll(cx).is_pending()
+/// Whether the body keeps holding `shared.buf` (sets `shared.holding`): a
+/// full buffer or the last frame leave at once, others once the write
+/// delay has run from the first byte the body saw.
+fn holds(
+    write_delay: Duration,
+    hold: &mut Option<Pin<Box<Sleep>>>,
+    shared: &mut Outgoing,
+    cx: &mut Context<'_>,
+) -> bool {
+    if write_delay.is_zero() || shared.finished || shared.buf.len() >= FLUSH_NOW {
+        shared.holding = false;
+        return false;
     }
+    let deadline = Instant::now() + write_delay;
+    let hold = hold.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+    if !shared.holding {
+        hold.as_mut().reset(deadline);
+    }
+    shared.holding = hold.as_mut().poll(cx).is_pending();
+    shared.holding
 }
 
 impl MessageBody for OutgoingBody {
@@ -232,17 +241,18 @@ impl MessageBody for OutgoingBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
-        let this = self.get_mut();
-        let shared_cell = this.shared.clone();
-        let mut shared = shared_cell.borrow_mut();
-        if !shared.buf.is_empty() && this.holds(&shared, cx) {
+        let OutgoingBody {
+            shared,
+            write_delay,
+            hold,
+            ..
+        } = self.get_mut();
+        let mut shared = shared.borrow_mut();
+        if !shared.buf.is_empty() && holds(*write_delay, hold, &mut shared, cx) {
             // Woken by the timer, or by a writer that filled the buffer.
-            shared.holding = true;
-            shared.body = Some(cx.waker().clone());
+            shared.park_body(cx);
             return Poll::Pending;
         }
-        this.holding = false;
-        shared.holding = false;
         if !shared.buf.is_empty() {
             // `split` keeps no capacity here; the next write reuses this
             // allocation once the connection has written and dropped it.
@@ -255,13 +265,7 @@ impl MessageBody for OutgoingBody {
         if shared.finished {
             return Poll::Ready(None);
         }
-        if !shared
-            .body
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            shared.body = Some(cx.waker().clone());
-        }
+        shared.park_body(cx);
         Poll::Pending
     }
 }
