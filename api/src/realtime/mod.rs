@@ -1,8 +1,9 @@
 //! The realtime gateway (ARCHITECTURE §3): the per-replica [`hub`] and the
 //! [`socket`] task that serves both WebSockets (written through
-//! [`outgoing`]) and [`sse`]. The socket's
-//! parts without I/O are their own modules: [`ordering`] (exactly once, in
-//! order), [`commands`] (client frames), [`close`] (close codes), [`typing`].
+//! [`outgoing`]) and [`sse`]; its delivery and its typing signals are
+//! `delivery.rs` and `typing_signals.rs`. The socket's parts without I/O
+//! are their own modules: [`ordering`] (exactly once, in order),
+//! [`commands`] (client frames), [`close`] (close codes), [`typing`].
 
 pub mod close;
 pub mod commands;
@@ -15,3 +16,4 @@ pub mod socket;
 pub mod sse;
 pub mod transport;
 pub mod typing;
+mod typing_signals;

@@ -19,9 +19,7 @@ use futures_util::StreamExt;
 use parley_shared::AppError;
 use parley_shared::domain::accounts::AuthContext;
 use parley_shared::domain::catchup::UpdatesToken;
-use parley_shared::domain::live::{self, LiveEvent};
 use parley_shared::domain::models::ChatMember;
-use parley_shared::infra::bus::Topic;
 use parley_shared::telemetry::metrics::{
     FRAMES_SENT, Held, REALTIME_CONNECTIONS, SLOW_CLIENT_CLOSES,
 };
@@ -38,7 +36,7 @@ use crate::realtime::hub::{ConnId, Outbound};
 use crate::realtime::ordering::Positions;
 use crate::realtime::outgoing::{self, WsWriter};
 use crate::realtime::transport::{Transport, WsTransport};
-use crate::realtime::typing::{self, Typing};
+use crate::realtime::typing::Typing;
 use crate::state::ApiState;
 
 /// The largest client frame accepted, in bytes.
@@ -533,41 +531,6 @@ impl<T: Transport> Socket<T> {
             self.revoke("revoked").await;
         }
         Ok(())
-    }
-
-    /// Publishes this user's typing state in `chat_id` (throttled while it
-    /// is renewed) and remembers it, so that it can expire.
-    async fn set_typing(&mut self, chat_id: i64, is_typing: bool) {
-        if self
-            .typing
-            .set(chat_id, is_typing, tokio::time::Instant::now())
-        {
-            self.publish_typing(chat_id, is_typing).await;
-        }
-    }
-
-    async fn publish_typing(&self, chat_id: i64, is_typing: bool) {
-        let event = LiveEvent::Typing {
-            chat_id,
-            user_id: self.auth.user_id,
-            is_typing,
-            expires_in_ms: typing::TTL.as_millis() as u64,
-        };
-        live::publish(&self.state.ctx.bus, Topic::Chat(chat_id), &event).await;
-    }
-
-    /// Says `is_typing: false` for chats whose typing was not renewed.
-    async fn expire_typing(&mut self) {
-        for chat_id in self.typing.expire(tokio::time::Instant::now()) {
-            self.publish_typing(chat_id, false).await;
-        }
-    }
-
-    /// On close: this user stopped typing everywhere it was.
-    async fn stop_all_typing(&mut self) {
-        for chat_id in self.typing.drain() {
-            self.publish_typing(chat_id, false).await;
-        }
     }
 
     /// Sends one frame; `false` when the client is gone, or when it stopped
