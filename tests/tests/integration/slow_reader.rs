@@ -63,11 +63,25 @@ async fn a_client_that_stops_reading_is_closed_and_memory_stays_bounded() {
     }
     let before = rss_kib(pid);
     let total = 2400;
+    // The healthy socket has the same 32-frame queue as the slow one; on a
+    // loaded machine four unpaced senders can outrun its reader, which
+    // would then be closed too. The senders stay at most `AHEAD` sends in
+    // front of what it has read; the slow socket, reading nothing, still
+    // overflows.
+    const AHEAD: usize = 8;
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (read_tx, read_rx) = tokio::sync::watch::channel(0usize);
     let mut tasks = Vec::new();
     for worker in 0..4 {
         let (api, b, text) = (api.clone(), b.clone(), text.clone());
+        let (sent, mut read_rx) = (sent.clone(), read_rx.clone());
         tasks.push(tokio::spawn(async move {
             for i in 0..total / 4 {
+                let mine = sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                read_rx
+                    .wait_for(|read| mine < read + AHEAD)
+                    .await
+                    .expect("the reader is alive");
                 let (status, body) = api
                     .post(
                         "/api/v1/messages",
@@ -80,13 +94,15 @@ async fn a_client_that_stops_reading_is_closed_and_memory_stays_bounded() {
         }));
     }
     // The healthy socket reads as it goes.
-    let mut received = 0;
+    let mut received = 0usize;
     while received < 20 + total {
         let frame = healthy.next_json(Duration::from_secs(20)).await.unwrap();
         if frame["type"] == "message_created" {
             received += 1;
+            read_tx.send_replace(received.saturating_sub(20));
         }
     }
+    drop(read_rx);
     for task in tasks {
         task.await.unwrap();
     }
