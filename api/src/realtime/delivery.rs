@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use futures_util::future::LocalBoxFuture;
+
 use parley_shared::domain::catchup::{ReplayMarks, read_events};
 use parley_shared::domain::models::Message;
 use parley_shared::wire::native::events::ServerEvent;
@@ -53,7 +55,7 @@ impl<T: Transport> Socket<T> {
                         users.contains(&self.auth.user_id).then_some(message_id)
                     }
                     Hidden::Unknown { message_id } => {
-                        self.hid(message_id).await?.then_some(message_id)
+                        Box::pin(self.hid(message_id)).await?.then_some(message_id)
                     }
                 };
                 let payload = match hidden_message {
@@ -85,7 +87,7 @@ impl<T: Transport> Socket<T> {
                 {
                     return Ok(false);
                 }
-                self.unfollow(chat_id).await;
+                Box::pin(self.unfollow(chat_id)).await;
                 Ok(true)
             }
             Outbound::Typing {
@@ -108,7 +110,7 @@ impl<T: Transport> Socket<T> {
             Outbound::Direct(frame) => Ok(self.send(frame.native()).await),
             Outbound::Resync => {
                 // A revocation may have been lost with the connection.
-                self.check_session().await?;
+                Box::pin(self.check_session()).await?;
                 let chats: Vec<i64> = self.positions.chats();
                 for chat_id in chats {
                     if !self.replay(chat_id, None).await? {
@@ -123,7 +125,19 @@ impl<T: Transport> Socket<T> {
     /// Sends the chat's logged events after the client's position, up to
     /// `up_to` (or the end), as this user may see them; `resync_required`
     /// when the log no longer reaches back. `Ok(false)` when the client is gone.
-    pub(super) async fn replay(
+    ///
+    /// Boxed: reading the log is a large future, and one awaited in place
+    /// would be part of the socket's task for its whole life, idle or not
+    /// (issue 13, item 4); a replay is rare enough to allocate for.
+    pub(super) fn replay(
+        &mut self,
+        chat_id: i64,
+        up_to: Option<i64>,
+    ) -> LocalBoxFuture<'_, Result<bool, ApiError>> {
+        Box::pin(self.replay_from_log(chat_id, up_to))
+    }
+
+    async fn replay_from_log(
         &mut self,
         chat_id: i64,
         up_to: Option<i64>,

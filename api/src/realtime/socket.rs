@@ -32,7 +32,7 @@ use crate::realtime::close;
 use crate::realtime::commands::{
     self, ClientCommand, CommandTask, ack, app_error_frame, error_frame, next_answer,
 };
-use crate::realtime::hub::{ConnId, Outbound};
+use crate::realtime::hub::{ConnId, Inbox, Outbound};
 use crate::realtime::ordering::Positions;
 use crate::realtime::outgoing::{self, WsWriter};
 use crate::realtime::transport::{Transport, WsTransport};
@@ -160,16 +160,49 @@ pub(crate) async fn run<T: Transport>(
 ) {
     let transport_name = if client.is_some() { "websocket" } else { "sse" };
     let _open = Held::new(metrics::gauge!(REALTIME_CONNECTIONS, "transport" => transport_name));
+    // The opening and the closing are boxed: their futures (the hub, Redis
+    // and the database) are large, and a future awaited in place is part of
+    // the task for the connection's whole life (issue 13, item 4).
+    let Some(Opened {
+        mut socket,
+        rx,
+        overflow,
+        presence_key,
+    }) = Box::pin(open(state, auth, transport)).await
+    else {
+        return;
+    };
+    let end = socket.serve(client, resume_from, rx, overflow).await;
+    Box::pin(socket.finish(end, presence_key)).await;
+}
+
+/// A socket registered with the hub and counted present.
+struct Opened<T: Transport> {
+    socket: Socket<T>,
+    rx: Inbox,
+    overflow: Arc<Notify>,
+    presence_key: String,
+}
+
+/// Registers the socket with the hub and counts its user present; `None`
+/// (after closing with 1011) when the hub cannot follow chats.
+async fn open<T: Transport>(
+    state: Arc<ApiState>,
+    auth: AuthContext,
+    transport: T,
+) -> Option<Opened<T>> {
     let capacity = state.ctx.settings.realtime.ws_outbound_queue;
-    let slow_linger = Duration::from_millis(state.ctx.settings.realtime.ws_slow_close_linger_ms);
-    let (tx, rx) = mpsc::channel(capacity);
     let overflow = Arc::new(Notify::new());
-    let conn = match state.hub.register(auth.user_id, tx, overflow.clone()).await {
-        Ok(conn) => conn,
+    let (conn, rx) = match state
+        .hub
+        .register(auth.user_id, capacity, overflow.clone())
+        .await
+    {
+        Ok(registered) => registered,
         Err(err) => {
             tracing::warn!(user.id = auth.user_id, error = %err, "socket refused: subscribe failed");
             transport.close(Some(close::server_error())).await;
-            return;
+            return None;
         }
     };
     tracing::info!(user.id = auth.user_id, conn.id = conn, "socket connected");
@@ -189,8 +222,7 @@ pub(crate) async fn run<T: Transport>(
         Ok(false) => {}
         Err(err) => tracing::warn!(user.id = auth.user_id, error = %err, "presence update failed"),
     }
-    let hub = state.hub.clone();
-    let mut socket = Socket {
+    let socket = Socket {
         state,
         auth,
         transport,
@@ -202,62 +234,73 @@ pub(crate) async fn run<T: Transport>(
         overflow: overflow.clone(),
         frames_sent: metrics::counter!(FRAMES_SENT),
     };
-    let end = socket.serve(conn, client, resume_from, rx, overflow).await;
-    hub.unregister(conn).await;
-    socket.stop_all_typing().await;
-    match socket
-        .state
-        .ctx
-        .presence
-        .disconnect(auth.user_id, &presence_key)
-        .await
-    {
-        Ok(true) => {
-            parley_shared::domain::presence::announce(&socket.state.ctx, auth.user_id, false).await
+    Some(Opened {
+        socket,
+        rx,
+        overflow,
+        presence_key,
+    })
+}
+
+impl<T: Transport> Socket<T> {
+    /// Leaves the hub, stops the user's typing, counts the socket gone and
+    /// says goodbye to the client with the reason `end` gives.
+    async fn finish(mut self, end: Result<End, ApiError>, presence_key: String) {
+        let (user_id, conn) = (self.auth.user_id, self.conn);
+        self.state.hub.unregister(conn).await;
+        self.stop_all_typing().await;
+        match self
+            .state
+            .ctx
+            .presence
+            .disconnect(user_id, &presence_key)
+            .await
+        {
+            Ok(true) => {
+                parley_shared::domain::presence::announce(&self.state.ctx, user_id, false).await
+            }
+            Ok(false) => {}
+            Err(err) => tracing::warn!(user.id = user_id, error = %err, "presence update failed"),
         }
-        Ok(false) => {}
-        Err(err) => tracing::warn!(user.id = auth.user_id, error = %err, "presence update failed"),
+        let reason = match end {
+            Ok(End::Close(reason)) => {
+                tracing::info!(user.id = user_id, conn.id = conn, code = ?reason.code, "socket closed by server");
+                Some(reason)
+            }
+            Ok(End::Gone) if self.closing.is_some() => {
+                tracing::info!(user.id = user_id, conn.id = conn, "socket closed by server");
+                self.closing.take()
+            }
+            Ok(End::Gone) => {
+                tracing::info!(user.id = user_id, conn.id = conn, "socket closed");
+                None
+            }
+            Err(err) => {
+                tracing::warn!(user.id = user_id, conn.id = conn, error = %err.0, "socket failed");
+                Some(close::server_error())
+            }
+        };
+        let linger = match &reason {
+            // The 1013 waits behind the frames already buffered for the
+            // client: one that reads again within `WS_SLOW_CLOSE_LINGER_MS`
+            // gets them and then the 1013 (issue 6, item 11); after it, the
+            // connection is dropped (the client sees 1006). Only the bounded
+            // queue is held.
+            Some(reason) if close::is_too_slow(reason) => {
+                Duration::from_millis(self.state.ctx.settings.realtime.ws_slow_close_linger_ms)
+            }
+            _ => CLOSE_TIMEOUT,
+        };
+        let _ = tokio::time::timeout(linger, self.transport.close(reason)).await;
     }
-    let reason = match end {
-        Ok(End::Close(reason)) => {
-            tracing::info!(user.id = auth.user_id, conn.id = conn, code = ?reason.code, "socket closed by server");
-            Some(reason)
-        }
-        Ok(End::Gone) if socket.closing.is_some() => {
-            tracing::info!(
-                user.id = auth.user_id,
-                conn.id = conn,
-                "socket closed by server"
-            );
-            socket.closing.take()
-        }
-        Ok(End::Gone) => {
-            tracing::info!(user.id = auth.user_id, conn.id = conn, "socket closed");
-            None
-        }
-        Err(err) => {
-            tracing::warn!(user.id = auth.user_id, conn.id = conn, error = %err.0, "socket failed");
-            Some(close::server_error())
-        }
-    };
-    let linger = match &reason {
-        // The 1013 waits behind the frames already buffered for the client:
-        // one that reads again within `WS_SLOW_CLOSE_LINGER_MS` gets them
-        // and then the 1013 (issue 6, item 11); after it, the connection
-        // is dropped (the client sees 1006). Only the bounded queue is held.
-        Some(reason) if close::is_too_slow(reason) => slow_linger,
-        _ => CLOSE_TIMEOUT,
-    };
-    let _ = tokio::time::timeout(linger, socket.transport.close(reason)).await;
 }
 
 impl<T: Transport> Socket<T> {
     async fn serve(
         &mut self,
-        conn: ConnId,
         client: Option<actix_ws::MessageStream>,
         resume_from: Option<UpdatesToken>,
-        mut rx: mpsc::Receiver<Outbound>,
+        mut rx: Inbox,
         overflow: Arc<Notify>,
     ) -> Result<End, ApiError> {
         let has_client = client.is_some();
@@ -267,7 +310,9 @@ impl<T: Transport> Socket<T> {
                 .aggregate_continuations()
                 .max_continuation_size(MAX_FRAME_BYTES)
         });
-        self.start(conn).await?;
+        // Boxed, like every large and rare await below: the task carries
+        // the size of each future it awaits in place, idle or not.
+        Box::pin(self.start()).await?;
         if let Some(token) = resume_from {
             let chats: Vec<i64> = self.positions.chats();
             for chat_id in chats {
@@ -310,7 +355,7 @@ impl<T: Transport> Socket<T> {
                     // is queued, then what the full queue dropped, from the
                     // log. A client that stops reading is caught in `send`.
                     gated = false;
-                    while let Ok(item) = rx.try_recv() {
+                    while let Some(item) = rx.try_recv() {
                         if !self.deliver(item).await? {
                             return Ok(End::Gone);
                         }
@@ -324,7 +369,7 @@ impl<T: Transport> Socket<T> {
                     let opens_gate = gated;
                     match frame {
                         Some(Ok(actix_ws::AggregatedMessage::Text(text))) => {
-                            if !self.on_client_text(&text, &mut command_task).await? {
+                            if !Box::pin(self.on_client_text(&text, &mut command_task)).await? {
                                 return Ok(End::Gone);
                             }
                             if opens_gate {
@@ -359,7 +404,6 @@ impl<T: Transport> Socket<T> {
                     gated = false;
                 }
                 outbound = rx.recv(), if !gated => {
-                    let Some(outbound) = outbound else { return Ok(End::Gone) };
                     if !self.deliver(outbound).await? {
                         return Ok(End::Gone);
                     }
@@ -370,17 +414,17 @@ impl<T: Transport> Socket<T> {
                         if self.closing.is_some() {
                             break;
                         }
-                        let Ok(outbound) = rx.try_recv() else { break };
+                        let Some(outbound) = rx.try_recv() else { break };
                         if !self.deliver(outbound).await? {
                             return Ok(End::Gone);
                         }
                     }
                 }
                 _ = &mut token_expiry => {
-                    self.revoke("token_expired").await;
+                    Box::pin(self.revoke("token_expired")).await;
                 }
                 _ = typing_tick.tick(), if !self.typing.is_empty() => {
-                    self.expire_typing().await;
+                    Box::pin(self.expire_typing()).await;
                 }
                 _ = heartbeat.tick() => {
                     if has_client && last_heard.elapsed() > interval * 2 + Duration::from_secs(5) {
@@ -396,7 +440,8 @@ impl<T: Transport> Socket<T> {
 
     /// Follows the user's chats, reads where each stands (after the
     /// subscriptions are live, so nothing later can be missed), sends `ready`.
-    async fn start(&mut self, conn: ConnId) -> Result<(), ApiError> {
+    async fn start(&mut self) -> Result<(), ApiError> {
+        let conn = self.conn;
         let user_id = self.auth.user_id;
         let chats = {
             let mut db = self.state.ctx.db.get().await?;

@@ -26,15 +26,18 @@ use parley_shared::AppError;
 use parley_shared::infra::bus::{BusReceiver, EventBus, Topic};
 use parley_shared::infra::db::DbPool;
 use parley_shared::telemetry::metrics::{BUS_OVERFLOWS, BUS_RECEIVED, FRAMES_DROPPED};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use crate::realtime::frame::Frame;
 
+mod inbox;
 mod local;
 mod rooms;
 mod routing;
 mod shards;
 
+pub use inbox::Inbox;
+use inbox::Offered;
 use local::{Handoff, WorkerQueue};
 use rooms::{Room, RoomCounts};
 pub use rooms::{RoomState, RoomTally};
@@ -103,9 +106,9 @@ pub enum Hidden {
 struct Conn {
     id: ConnId,
     user_id: i64,
-    tx: mpsc::Sender<Outbound>,
     overflow: Arc<Notify>,
-    /// The queue of the worker thread its task runs on ([`local`]).
+    /// The worker thread its task runs on ([`local`]), where its
+    /// [`Inbox`] is.
     worker: WorkerQueue,
     /// The chats it follows (to leave them when it goes).
     chats: Mutex<HashSet<i64>>,
@@ -177,22 +180,23 @@ impl Hub {
         }
     }
 
-    /// Adds a socket of `user_id`; returns once this replica is subscribed
-    /// to the user's topic. `overflow` is notified when its queue is full.
+    /// Adds a socket of `user_id` with a queue of at most `capacity`
+    /// items; returns its id and queue once this replica is subscribed to
+    /// the user's topic. `overflow` is notified when the queue is full.
     /// Called on the socket's worker thread (its items are handed there).
     ///
     /// Errors: Redis refused the subscription (the socket is not added).
     pub async fn register(
         &self,
         user_id: i64,
-        tx: mpsc::Sender<Outbound>,
+        capacity: usize,
         overflow: Arc<Notify>,
-    ) -> redis::RedisResult<ConnId> {
+    ) -> redis::RedisResult<(ConnId, Inbox)> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let inbox = Inbox::open(id, capacity);
         let conn = Arc::new(Conn {
             id,
             user_id,
-            tx,
             overflow,
             worker: WorkerQueue::current(),
             chats: Mutex::new(HashSet::new()),
@@ -203,7 +207,7 @@ impl Hub {
             self.unregister(id).await;
             return Err(err);
         }
-        Ok(id)
+        Ok((id, inbox))
     }
 
     /// Makes socket `conn` follow `chat_ids`; returns once this replica is
@@ -442,7 +446,7 @@ fn hand_all<'a>(conns: impl Iterator<Item = &'a Arc<Conn>>, outbound: &Outbound)
 /// Queues without waiting; a full queue marks the socket as too slow.
 /// Runs on the socket's worker thread ([`local`]).
 fn offer(conn: &Conn, outbound: Outbound) {
-    if let Err(mpsc::error::TrySendError::Full(_)) = conn.tx.try_send(outbound) {
+    if inbox::offer(conn.id, outbound) == Offered::Full {
         metrics::counter!(FRAMES_DROPPED).increment(1);
         conn.overflow.notify_one();
     }
