@@ -118,7 +118,6 @@ impl Application {
                         res
                     })
                 })
-                .configure(dialects::configure)
                 .configure(routes::configure)
         })
         // Realtime frames are small and written one after another: with

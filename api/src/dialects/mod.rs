@@ -15,13 +15,16 @@ pub mod school;
 
 use actix_web::web;
 
-/// Registers every dialect's routes (before the native API's, whose
-/// catch-all 404 would otherwise answer first).
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    school::configure(cfg);
-    chatrooms::configure(cfg);
-    focusmate::configure(cfg);
-    campus::configure(cfg);
+use crate::routes::table::RouteTable;
+
+/// Registers every dialect's routes: its prefixed scope in `cfg`, its
+/// document's own paths in `root` (mounted with the native API's, ahead of
+/// them: see [`crate::routes::table`]).
+pub fn configure(cfg: &mut web::ServiceConfig, root: &mut RouteTable) {
+    school::configure(cfg, root);
+    chatrooms::configure(cfg, root);
+    focusmate::configure(cfg, root);
+    campus::configure(cfg, root);
 }
 
 #[cfg(test)]

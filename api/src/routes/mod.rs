@@ -6,6 +6,7 @@ use parley_shared::AppError;
 
 use crate::error::ApiError;
 use crate::realtime;
+use table::{RouteSink, RouteTable};
 
 pub mod auth;
 pub mod bulk;
@@ -21,12 +22,19 @@ pub mod notifications;
 pub mod page;
 pub mod reactions;
 pub mod search;
+pub mod table;
 pub mod users;
 
-/// Registers every route, the OpenAPI document (`/openapi.json`) and its
-/// UI (`/docs`), and the web chat page (`/`).
+/// Registers every route: the dialects' (their prefixed scopes, and their
+/// documents' own paths), the native API's, the OpenAPI document
+/// (`/openapi.json`) and its UI (`/docs`), and the web chat page (`/`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    register(cfg);
+    let mut table = RouteTable::default();
+    // The dialects' paths first: where a path fits both a dialect's route
+    // and a native pattern (`/api/v1/chats/rooms`), the dialect's answers.
+    crate::dialects::configure(cfg, &mut table);
+    register(&mut table);
+    table.mount(cfg);
     page::configure(cfg);
     cfg.route("/docs", web::get().to(docs_redirect))
         .service(crate::openapi::docs_service())
@@ -36,19 +44,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Every route of the native API as `(METHOD, path)`, in the order they
 /// are matched: what `/openapi.json` must document (a test compares them).
 pub fn route_list() -> Vec<(String, String)> {
-    let mut listed = Vec::new();
-    let _ = actix_web::App::new().configure(|cfg| listed = register(cfg));
-    listed
+    register(&mut RouteTable::default())
 }
 
-/// Registers the routes and returns them. Written as full paths, so that
-/// the table reads as the API does and can be listed; mounted in scopes
-/// (see [`Routes::mount`]).
-fn register(cfg: &mut web::ServiceConfig) -> Vec<(String, String)> {
+/// Adds the native routes to `table` and returns them. Written as full
+/// paths, so that the table reads as the API does and can be listed.
+fn register(table: &mut RouteTable) -> Vec<(String, String)> {
     let mut r = Routes {
-        cfg,
+        table,
         listed: Vec::new(),
-        routes: Vec::new(),
     };
     r.get("/health", health::health);
     r.get("/health/live", health::live);
@@ -182,61 +186,13 @@ fn register(cfg: &mut web::ServiceConfig) -> Vec<(String, String)> {
     r.get("/api/v1/ws", realtime::socket::connect_ws);
 
     r.get("/api/v1/sse/subscribe", realtime::sse::subscribe_sse);
-    r.mount()
+    r.listed
 }
 
-/// Registers routes on a `ServiceConfig` and remembers them.
+/// Adds routes to a [`RouteTable`] and remembers them.
 struct Routes<'a> {
-    cfg: &'a mut web::ServiceConfig,
+    table: &'a mut RouteTable,
     listed: Vec<(String, String)>,
-    routes: Vec<(&'static str, actix_web::Route)>,
-}
-
-impl Routes<'_> {
-    /// Mounts the routes: those that share their first three segments
-    /// (`/api/v1/chats`, all static) in one scope, in their order, the
-    /// others as they are. actix-router tries routes one after another and
-    /// matches each dynamic one by its regex; a scope is one prefix check,
-    /// so a request meets only the regexes of its own group (issue 13).
-    /// Paths of different groups cannot match the same request, so the
-    /// order between groups does not matter.
-    fn mount(self) -> Vec<(String, String)> {
-        let mut scopes: Vec<(&'static str, Vec<(&'static str, actix_web::Route)>)> = Vec::new();
-        for (path, route) in self.routes {
-            match scope_prefix(path) {
-                Some(prefix) => {
-                    let rest = &path[prefix.len()..];
-                    match scopes.iter_mut().find(|(p, _)| *p == prefix) {
-                        Some((_, routes)) => routes.push((rest, route)),
-                        None => scopes.push((prefix, vec![(rest, route)])),
-                    }
-                }
-                None => {
-                    self.cfg.route(path, route);
-                }
-            }
-        }
-        for (prefix, routes) in scopes {
-            let scope = routes
-                .into_iter()
-                .fold(web::scope(prefix), |scope, (rest, route)| {
-                    scope.route(rest, route)
-                });
-            self.cfg.service(scope);
-        }
-        self.listed
-    }
-}
-
-/// The first three segments of `path` when they are static (`/api/v1/chats`
-/// of `/api/v1/chats/{chat_id}`), else `None`.
-fn scope_prefix(path: &'static str) -> Option<&'static str> {
-    let end = path
-        .match_indices('/')
-        .nth(3)
-        .map_or(path.len(), |(at, _)| at);
-    let prefix = &path[..end];
-    (prefix.matches('/').count() == 3 && !prefix.contains('{')).then_some(prefix)
 }
 
 macro_rules! route_methods {
@@ -249,7 +205,7 @@ macro_rules! route_methods {
                     Args: FromRequest + 'static,
                     F::Output: Responder + 'static,
                 {
-                    self.routes.push((path, web::$name().to(handler)));
+                    self.table.route(path, web::$name().to(handler));
                     // `{key:.*}` (a tail with slashes) is `{key}` to clients.
                     let documented = path.replace(":.*}", "}");
                     self.listed.push((Method::$method.to_string(), documented));
@@ -274,21 +230,4 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         format!("No route for {} {}.", req.method(), req.path()),
     )
     .into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::scope_prefix;
-
-    #[test]
-    fn routes_group_by_their_first_three_static_segments() {
-        assert_eq!(
-            scope_prefix("/api/v1/chats/{chat_id}"),
-            Some("/api/v1/chats")
-        );
-        assert_eq!(scope_prefix("/api/v1/chats"), Some("/api/v1/chats"));
-        assert_eq!(scope_prefix("/api/v1/{x}/y"), None);
-        assert_eq!(scope_prefix("/health/live"), None);
-        assert_eq!(scope_prefix("/metrics"), None);
-    }
 }

@@ -20,20 +20,22 @@ mod socket;
 
 use actix_web::{Route, web};
 
+use crate::routes::table::{RouteSink, RouteTable};
+
 /// The prefix a seed 001 client puts before the document's paths.
 pub const PREFIX: &str = "/compat/campus";
 
 /// Registers seed 001's routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    // At the document's own paths, and under `PREFIX` in one scope: a
-    // single prefix check there, not one route match after another.
-    document_routes(cfg);
+pub fn configure(cfg: &mut web::ServiceConfig, root: &mut RouteTable) {
+    // At the document's own paths (mounted with the native routes, in
+    // scopes: `crate::routes::table`), and under `PREFIX` in one scope.
+    document_routes(root);
     cfg.service(web::scope(PREFIX).configure(document_routes));
 }
 
 /// The document's routes, at its own paths (`configure` mounts them
 /// twice: at the root and in the `PREFIX` scope).
-fn document_routes(cfg: &mut web::ServiceConfig) {
+fn document_routes<S: RouteSink>(cfg: &mut S) {
     // The document writes every REST path with a trailing slash; a
     // client that leaves it out is served too.
     let mut at = |path: &str, route: fn() -> Route| {

@@ -20,20 +20,22 @@ mod upload;
 
 use actix_web::web;
 
+use crate::routes::table::{RouteSink, RouteTable};
+
 /// The prefix a seed 000 client puts before the document's paths.
 pub const PREFIX: &str = "/compat/focusmate";
 
 /// Registers seed 000's routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    // At the document's own paths, and under `PREFIX` in one scope: a
-    // single prefix check there, not one route match after another.
-    document_routes(cfg);
+pub fn configure(cfg: &mut web::ServiceConfig, root: &mut RouteTable) {
+    // At the document's own paths (mounted with the native routes, in
+    // scopes: `crate::routes::table`), and under `PREFIX` in one scope.
+    document_routes(root);
     cfg.service(web::scope(PREFIX).configure(document_routes));
 }
 
 /// The document's routes, at its own paths (`configure` mounts them
 /// twice: at the root and in the `PREFIX` scope).
-fn document_routes(cfg: &mut web::ServiceConfig) {
+fn document_routes<S: RouteSink>(cfg: &mut S) {
     let at = |path: &str| format!("/api/v1/chats{path}");
     cfg.route(&at("/ws"), web::get().to(socket::connect))
         .route(&at("/rooms"), web::get().to(routes::rooms))

@@ -15,14 +15,16 @@ mod sse;
 
 use actix_web::web;
 
+use crate::routes::table::{RouteSink, RouteTable};
+
 /// The prefix a seed 002 client puts before the document's paths.
 pub const PREFIX: &str = "/compat/school";
 
 /// Registers seed 002's routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    // At the document's own paths, and under `PREFIX` in one scope: a
-    // single prefix check there, not one route match after another.
-    document_routes(cfg);
+pub fn configure(cfg: &mut web::ServiceConfig, root: &mut RouteTable) {
+    // At the document's own paths (mounted with the native routes, in
+    // scopes: `crate::routes::table`), and under `PREFIX` in one scope.
+    document_routes(root);
     cfg.service(
         web::scope(PREFIX)
             .configure(document_routes)
@@ -43,7 +45,7 @@ fn prefixed_routes(cfg: &mut web::ServiceConfig) {
 
 /// The document's routes, at its own paths (`configure` mounts them
 /// twice: at the root and in the `PREFIX` scope).
-fn document_routes(cfg: &mut web::ServiceConfig) {
+fn document_routes<S: RouteSink>(cfg: &mut S) {
     cfg.route("/api/v1/conversations", web::get().to(routes::list))
         .route(
             "/api/v1/conversations/unread-count",
