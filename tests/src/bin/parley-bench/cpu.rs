@@ -2,7 +2,10 @@
 //! `/proc` (issue 13): every process whose name is one of
 //! [`STACK`] or the load tool's own, its user + system time, plus the time
 //! of its children that exited (so PostgreSQL's backends that ended inside
-//! the window count, through the postmaster's `cutime` / `cstime`).
+//! the window count, through the postmaster's `cutime` / `cstime`). Each
+//! process is compared with itself: one that exits inside the window (a
+//! previous run's replica still shutting down) neither counts nor hides
+//! the others' time, as a sum per name compared across the window did.
 
 use std::collections::BTreeMap;
 
@@ -13,9 +16,9 @@ pub const STACK: [&str; 4] = ["parley-api", "parley-worker", "postgres", "redis-
 /// The load tool itself: reported, never counted in the stack's figures.
 pub const LOAD_TOOL: &str = "parley-bench";
 
-/// CPU time so far, in clock ticks, summed per process name.
+/// CPU time so far, in clock ticks, per process: `(name, pid)`.
 #[derive(Debug, Clone, Default)]
-pub struct CpuSample(BTreeMap<String, u64>);
+pub struct CpuSample(BTreeMap<(String, u32), u64>);
 
 /// Clock ticks per second (`getconf CLK_TCK`; 100 where it cannot be read).
 pub fn ticks_per_second() -> u64 {
@@ -37,10 +40,7 @@ pub fn sample() -> CpuSample {
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
             continue;
         };
         let Ok(comm) = std::fs::read_to_string(format!("/proc/{pid}/comm")) else {
@@ -54,7 +54,7 @@ pub fn sample() -> CpuSample {
             .ok()
             .and_then(|stat| cpu_ticks(&stat))
         {
-            *totals.entry(comm.to_owned()).or_insert(0) += ticks;
+            totals.insert((comm.to_owned(), pid), ticks);
         }
     }
     CpuSample(totals)
@@ -77,17 +77,13 @@ fn cpu_ticks(stat: &str) -> Option<u64> {
 /// "stack": µs}, "cpu_us_per_delivery": {"parley-api": µs}}`.
 pub fn report(before: &CpuSample, after: &CpuSample, sends: u64, deliveries: u64) -> Value {
     let us_per_tick = 1_000_000.0 / ticks_per_second() as f64;
-    let used: BTreeMap<&str, f64> = after
-        .0
-        .iter()
-        .map(|(name, ticks)| {
-            let earlier = before.0.get(name).copied().unwrap_or(0);
-            (
-                name.as_str(),
-                ticks.saturating_sub(earlier) as f64 * us_per_tick,
-            )
-        })
-        .collect();
+    // A process that started inside the window counts from zero.
+    let mut used: BTreeMap<&str, f64> = BTreeMap::new();
+    for ((name, pid), ticks) in &after.0 {
+        let earlier = before.0.get(&(name.clone(), *pid)).copied().unwrap_or(0);
+        *used.entry(name.as_str()).or_insert(0.0) +=
+            ticks.saturating_sub(earlier) as f64 * us_per_tick;
+    }
     let stack: f64 = used
         .iter()
         .filter(|(name, _)| STACK.contains(name))
@@ -116,6 +112,25 @@ pub fn report(before: &CpuSample, after: &CpuSample, sends: u64, deliveries: u64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(entries: &[(&str, u32, u64)]) -> CpuSample {
+        CpuSample(
+            entries
+                .iter()
+                .map(|(name, pid, ticks)| (((*name).to_owned(), *pid), *ticks))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_process_that_exits_in_the_window_does_not_hide_the_others() {
+        let before = at(&[("parley-api", 10, 5_000), ("parley-api", 20, 100)]);
+        let after = at(&[("parley-api", 20, 400), ("parley-api", 30, 50)]);
+        let report = report(&before, &after, 10, 0);
+        let ticks = (400 - 100) + 50;
+        let expected = (ticks as f64 * 1_000_000.0 / ticks_per_second() as f64).round();
+        assert_eq!(report["cpu_us"]["parley-api"], expected);
+    }
 
     #[test]
     fn reads_the_four_times_after_a_name_with_spaces() {
