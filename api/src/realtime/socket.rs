@@ -24,7 +24,7 @@ use parley_shared::telemetry::metrics::{
     FRAMES_SENT, Held, REALTIME_CONNECTIONS, SLOW_CLIENT_CLOSES,
 };
 use parley_shared::wire::native::events::ServerEvent;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 use crate::error::ApiError;
 use crate::extract::{AuthUser, WS_BEARER_PROTOCOL, check_origin};
@@ -32,7 +32,7 @@ use crate::realtime::close;
 use crate::realtime::commands::{
     self, ClientCommand, CommandTask, ack, app_error_frame, error_frame, next_answer,
 };
-use crate::realtime::hub::{ConnId, Inbox, Outbound};
+use crate::realtime::hub::{ConnId, Inbox, Outbound, OverflowSignal};
 use crate::realtime::ordering::Positions;
 use crate::realtime::outgoing::{self, WsWriter};
 use crate::realtime::transport::{Transport, WsTransport};
@@ -131,7 +131,7 @@ pub(crate) struct Socket<T: Transport> {
     /// This socket's id in the hub.
     pub(super) conn: ConnId,
     /// Notified by the hub when this socket's queue is full.
-    pub(super) overflow: Arc<Notify>,
+    pub(super) overflow: OverflowSignal,
     /// [`FRAMES_SENT`], looked up once (sending is the hot path).
     frames_sent: metrics::Counter,
 }
@@ -180,7 +180,7 @@ pub(crate) async fn run<T: Transport>(
 struct Opened<T: Transport> {
     socket: Socket<T>,
     rx: Inbox,
-    overflow: Arc<Notify>,
+    overflow: OverflowSignal,
     presence_key: String,
 }
 
@@ -192,12 +192,7 @@ async fn open<T: Transport>(
     transport: T,
 ) -> Option<Opened<T>> {
     let capacity = state.ctx.settings.realtime.ws_outbound_queue;
-    let overflow = Arc::new(Notify::new());
-    let (conn, rx) = match state
-        .hub
-        .register(auth.user_id, capacity, overflow.clone())
-        .await
-    {
+    let (conn, rx) = match state.hub.register(auth.user_id, capacity).await {
         Ok(registered) => registered,
         Err(err) => {
             tracing::warn!(user.id = auth.user_id, error = %err, "socket refused: subscribe failed");
@@ -206,6 +201,7 @@ async fn open<T: Transport>(
         }
     };
     tracing::info!(user.id = auth.user_id, conn.id = conn, "socket connected");
+    let overflow = rx.overflow_signal();
     let presence_key = state.hub.presence_key(conn);
     match state
         .ctx
@@ -301,7 +297,7 @@ impl<T: Transport> Socket<T> {
         client: Option<actix_ws::MessageStream>,
         resume_from: Option<UpdatesToken>,
         mut rx: Inbox,
-        overflow: Arc<Notify>,
+        overflow: OverflowSignal,
     ) -> Result<End, ApiError> {
         let has_client = client.is_some();
         let mut stream = client.map(|stream| {

@@ -4,7 +4,10 @@
 //! needs no atomics, and an idle socket's queue allocates nothing beyond
 //! its shared cell: tokio's bounded channel allocated about 2 KB per socket
 //! (its shared state and a first block of 32 slots) before any item came
-//! (issue 13, item 4). The queue grows on demand up to its bound.
+//! (issue 13, item 4). The queue grows on demand up to its bound. A full
+//! queue raises the socket's [`OverflowSignal`] (a flag and a wake-up of
+//! the same task, where a `Notify` took a lock to register and drop a
+//! waiter at every turn of the socket's loop and every frame it sent).
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
@@ -26,8 +29,26 @@ const KEEP_SLOTS: usize = 64;
 struct Shared {
     items: RefCell<VecDeque<Outbound>>,
     capacity: usize,
-    /// The socket task, waiting for an item.
+    /// An item was refused since the socket last looked.
+    overflowed: Cell<bool>,
+    /// The socket task, waiting for an item or an overflow.
     waker: Cell<Option<Waker>>,
+}
+
+impl Shared {
+    fn park(&self, waker: &Waker) {
+        let parked = self.waker.take();
+        self.waker.set(match parked {
+            Some(parked) if parked.will_wake(waker) => Some(parked),
+            _ => Some(waker.clone()),
+        });
+    }
+
+    fn wake(&self) {
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
 }
 
 /// The socket's end of its queue; dropping it removes the queue (items
@@ -54,6 +75,7 @@ impl Inbox {
         let shared = Rc::new(Shared {
             items: RefCell::new(VecDeque::new()),
             capacity,
+            overflowed: Cell::new(false),
             waker: Cell::new(None),
         });
         INBOXES.with(|inboxes| inboxes.borrow_mut().insert(conn, shared.clone()));
@@ -65,11 +87,7 @@ impl Inbox {
         poll_fn(|cx| match self.try_recv() {
             Some(item) => Poll::Ready(item),
             None => {
-                let waker = self.shared.waker.take();
-                self.shared.waker.set(match waker {
-                    Some(waker) if waker.will_wake(cx.waker()) => Some(waker),
-                    _ => Some(cx.waker().clone()),
-                });
+                self.shared.park(cx.waker());
                 Poll::Pending
             }
         })
@@ -85,6 +103,32 @@ impl Inbox {
         }
         item
     }
+
+    /// The signal raised when this queue refuses an item.
+    pub fn overflow_signal(&self) -> OverflowSignal {
+        OverflowSignal(self.shared.clone())
+    }
+}
+
+/// Raised when a socket's queue is full (it then closes as too slow, or
+/// catches up from the log). Used by the socket's own task only.
+#[derive(Clone)]
+pub struct OverflowSignal(Rc<Shared>);
+
+impl OverflowSignal {
+    /// Resolves once the queue has refused an item since the last call
+    /// that resolved (at once if it already has).
+    pub async fn notified(&self) {
+        poll_fn(|cx| {
+            if self.0.overflowed.replace(false) {
+                Poll::Ready(())
+            } else {
+                self.0.park(cx.waker());
+                Poll::Pending
+            }
+        })
+        .await
+    }
 }
 
 impl Drop for Inbox {
@@ -94,7 +138,8 @@ impl Drop for Inbox {
     }
 }
 
-/// Puts `outbound` on socket `conn`'s queue and wakes its task. Must run
+/// Puts `outbound` on socket `conn`'s queue and wakes its task; a full
+/// queue refuses it and raises the socket's [`OverflowSignal`]. Must run
 /// on the thread that opened the queue.
 pub(super) fn offer(conn: ConnId, outbound: Outbound) -> Offered {
     let Some(shared) = INBOXES.with(|inboxes| inboxes.borrow().get(&conn).cloned()) else {
@@ -103,13 +148,14 @@ pub(super) fn offer(conn: ConnId, outbound: Outbound) -> Offered {
     {
         let mut items = shared.items.borrow_mut();
         if items.len() >= shared.capacity {
+            drop(items);
+            shared.overflowed.set(true);
+            shared.wake();
             return Offered::Full;
         }
         items.push_back(outbound);
     }
-    if let Some(waker) = shared.waker.take() {
-        waker.wake();
-    }
+    shared.wake();
     Offered::Queued
 }
 
@@ -153,12 +199,20 @@ mod tests {
             .await;
     }
 
-    #[test]
-    fn a_full_queue_refuses_and_a_closed_one_is_gone() {
+    #[tokio::test]
+    async fn a_full_queue_refuses_and_raises_the_signal_and_a_closed_one_is_gone() {
         let mut inbox = Inbox::open(8, 2);
+        let signal = inbox.overflow_signal();
         assert_eq!(offer(8, item(1)), Offered::Queued);
         assert_eq!(offer(8, item(2)), Offered::Queued);
+        assert!(
+            !signal.0.overflowed.get(),
+            "not raised before an item is refused"
+        );
         assert_eq!(offer(8, item(3)), Offered::Full);
+        // Raised, resolves once, and is down again after.
+        signal.notified().await;
+        assert!(!signal.0.overflowed.get());
         assert_eq!(seq(inbox.try_recv().unwrap()), 1);
         assert_eq!(offer(8, item(4)), Offered::Queued);
         assert_eq!(seq(inbox.try_recv().unwrap()), 2);

@@ -26,7 +26,6 @@ use parley_shared::AppError;
 use parley_shared::infra::bus::{BusReceiver, EventBus, Topic};
 use parley_shared::infra::db::DbPool;
 use parley_shared::telemetry::metrics::{BUS_OVERFLOWS, BUS_RECEIVED, FRAMES_DROPPED};
-use tokio::sync::Notify;
 
 use crate::realtime::frame::Frame;
 
@@ -36,8 +35,8 @@ mod rooms;
 mod routing;
 mod shards;
 
-pub use inbox::Inbox;
 use inbox::Offered;
+pub use inbox::{Inbox, OverflowSignal};
 use local::{Handoff, WorkerQueue};
 use rooms::{Room, RoomCounts};
 pub use rooms::{RoomState, RoomTally};
@@ -106,7 +105,6 @@ pub enum Hidden {
 struct Conn {
     id: ConnId,
     user_id: i64,
-    overflow: Arc<Notify>,
     /// The worker thread its task runs on ([`local`]), where its
     /// [`Inbox`] is.
     worker: WorkerQueue,
@@ -182,7 +180,7 @@ impl Hub {
 
     /// Adds a socket of `user_id` with a queue of at most `capacity`
     /// items; returns its id and queue once this replica is subscribed to
-    /// the user's topic. `overflow` is notified when the queue is full.
+    /// the user's topic.
     /// Called on the socket's worker thread (its items are handed there).
     ///
     /// Errors: Redis refused the subscription (the socket is not added).
@@ -190,14 +188,12 @@ impl Hub {
         &self,
         user_id: i64,
         capacity: usize,
-        overflow: Arc<Notify>,
     ) -> redis::RedisResult<(ConnId, Inbox)> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let inbox = Inbox::open(id, capacity);
         let conn = Arc::new(Conn {
             id,
             user_id,
-            overflow,
             worker: WorkerQueue::current(),
             chats: Mutex::new(HashSet::new()),
         });
@@ -448,7 +444,6 @@ fn hand_all<'a>(conns: impl Iterator<Item = &'a Arc<Conn>>, outbound: &Outbound)
 fn offer(conn: &Conn, outbound: Outbound) {
     if inbox::offer(conn.id, outbound) == Offered::Full {
         metrics::counter!(FRAMES_DROPPED).increment(1);
-        conn.overflow.notify_one();
     }
 }
 
