@@ -130,7 +130,7 @@ pub(crate) struct Socket<T: Transport> {
     pub(super) closing: Option<CloseReason>,
     /// This socket's id in the hub.
     pub(super) conn: ConnId,
-    /// Notified by the hub when this socket's queue is full.
+    /// Raised when this socket's queue refuses an item (its inbox is full).
     pub(super) overflow: OverflowSignal,
     /// [`FRAMES_SENT`], looked up once (sending is the hot path).
     frames_sent: metrics::Counter,

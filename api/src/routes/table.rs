@@ -38,9 +38,10 @@ impl RouteSink for RouteTable {
 }
 
 impl RouteTable {
-    /// Mounts the routes in `cfg`: each in the scope of its [`scope_key`],
-    /// or of a key above it (`/health/live` joins `/health`: a scope holds
-    /// every path under its prefix, so one scope inside another's prefix
+    /// Mounts the routes in `cfg`: each in the scope of its leading static
+    /// segments (at most three), or of a shorter such prefix that another
+    /// route has (`/health/live` joins `/health`: a scope holds every path
+    /// under its prefix, so one scope inside another's prefix
     /// would never be reached). Within a scope the routes keep their order
     /// (the first that matches answers); routes of different scopes cannot
     /// match the same path, so the order between scopes does not matter.
