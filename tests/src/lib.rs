@@ -20,6 +20,7 @@ mod app;
 mod db;
 mod fake_meili;
 mod http;
+pub mod metrics;
 mod processes;
 mod realtime;
 mod s3;

@@ -1,8 +1,9 @@
 //! The realtime gateway (ARCHITECTURE §3): the per-replica [`hub`] and the
 //! [`socket`] task that serves both WebSockets (written through
-//! [`outgoing`]) and [`sse`]; its delivery and its typing signals are
-//! `delivery.rs` and `typing_signals.rs`. The socket's parts without I/O
-//! are their own modules: [`ordering`] (exactly once, in order),
+//! [`outgoing`]) and [`sse`]; its opening and closing, its delivery and
+//! its typing signals are `lifecycle.rs`, `delivery.rs` and
+//! `typing_signals.rs`. The socket's parts without I/O are their own
+//! modules: [`ordering`] (exactly once, in order),
 //! [`commands`] (client frames), [`close`] (close codes), [`typing`].
 
 pub mod close;
@@ -10,6 +11,7 @@ pub mod commands;
 mod delivery;
 pub mod frame;
 pub mod hub;
+mod lifecycle;
 pub mod ordering;
 pub mod outgoing;
 pub mod socket;

@@ -20,9 +20,7 @@ use parley_shared::AppError;
 use parley_shared::domain::accounts::AuthContext;
 use parley_shared::domain::catchup::UpdatesToken;
 use parley_shared::domain::models::ChatMember;
-use parley_shared::telemetry::metrics::{
-    FRAMES_SENT, Held, REALTIME_CONNECTIONS, SLOW_CLIENT_CLOSES,
-};
+use parley_shared::telemetry::metrics::{Held, REALTIME_CONNECTIONS, SLOW_CLIENT_CLOSES};
 use parley_shared::wire::native::events::ServerEvent;
 use tokio::sync::mpsc;
 
@@ -33,6 +31,7 @@ use crate::realtime::commands::{
     self, ClientCommand, CommandTask, ack, app_error_frame, error_frame, next_answer,
 };
 use crate::realtime::hub::{ConnId, Inbox, Outbound, OverflowSignal};
+use crate::realtime::lifecycle::{self, Opened};
 use crate::realtime::ordering::Positions;
 use crate::realtime::outgoing::{self, WsWriter};
 use crate::realtime::transport::{Transport, WsTransport};
@@ -109,7 +108,7 @@ where
 }
 
 /// Why the socket loop ended.
-enum End {
+pub(super) enum End {
     /// The client went away or closed.
     Gone,
     /// The server closes with this reason.
@@ -132,8 +131,9 @@ pub(crate) struct Socket<T: Transport> {
     pub(super) conn: ConnId,
     /// Raised when this socket's queue refuses an item (its inbox is full).
     pub(super) overflow: OverflowSignal,
-    /// [`FRAMES_SENT`], looked up once (sending is the hot path).
-    frames_sent: metrics::Counter,
+    /// [`FRAMES_SENT`](parley_shared::telemetry::metrics::FRAMES_SENT),
+    /// looked up once (sending is the hot path).
+    pub(super) frames_sent: metrics::Counter,
 }
 
 /// After `ready`, live events wait this long for the client's first frame
@@ -143,10 +143,6 @@ const LIVE_GRACE: Duration = Duration::from_millis(1000);
 /// Queued items a socket delivers in one turn of its loop before it looks
 /// at the client's frames again.
 const DRAIN_BATCH: usize = 64;
-
-/// How long the server tries to say goodbye to a client before it drops the
-/// connection.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Runs one realtime connection until it ends: registers it with the hub,
 /// follows the user's chats, resumes from `resume_from` when given, then
@@ -166,129 +162,13 @@ pub(crate) async fn run<T: Transport>(
     let Some(Opened {
         mut socket,
         rx,
-        overflow,
         presence_key,
-    }) = Box::pin(open(state, auth, transport)).await
+    }) = Box::pin(lifecycle::open(state, auth, transport)).await
     else {
         return;
     };
-    let end = socket.serve(client, resume_from, rx, overflow).await;
+    let end = socket.serve(client, resume_from, rx).await;
     Box::pin(socket.finish(end, presence_key)).await;
-}
-
-/// A socket registered with the hub and counted present.
-struct Opened<T: Transport> {
-    socket: Socket<T>,
-    rx: Inbox,
-    overflow: OverflowSignal,
-    presence_key: String,
-}
-
-/// Registers the socket with the hub and counts its user present; `None`
-/// (after closing with 1011) when the hub cannot follow chats.
-async fn open<T: Transport>(
-    state: Arc<ApiState>,
-    auth: AuthContext,
-    transport: T,
-) -> Option<Opened<T>> {
-    let capacity = state.ctx.settings.realtime.ws_outbound_queue;
-    let (conn, rx) = match state.hub.register(auth.user_id, capacity).await {
-        Ok(registered) => registered,
-        Err(err) => {
-            tracing::warn!(user.id = auth.user_id, error = %err, "socket refused: subscribe failed");
-            transport.close(Some(close::server_error())).await;
-            return None;
-        }
-    };
-    tracing::info!(user.id = auth.user_id, conn.id = conn, "socket connected");
-    let overflow = rx.overflow_signal();
-    let presence_key = state.hub.presence_key(conn);
-    match state
-        .ctx
-        .presence
-        .connect(auth.user_id, &presence_key)
-        .await
-    {
-        Ok(true) => {
-            let ctx = state.ctx.clone();
-            tokio::spawn(async move {
-                parley_shared::domain::presence::announce(&ctx, auth.user_id, true).await
-            });
-        }
-        Ok(false) => {}
-        Err(err) => tracing::warn!(user.id = auth.user_id, error = %err, "presence update failed"),
-    }
-    let socket = Socket {
-        state,
-        auth,
-        transport,
-        positions: Positions::default(),
-        focused: HashSet::new(),
-        typing: Typing::default(),
-        closing: None,
-        conn,
-        overflow: overflow.clone(),
-        frames_sent: metrics::counter!(FRAMES_SENT),
-    };
-    Some(Opened {
-        socket,
-        rx,
-        overflow,
-        presence_key,
-    })
-}
-
-impl<T: Transport> Socket<T> {
-    /// Leaves the hub, stops the user's typing, counts the socket gone and
-    /// says goodbye to the client with the reason `end` gives.
-    async fn finish(mut self, end: Result<End, ApiError>, presence_key: String) {
-        let (user_id, conn) = (self.auth.user_id, self.conn);
-        self.state.hub.unregister(conn).await;
-        self.stop_all_typing().await;
-        match self
-            .state
-            .ctx
-            .presence
-            .disconnect(user_id, &presence_key)
-            .await
-        {
-            Ok(true) => {
-                parley_shared::domain::presence::announce(&self.state.ctx, user_id, false).await
-            }
-            Ok(false) => {}
-            Err(err) => tracing::warn!(user.id = user_id, error = %err, "presence update failed"),
-        }
-        let reason = match end {
-            Ok(End::Close(reason)) => {
-                tracing::info!(user.id = user_id, conn.id = conn, code = ?reason.code, "socket closed by server");
-                Some(reason)
-            }
-            Ok(End::Gone) if self.closing.is_some() => {
-                tracing::info!(user.id = user_id, conn.id = conn, "socket closed by server");
-                self.closing.take()
-            }
-            Ok(End::Gone) => {
-                tracing::info!(user.id = user_id, conn.id = conn, "socket closed");
-                None
-            }
-            Err(err) => {
-                tracing::warn!(user.id = user_id, conn.id = conn, error = %err.0, "socket failed");
-                Some(close::server_error())
-            }
-        };
-        let linger = match &reason {
-            // The 1013 waits behind the frames already buffered for the
-            // client: one that reads again within `WS_SLOW_CLOSE_LINGER_MS`
-            // gets them and then the 1013 (issue 6, item 11); after it, the
-            // connection is dropped (the client sees 1006). Only the bounded
-            // queue is held.
-            Some(reason) if close::is_too_slow(reason) => {
-                Duration::from_millis(self.state.ctx.settings.realtime.ws_slow_close_linger_ms)
-            }
-            _ => CLOSE_TIMEOUT,
-        };
-        let _ = tokio::time::timeout(linger, self.transport.close(reason)).await;
-    }
 }
 
 impl<T: Transport> Socket<T> {
@@ -297,8 +177,8 @@ impl<T: Transport> Socket<T> {
         client: Option<actix_ws::MessageStream>,
         resume_from: Option<UpdatesToken>,
         mut rx: Inbox,
-        overflow: OverflowSignal,
     ) -> Result<End, ApiError> {
+        let overflow = self.overflow.clone();
         let has_client = client.is_some();
         let mut stream = client.map(|stream| {
             stream

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use parley_tests::metrics::{scrape, value};
 use parley_tests::{TestDatabase, redis_prefix, spawn_api_process, temp_dir};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -192,21 +193,8 @@ async fn a_socket_whose_queue_overflows_while_it_reads_still_gets_every_message_
         task.await.unwrap();
     }
     // The queue of one did overflow: the catch-up above is what delivered.
-    let metrics = api
-        .client
-        .get(format!("{}/metrics", api.base))
-        .bearer_auth("scrape")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let dropped: f64 = metrics
-        .lines()
-        .filter(|line| line.starts_with("parley_frames_dropped_total"))
-        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
-        .sum();
+    let (_, metrics) = scrape(&api, Some("scrape")).await;
+    let dropped = value(&metrics, "parley_frames_dropped_total", &[]);
     assert!(
         dropped > 0.0,
         "no frame was dropped: the burst did not overflow the queue"
