@@ -1,8 +1,9 @@
 //! Every way the server ends a realtime connection, in one place (the
-//! shape of centrifuge's `disconnect.go`). The codes are documented for
+//! shape of centrifuge's `disconnect.go`), but for the frames it cannot
+//! read (1002, 1007, 1009: `ws/reader.rs`). The codes are documented for
 //! client authors in docs/realtime.md.
 
-use actix_ws::{CloseCode, CloseReason};
+use actix_http::ws::{CloseCode, CloseReason};
 
 /// Close code after `session_revoked` (API.md): log in or refresh, then
 /// reconnect.
@@ -32,11 +33,6 @@ pub fn heartbeat_timeout() -> CloseReason {
         code: CloseCode::Away,
         description: Some("heartbeat timeout".into()),
     }
-}
-
-/// 1002: the client broke the WebSocket protocol.
-pub fn protocol_error() -> CloseReason {
-    CloseCode::Protocol.into()
 }
 
 /// 1011: the server failed (the database or Redis is unavailable).

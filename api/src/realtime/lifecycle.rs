@@ -43,7 +43,8 @@ pub(super) async fn open<T: Transport>(
         Ok(registered) => registered,
         Err(err) => {
             tracing::warn!(user.id = auth.user_id, error = %err, "socket refused: subscribe failed");
-            transport.close(Some(close::server_error())).await;
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, transport.close(Some(close::server_error())))
+                .await;
             return None;
         }
     };

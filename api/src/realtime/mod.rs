@@ -1,6 +1,6 @@
 //! The realtime gateway (ARCHITECTURE §3): the per-replica [`hub`] and the
-//! [`socket`] task that serves both WebSockets (written through
-//! [`outgoing`]) and [`sse`]; its opening and closing, its delivery and
+//! [`socket`] task that serves both WebSockets (their connections:
+//! [`ws`]) and [`sse`]; its opening and closing, its delivery and
 //! its typing signals are `lifecycle.rs`, `delivery.rs` and
 //! `typing_signals.rs`. The socket's parts without I/O are their own
 //! modules: [`ordering`] (exactly once, in order),
@@ -13,9 +13,9 @@ pub mod frame;
 pub mod hub;
 mod lifecycle;
 pub mod ordering;
-pub mod outgoing;
 pub mod socket;
 pub mod sse;
 pub mod transport;
 pub mod typing;
 mod typing_signals;
+pub mod ws;

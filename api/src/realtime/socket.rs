@@ -12,10 +12,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_http::ws::CloseReason;
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::CloseReason;
 use bytes::Bytes;
-use futures_util::StreamExt;
 use parley_shared::AppError;
 use parley_shared::domain::accounts::AuthContext;
 use parley_shared::domain::catchup::UpdatesToken;
@@ -33,12 +32,12 @@ use crate::realtime::commands::{
 use crate::realtime::hub::{ConnId, Inbox, Outbound, OverflowSignal};
 use crate::realtime::lifecycle::{self, Opened};
 use crate::realtime::ordering::Positions;
-use crate::realtime::outgoing::{self, WsWriter};
 use crate::realtime::transport::{Transport, WsTransport};
 use crate::realtime::typing::Typing;
+use crate::realtime::ws::{self, ClientFrame, ClientFrames, WsWriter};
 use crate::state::ApiState;
 
-/// The largest client frame accepted, in bytes.
+/// The largest client message accepted (fragments together), in bytes.
 const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// Upgrades to a WebSocket. A missing or bad token is a 401 JSON answer
@@ -63,48 +62,43 @@ const MAX_FRAME_BYTES: usize = 64 * 1024;
 )]
 pub async fn connect_ws(
     req: HttpRequest,
-    body: web::Payload,
     state: web::Data<ApiState>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(open_socket(req, body, state, caller.0, WsTransport).await?)
+    Ok(open_socket(req, state, caller.0, WsTransport).await?)
 }
 
 /// Upgrades to a WebSocket whose frames `transport` reads and writes (the
-/// native [`WsTransport`], or a dialect's) and starts its task: the origin
-/// and bus checks, the upgrade, the socket task.
+/// native [`WsTransport`], or a dialect's): the origin and bus checks, then
+/// the 101, whose connection runs the socket task once the server has sent
+/// it ([`ws::accept`]).
 ///
 /// Errors: 403 `origin_not_allowed`; 503 without the bus; 400
 /// `websocket_handshake` for a request that is not an upgrade.
 pub(crate) async fn open_socket<T, F>(
     req: HttpRequest,
-    body: web::Payload,
     state: web::Data<ApiState>,
     auth: AuthContext,
     transport: F,
 ) -> Result<HttpResponse, AppError>
 where
     T: Transport + 'static,
-    F: FnOnce(WsWriter) -> T,
+    F: FnOnce(WsWriter) -> T + 'static,
 {
     check_origin(&req, &state.ctx.settings.allowed_origins())?;
     state.hub.check_bus()?;
     let write_delay = Duration::from_millis(state.ctx.settings.realtime.ws_write_delay_ms);
-    let (response, writer, stream) =
-        outgoing::handle(&req, body, &[WS_BEARER_PROTOCOL], write_delay).map_err(|e| {
-            AppError::bad_request(
-                "websocket_handshake",
-                format!("Not a WebSocket request: {e}"),
-            )
-        })?;
-    actix_web::rt::spawn(run(
-        state.into_inner(),
-        auth,
-        transport(writer),
-        Some(stream),
-        None,
-    ));
-    Ok(response)
+    let state = state.into_inner();
+    ws::accept(&req, &[WS_BEARER_PROTOCOL], move |stream, received| {
+        let (writer, client) = ws::open(stream, received, write_delay, MAX_FRAME_BYTES);
+        actix_web::rt::spawn(run(state, auth, transport(writer), Some(client), None));
+    })
+    .map_err(|e| {
+        AppError::bad_request(
+            "websocket_handshake",
+            format!("Not a WebSocket request: {e}"),
+        )
+    })
 }
 
 /// Why the socket loop ended.
@@ -151,7 +145,7 @@ pub(crate) async fn run<T: Transport>(
     state: Arc<ApiState>,
     auth: AuthContext,
     transport: T,
-    client: Option<actix_ws::MessageStream>,
+    client: Option<ClientFrames>,
     resume_from: Option<UpdatesToken>,
 ) {
     let transport_name = if client.is_some() { "websocket" } else { "sse" };
@@ -174,18 +168,12 @@ pub(crate) async fn run<T: Transport>(
 impl<T: Transport> Socket<T> {
     async fn serve(
         &mut self,
-        client: Option<actix_ws::MessageStream>,
+        mut client: Option<ClientFrames>,
         resume_from: Option<UpdatesToken>,
         mut rx: Inbox,
     ) -> Result<End, ApiError> {
         let overflow = self.overflow.clone();
         let has_client = client.is_some();
-        let mut stream = client.map(|stream| {
-            stream
-                .max_frame_size(MAX_FRAME_BYTES)
-                .aggregate_continuations()
-                .max_continuation_size(MAX_FRAME_BYTES)
-        });
         // Boxed, like every large and rare await below: the task carries
         // the size of each future it awaits in place, idle or not.
         Box::pin(self.start()).await?;
@@ -240,11 +228,12 @@ impl<T: Transport> Socket<T> {
                         return Ok(End::Gone);
                     }
                 }
-                frame = next_frame(&mut stream), if has_client => {
+                // Also sends what the last turn wrote (`ClientFrames::next`).
+                frame = next_frame(&mut client), if has_client => {
                     last_heard = Instant::now();
                     let opens_gate = gated;
                     match frame {
-                        Some(Ok(actix_ws::AggregatedMessage::Text(text))) => {
+                        Some(Ok(ClientFrame::Text(text))) => {
                             if !Box::pin(self.on_client_text(&text, &mut command_task)).await? {
                                 return Ok(End::Gone);
                             }
@@ -252,23 +241,20 @@ impl<T: Transport> Socket<T> {
                                 gated = false;
                             }
                         }
-                        Some(Ok(actix_ws::AggregatedMessage::Binary(_))) => {
+                        Some(Ok(ClientFrame::Binary(_))) => {
                             let error = error_frame("binary_not_supported", "Send JSON text frames.", None);
                             if !self.send(error.to_bytes()).await {
                                 return Ok(End::Gone);
                             }
                         }
-                        Some(Ok(actix_ws::AggregatedMessage::Ping(bytes))) => {
+                        Some(Ok(ClientFrame::Ping(bytes))) => {
                             if !self.transport.pong(&bytes).await {
                                 return Ok(End::Gone);
                             }
                         }
-                        Some(Ok(actix_ws::AggregatedMessage::Pong(_))) => {}
-                        Some(Ok(actix_ws::AggregatedMessage::Close(_))) | None => return Ok(End::Gone),
-                        Some(Err(err)) => {
-                            tracing::debug!(error = %err, "websocket protocol error");
-                            return Ok(End::Close(close::protocol_error()));
-                        }
+                        Some(Ok(ClientFrame::Pong)) => {}
+                        Some(Ok(ClientFrame::Close)) | None => return Ok(End::Gone),
+                        Some(Err(reason)) => return Ok(End::Close(reason)),
                     }
                 }
                 Some(answer) = next_answer(&mut command_task) => {
@@ -477,11 +463,9 @@ impl<T: Transport> Socket<T> {
 }
 
 /// The next frame of the WebSocket client; never resolves without one.
-async fn next_frame(
-    stream: &mut Option<actix_ws::AggregatedMessageStream>,
-) -> Option<Result<actix_ws::AggregatedMessage, actix_ws::ProtocolError>> {
-    match stream {
-        Some(stream) => stream.next().await,
+async fn next_frame(client: &mut Option<ClientFrames>) -> Option<Result<ClientFrame, CloseReason>> {
+    match client {
+        Some(client) => client.next().await,
         None => std::future::pending().await,
     }
 }

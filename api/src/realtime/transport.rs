@@ -6,14 +6,14 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use actix_ws::CloseReason;
+use actix_http::ws::CloseReason;
 use bytes::Bytes;
 use parley_shared::Settings;
 use parley_shared::domain::catchup::UpdatesToken;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use crate::realtime::outgoing::WsWriter;
+use crate::realtime::ws::WsWriter;
 
 /// One way of sending frames to a client.
 pub(crate) trait Transport {
@@ -24,7 +24,8 @@ pub(crate) trait Transport {
     async fn heartbeat(&mut self) -> bool;
     /// Answers a client's ping (WebSocket only).
     async fn pong(&mut self, bytes: &[u8]) -> bool;
-    /// Ends the connection.
+    /// Ends the connection; waits for the client (a WebSocket's close
+    /// handshake), so callers bound it.
     async fn close(self, reason: Option<CloseReason>);
     /// How often [`Transport::heartbeat`] runs.
     fn heartbeat_interval(&self, settings: &Settings) -> Duration;

@@ -31,8 +31,8 @@
 
 use std::collections::HashSet;
 
+use actix_http::ws::{CloseCode, CloseReason};
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{CloseCode, CloseReason};
 use chrono::Utc;
 use parley_shared::AppContext;
 use parley_shared::domain::caller::AuthContext;
@@ -52,7 +52,6 @@ use crate::state::ApiState;
 /// 403 and 404 are HTTP answers before the upgrade.
 pub async fn connect(
     req: HttpRequest,
-    body: web::Payload,
     state: web::Data<ApiState>,
     caller: CampusUser,
     path: web::Path<i64>,
@@ -69,7 +68,7 @@ pub async fn connect(
         members,
         names,
     };
-    Ok(open_socket(req, body, state, auth, move |session| {
+    Ok(open_socket(req, state, auth, move |session| {
         DialectWs::new(session, room)
     })
     .await?)

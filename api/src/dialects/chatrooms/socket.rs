@@ -39,7 +39,6 @@ use crate::state::ApiState;
 /// `origin_not_allowed`, 400 `websocket_handshake`, 503 without Redis.
 pub async fn connect(
     req: HttpRequest,
-    body: web::Payload,
     state: web::Data<ApiState>,
     caller: RoomsUser,
 ) -> RoomsResult<HttpResponse> {
@@ -49,7 +48,7 @@ pub async fn connect(
         auth,
         rooms: HashMap::new(),
     };
-    Ok(open_socket(req, body, state, auth, move |session| {
+    Ok(open_socket(req, state, auth, move |session| {
         DialectWs::new(session, rooms)
     })
     .await?)

@@ -47,12 +47,11 @@ const LEFT: &str = "focusmate:left:";
 /// otherwise.
 pub async fn connect(
     req: HttpRequest,
-    body: web::Payload,
     state: web::Data<ApiState>,
     caller: FocusUser,
 ) -> FocusResult<HttpResponse> {
     let user_id = caller.user_id;
-    Ok(open_socket(req, body, state, caller.0, move |session| {
+    Ok(open_socket(req, state, caller.0, move |session| {
         DialectWs::new(session, FocusSocket { user_id })
     })
     .await?)

@@ -21,8 +21,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use actix_http::ws::CloseReason;
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::CloseReason;
 use bytes::Bytes;
 use parley_shared::domain::caller::AuthContext;
 use parley_shared::domain::chats;

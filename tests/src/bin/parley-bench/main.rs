@@ -142,13 +142,38 @@ fn now_us() -> u64 {
 }
 
 fn rss_kib(pid: u32) -> u64 {
+    status_field(pid, "VmRSS:")
+}
+
+/// A number from `/proc/<pid>/status` (its first word after `field`).
+fn status_field(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// Waits until no API process has started or ended a thread for 11 s
+/// (at most 90 s): registering the users ran argon2 on tokio's blocking
+/// threads, which exit after 10 s idle and give their memory back then. An
+/// RSS read before that counts their memory in the "before" figure, and
+/// its return inside the measured window as negative bytes per socket.
+async fn wait_until_threads_settle(pids: &[u32]) {
+    let threads = || -> Vec<u64> { pids.iter().map(|p| status_field(*p, "Threads:")).collect() };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut last = threads();
+    let mut since = Instant::now();
+    while Instant::now() < deadline && since.elapsed() < Duration::from_secs(11) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = threads();
+        if now != last {
+            last = now;
+            since = Instant::now();
+        }
+    }
 }
 
 async fn register_all(apis: &[Api], names: Vec<String>, bar: &ProgressBar) -> Vec<TestUser> {
@@ -269,12 +294,26 @@ struct Setup<'a> {
 /// Opens every user's sockets (`sockets_per_user` each, round-robin over
 /// the replicas), as the `--reader` API.
 async fn open_sockets(setup: &Setup<'_>) -> anyhow::Result<Vec<Socket>> {
-    let total = setup.users.len() * setup.sockets_per_user;
+    open_sockets_of(setup, 0..setup.users.len()).await
+}
+
+/// [`open_sockets`] for the users at `users` (indices into `setup.users`).
+async fn open_sockets_of(
+    setup: &Setup<'_>,
+    users: std::ops::Range<usize>,
+) -> anyhow::Result<Vec<Socket>> {
+    let total = users.len() * setup.sockets_per_user;
     let bar = ProgressBar::new(total as u64)
         .with_style(setup.style.clone())
         .with_prefix("sockets");
     let mut sockets = Vec::with_capacity(total);
-    for (i, user) in setup.users.iter().enumerate() {
+    for (i, user) in setup
+        .users
+        .iter()
+        .enumerate()
+        .skip(users.start)
+        .take(users.len())
+    {
         for k in 0..setup.sockets_per_user {
             let api = &setup.apis[(i * setup.sockets_per_user + k) % setup.apis.len()];
             sockets.push(match setup.args.reader {
@@ -330,28 +369,41 @@ async fn wait_until_counted(apis: &[Api], sockets: usize) -> anyhow::Result<()> 
 }
 
 /// The idle scenario: the API's RSS per socket, once every socket is
-/// counted open.
+/// counted open, read after the process settled
+/// ([`wait_until_threads_settle`]). `rss_bytes_per_socket` is over every
+/// socket; `rss_bytes_per_socket_second_half` over the second half only
+/// (what the first half grew once, such as the hub's maps, not counted).
 async fn idle(setup: &Setup<'_>) -> anyhow::Result<()> {
     let pids = &setup.args.api_pid;
-    let rss_before: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
-    let sockets = open_sockets(setup).await?;
+    wait_until_threads_settle(pids).await;
+    let rss = || -> Vec<u64> { pids.iter().map(|p| rss_kib(*p)).collect() };
+    let per_socket = |before: &[u64], after: &[u64], sockets: usize| -> Vec<f64> {
+        before
+            .iter()
+            .zip(after)
+            .map(|(b, a)| {
+                (a.saturating_sub(*b) as f64 * 1024.0) / (sockets as f64 / pids.len().max(1) as f64)
+            })
+            .collect()
+    };
+    let rss_before = rss();
+    let half = setup.users.len() / 2;
+    let mut sockets = open_sockets_of(setup, 0..half).await?;
     wait_until_counted(setup.apis, sockets.len()).await?;
-    let rss_after: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
-    let per_socket: Vec<f64> = rss_before
-        .iter()
-        .zip(&rss_after)
-        .map(|(b, a)| {
-            (a.saturating_sub(*b) as f64 * 1024.0)
-                / (sockets.len() as f64 / pids.len().max(1) as f64)
-        })
-        .collect();
+    let rss_half = rss();
+    sockets.extend(open_sockets_of(setup, half..setup.users.len()).await?);
+    wait_until_counted(setup.apis, sockets.len()).await?;
+    let rss_after = rss();
+    let second_half = sockets.len() - half * setup.sockets_per_user;
     let report = json!({
         "scenario": "idle",
         "sockets": sockets.len(),
         "replicas": setup.apis.len(),
         "rss_before_kib": rss_before,
+        "rss_half_kib": rss_half,
         "rss_after_kib": rss_after,
-        "rss_bytes_per_socket": per_socket,
+        "rss_bytes_per_socket": per_socket(&rss_before, &rss_after, sockets.len()),
+        "rss_bytes_per_socket_second_half": per_socket(&rss_half, &rss_after, second_half),
     });
     println!("{report}");
     Ok(())
