@@ -1,6 +1,6 @@
 //! The realtime gateway (ARCHITECTURE §3): the per-replica [`hub`] and the
 //! [`socket`] task that serves both WebSockets (their connections:
-//! [`ws`]) and [`sse`]; its opening and closing, its delivery and
+//! `ws/`) and [`sse`]; its opening and closing, its delivery and
 //! its typing signals are `lifecycle.rs`, `delivery.rs` and
 //! `typing_signals.rs`. The socket's parts without I/O are their own
 //! modules: [`ordering`] (exactly once, in order),
@@ -18,4 +18,4 @@ pub mod sse;
 pub mod transport;
 pub mod typing;
 mod typing_signals;
-pub mod ws;
+pub(crate) mod ws;
