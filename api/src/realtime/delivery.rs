@@ -24,13 +24,14 @@ const REPLAY_PAGE: i64 = 500;
 
 impl<T: Transport> Socket<T> {
     /// Sends one queued item; `Ok(false)` when the client is gone.
-    pub(super) async fn deliver(&mut self, outbound: Outbound) -> Result<bool, ApiError> {
-        match outbound {
+    /// The item is borrowed: a worker's sockets share each item (`Rc`).
+    pub(super) async fn deliver(&mut self, outbound: &Outbound) -> Result<bool, ApiError> {
+        match *outbound {
             Outbound::ChatEvent {
                 chat_id,
                 seq,
-                frame,
-                hidden,
+                ref frame,
+                ref hidden,
             } => {
                 match self.positions.offer(chat_id, seq) {
                     // Not (yet) followed by this socket: it will catch up
@@ -49,25 +50,25 @@ impl<T: Transport> Socket<T> {
                     }
                 }
                 self.positions.advance(chat_id, seq);
-                let hidden_message = match hidden {
+                let hidden_message = match *hidden {
                     Hidden::Nobody => None,
-                    Hidden::Users { message_id, users } => {
-                        users.contains(&self.auth.user_id).then_some(message_id)
-                    }
+                    Hidden::Users {
+                        message_id,
+                        ref users,
+                    } => users.contains(&self.auth.user_id).then_some(message_id),
                     Hidden::Unknown { message_id } => {
                         Box::pin(self.hid(message_id)).await?.then_some(message_id)
                     }
                 };
-                let payload = match hidden_message {
-                    Some(message_id) => render::hidden(chat_id, seq, message_id),
-                    None => frame.native(),
-                };
-                Ok(self.send(payload).await)
+                Ok(match hidden_message {
+                    Some(message_id) => self.send(&render::hidden(chat_id, seq, message_id)).await,
+                    None => self.send(frame.native()).await,
+                })
             }
             Outbound::ChatJoined {
                 chat_id,
                 seq,
-                frame,
+                ref frame,
             } => {
                 if self.positions.follows(chat_id) {
                     // Already followed (the join raced with the start).
@@ -93,21 +94,24 @@ impl<T: Transport> Socket<T> {
             Outbound::Typing {
                 chat_id,
                 user_id,
-                frame,
+                ref frame,
             } => {
                 if user_id == self.auth.user_id || !self.focused.contains(&chat_id) {
                     return Ok(true);
                 }
                 Ok(self.send(frame.native()).await)
             }
-            Outbound::SessionRevoked { session_id, frame } => {
-                if session_id != self.auth.session_id.to_string() {
+            Outbound::SessionRevoked {
+                ref session_id,
+                ref frame,
+            } => {
+                if *session_id != self.auth.session_id.to_string() {
                     return Ok(true);
                 }
                 self.closing = Some(close::session_revoked());
                 Ok(self.send(frame.native()).await)
             }
-            Outbound::Direct(frame) => Ok(self.send(frame.native()).await),
+            Outbound::Direct(ref frame) => Ok(self.send(frame.native()).await),
             Outbound::Resync => {
                 // A revocation may have been lost with the connection.
                 Box::pin(self.check_session()).await?;
@@ -166,11 +170,11 @@ impl<T: Transport> Socket<T> {
             if slice.resync_required {
                 self.positions.set(chat_id, last_seq);
                 let resync = ServerEvent::ResyncRequired { chat_id, last_seq };
-                return Ok(self.send(resync.to_bytes()).await);
+                return Ok(self.send(&resync.to_bytes()).await);
             }
             for (seq, item) in slice.events {
                 self.positions.set(chat_id, seq);
-                if !self.send(render::replay_item(&item)).await {
+                if !self.send(&render::replay_item(&item)).await {
                     return Ok(false);
                 }
             }
@@ -207,7 +211,7 @@ impl<T: Transport> Socket<T> {
                         &format!("Cannot resume chat {key:?}: not one of your chats."),
                         reference.clone(),
                     );
-                    if !self.send(error.to_bytes()).await {
+                    if !self.send(&error.to_bytes()).await {
                         return Ok(false);
                     }
                     continue;
@@ -223,7 +227,7 @@ impl<T: Transport> Socket<T> {
             reference,
             chats: reached,
         };
-        Ok(self.send(resumed.to_bytes()).await)
+        Ok(self.send(&resumed.to_bytes()).await)
     }
 
     /// Whether this socket's user hid `message_id` (delete-for-me).

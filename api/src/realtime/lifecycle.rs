@@ -43,8 +43,9 @@ pub(super) async fn open<T: Transport>(
         Ok(registered) => registered,
         Err(err) => {
             tracing::warn!(user.id = auth.user_id, error = %err, "socket refused: subscribe failed");
-            let _ = tokio::time::timeout(CLOSE_TIMEOUT, transport.close(Some(close::server_error())))
-                .await;
+            let _ =
+                tokio::time::timeout(CLOSE_TIMEOUT, transport.close(Some(close::server_error())))
+                    .await;
             return None;
         }
     };
@@ -76,6 +77,7 @@ pub(super) async fn open<T: Transport>(
         conn,
         overflow: rx.overflow_signal(),
         frames_sent: metrics::counter!(FRAMES_SENT),
+        frames_uncounted: 0,
     };
     Some(Opened {
         socket,
@@ -88,6 +90,7 @@ impl<T: Transport> Socket<T> {
     /// Leaves the hub, stops the user's typing, counts the socket gone and
     /// says goodbye to the client with the reason `end` gives.
     pub(super) async fn finish(mut self, end: Result<End, ApiError>, presence_key: String) {
+        self.count_frames();
         let (user_id, conn) = (self.auth.user_id, self.conn);
         self.state.hub.unregister(conn).await;
         self.stop_all_typing().await;

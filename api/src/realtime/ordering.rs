@@ -4,7 +4,7 @@
 //! sent, and preceded by a fill from the log when events are missing (the
 //! shape of centrifuge's `internal/recovery`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// What to do with an event offered at `seq`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +24,9 @@ pub enum Offer {
 /// The last seq sent, per followed chat.
 #[derive(Debug, Clone, Default)]
 pub struct Positions {
-    seqs: HashMap<i64, i64>,
+    /// FxHash: looked up once per delivery, keyed by chat ids (not
+    /// chosen by clients to collide).
+    seqs: FxHashMap<i64, i64>,
 }
 
 impl Positions {
@@ -77,7 +79,7 @@ impl Positions {
     }
 
     /// Every `(chat, seq)`, for an SSE resume token.
-    pub fn as_map(&self) -> &HashMap<i64, i64> {
+    pub fn as_map(&self) -> &FxHashMap<i64, i64> {
         &self.seqs
     }
 }

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use actix_http::ws::CloseReason;
 use actix_web::{HttpRequest, HttpResponse, web};
-use bytes::Bytes;
 use parley_shared::AppError;
 use parley_shared::domain::accounts::AuthContext;
 use parley_shared::domain::catchup::UpdatesToken;
@@ -128,6 +127,10 @@ pub(crate) struct Socket<T: Transport> {
     /// [`FRAMES_SENT`](parley_shared::telemetry::metrics::FRAMES_SENT),
     /// looked up once (sending is the hot path).
     pub(super) frames_sent: metrics::Counter,
+    /// Frames sent and not yet added to `frames_sent`: added once per turn
+    /// of the loop, since the counter is one atomic that every socket of
+    /// both worker threads would otherwise touch per frame.
+    pub(super) frames_uncounted: u64,
 }
 
 /// After `ready`, live events wait this long for the client's first frame
@@ -209,6 +212,7 @@ impl<T: Transport> Socket<T> {
         // the first one; their answers come back here to be sent.
         let mut command_task: Option<CommandTask> = None;
         loop {
+            self.count_frames();
             if let Some(reason) = self.closing.take() {
                 return Ok(End::Close(reason));
             }
@@ -220,11 +224,11 @@ impl<T: Transport> Socket<T> {
                     // log. A client that stops reading is caught in `send`.
                     gated = false;
                     while let Some(item) = rx.try_recv() {
-                        if !self.deliver(item).await? {
+                        if !self.deliver(&item).await? {
                             return Ok(End::Gone);
                         }
                     }
-                    if !self.deliver(Outbound::Resync).await? {
+                    if !self.deliver(&Outbound::Resync).await? {
                         return Ok(End::Gone);
                     }
                 }
@@ -243,7 +247,7 @@ impl<T: Transport> Socket<T> {
                         }
                         Some(Ok(ClientFrame::Binary(_))) => {
                             let error = error_frame("binary_not_supported", "Send JSON text frames.", None);
-                            if !self.send(error.to_bytes()).await {
+                            if !self.send(&error.to_bytes()).await {
                                 return Ok(End::Gone);
                             }
                         }
@@ -258,7 +262,7 @@ impl<T: Transport> Socket<T> {
                     }
                 }
                 Some(answer) = next_answer(&mut command_task) => {
-                    if !self.send(answer).await {
+                    if !self.send(&answer).await {
                         return Ok(End::Gone);
                     }
                 }
@@ -266,7 +270,7 @@ impl<T: Transport> Socket<T> {
                     gated = false;
                 }
                 outbound = rx.recv(), if !gated => {
-                    if !self.deliver(outbound).await? {
+                    if !self.deliver(&outbound).await? {
                         return Ok(End::Gone);
                     }
                     // What queued meanwhile goes out in this same wake-up
@@ -277,7 +281,7 @@ impl<T: Transport> Socket<T> {
                             break;
                         }
                         let Some(outbound) = rx.try_recv() else { break };
-                        if !self.deliver(outbound).await? {
+                        if !self.deliver(&outbound).await? {
                             return Ok(End::Gone);
                         }
                     }
@@ -328,7 +332,7 @@ impl<T: Transport> Socket<T> {
             session_id: self.auth.session_id.to_string(),
             heartbeat_interval_ms: self.state.ctx.settings.realtime.ws_heartbeat_interval_ms,
         };
-        self.send(ready.to_bytes()).await;
+        self.send(&ready.to_bytes()).await;
         Ok(())
     }
 
@@ -345,7 +349,7 @@ impl<T: Transport> Socket<T> {
         };
         let (reference, command) = match commands::parse(&text) {
             Ok(parsed) => parsed,
-            Err(error) => return Ok(self.send(error).await),
+            Err(error) => return Ok(self.send(&error).await),
         };
         if command.uses_database() {
             let task = command_task
@@ -362,7 +366,7 @@ impl<T: Transport> Socket<T> {
                     reference,
                 ),
             };
-            return Ok(self.send(refused.to_bytes()).await);
+            return Ok(self.send(&refused.to_bytes()).await);
         }
         let reply = match command {
             ClientCommand::Ping => ServerEvent::Pong { reference },
@@ -402,7 +406,7 @@ impl<T: Transport> Socket<T> {
                 return Ok(true);
             }
         };
-        Ok(self.send(reply.to_bytes()).await)
+        Ok(self.send(&reply.to_bytes()).await)
     }
 
     /// Stops following a chat the user left (nothing more of it is sent).
@@ -421,7 +425,7 @@ impl<T: Transport> Socket<T> {
             session_id: self.auth.session_id.to_string(),
             reason: reason.to_owned(),
         };
-        self.send(event.to_bytes()).await;
+        self.send(&event.to_bytes()).await;
         self.closing = Some(close::session_revoked());
     }
 
@@ -440,16 +444,22 @@ impl<T: Transport> Socket<T> {
         Ok(())
     }
 
+    /// Adds the frames sent since the last call to `frames_sent`.
+    pub(super) fn count_frames(&mut self) {
+        if self.frames_uncounted > 0 {
+            self.frames_sent
+                .increment(std::mem::take(&mut self.frames_uncounted));
+        }
+    }
+
     /// Sends one frame; `false` when the client is gone, or when it stopped
     /// reading and its queue overflowed meanwhile (then `closing` is 1013).
-    pub(super) async fn send(&mut self, payload: Bytes) -> bool {
+    pub(super) async fn send(&mut self, payload: &[u8]) -> bool {
         let overflow = self.overflow.clone();
         tokio::select! {
             biased;
-            sent = self.transport.send(payload, self.positions.as_map()) => {
-                if sent {
-                    self.frames_sent.increment(1);
-                }
+            sent = self.transport.send(payload, &self.positions) => {
+                self.frames_uncounted += u64::from(sent);
                 sent
             }
             _ = overflow.notified() => {

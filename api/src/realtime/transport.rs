@@ -3,7 +3,6 @@
 //! ([`super::socket`]) is the same for both.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::time::Duration;
 
 use actix_http::ws::CloseReason;
@@ -13,13 +12,14 @@ use parley_shared::domain::catchup::UpdatesToken;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
+use crate::realtime::ordering::Positions;
 use crate::realtime::ws::WsWriter;
 
 /// One way of sending frames to a client.
 pub(crate) trait Transport {
     /// Sends one event (JSON bytes). `positions` is where each followed chat
     /// stands once this event is sent. `false` when the client is gone.
-    async fn send(&mut self, payload: Bytes, positions: &HashMap<i64, i64>) -> bool;
+    async fn send(&mut self, payload: &[u8], positions: &Positions) -> bool;
     /// Keeps the connection alive; `false` when the client is gone.
     async fn heartbeat(&mut self) -> bool;
     /// Answers a client's ping (WebSocket only).
@@ -51,8 +51,8 @@ pub(crate) trait Transport {
 pub(crate) struct WsTransport(pub WsWriter);
 
 impl Transport for WsTransport {
-    async fn send(&mut self, payload: Bytes, _: &HashMap<i64, i64>) -> bool {
-        self.0.text(&payload).await
+    async fn send(&mut self, payload: &[u8], _: &Positions) -> bool {
+        self.0.text(payload).await
     }
 
     async fn heartbeat(&mut self) -> bool {
@@ -74,10 +74,10 @@ impl Transport for WsTransport {
 
 /// The `id: <token>` line of an SSE event: the positions in every chat,
 /// as `GET /updates` takes them, so that `Last-Event-ID` resumes exactly.
-pub(crate) fn resume_id(positions: &HashMap<i64, i64>) -> String {
+pub(crate) fn resume_id(positions: &Positions) -> String {
     let token = UpdatesToken {
         version: 1,
-        seqs: positions.iter().map(|(c, s)| (*c, *s)).collect(),
+        seqs: positions.as_map().iter().map(|(c, s)| (*c, *s)).collect(),
     };
     format!("id: {}\n", token.encode())
 }
@@ -98,8 +98,8 @@ struct Head {
 }
 
 impl Transport for SseTransport {
-    async fn send(&mut self, payload: Bytes, positions: &HashMap<i64, i64>) -> bool {
-        let Ok(head) = serde_json::from_slice::<Head>(&payload) else {
+    async fn send(&mut self, payload: &[u8], positions: &Positions) -> bool {
+        let Ok(head) = serde_json::from_slice::<Head>(payload) else {
             return true;
         };
         let mut frame = String::with_capacity(payload.len() + 64);
@@ -109,7 +109,7 @@ impl Transport for SseTransport {
         frame.push_str("event: ");
         frame.push_str(&head.kind);
         frame.push_str("\ndata: ");
-        frame.push_str(&String::from_utf8_lossy(&payload));
+        frame.push_str(&String::from_utf8_lossy(payload));
         frame.push_str("\n\n");
         self.0.send(Bytes::from(frame)).await.is_ok()
     }
@@ -209,8 +209,8 @@ impl<F: WsFrames> DialectWs<F> {
 }
 
 impl<F: WsFrames> Transport for DialectWs<F> {
-    async fn send(&mut self, payload: Bytes, _: &HashMap<i64, i64>) -> bool {
-        match self.frames.render(&payload).await {
+    async fn send(&mut self, payload: &[u8], _: &Positions) -> bool {
+        match self.frames.render(payload).await {
             Rendered::Skip => true,
             Rendered::Text(frame) => self.text(frame).await,
             Rendered::Close(reason) => {

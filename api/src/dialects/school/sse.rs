@@ -140,8 +140,12 @@ impl SchoolSse {
 }
 
 impl Transport for SchoolSse {
-    async fn send(&mut self, payload: Bytes, positions: &HashMap<i64, i64>) -> bool {
-        let Some((name, data)) = self.event(&payload).await else {
+    async fn send(
+        &mut self,
+        payload: &[u8],
+        positions: &crate::realtime::ordering::Positions,
+    ) -> bool {
+        let Some((name, data)) = self.event(payload).await else {
             return true;
         };
         let frame = format!("{}event: {name}\ndata: {data}\n\n", resume_id(positions));

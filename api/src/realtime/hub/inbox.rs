@@ -10,16 +10,19 @@
 //! waiter at every turn of the socket's loop and every frame it sent).
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
+use rustc_hash::FxHashMap;
+
 use super::{ConnId, Outbound};
 
 thread_local! {
-    /// The inboxes of this worker thread's sockets.
-    static INBOXES: RefCell<HashMap<ConnId, Rc<Shared>>> = RefCell::new(HashMap::new());
+    /// The inboxes of this worker thread's sockets (FxHash: looked up once
+    /// per delivery, keyed by ids the hub hands out).
+    static INBOXES: RefCell<FxHashMap<ConnId, Rc<Shared>>> = RefCell::new(FxHashMap::default());
 }
 
 /// Above this many slots an emptied queue gives its memory back (a burst
@@ -27,7 +30,8 @@ thread_local! {
 const KEEP_SLOTS: usize = 64;
 
 struct Shared {
-    items: RefCell<VecDeque<Outbound>>,
+    /// Shared with the worker's other sockets that get the same item.
+    items: RefCell<VecDeque<Rc<Outbound>>>,
     capacity: usize,
     /// An item was refused since the socket last looked.
     overflowed: Cell<bool>,
@@ -83,7 +87,7 @@ impl Inbox {
     }
 
     /// The next item, waiting for one.
-    pub async fn recv(&mut self) -> Outbound {
+    pub async fn recv(&mut self) -> Rc<Outbound> {
         poll_fn(|cx| match self.try_recv() {
             Some(item) => Poll::Ready(item),
             None => {
@@ -95,7 +99,7 @@ impl Inbox {
     }
 
     /// The next item if one is queued.
-    pub fn try_recv(&mut self) -> Option<Outbound> {
+    pub fn try_recv(&mut self) -> Option<Rc<Outbound>> {
         let mut items = self.shared.items.borrow_mut();
         let item = items.pop_front();
         if items.is_empty() && items.capacity() > KEEP_SLOTS {
@@ -141,7 +145,7 @@ impl Drop for Inbox {
 /// Puts `outbound` on socket `conn`'s queue and wakes its task; a full
 /// queue refuses it and raises the socket's [`OverflowSignal`]. Must run
 /// on the thread that opened the queue.
-pub(super) fn offer(conn: ConnId, outbound: Outbound) -> Offered {
+pub(super) fn offer(conn: ConnId, outbound: Rc<Outbound>) -> Offered {
     let Some(shared) = INBOXES.with(|inboxes| inboxes.borrow().get(&conn).cloned()) else {
         return Offered::Gone;
     };
@@ -165,14 +169,14 @@ mod tests {
 
     use super::*;
 
-    fn item(n: i64) -> Outbound {
-        Outbound::ChatLeft { chat_id: 1, seq: n }
+    fn item(n: i64) -> Rc<Outbound> {
+        Rc::new(Outbound::ChatLeft { chat_id: 1, seq: n })
     }
 
-    fn seq(item: Outbound) -> i64 {
-        match item {
+    fn seq(item: Rc<Outbound>) -> i64 {
+        match *item {
             Outbound::ChatLeft { seq, .. } => seq,
-            other => panic!("unexpected {other:?}"),
+            ref other => panic!("unexpected {other:?}"),
         }
     }
 

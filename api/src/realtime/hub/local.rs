@@ -10,18 +10,20 @@
 //! gets them in the order the hub decided them.
 
 use std::cell::OnceCell;
-use std::sync::Arc;
+use std::rc::Rc;
 
 use tokio::sync::mpsc;
 
-use super::{Conn, Outbound, offer};
+use super::{ConnId, Outbound, offer};
 
-/// What the hub hands a worker: items for some of its sockets.
+/// What the hub hands a worker: items for some of its sockets, named by
+/// id (an `Arc<Conn>` per socket would be a reference count shared by the
+/// hub's thread and the worker's, touched twice per delivery).
 pub(super) enum Handoff {
     /// One item for one socket.
-    One(Arc<Conn>, Outbound),
+    One(ConnId, Outbound),
     /// The same item for each of these sockets.
-    Many(Vec<Arc<Conn>>, Outbound),
+    Many(Vec<ConnId>, Outbound),
 }
 
 /// One worker thread's queue. Unbounded: it holds only what that thread
@@ -63,9 +65,12 @@ impl WorkerQueue {
 async fn run(mut rx: mpsc::UnboundedReceiver<Handoff>) {
     while let Some(handoff) = rx.recv().await {
         match handoff {
-            Handoff::One(conn, outbound) => offer(&conn, outbound),
+            Handoff::One(conn, outbound) => offer(conn, Rc::new(outbound)),
             Handoff::Many(conns, outbound) => {
-                for conn in &conns {
+                // The worker's sockets share the item: a count of this
+                // thread's own per socket, not the frame's atomic one.
+                let outbound = Rc::new(outbound);
+                for conn in conns {
                     offer(conn, outbound.clone());
                 }
             }

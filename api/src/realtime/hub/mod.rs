@@ -17,6 +17,7 @@
 //! Redis concurrently (pipelined on the one connection).
 
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -421,17 +422,17 @@ impl Hub {
 
 /// Hands `outbound` to socket `conn`, on its worker thread ([`local`]).
 fn hand(conn: &Arc<Conn>, outbound: Outbound) {
-    conn.worker.hand(Handoff::One(conn.clone(), outbound));
+    conn.worker.hand(Handoff::One(conn.id, outbound));
 }
 
 /// Hands `outbound` to each of `conns`: one handoff per worker thread.
 fn hand_all<'a>(conns: impl Iterator<Item = &'a Arc<Conn>>, outbound: &Outbound) {
     // Workers are few (one per core): a short list beats a map.
-    let mut by_worker: Vec<(WorkerQueue, Vec<Arc<Conn>>)> = Vec::new();
+    let mut by_worker: Vec<(WorkerQueue, Vec<ConnId>)> = Vec::new();
     for conn in conns {
         match by_worker.iter_mut().find(|(w, _)| w.same(&conn.worker)) {
-            Some((_, group)) => group.push(conn.clone()),
-            None => by_worker.push((conn.worker.clone(), vec![conn.clone()])),
+            Some((_, group)) => group.push(conn.id),
+            None => by_worker.push((conn.worker.clone(), vec![conn.id])),
         }
     }
     for (worker, group) in by_worker {
@@ -441,8 +442,8 @@ fn hand_all<'a>(conns: impl Iterator<Item = &'a Arc<Conn>>, outbound: &Outbound)
 
 /// Queues without waiting; a full queue marks the socket as too slow.
 /// Runs on the socket's worker thread ([`local`]).
-fn offer(conn: &Conn, outbound: Outbound) {
-    if inbox::offer(conn.id, outbound) == Offered::Full {
+fn offer(conn: ConnId, outbound: Rc<Outbound>) {
+    if inbox::offer(conn, outbound) == Offered::Full {
         metrics::counter!(FRAMES_DROPPED).increment(1);
     }
 }
