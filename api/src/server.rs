@@ -180,10 +180,13 @@ where
         .map_err(actix_web::error::ErrorInternalServerError)?;
     head.head_mut().set_connection_type(ConnectionType::Close);
     let length = BodySize::Sized(body.len() as u64);
-    framed.send(h1::Message::Item((head, length))).await?;
+    // One write for head and body: a WebSocket client reads the refusal
+    // once and takes the bytes that came with the head as its body.
+    framed.feed(h1::Message::Item((head, length))).await?;
     if !body.is_empty() {
-        framed.send(h1::Message::Chunk(Some(body))).await?;
+        framed.feed(h1::Message::Chunk(Some(body))).await?;
     }
+    framed.flush().await?;
     Ok(())
 }
 /// The name of the first query parameter whose name or value holds a NUL
