@@ -32,6 +32,8 @@ pub use app::{
 pub use db::{TestDatabase, admin_database_url, database_url};
 pub use fake_meili::FakeMeili;
 pub use http::{Api, TestUser, assert_refused, tok, wait_until};
-pub use processes::{ChildProcess, RedisServer, bin_path, spawn_api_process, spawn_process};
+pub use processes::{
+    ChildProcess, RedisServer, bin_path, proc_status, rss_kib, spawn_api_process, spawn_process,
+};
 pub use realtime::{SseClient, SseEvent, WsClient};
 pub use s3::S3Server;

@@ -167,3 +167,20 @@ impl Drop for RedisServer {
         self.stop();
     }
 }
+
+/// A number from `/proc/<pid>/status`: the first word after `field`
+/// (`"VmRSS:"` in KiB, `"Threads:"`); 0 when the process or field is gone.
+pub fn proc_status(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A process's resident set size, in KiB (see [`proc_status`]).
+pub fn rss_kib(pid: u32) -> u64 {
+    proc_status(pid, "VmRSS:")
+}

@@ -6,23 +6,13 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use parley_tests::metrics::{scrape, value};
-use parley_tests::{TestDatabase, redis_prefix, spawn_api_process, temp_dir};
+use parley_tests::{TestDatabase, redis_prefix, rss_kib, spawn_api_process, temp_dir};
 use reqwest::StatusCode;
 use serde_json::json;
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_closed_and_memory_stays_bounded() {

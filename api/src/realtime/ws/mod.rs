@@ -7,8 +7,9 @@
 //! 101, takes the TCP stream out of actix-http and gives it to that
 //! [`OnUpgrade`]: from then on the socket task reads and writes the stream
 //! ([`ClientFrames`], [`WsWriter`]). actix-http would have kept two 8 KiB
-//! buffers and its connection state for the socket's whole life (16.4 KB
-//! of the 22.5 KB an idle socket cost, docs/benchmarks.md).
+//! buffers and its connection state for the socket's whole life (with
+//! actix-ws's channel, ~20 KB of the ~26 KB an idle socket cost;
+//! docs/benchmarks.md, "WebSockets off actix-http's dispatcher").
 
 mod reader;
 mod writer;
@@ -22,7 +23,8 @@ use bytes::BytesMut;
 use tokio::net::TcpStream;
 
 pub(crate) use reader::{ClientFrame, ClientFrames};
-pub(crate) use writer::{Connection, WsWriter};
+use writer::Connection;
+pub(crate) use writer::WsWriter;
 
 /// What runs on a WebSocket's connection once its 101 is sent: given the
 /// TCP stream and the bytes the client sent after its handshake. Carried

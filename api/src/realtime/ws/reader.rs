@@ -122,13 +122,12 @@ impl ClientFrames {
                     Item::Continue(bytes) => (None, bytes, false),
                     Item::Last(bytes) => (None, bytes, true),
                 };
-                let (is_text, so_far) = match (is_text, self.partial.take()) {
+                let (is_text, mut so_far) = match (is_text, self.partial.take()) {
                     (Some(is_text), None) => (is_text, BytesMut::new()),
                     (None, Some(partial)) => partial,
                     // The codec refuses both already; kept for its sake.
                     _ => return Err(CloseCode::Protocol.into()),
                 };
-                let mut so_far = so_far;
                 if so_far.len() + bytes.len() > self.max_message {
                     return Err(CloseCode::Size.into());
                 }

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use parley_tests::{Api, TestUser};
+use parley_tests::{Api, TestUser, proc_status, rss_kib};
 use serde_json::json;
 
 use crate::rounds::{measure, ramp};
@@ -141,28 +141,13 @@ fn now_us() -> u64 {
         .unwrap_or(0)
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    status_field(pid, "VmRSS:")
-}
-
-/// A number from `/proc/<pid>/status` (its first word after `field`).
-fn status_field(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Waits until no API process has started or ended a thread for 11 s
 /// (at most 90 s): registering the users ran argon2 on tokio's blocking
 /// threads, which exit after 10 s idle and give their memory back then. An
 /// RSS read before that counts their memory in the "before" figure, and
 /// its return inside the measured window as negative bytes per socket.
 async fn wait_until_threads_settle(pids: &[u32]) {
-    let threads = || -> Vec<u64> { pids.iter().map(|p| status_field(*p, "Threads:")).collect() };
+    let threads = || -> Vec<u64> { pids.iter().map(|p| proc_status(*p, "Threads:")).collect() };
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut last = threads();
     let mut since = Instant::now();
