@@ -5,11 +5,12 @@
 //! actix-web's `HttpServer` hides actix-http's upgrade hook, so the server
 //! is put together here from the same parts, with the same settings
 //! (keep-alive 5 s, request head 5 s, disconnect 1 s, `TCP_NODELAY`, 10 s
-//! graceful shutdown, one worker per core). A request that asks to upgrade
-//! (`Connection: upgrade`) goes to [`answer_upgrade`]: the App answers it
-//! as any request; a 101 carrying an [`OnUpgrade`] hands the TCP stream to
-//! the socket (`crate::realtime::ws`); any other answer is written and the
-//! connection closed. The App's [`AppConfig`] is actix-web's default: it
+//! graceful shutdown, one worker per core unless `HTTP_WORKERS` says). A
+//! request that asks to upgrade (`Connection: upgrade`) goes to
+//! [`answer_upgrade`]: the App answers it as any request; a 101 carrying
+//! an [`OnUpgrade`] hands the TCP stream to the socket
+//! (`crate::realtime::ws`); any other answer is written and the connection
+//! closed. The App's [`AppConfig`] is actix-web's default: it
 //! only names a host for requests without a `Host` header.
 
 use std::io;
@@ -45,6 +46,10 @@ use crate::state::ApiState;
 /// Errors: the listener cannot be registered.
 pub(crate) fn serve(listener: TcpListener, state: web::Data<ApiState>) -> io::Result<Server> {
     let addr = listener.local_addr()?;
+    let workers = match state.ctx.settings.http.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
     Ok(Server::build()
         .listen("parley-api", listener, move || {
             let upgrade_state = state.clone();
@@ -63,6 +68,7 @@ pub(crate) fn serve(listener: TcpListener, state: web::Data<ApiState>) -> io::Re
                 .tcp()
         })?
         .shutdown_timeout(10)
+        .workers(workers)
         .run())
 }
 

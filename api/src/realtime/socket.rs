@@ -436,7 +436,7 @@ impl<T: Transport> Socket<T> {
         let ctx = &self.state.ctx;
         let active = ctx
             .sessions
-            .is_active(&ctx.db, self.auth.session_id, self.auth.user_id)
+            .is_active(self.auth.session_id, self.auth.user_id)
             .await?;
         if !active {
             self.revoke("revoked").await;

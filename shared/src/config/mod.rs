@@ -66,6 +66,10 @@ pub struct HttpSettings {
     /// `PARLEY_BIND`: the API's listen address, e.g. `127.0.0.1:8080`
     /// (port 0 picks a free port).
     pub bind: String,
+    /// `HTTP_WORKERS`: the API's worker threads (each reads requests and
+    /// runs its sockets, and has its own lane of the send path:
+    /// [`crate::domain::send_queue`]); 0 = one per CPU core, as actix-web.
+    pub workers: usize,
     /// `PUBLIC_URL`: the base URL clients reach (links in emails).
     pub public_url: String,
     /// `METRICS_TOKEN`: when set, `GET /metrics` wants `Authorization:
@@ -394,7 +398,7 @@ impl fmt::Display for Settings {
         write!(
             f,
             "env={:?} bind={} database_url={} redis_url={} redis_cluster={} redis_prefix={} data_dir={} \
-             smtp_url={} jwt_secret={} access_ttl={}s refresh_ttl={}s log_format={:?} pool={}",
+             smtp_url={} jwt_secret={} access_ttl={}s refresh_ttl={}s log_format={:?} pool={} http_workers={}",
             self.env,
             self.http.bind,
             redact_url(&self.db.url),
@@ -425,6 +429,7 @@ impl fmt::Display for Settings {
             self.auth.refresh_token_ttl_secs,
             self.log_format,
             self.db.pool_size,
+            self.http.workers,
         )
     }
 }

@@ -16,6 +16,7 @@ impl From<Raw> for Settings {
             data_dir: raw.data_dir,
             http: HttpSettings {
                 bind: raw.bind,
+                workers: raw.http_workers,
                 public_url: raw.public_url,
                 metrics_token: raw.metrics_token.map(SecretString::from),
             },
@@ -119,6 +120,8 @@ pub(super) struct Raw {
     /// (port 0 picks a free port).
     #[serde(rename = "parley_bind")]
     bind: String,
+    /// `HTTP_WORKERS`: the API's worker threads; 0 = one per CPU core.
+    http_workers: usize,
     /// `PARLEY_DATA_DIR`: local files (mail in `mail/`, uploads later).
     #[serde(rename = "parley_data_dir")]
     data_dir: PathBuf,
@@ -244,6 +247,7 @@ pub(super) const DEFAULTS: &[(&str, &str)] = &[
     ("redis_cluster_urls", ""),
     ("parley_redis_prefix", "parley"),
     ("parley_bind", "127.0.0.1:8080"),
+    ("http_workers", "0"),
     ("parley_data_dir", "./data"),
     ("parley_env", "development"),
     ("jwt_secret", DEV_JWT_SECRET),

@@ -336,7 +336,7 @@ pub async fn refresh(ctx: &AppContext, refresh_token: &str) -> AppResult<TokenPa
 pub async fn authenticate(ctx: &AppContext, access_token: &str) -> AppResult<AuthContext> {
     let claims = ctx.tokens.verify(access_token, TokenKind::Access)?;
     let user_id = user_id_of(&claims)?;
-    if !ctx.sessions.is_active(&ctx.db, claims.sid, user_id).await? {
+    if !ctx.sessions.is_active(claims.sid, user_id).await? {
         return Err(AppError::unauthorized(
             "session_revoked",
             "The session has ended. Log in again.",

@@ -66,44 +66,39 @@ pub async fn in_private_chat(
 }
 
 /// [`in_private_chat`] for several private chats at once: the `(chat,
-/// member)` pairs of those chats with a block between their two members.
-/// Two queries, none without chats.
+/// member)` pairs of those chats with a block between their two members,
+/// in one query (none without chats). Takes a shared connection so that a
+/// batch's reads can go together ([`crate::domain::group_commit`]).
 pub async fn in_private_chats(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     chat_ids: &[i64],
 ) -> QueryResult<HashSet<(i64, i64)>> {
-    let mut blocked = HashSet::new();
     if chat_ids.is_empty() {
-        return Ok(blocked);
+        return Ok(HashSet::new());
     }
-    let members: Vec<(i64, i64)> = chat_members::table
-        .filter(chat_members::chat_id.eq_any(chat_ids))
-        .select((chat_members::chat_id, chat_members::user_id))
-        .load(conn)
-        .await?;
-    let users: Vec<i64> = members.iter().map(|(_, user)| *user).collect();
-    let pairs: HashSet<(i64, i64)> = blocks::table
-        .filter(blocks::owner_id.eq_any(&users))
-        .filter(blocks::blocked_id.eq_any(&users))
-        .select((blocks::owner_id, blocks::blocked_id))
-        .load::<(i64, i64)>(conn)
-        .await?
+    let blocked: Vec<BlockedMember> = diesel::sql_query(
+        "SELECT m.chat_id, m.user_id FROM chat_members m \
+         JOIN chat_members other ON other.chat_id = m.chat_id AND other.user_id <> m.user_id \
+         WHERE m.chat_id = ANY($1) AND EXISTS (SELECT 1 FROM blocks b \
+         WHERE (b.owner_id = m.user_id AND b.blocked_id = other.user_id) \
+         OR (b.owner_id = other.user_id AND b.blocked_id = m.user_id))",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(chat_ids)
+    .load(&mut conn)
+    .await?;
+    Ok(blocked
         .into_iter()
-        .collect();
-    if pairs.is_empty() {
-        return Ok(blocked);
-    }
-    for (chat, user) in &members {
-        let between = members.iter().any(|(other_chat, other)| {
-            other_chat == chat
-                && other != user
-                && (pairs.contains(&(*user, *other)) || pairs.contains(&(*other, *user)))
-        });
-        if between {
-            blocked.insert((*chat, *user));
-        }
-    }
-    Ok(blocked)
+        .map(|b| (b.chat_id, b.user_id))
+        .collect())
+}
+
+/// A member of a private chat with a block between them and the other.
+#[derive(QueryableByName)]
+struct BlockedMember {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    chat_id: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    user_id: i64,
 }
 
 /// Those among `user_ids` who blocked `user_id` or whom `user_id` blocked.

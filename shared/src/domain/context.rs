@@ -104,7 +104,7 @@ impl AppContext {
             .map(|conn| RecentCache::new(conn.clone(), &settings.redis.prefix));
         Ok(AppContext {
             sends: SendQueue::default(),
-            sessions: SessionChecks::default(),
+            sessions: SessionChecks::new(db.clone(), &settings.db.url),
             recent,
             meili,
             push,

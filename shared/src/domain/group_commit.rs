@@ -3,10 +3,12 @@
 //! statements for the whole batch, instead of one transaction of six
 //! statements each.
 //!
-//! [`post`] queues a send ([`crate::domain::send_queue`]); [`WRITERS`]
-//! writer tasks each take what is queued (up to [`MAX_BATCH`]) and write
-//! it. Nothing waits for a batch to fill: a send that finds a writer idle is written at once, and
-//! sends that arrive while every writer is busy form the next batches. A
+//! [`post`] queues a send on its thread's lane
+//! ([`crate::domain::send_queue`]); the lane's [`WRITERS`] writer tasks,
+//! on the same thread with connections of their own, each take what is
+//! queued (up to [`MAX_BATCH`]) and write it. Nothing waits for a batch to
+//! fill: a send that finds a writer idle is written at once, and sends
+//! that arrive while every writer is busy form the next batches. A
 //! batch locks its chats in id order (the lock order of every write:
 //! [`crate::domain::models::Chat::lock`]), checks every send as
 //! [`crate::domain::messages`] does one (the chat, the sender's membership
@@ -27,10 +29,9 @@
 //! their own transaction with `post_message`.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use diesel_async::AsyncPgConnection;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::domain::blocks;
 use crate::domain::context::AppContext;
@@ -42,15 +43,16 @@ use crate::domain::models::event;
 use crate::domain::models::message::NewMessage;
 use crate::domain::models::{Chat, ChatMember, ChatType, Message, MessageType};
 use crate::domain::permissions::{self, Action};
+use crate::domain::send_queue::{LaneReceiver, Pending, next_batch};
 pub use crate::domain::send_queue::{MAX_BATCH, NewPost, Posted};
-use crate::domain::send_queue::{Pending, next_batch};
 use crate::domain::views::{DeliveryStatus, MessageView};
 use crate::infra::bus::EventBus;
 use crate::infra::db::DbPool;
 use crate::telemetry::metrics::SEND_BATCH_SIZE;
 
-/// Writer tasks per process: batches in flight at once.
-pub const WRITERS: usize = 4;
+/// Writer tasks per lane (per thread that sends: two on a replica, one
+/// per actix-web worker): batches in flight at once.
+pub const WRITERS: usize = 1;
 
 /// The code of a post whose `client_message_id` already names a message
 /// (a retry): its caller answers with that message instead.
@@ -124,17 +126,15 @@ impl NewPost {
     }
 }
 
-/// Writes `post` as `sender_id` with the sends queued beside it, and
-/// answers once its event is published. Starts the process's writers on
-/// the current runtime at the first send.
+/// Writes `post` as `sender_id` with the sends queued beside it on this
+/// thread's lane, and answers once its event is published. The thread's
+/// first send starts its writers on the current runtime.
 ///
 /// Errors: those of `post_message`: 404 `chat_not_found`; 403
 /// `not_a_member`, `cannot_post`, `blocked`; 422 `reply_to_message_id`;
 /// 409 [`DUPLICATE_CODE`] (the caller answers with the message that took
 /// the `client_message_id`); 503 when the database is unavailable.
 pub async fn post(ctx: &AppContext, sender_id: i64, post: NewPost) -> AppResult<Posted> {
-    ctx.sends
-        .start_once(|receiver| start_writers(receiver, ctx));
     let (answer, answered) = oneshot::channel();
     let pending = Pending {
         sender_id,
@@ -142,13 +142,19 @@ pub async fn post(ctx: &AppContext, sender_id: i64, post: NewPost) -> AppResult<
         answer,
     };
     let gone = || AppError::internal(anyhow::anyhow!("the send writers stopped"));
-    ctx.sends.push(pending).await.map_err(|_| gone())?;
+    ctx.sends
+        .push(pending, |receiver| start_writers(receiver, ctx))
+        .await
+        .map_err(|_| gone())?;
     answered.await.map_err(|_| gone())?
 }
 
-fn start_writers(receiver: Arc<Mutex<mpsc::Receiver<Pending>>>, ctx: &AppContext) {
+/// Spawns one lane's [`WRITERS`] on the current runtime, with a pool of
+/// their own: connections opened by the lane's thread, which drives them.
+fn start_writers(receiver: LaneReceiver<Pending>, ctx: &AppContext) {
+    let db = crate::infra::db::lane_pool(&ctx.db, &ctx.settings.db.url, WRITERS);
     for _ in 0..WRITERS {
-        let (receiver, db, bus) = (receiver.clone(), ctx.db.clone(), ctx.bus.clone());
+        let (receiver, db, bus) = (receiver.clone(), db.clone(), ctx.bus.clone());
         tokio::spawn(async move {
             while let Some(batch) = next_batch(&receiver, MAX_BATCH).await {
                 write_batch(&db, &bus, batch).await;
@@ -249,49 +255,56 @@ pub(crate) async fn post_messages(
     posts: &[(i64, Post<'_>)],
 ) -> AppResult<Vec<AppResult<Posted>>> {
     // Retries of sends that were written are answered from the message
-    // that holds the key and take no seq. Looked up before the chats are
-    // locked, to hold the locks no longer: a key taken after this is caught
-    // by the insert.
+    // that holds the key and take no seq. Looked up beside the lock, not
+    // under it: a key taken after this is caught by the insert.
     let keys: Vec<(i64, &str)> = posts
         .iter()
         .filter_map(|(sender, p)| Some((*sender, p.client_message_id?)))
         .collect();
-    let taken = Message::taken_client_ids(conn, &keys).await?;
     let mut chat_ids: Vec<i64> = posts.iter().map(|(_, p)| p.chat_id).collect();
     chat_ids.sort_unstable();
     chat_ids.dedup();
-    let chats: HashMap<i64, Chat> = Chat::lock_many(conn, &chat_ids)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
     let mut senders: Vec<i64> = posts.iter().map(|(s, _)| *s).collect();
     senders.sort_unstable();
     senders.dedup();
-    let members: HashMap<(i64, i64), ChatMember> = ChatMember::of_users(conn, &chat_ids, &senders)
-        .await?
-        .into_iter()
-        .map(|m| ((m.chat_id, m.user_id), m))
+    let reply_ids: Vec<i64> = posts
+        .iter()
+        .filter_map(|(_, p)| p.reply_to_message_id)
         .collect();
+    // Statements that do not need each other's rows go to PostgreSQL
+    // together (pipelined on the connection; it still runs them one after
+    // the other, in the order sent): a round trip each for the lookup and
+    // the lock, for the reads under the lock, for the seqs and the insert.
+    // The reads must follow the lock, so that what they see cannot change
+    // before commit: they are sent once it is held.
+    let shared: &AsyncPgConnection = conn;
+    let (taken, locked) = futures_util::try_join!(
+        Message::taken_client_ids(shared, &keys),
+        Chat::lock_many(shared, &chat_ids),
+    )?;
+    let chats: HashMap<i64, Chat> = locked.into_iter().map(|c| (c.id, c)).collect();
     let private: Vec<i64> = chats
         .values()
         .filter(|c| c.chat_type == ChatType::Private)
         .map(|c| c.id)
         .collect();
-    let blocked = blocks::in_private_chats(conn, &private).await?;
-    let reply_ids: Vec<i64> = posts
-        .iter()
-        .filter_map(|(_, p)| p.reply_to_message_id)
-        .collect();
-    let replies: HashMap<i64, Message> = if reply_ids.is_empty() {
-        HashMap::new()
-    } else {
-        Message::by_ids(conn, &reply_ids)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m))
-            .collect()
+    let replies = async {
+        if reply_ids.is_empty() {
+            Ok(Vec::new())
+        } else {
+            Message::by_ids(shared, &reply_ids).await
+        }
     };
+    let (members, blocked, replies) = futures_util::try_join!(
+        ChatMember::of_users(shared, &chat_ids, &senders),
+        blocks::in_private_chats(shared, &private),
+        replies,
+    )?;
+    let members: HashMap<(i64, i64), ChatMember> = members
+        .into_iter()
+        .map(|m| ((m.chat_id, m.user_id), m))
+        .collect();
+    let replies: HashMap<i64, Message> = replies.into_iter().map(|m| (m.id, m)).collect();
 
     // Each send's refusal, or its seq.
     let mut next_seq: HashMap<i64, i64> = chats.iter().map(|(id, c)| (*id, c.last_seq)).collect();
@@ -346,8 +359,6 @@ pub(crate) async fn post_messages(
             .map(Err)
             .collect());
     }
-    Chat::set_last_seqs(conn, &seqs).await?;
-
     let new: Vec<NewMessage> = posts
         .iter()
         .zip(&checked)
@@ -367,7 +378,11 @@ pub(crate) async fn post_messages(
         })
         .collect();
     let expected = new.len();
-    let inserted = Message::insert_many(conn, new).await?;
+    let shared: &AsyncPgConnection = conn;
+    let ((), inserted) = futures_util::try_join!(
+        Chat::set_last_seqs(shared, &seqs),
+        Message::insert_many(shared, new),
+    )?;
     if inserted.len() != expected {
         // A key was taken since it was looked up: by a retry in flight on
         // another replica.

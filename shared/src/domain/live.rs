@@ -96,10 +96,11 @@ pub async fn publish(bus: &EventBus, topic: Topic, event: &LiveEvent) {
 /// Publishes logged events, in order, on their chats' topics. Call after
 /// the commit that wrote them.
 pub async fn publish_logged(bus: &EventBus, events: Vec<LoggedEvent>) {
-    for event in events {
-        let topic = Topic::Chat(event.chat_id);
-        publish(bus, topic, &LiveEvent::Chat(event)).await;
-    }
+    let items = events
+        .into_iter()
+        .map(|event| (Topic::Chat(event.chat_id), LiveEvent::Chat(event).encode()))
+        .collect();
+    bus.publish_all(items).await;
 }
 
 /// Publishes a logged event on the user topics of `new_members` (who do

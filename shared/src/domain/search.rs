@@ -132,7 +132,7 @@ pub async fn search_messages(
     };
     // One read per chat found, then back to the ranking's order.
     let mut by_chat: std::collections::BTreeMap<i64, Vec<Message>> = Default::default();
-    for message in Message::by_ids(&mut conn, &ids).await? {
+    for message in Message::by_ids(&conn, &ids).await? {
         by_chat.entry(message.chat_id).or_default().push(message);
     }
     let mut found = Vec::with_capacity(ids.len());

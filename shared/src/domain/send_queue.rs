@@ -5,8 +5,9 @@
 //! context ([`crate::domain::context::AppContext::sends`]) can own the
 //! queue without depending on the writers, which depend on the context.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex as StdMutex};
 
+use thread_local::ThreadLocal;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::domain::error::AppResult;
@@ -16,7 +17,7 @@ use crate::domain::views::MessageView;
 
 /// The most sends one transaction writes.
 pub const MAX_BATCH: usize = 64;
-/// Sends waiting for a writer before a send waits too.
+/// Sends waiting for a thread's writers before a send waits too.
 const QUEUE: usize = 4096;
 
 /// A new text or media message (its caption) as the send path queues it:
@@ -42,31 +43,54 @@ pub struct Pending {
     pub answer: oneshot::Sender<AppResult<Posted>>,
 }
 
+/// The receiving end of one lane of a [`BatchQueue`], shared by the
+/// lane's consumers ([`next_batch`]).
+pub type LaneReceiver<T> = Arc<Mutex<mpsc::Receiver<T>>>;
+
 /// A queue whose consumers take what is waiting as one batch
 /// ([`next_batch`]): the sends for group commit ([`SendQueue`]), the
-/// session checks ([`crate::domain::session_checks`]). Cheap to clone. The
-/// consumers start with the first item ([`BatchQueue::start_once`]) on the
-/// runtime that pushes it.
-pub struct BatchQueue<T> {
-    sender: mpsc::Sender<T>,
-    receiver: Arc<Mutex<mpsc::Receiver<T>>>,
-    started: Arc<OnceLock<()>>,
+/// session checks ([`crate::domain::session_checks`]). Cheap to clone.
+///
+/// Each thread that pushes has a lane of its own: its own queue and its
+/// own consumers, which its first push starts on the runtime that pushes
+/// ([`BatchQueue::push`]). actix-web's workers each run a runtime of one
+/// thread, so a request, the batch that carries it, the consumer that
+/// writes the batch and the database connections that consumer opens all
+/// stay on the thread that read the request: no thread is woken to hand
+/// a send over and back (issue 13, item 2: those hand-offs were most of
+/// the API's CPU per send). A lane whose consumers are gone (their
+/// runtime stopped) is started again by the next push.
+pub struct BatchQueue<T: Send> {
+    lanes: Arc<ThreadLocal<Lane<T>>>,
+    capacity: usize,
+}
+
+/// One thread's lane: where its pushes go, `None` before its first.
+struct Lane<T> {
+    sender: StdMutex<Option<mpsc::Sender<T>>>,
+}
+
+impl<T> Default for Lane<T> {
+    fn default() -> Self {
+        Lane {
+            sender: StdMutex::new(None),
+        }
+    }
 }
 
 /// The queue of one process's sends.
 pub type SendQueue = BatchQueue<Pending>;
 
-impl<T> Clone for BatchQueue<T> {
+impl<T: Send> Clone for BatchQueue<T> {
     fn clone(&self) -> Self {
         BatchQueue {
-            sender: self.sender.clone(),
-            receiver: self.receiver.clone(),
-            started: self.started.clone(),
+            lanes: self.lanes.clone(),
+            capacity: self.capacity,
         }
     }
 }
 
-impl<T> std::fmt::Debug for BatchQueue<T> {
+impl<T: Send> std::fmt::Debug for BatchQueue<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BatchQueue").finish_non_exhaustive()
     }
@@ -78,27 +102,35 @@ impl Default for SendQueue {
     }
 }
 
-impl<T> BatchQueue<T> {
-    /// A queue of at most `capacity` waiting items.
+impl<T: Send> BatchQueue<T> {
+    /// A queue of at most `capacity` waiting items per lane.
     pub fn new(capacity: usize) -> Self {
-        let (sender, receiver) = mpsc::channel(capacity);
         BatchQueue {
-            sender,
-            receiver: Arc::new(Mutex::new(receiver)),
-            started: Arc::new(OnceLock::new()),
+            lanes: Arc::new(ThreadLocal::new()),
+            capacity,
         }
     }
 
-    /// Runs `start` once per queue (whichever clone calls first): it is
-    /// given the receiving end to hand to the consumers it spawns.
-    pub fn start_once(&self, start: impl FnOnce(Arc<Mutex<mpsc::Receiver<T>>>)) {
-        self.started.get_or_init(|| start(self.receiver.clone()));
-    }
-
-    /// Queues an item; waits while the queue is full. `Err` when no
-    /// consumer will ever take it (the queue closed).
-    pub async fn push(&self, item: T) -> Result<(), T> {
-        self.sender.send(item).await.map_err(|e| e.0)
+    /// Queues an item on the calling thread's lane; waits while the lane is
+    /// full. When the lane has no consumers yet (this thread's first push,
+    /// or its consumers stopped) `start` is given the lane's receiving end
+    /// to spawn them, on the current runtime. `Err` when no consumer will
+    /// take the item (they stopped while it waited).
+    pub async fn push(&self, item: T, start: impl FnOnce(LaneReceiver<T>)) -> Result<(), T> {
+        let sender = {
+            let lane = self.lanes.get_or_default();
+            let mut slot = lane.sender.lock().unwrap_or_else(|e| e.into_inner());
+            match slot.as_ref() {
+                Some(sender) if !sender.is_closed() => sender.clone(),
+                _ => {
+                    let (sender, receiver) = mpsc::channel(self.capacity);
+                    start(Arc::new(Mutex::new(receiver)));
+                    *slot = Some(sender.clone());
+                    sender
+                }
+            }
+        };
+        sender.send(item).await.map_err(|e| e.0)
     }
 }
 

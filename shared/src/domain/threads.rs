@@ -69,7 +69,7 @@ pub async fn thread(
         .load(&mut conn)
         .await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut messages = Message::by_ids(&mut conn, &ids).await?;
+    let mut messages = Message::by_ids(&conn, &ids).await?;
     messages.sort_by_key(|m| ids.iter().position(|id| *id == m.id));
     reads_for(&mut conn, root.chat_id, auth.user_id, &messages).await
 }

@@ -59,6 +59,23 @@ pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool>
     Ok(pool)
 }
 
+/// A pool of at most `size` connections for one lane of the send path
+/// ([`crate::domain::send_queue::BatchQueue`]), to be built on the lane's
+/// thread: a connection is driven by a task on the runtime that opened it,
+/// so a lane on a one-thread runtime (an actix-web worker) that opens its
+/// own keeps its queries on its thread. Its connections come on top of
+/// `DATABASE_POOL_SIZE`, opened when the lane first needs them. Same
+/// settings as [`build_pool`]; `shared` when the pool cannot be built.
+pub fn lane_pool(shared: &DbPool, database_url: &str, size: usize) -> DbPool {
+    build_pool(database_url, size).unwrap_or_else(|err| {
+        tracing::warn!(
+            error = format!("{err:#}"),
+            "a lane's pool could not be built; it uses the shared pool"
+        );
+        shared.clone()
+    })
+}
+
 /// Applies every pending migration and returns their names.
 pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
     let url = database_url.to_owned();

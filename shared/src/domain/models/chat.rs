@@ -141,14 +141,14 @@ impl Chat {
     /// [`Chat::lock`] for several chats, in id order (so that two
     /// transactions locking overlapping sets cannot deadlock); chats that
     /// do not exist or were deleted are left out.
-    pub async fn lock_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<Chat>> {
+    pub async fn lock_many(mut conn: &AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<Chat>> {
         chats::table
             .filter(chats::id.eq_any(ids))
             .filter(chats::deleted_at.is_null())
             .order(chats::id)
             .select(Chat::as_select())
             .for_no_key_update()
-            .load(conn)
+            .load(&mut conn)
             .await
     }
 
@@ -156,7 +156,7 @@ impl Chat {
     /// their members' lists, in one statement; the chats must be locked
     /// ([`Chat::lock_many`]).
     pub async fn set_last_seqs(
-        conn: &mut AsyncPgConnection,
+        mut conn: &AsyncPgConnection,
         seqs: &[(i64, i64)],
     ) -> QueryResult<()> {
         if let [(id, last_seq)] = seqs {
@@ -167,7 +167,7 @@ impl Chat {
                     chats::updated_at.eq(diesel::dsl::now),
                     chats::last_activity_at.eq(diesel::dsl::now),
                 ))
-                .execute(conn)
+                .execute(&mut conn)
                 .await?;
             return Ok(());
         }
@@ -178,7 +178,7 @@ impl Chat {
         )
         .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&ids)
         .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&last_seqs)
-        .execute(conn)
+        .execute(&mut conn)
         .await?;
         Ok(())
     }
@@ -310,7 +310,7 @@ impl ChatMember {
 
     /// The memberships of any of `user_ids` in any of `chat_ids`.
     pub async fn of_users(
-        conn: &mut AsyncPgConnection,
+        mut conn: &AsyncPgConnection,
         chat_ids: &[i64],
         user_ids: &[i64],
     ) -> QueryResult<Vec<ChatMember>> {
@@ -318,7 +318,7 @@ impl ChatMember {
             .filter(chat_members::chat_id.eq_any(chat_ids))
             .filter(chat_members::user_id.eq_any(user_ids))
             .select(ChatMember::as_select())
-            .load(conn)
+            .load(&mut conn)
             .await
     }
 

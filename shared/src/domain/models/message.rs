@@ -85,11 +85,11 @@ impl Message {
     }
 
     /// The messages with these ids, in no particular order.
-    pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<Message>> {
+    pub async fn by_ids(mut conn: &AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<Message>> {
         messages::table
             .filter(messages::id.eq_any(ids))
             .select(Message::as_select())
-            .load(conn)
+            .load(&mut conn)
             .await
     }
 
@@ -124,7 +124,7 @@ impl Message {
     /// (`sender_id = ANY(..) AND client_message_id = ANY(..)` would read
     /// every message of the senders).
     pub async fn taken_client_ids(
-        conn: &mut AsyncPgConnection,
+        mut conn: &AsyncPgConnection,
         keys: &[(i64, &str)],
     ) -> QueryResult<std::collections::HashSet<(i64, String)>> {
         use diesel::sql_types::{Array, BigInt, Text};
@@ -140,7 +140,7 @@ impl Message {
         )
         .bind::<Array<BigInt>, _>(&senders)
         .bind::<Array<Text>, _>(&ids)
-        .load(conn)
+        .load(&mut conn)
         .await?;
         Ok(found
             .into_iter()
@@ -173,7 +173,7 @@ impl Message {
     /// a message whose sender already used its `client_message_id` is
     /// left out.
     pub async fn insert_many(
-        conn: &mut AsyncPgConnection,
+        mut conn: &AsyncPgConnection,
         new: Vec<NewMessage<'_>>,
     ) -> QueryResult<Vec<Message>> {
         diesel::insert_into(messages::table)
@@ -181,7 +181,7 @@ impl Message {
             .on_conflict((messages::sender_id, messages::client_message_id))
             .do_nothing()
             .returning(Message::as_returning())
-            .get_results(conn)
+            .get_results(&mut conn)
             .await
     }
 
