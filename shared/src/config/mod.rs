@@ -460,6 +460,14 @@ mod tests {
         assert_eq!(s.auth.access_token_ttl_secs, 900);
         assert_eq!(s.env, Environment::Development);
         assert!(s.redis.cluster_urls.is_empty());
+        assert_eq!(s.http.workers, 0, "0: one worker per core");
+    }
+
+    #[test]
+    fn http_workers_is_read() {
+        let s = Settings::from_map(vars(&[("HTTP_WORKERS", "1")])).unwrap();
+        assert_eq!(s.http.workers, 1);
+        assert!(s.to_string().contains("http_workers=1"));
     }
 
     #[test]

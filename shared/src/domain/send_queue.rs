@@ -149,3 +149,87 @@ pub async fn next_batch<T>(receiver: &Mutex<mpsc::Receiver<T>>, max: usize) -> O
     }
     Some(batch)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Pushes `items` to `queue` from a new one-thread runtime on the
+    /// calling thread, and returns how many times a lane was started and
+    /// what the started consumers took, in order. The runtime (and the
+    /// consumers it runs) ends with the call, once `all` threads got there.
+    fn push_from_this_thread(
+        queue: &BatchQueue<u32>,
+        items: &[u32],
+        all: &Barrier,
+    ) -> (usize, Vec<u32>) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let starts = Arc::new(AtomicUsize::new(0));
+            let (taken_tx, mut taken) = mpsc::unbounded_channel();
+            for item in items {
+                let (starts, taken_tx) = (starts.clone(), taken_tx.clone());
+                let start = move |receiver: LaneReceiver<u32>| {
+                    starts.fetch_add(1, Ordering::SeqCst);
+                    tokio::spawn(async move {
+                        while let Some(batch) = next_batch(&receiver, MAX_BATCH).await {
+                            for item in batch {
+                                let _ = taken_tx.send(item);
+                            }
+                        }
+                    });
+                };
+                queue.push(*item, start).await.expect("a consumer");
+            }
+            // Only the consumers started here hold a sender now: what they
+            // did not take ends the loop below with `None`.
+            drop(taken_tx);
+            // The timeout only bounds how long a lane that lost items keeps
+            // the test waiting; what was taken is what the test asserts.
+            let mut took = Vec::new();
+            while took.len() < items.len() {
+                match tokio::time::timeout(Duration::from_secs(5), taken.recv()).await {
+                    Ok(Some(item)) => took.push(item),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            // Every thread's consumers stay alive until all have pushed.
+            all.wait();
+            (starts.load(Ordering::SeqCst), took)
+        })
+    }
+
+    #[test]
+    fn each_thread_pushes_to_a_lane_of_its_own() {
+        let (queue, all) = (BatchQueue::new(16), Barrier::new(2));
+        let (first, second) = std::thread::scope(|scope| {
+            let first = scope.spawn(|| push_from_this_thread(&queue, &[1, 2, 3], &all));
+            let second = scope.spawn(|| push_from_this_thread(&queue, &[10, 20, 30], &all));
+            (first.join().unwrap(), second.join().unwrap())
+        });
+        // One start per thread, and each thread's consumers took exactly
+        // that thread's items, in order.
+        assert_eq!(first, (1, vec![1, 2, 3]));
+        assert_eq!(second, (1, vec![10, 20, 30]));
+    }
+
+    #[test]
+    fn a_lane_whose_consumers_stopped_is_started_again() {
+        let (queue, alone) = (BatchQueue::new(16), Barrier::new(1));
+        assert_eq!(
+            push_from_this_thread(&queue, &[1, 2], &alone),
+            (1, vec![1, 2])
+        );
+        // The first runtime is gone with its consumers; the same thread's
+        // lane gets new ones instead of refusing the push.
+        assert_eq!(push_from_this_thread(&queue, &[3], &alone), (1, vec![3]));
+    }
+}
