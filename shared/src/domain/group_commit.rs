@@ -4,11 +4,11 @@
 //! statements each.
 //!
 //! [`post`] queues a send on its thread's lane
-//! ([`crate::domain::send_queue`]); the lane's [`WRITERS`] writer tasks,
-//! on the same thread with connections of their own, each take what is
-//! queued (up to [`MAX_BATCH`]) and write it. Nothing waits for a batch to
-//! fill: a send that finds a writer idle is written at once, and sends
-//! that arrive while every writer is busy form the next batches. A
+//! ([`crate::domain::send_queue`]); the lane's writer ([`WRITERS`]), on
+//! the same thread with connections of its own, takes what is queued (up
+//! to [`MAX_BATCH`]) and writes it. Nothing waits for a batch to fill: a
+//! send that finds the writer idle is written at once, and sends that
+//! arrive while it is busy form the next batch. A
 //! batch locks its chats in id order (the lock order of every write:
 //! [`crate::domain::models::Chat::lock`]), checks every send as
 //! [`crate::domain::messages`] does one (the chat, the sender's membership
@@ -50,8 +50,11 @@ use crate::infra::bus::EventBus;
 use crate::infra::db::DbPool;
 use crate::telemetry::metrics::SEND_BATCH_SIZE;
 
-/// Writer tasks per lane (per thread that sends: two on a replica, one
-/// per actix-web worker): batches in flight at once.
+/// Writer tasks per lane (a lane per thread that sends: one per actix-web
+/// worker). One: a lane's batches would otherwise wait for each other's
+/// chat locks, and each carries all its thread queued meanwhile (two per
+/// lane halved the batches and doubled the p99; docs/benchmarks.md, "The
+/// send path on one thread").
 pub const WRITERS: usize = 1;
 
 /// The code of a post whose `client_message_id` already names a message

@@ -57,9 +57,9 @@ pub type LaneReceiver<T> = Arc<Mutex<mpsc::Receiver<T>>>;
 /// thread, so a request, the batch that carries it, the consumer that
 /// writes the batch and the database connections that consumer opens all
 /// stay on the thread that read the request: no thread is woken to hand
-/// a send over and back (issue 13, item 2: those hand-offs were most of
-/// the API's CPU per send). A lane whose consumers are gone (their
-/// runtime stopped) is started again by the next push.
+/// a send over and back (issue 13, item 2: a sixth to a third of the
+/// API's CPU per send; docs/benchmarks.md). A lane whose consumers are
+/// gone (their runtime stopped) is started again by the next push.
 pub struct BatchQueue<T: Send> {
     lanes: Arc<ThreadLocal<Lane<T>>>,
     capacity: usize,

@@ -3,9 +3,9 @@
 //! still active (not revoked, not expired), which is a query; while one
 //! such query is in flight, the checks that arrive on the same thread
 //! wait and go together in the next, so a busy replica runs one query per
-//! batch, not one per request. A lone check runs its query at once. A module of its own so
-//! that the context ([`crate::domain::context::AppContext::sessions`]) can
-//! own it.
+//! batch, not one per request. A lone check runs its query at once. A
+//! module of its own so that the context
+//! ([`crate::domain::context::AppContext::sessions`]) can own it.
 
 use std::sync::Arc;
 
