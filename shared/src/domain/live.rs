@@ -114,12 +114,14 @@ pub async fn publish_to_new_members(
 ) {
     let topic = Topic::Chat(event.chat_id);
     let bytes = LiveEvent::Chat(event).encode();
-    for user_id in new_members {
-        bus.publish(Topic::User(*user_id), bytes.clone()).await;
-    }
+    let mut items: Vec<(Topic, Bytes)> = new_members
+        .iter()
+        .map(|user_id| (Topic::User(*user_id), bytes.clone()))
+        .collect();
     if also_chat {
-        bus.publish(topic, bytes).await;
+        items.push((topic, bytes));
     }
+    bus.publish_all(items).await;
 }
 
 #[cfg(test)]

@@ -65,6 +65,16 @@ fn stamp(payload: &[u8], published_at_us: i64) -> Vec<u8> {
     stamped
 }
 
+/// Counts `events` published (or failed) and logs a failure, naming
+/// `channel` (the first of a pipeline's).
+fn counted(result: redis::RedisResult<()>, events: usize, channel: &str) {
+    let outcome = if result.is_ok() { "ok" } else { "failed" };
+    metrics::counter!(BUS_PUBLISHED, "result" => outcome).increment(events as u64);
+    if let Err(err) = result {
+        tracing::warn!(%channel, events, error = %err, "publish failed; clients will catch up from the log");
+    }
+}
+
 /// The publish time (µs since the epoch) and payload of what [`stamp`]
 /// wrote; an unstamped payload comes back whole, without a time.
 fn unstamp(received: Bytes) -> (Option<i64>, Bytes) {
@@ -256,34 +266,7 @@ impl EventBus {
     /// Publishes `payload` on `topic`. Live delivery is best-effort: a
     /// failure is logged and the event log fills the hole on catch-up.
     pub async fn publish(&self, topic: Topic, payload: Bytes) {
-        match &self.inner.backend {
-            Backend::Redis { publisher, .. } => {
-                let mut conn = publisher.clone();
-                let channel = topic.channel(&self.inner.prefix);
-                let stamped = stamp(&payload, chrono::Utc::now().timestamp_micros());
-                let command = if conn.is_cluster() {
-                    "SPUBLISH"
-                } else {
-                    "PUBLISH"
-                };
-                let result: redis::RedisResult<i64> = redis::cmd(command)
-                    .arg(&channel)
-                    .arg(stamped)
-                    .query_async(&mut conn)
-                    .await;
-                let outcome = if result.is_ok() { "ok" } else { "failed" };
-                metrics::counter!(BUS_PUBLISHED, "result" => outcome).increment(1);
-                if let Err(err) = result {
-                    tracing::warn!(%channel, error = %err, "publish failed; clients will catch up from the log");
-                }
-            }
-            Backend::Local => {
-                if let Some(sink) = &self.inner.sink {
-                    let _ = sink.offer(BusMessage::Event { topic, payload });
-                }
-                metrics::counter!(BUS_PUBLISHED, "result" => "ok").increment(1);
-            }
-        }
+        self.publish_all(vec![(topic, payload)]).await;
     }
 
     /// Publishes each `(topic, payload)`, in order, as [`EventBus::publish`]
@@ -292,29 +275,46 @@ impl EventBus {
     /// they go one after the other (a pipeline there reaches one node, and
     /// the topics of a batch fall on several).
     pub async fn publish_all(&self, items: Vec<(Topic, Bytes)>) {
-        match &self.inner.backend {
-            Backend::Redis { publisher, .. } if items.len() > 1 && !publisher.is_cluster() => {
-                let published_at = chrono::Utc::now().timestamp_micros();
-                let mut pipe = redis::pipe();
-                for (topic, payload) in &items {
-                    pipe.cmd("PUBLISH")
-                        .arg(topic.channel(&self.inner.prefix))
-                        .arg(stamp(payload, published_at))
-                        .ignore();
-                }
-                let mut conn = publisher.clone();
-                let result: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
-                let outcome = if result.is_ok() { "ok" } else { "failed" };
-                metrics::counter!(BUS_PUBLISHED, "result" => outcome).increment(items.len() as u64);
-                if let Err(err) = result {
-                    tracing::warn!(events = items.len(), error = %err, "publish failed; clients will catch up from the log");
-                }
-            }
-            _ => {
+        if items.is_empty() {
+            return;
+        }
+        let Backend::Redis { publisher, .. } = &self.inner.backend else {
+            let count = items.len() as u64;
+            if let Some(sink) = &self.inner.sink {
                 for (topic, payload) in items {
-                    self.publish(topic, payload).await;
+                    let _ = sink.offer(BusMessage::Event { topic, payload });
                 }
             }
+            metrics::counter!(BUS_PUBLISHED, "result" => "ok").increment(count);
+            return;
+        };
+        let published_at = chrono::Utc::now().timestamp_micros();
+        let mut conn = publisher.clone();
+        let commands = items.iter().map(|(topic, payload)| {
+            (
+                topic.channel(&self.inner.prefix),
+                stamp(payload, published_at),
+            )
+        });
+        if conn.is_cluster() {
+            for (channel, stamped) in commands {
+                let result: redis::RedisResult<i64> = redis::cmd("SPUBLISH")
+                    .arg(&channel)
+                    .arg(stamped)
+                    .query_async(&mut conn)
+                    .await;
+                counted(result.map(drop), 1, &channel);
+            }
+        } else {
+            let mut pipe = redis::pipe();
+            for (channel, stamped) in commands {
+                pipe.cmd("PUBLISH").arg(channel).arg(stamped).ignore();
+            }
+            let result: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
+            let first = items
+                .first()
+                .map(|(topic, _)| topic.channel(&self.inner.prefix));
+            counted(result, items.len(), first.as_deref().unwrap_or_default());
         }
     }
 
