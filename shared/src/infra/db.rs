@@ -100,6 +100,178 @@ pub async fn ping(pool: &DbPool, timeout: Duration) -> bool {
     matches!(tokio::time::timeout(timeout, check).await, Ok(Some(_)))
 }
 
+/// A statement of fixed text that each connection prepares once and then
+/// only binds and runs: diesel's statement cache keys it by its text.
+/// diesel prepares anew at every call each `sql_query`, each `UPDATE`
+/// and each multi-row `INSERT` (their text may vary), so PostgreSQL
+/// parses and plans them every time; a group commit's statements, written
+/// over `unnest` of one array per column, have one text for every batch
+/// size (issue 13: parsing and planning were about a fifth of
+/// PostgreSQL's CPU on the send path; docs/benchmarks.md).
+///
+/// Parameters are `$1`, `$2`… bound with [`CachedSql::bind`] in that
+/// order, each written once in the text and in that order; rows load by
+/// column name (`QueryableByName`), as `sql_query`'s do. Only for text
+/// known when compiling: every distinct text stays prepared on every
+/// connection that ran it.
+#[derive(Debug, Clone, Copy)]
+pub struct CachedSql(pub &'static str);
+
+impl CachedSql {
+    /// Binds `$1`, of SQL type `ST`.
+    pub fn bind<ST, V>(self, value: V) -> CachedSqlBind<Self, V, ST> {
+        CachedSqlBind::new(self, value)
+    }
+}
+
+impl QueryFragment<Pg> for CachedSql {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
+        out.push_sql(self.0);
+        Ok(())
+    }
+}
+
+impl QueryId for CachedSql {
+    type QueryId = ();
+    // Not one id for the type: each text is a statement of its own.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for CachedSql {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+/// A [`CachedSql`] with its parameters so far: `value`, of SQL type `ST`,
+/// is `$index`, the one after those of `query`.
+#[derive(Debug, Clone, Copy)]
+pub struct CachedSqlBind<Q, V, ST> {
+    query: Q,
+    value: V,
+    index: usize,
+    sql_type: std::marker::PhantomData<ST>,
+}
+
+impl<Q: Counted, V, ST> CachedSqlBind<Q, V, ST> {
+    fn new(query: Q, value: V) -> Self {
+        let index = query.count() + 1;
+        CachedSqlBind {
+            query,
+            value,
+            index,
+            sql_type: std::marker::PhantomData,
+        }
+    }
+
+    /// Binds the next parameter, of SQL type `ST2`.
+    pub fn bind<ST2, V2>(self, value: V2) -> CachedSqlBind<Self, V2, ST2> {
+        CachedSqlBind::new(self, value)
+    }
+}
+
+/// How many parameters a [`CachedSql`] has bound so far.
+pub trait Counted {
+    /// Parameters bound so far.
+    fn count(&self) -> usize;
+}
+
+impl Counted for CachedSql {
+    fn count(&self) -> usize {
+        0
+    }
+}
+
+impl<Q, V, ST> Counted for CachedSqlBind<Q, V, ST> {
+    fn count(&self) -> usize {
+        self.index
+    }
+}
+
+/// The text and parameters of a [`CachedSql`] up to its last parameter.
+/// diesel writes each bound parameter's `$n` itself, so the text is
+/// written in pieces around them: up to each `$n` by the node that binds
+/// it, the rest by the outermost node.
+pub trait Parameters {
+    /// The statement's whole text.
+    fn text(&self) -> &'static str;
+    /// Writes the text up to the last bound parameter, that parameter
+    /// included.
+    fn walk_parameters<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()>;
+}
+
+impl Parameters for CachedSql {
+    fn text(&self) -> &'static str {
+        self.0
+    }
+
+    fn walk_parameters<'b>(&'b self, _: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
+        Ok(())
+    }
+}
+
+impl<Q, V, ST> Parameters for CachedSqlBind<Q, V, ST>
+where
+    Q: Parameters,
+    Pg: diesel::sql_types::HasSqlType<ST>,
+    V: diesel::serialize::ToSql<ST, Pg>,
+{
+    fn text(&self) -> &'static str {
+        self.query.text()
+    }
+
+    fn walk_parameters<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
+        self.query.walk_parameters(out.reborrow())?;
+        let text = self.text();
+        let from = placeholder(text, self.index - 1).map_or(0, |(_, end)| end);
+        let (at, _) = placeholder(text, self.index).ok_or_else(|| {
+            diesel::result::Error::QueryBuilderError(
+                format!("${} is not in the statement's text", self.index).into(),
+            )
+        })?;
+        out.push_sql(&text[from..at]);
+        out.push_bind_param::<ST, V>(&self.value)
+    }
+}
+
+impl<Q, V, ST> QueryFragment<Pg> for CachedSqlBind<Q, V, ST>
+where
+    Self: Parameters,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
+        self.walk_parameters(out.reborrow())?;
+        let text = self.text();
+        let from = placeholder(text, self.index).map_or(text.len(), |(_, end)| end);
+        out.push_sql(&text[from..]);
+        Ok(())
+    }
+}
+
+impl<Q, V, ST> QueryId for CachedSqlBind<Q, V, ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q, V, ST> Query for CachedSqlBind<Q, V, ST> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+/// Where `$index` is in `text` (its start and end), if it is: `$1` is
+/// not the start of `$10`.
+fn placeholder(text: &str, index: usize) -> Option<(usize, usize)> {
+    if index == 0 {
+        return None;
+    }
+    let name = format!("${index}");
+    let mut from = 0;
+    while let Some(found) = text[from..].find(&name) {
+        let (start, end) = (from + found, from + found + name.len());
+        if !text[end..].starts_with(|c: char| c.is_ascii_digit()) {
+            return Some((start, end));
+        }
+        from = end;
+    }
+    None
+}
+
 /// `EXPLAIN <query>`: the plan PostgreSQL chooses for a diesel query with
 /// its real binds, one line of text per row (load it as `String`). The
 /// query-plan tests use it to keep history and catch-up reads on their
@@ -123,4 +295,20 @@ impl<Q> QueryId for Explain<Q> {
 
 impl<Q> Query for Explain<Q> {
     type SqlType = diesel::sql_types::Text;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placeholder;
+
+    #[test]
+    fn a_placeholder_is_found_whole() {
+        let text = "SELECT $10, $1, $2 FROM t";
+        // `$1` is the one after `$10`, not the start of `$10`.
+        assert_eq!(placeholder(text, 1), Some((12, 14)));
+        assert_eq!(placeholder(text, 10), Some((7, 10)));
+        assert_eq!(placeholder(text, 2), Some((16, 18)));
+        assert_eq!(placeholder(text, 3), None);
+        assert_eq!(placeholder(text, 0), None);
+    }
 }

@@ -159,20 +159,9 @@ impl Chat {
         mut conn: &AsyncPgConnection,
         seqs: &[(i64, i64)],
     ) -> QueryResult<()> {
-        if let [(id, last_seq)] = seqs {
-            // The common case, as a statement the connection keeps prepared.
-            diesel::update(chats::table.find(*id))
-                .set((
-                    chats::last_seq.eq(*last_seq),
-                    chats::updated_at.eq(diesel::dsl::now),
-                    chats::last_activity_at.eq(diesel::dsl::now),
-                ))
-                .execute(&mut conn)
-                .await?;
-            return Ok(());
-        }
         let (ids, last_seqs): (Vec<i64>, Vec<i64>) = seqs.iter().copied().unzip();
-        diesel::sql_query(
+        // One prepared statement for any number of chats.
+        crate::infra::db::CachedSql(
             "UPDATE chats SET last_seq = v.last_seq, updated_at = now(), last_activity_at = now() \
              FROM unnest($1::bigint[], $2::bigint[]) AS v(id, last_seq) WHERE chats.id = v.id",
         )

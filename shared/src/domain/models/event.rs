@@ -4,6 +4,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::domain::events::{DomainEvent, LoggedEvent, StoredEvent, VERSION};
 use crate::domain::models::{EventKind, Message};
+use crate::infra::db::CachedSql;
 use crate::infra::schema::{chat_events, chats};
 
 /// A row of `chat_events`: one durable change of a chat, at `seq`.
@@ -79,26 +80,38 @@ pub fn logged(chat_id: i64, seq: i64, event: DomainEvent) -> LoggedEvent {
 }
 
 /// Appends `events` (seqs taken in the same transaction) to their chats'
-/// logs with one statement.
-pub async fn append_many(conn: &mut AsyncPgConnection, events: &[LoggedEvent]) -> QueryResult<()> {
-    let rows = events
-        .iter()
-        .map(|logged| {
-            let payload = serde_json::to_value(logged)
-                .map_err(|e| diesel::result::Error::SerializationError(e.into()))?;
-            Ok((
-                chat_events::chat_id.eq(logged.chat_id),
-                chat_events::seq.eq(logged.seq),
-                chat_events::event_type.eq(logged.event.kind()),
-                chat_events::payload.eq(payload),
-                chat_events::message_id.eq(logged.event.message_id()),
-            ))
-        })
-        .collect::<QueryResult<Vec<_>>>()?;
-    diesel::insert_into(chat_events::table)
-        .values(rows)
-        .execute(conn)
-        .await?;
+/// logs with one statement: one array per column (`unnest`), the same
+/// prepared statement for any number of events ([`CachedSql`]).
+pub async fn append_many(mut conn: &AsyncPgConnection, events: &[LoggedEvent]) -> QueryResult<()> {
+    use diesel::sql_types::{Array, BigInt, Nullable, Text};
+    let mut chat_ids = Vec::with_capacity(events.len());
+    let mut seqs = Vec::with_capacity(events.len());
+    let mut kinds = Vec::with_capacity(events.len());
+    let mut payloads = Vec::with_capacity(events.len());
+    let mut message_ids = Vec::with_capacity(events.len());
+    for logged in events {
+        chat_ids.push(logged.chat_id);
+        seqs.push(logged.seq);
+        kinds.push(logged.event.kind().as_str());
+        payloads.push(
+            serde_json::to_string(logged)
+                .map_err(|e| diesel::result::Error::SerializationError(e.into()))?,
+        );
+        message_ids.push(logged.event.message_id());
+    }
+    CachedSql(
+        "INSERT INTO chat_events (chat_id, seq, type, payload, message_id) \
+         SELECT chat_id, seq, type, payload::jsonb, message_id \
+         FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[]) \
+         AS e(chat_id, seq, type, payload, message_id)",
+    )
+    .bind::<Array<BigInt>, _>(chat_ids)
+    .bind::<Array<BigInt>, _>(seqs)
+    .bind::<Array<Text>, _>(kinds)
+    .bind::<Array<Text>, _>(payloads)
+    .bind::<Array<Nullable<BigInt>>, _>(message_ids)
+    .execute(&mut conn)
+    .await?;
     Ok(())
 }
 

@@ -4,12 +4,13 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::domain::events::MessageSnapshot;
 use crate::domain::kinds::MessageType;
+use crate::infra::db::CachedSql;
 use crate::infra::schema::{
     chat_members, mentions, message_edits, message_hidden, messages, users,
 };
 
 /// A row of `messages`. `seq` is the chat seq of its `message_created` event.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = messages, check_for_backend(diesel::pg::Pg))]
 pub struct Message {
     pub id: i64,
@@ -132,11 +133,16 @@ impl Message {
             return Ok(Default::default());
         }
         let (senders, ids): (Vec<i64>, Vec<&str>) = keys.iter().copied().unzip();
-        let found: Vec<TakenKey> = diesel::sql_query(
+        // A probe of the unique index per key, whatever the table's size
+        // when the plan was made: the statement stays prepared
+        // ([`CachedSql`]), and a join PostgreSQL may plan freely would be a
+        // hash over a scan of `messages` when planned while it was small.
+        let found: Vec<TakenKey> = CachedSql(
             "SELECT m.sender_id, m.client_message_id \
              FROM unnest($1::bigint[], $2::text[]) AS k(sender_id, client_message_id) \
-             JOIN messages m ON m.sender_id = k.sender_id \
-             AND m.client_message_id = k.client_message_id",
+             CROSS JOIN LATERAL (SELECT m.sender_id, m.client_message_id FROM messages m \
+             WHERE m.sender_id = k.sender_id AND m.client_message_id = k.client_message_id \
+             LIMIT 1) m",
         )
         .bind::<Array<BigInt>, _>(&senders)
         .bind::<Array<Text>, _>(&ids)
@@ -171,18 +177,51 @@ impl Message {
 
     /// Inserts messages with one statement and returns those inserted:
     /// a message whose sender already used its `client_message_id` is
-    /// left out.
+    /// left out. One array per column (`unnest`), so that every batch
+    /// size is the same prepared statement ([`CachedSql`]); the search
+    /// tokens, an array per row, travel joined by U+001F, which no token
+    /// holds (tokens are letters and digits: `search_tokens`).
     pub async fn insert_many(
         mut conn: &AsyncPgConnection,
         new: Vec<NewMessage<'_>>,
     ) -> QueryResult<Vec<Message>> {
-        diesel::insert_into(messages::table)
-            .values(new)
-            .on_conflict((messages::sender_id, messages::client_message_id))
-            .do_nothing()
-            .returning(Message::as_returning())
-            .get_results(&mut conn)
-            .await
+        use diesel::sql_types::{Array, BigInt, Nullable, Text};
+        let mut columns = NewColumns::default();
+        for m in new {
+            columns.chat_ids.push(m.chat_id);
+            columns.sender_ids.push(m.sender_id);
+            columns.seqs.push(m.seq);
+            columns.types.push(m.message_type.as_str());
+            columns.texts.push(m.text);
+            columns.reply_tos.push(m.reply_to_message_id);
+            columns.forwarded_froms.push(m.forwarded_from_message_id);
+            columns.client_ids.push(m.client_message_id);
+            columns.tokens.push(m.search_tokens.join(TOKEN_SEPARATOR));
+        }
+        CachedSql(
+            "INSERT INTO messages (chat_id, sender_id, seq, type, text, reply_to_message_id, \
+             forwarded_from_message_id, client_message_id, search_tokens) \
+             SELECT chat_id, sender_id, seq, type, text, reply_to, forwarded_from, client_id, \
+             string_to_array(tokens, chr(31)) \
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], \
+             $6::bigint[], $7::bigint[], $8::text[], $9::text[]) \
+             AS n(chat_id, sender_id, seq, type, text, reply_to, forwarded_from, client_id, tokens) \
+             ON CONFLICT (sender_id, client_message_id) DO NOTHING \
+             RETURNING id, chat_id, sender_id, seq, type AS message_type, text, \
+             reply_to_message_id, forwarded_from_message_id, client_message_id, \
+             created_at, updated_at, edited_at, deleted_at",
+        )
+        .bind::<Array<BigInt>, _>(columns.chat_ids)
+        .bind::<Array<BigInt>, _>(columns.sender_ids)
+        .bind::<Array<BigInt>, _>(columns.seqs)
+        .bind::<Array<Text>, _>(columns.types)
+        .bind::<Array<Text>, _>(columns.texts)
+        .bind::<Array<Nullable<BigInt>>, _>(columns.reply_tos)
+        .bind::<Array<Nullable<BigInt>>, _>(columns.forwarded_froms)
+        .bind::<Array<Nullable<Text>>, _>(columns.client_ids)
+        .bind::<Array<Text>, _>(columns.tokens)
+        .load(&mut conn)
+        .await
     }
 
     /// The messages of `chat_id` that `viewer_id` sees: after their
@@ -542,6 +581,24 @@ mod tests {
         );
         assert!(mentioned_usernames("no mentions @").is_empty());
     }
+}
+
+/// What joins a message's search tokens into one text for
+/// [`Message::insert_many`] (`chr(31)` there).
+const TOKEN_SEPARATOR: &str = "\u{1f}";
+
+/// [`Message::insert_many`]'s rows as one array per column.
+#[derive(Default)]
+struct NewColumns<'a> {
+    chat_ids: Vec<i64>,
+    sender_ids: Vec<i64>,
+    seqs: Vec<i64>,
+    types: Vec<&'static str>,
+    texts: Vec<&'a str>,
+    reply_tos: Vec<Option<i64>>,
+    forwarded_froms: Vec<Option<i64>>,
+    client_ids: Vec<Option<&'a str>>,
+    tokens: Vec<String>,
 }
 
 /// A row of [`Message::taken_client_ids`].
