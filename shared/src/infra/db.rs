@@ -110,7 +110,8 @@ pub async fn ping(pool: &DbPool, timeout: Duration) -> bool {
 /// PostgreSQL's CPU on the send path; docs/benchmarks.md).
 ///
 /// Parameters are `$1`, `$2`… bound with [`CachedSql::bind`] in that
-/// order, each written once in the text and in that order; rows load by
+/// order, each written once in the text and in that order (no other `$`
+/// followed by a digit: diesel numbers them itself); rows load by
 /// column name (`QueryableByName`), as `sql_query`'s do. Only for text
 /// known when compiling: every distinct text stays prepared on every
 /// connection that ran it.
@@ -142,22 +143,19 @@ impl Query for CachedSql {
 }
 
 /// A [`CachedSql`] with its parameters so far: `value`, of SQL type `ST`,
-/// is `$index`, the one after those of `query`.
+/// is the one after those of `query`.
 #[derive(Debug, Clone, Copy)]
 pub struct CachedSqlBind<Q, V, ST> {
     query: Q,
     value: V,
-    index: usize,
     sql_type: std::marker::PhantomData<ST>,
 }
 
-impl<Q: Counted, V, ST> CachedSqlBind<Q, V, ST> {
+impl<Q, V, ST> CachedSqlBind<Q, V, ST> {
     fn new(query: Q, value: V) -> Self {
-        let index = query.count() + 1;
         CachedSqlBind {
             query,
             value,
-            index,
             sql_type: std::marker::PhantomData,
         }
     }
@@ -168,34 +166,16 @@ impl<Q: Counted, V, ST> CachedSqlBind<Q, V, ST> {
     }
 }
 
-/// How many parameters a [`CachedSql`] has bound so far.
-pub trait Counted {
-    /// Parameters bound so far.
-    fn count(&self) -> usize;
-}
-
-impl Counted for CachedSql {
-    fn count(&self) -> usize {
-        0
-    }
-}
-
-impl<Q, V, ST> Counted for CachedSqlBind<Q, V, ST> {
-    fn count(&self) -> usize {
-        self.index
-    }
-}
-
 /// The text and parameters of a [`CachedSql`] up to its last parameter.
 /// diesel writes each bound parameter's `$n` itself, so the text is
-/// written in pieces around them: up to each `$n` by the node that binds
-/// it, the rest by the outermost node.
+/// written in pieces around its placeholders, in one pass: up to each
+/// placeholder by the node that binds it, the rest by the outermost node.
 pub trait Parameters {
     /// The statement's whole text.
     fn text(&self) -> &'static str;
     /// Writes the text up to the last bound parameter, that parameter
-    /// included.
-    fn walk_parameters<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()>;
+    /// included; returns where the text goes on after its placeholder.
+    fn walk_parameters<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<usize>;
 }
 
 impl Parameters for CachedSql {
@@ -203,8 +183,8 @@ impl Parameters for CachedSql {
         self.0
     }
 
-    fn walk_parameters<'b>(&'b self, _: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
-        Ok(())
+    fn walk_parameters<'b>(&'b self, _: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<usize> {
+        Ok(0)
     }
 }
 
@@ -218,17 +198,17 @@ where
         self.query.text()
     }
 
-    fn walk_parameters<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
-        self.query.walk_parameters(out.reborrow())?;
+    fn walk_parameters<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<usize> {
+        let from = self.query.walk_parameters(out.reborrow())?;
         let text = self.text();
-        let from = placeholder(text, self.index - 1).map_or(0, |(_, end)| end);
-        let (at, _) = placeholder(text, self.index).ok_or_else(|| {
+        let (at, end) = next_placeholder(text, from).ok_or_else(|| {
             diesel::result::Error::QueryBuilderError(
-                format!("${} is not in the statement's text", self.index).into(),
+                "more parameters bound than the statement's text has".into(),
             )
         })?;
         out.push_sql(&text[from..at]);
-        out.push_bind_param::<ST, V>(&self.value)
+        out.push_bind_param::<ST, V>(&self.value)?;
+        Ok(end)
     }
 }
 
@@ -237,10 +217,8 @@ where
     Self: Parameters,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
-        self.walk_parameters(out.reborrow())?;
-        let text = self.text();
-        let from = placeholder(text, self.index).map_or(text.len(), |(_, end)| end);
-        out.push_sql(&text[from..]);
+        let from = self.walk_parameters(out.reborrow())?;
+        out.push_sql(&self.text()[from..]);
         Ok(())
     }
 }
@@ -254,20 +232,21 @@ impl<Q, V, ST> Query for CachedSqlBind<Q, V, ST> {
     type SqlType = diesel::sql_types::Untyped;
 }
 
-/// Where `$index` is in `text` (its start and end), if it is: `$1` is
-/// not the start of `$10`.
-fn placeholder(text: &str, index: usize) -> Option<(usize, usize)> {
-    if index == 0 {
-        return None;
-    }
-    let name = format!("${index}");
-    let mut from = 0;
-    while let Some(found) = text[from..].find(&name) {
-        let (start, end) = (from + found, from + found + name.len());
-        if !text[end..].starts_with(|c: char| c.is_ascii_digit()) {
-            return Some((start, end));
+/// The first placeholder (`$` and digits) in `text` from byte `from`:
+/// where it starts and where it ends.
+fn next_placeholder(text: &str, from: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut at = from;
+    while let Some(found) = text[at..].find('$') {
+        let start = at + found;
+        let digits = bytes[start + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if digits > 0 {
+            return Some((start, start + 1 + digits));
         }
-        from = end;
+        at = start + 1;
     }
     None
 }
@@ -299,16 +278,16 @@ impl<Q> Query for Explain<Q> {
 
 #[cfg(test)]
 mod tests {
-    use super::placeholder;
+    use super::next_placeholder;
 
     #[test]
-    fn a_placeholder_is_found_whole() {
-        let text = "SELECT $10, $1, $2 FROM t";
-        // `$1` is the one after `$10`, not the start of `$10`.
-        assert_eq!(placeholder(text, 1), Some((12, 14)));
-        assert_eq!(placeholder(text, 10), Some((7, 10)));
-        assert_eq!(placeholder(text, 2), Some((16, 18)));
-        assert_eq!(placeholder(text, 3), None);
-        assert_eq!(placeholder(text, 0), None);
+    fn placeholders_are_found_whole_and_in_order() {
+        let text = "SELECT $1::jsonb ? 'a', $10, $2 FROM t";
+        // `$10` is one placeholder; `?` and text between are not.
+        assert_eq!(next_placeholder(text, 0), Some((7, 9)));
+        assert_eq!(next_placeholder(text, 9), Some((24, 27)));
+        assert_eq!(next_placeholder(text, 27), Some((29, 31)));
+        assert_eq!(next_placeholder(text, 31), None);
+        assert_eq!(next_placeholder("a $ b", 0), None);
     }
 }
